@@ -1,0 +1,16 @@
+//! BuyNow's pure rules: no I/O, no async, no clock reads except id generation.
+
+pub mod card;
+pub mod ids;
+pub mod money;
+pub mod order;
+pub mod pricing;
+pub mod promise;
+pub mod sourcing;
+pub mod values;
+
+pub use ids::*;
+pub use money::{Currency, Money, MoneyError};
+pub use order::{transition, IllegalTransition, OrderEvent, OrderStatus};
+pub use pricing::DeliverySpeed;
+pub use values::*;

@@ -1,0 +1,369 @@
+//! Values parsed at the edge: a value that exists is valid.
+
+use serde::Serialize;
+use std::fmt;
+
+/// Why a value was refused. `field` names the input so the API can point at it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct InvalidValue {
+    pub field: &'static str,
+    pub reason: String,
+}
+
+impl InvalidValue {
+    pub fn new(field: &'static str, reason: impl Into<String>) -> Self {
+        InvalidValue {
+            field,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Trims, then checks length in characters and refuses control characters.
+fn bounded_text(
+    field: &'static str,
+    raw: &str,
+    min: usize,
+    max: usize,
+) -> Result<String, InvalidValue> {
+    let text = raw.trim();
+    let len = text.chars().count();
+    if len < min {
+        return Err(InvalidValue::new(
+            field,
+            if min == 1 {
+                "must not be empty".to_string()
+            } else {
+                format!("must be at least {min} characters")
+            },
+        ));
+    }
+    if len > max {
+        return Err(InvalidValue::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(InvalidValue::new(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(text.to_string())
+}
+
+macro_rules! text_value {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+text_value!(/// An e-mail address, lower-cased, of a plausible shape (the mail server is the real check).
+    Email);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let text = bounded_text("email", raw, 3, 254)?.to_lowercase();
+        let (local, domain) = text
+            .split_once('@')
+            .ok_or_else(|| InvalidValue::new("email", "must contain @"))?;
+        let ok = !local.is_empty()
+            && local.len() <= 64
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains('@')
+            && !text.contains(char::is_whitespace);
+        if !ok {
+            return Err(InvalidValue::new("email", "is not an e-mail address"));
+        }
+        Ok(Email(text))
+    }
+}
+
+text_value!(/// A person's name as they write it.
+    PersonName);
+
+impl PersonName {
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        bounded_text("name", raw, 1, 100).map(PersonName)
+    }
+}
+
+text_value!(/// A stock keeping unit: letters, digits, `-` and `_`, upper-cased.
+    Sku);
+
+impl Sku {
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let text = raw.trim();
+        if text.is_empty() || text.len() > 64 {
+            return Err(InvalidValue::new("sku", "must be 1 to 64 characters"));
+        }
+        if !text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(InvalidValue::new(
+                "sku",
+                "may contain only letters, digits, '-' and '_'",
+            ));
+        }
+        Ok(Sku(text.to_ascii_uppercase()))
+    }
+}
+
+text_value!(/// A product title.
+    ProductTitle);
+
+impl ProductTitle {
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        bounded_text("title", raw, 1, 200).map(ProductTitle)
+    }
+}
+
+/// How many of one item a single Buy Now may take. One click buying a thousand of something is far more
+/// likely a bug or abuse than a customer; bulk buying goes through a cart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Quantity(u32);
+
+impl Quantity {
+    pub const MAX: u32 = 100;
+
+    pub fn new(n: i64) -> Result<Self, InvalidValue> {
+        if n < 1 {
+            return Err(InvalidValue::new("quantity", "must be at least 1"));
+        }
+        if n > i64::from(Self::MAX) {
+            return Err(InvalidValue::new(
+                "quantity",
+                format!("must be at most {}", Self::MAX),
+            ));
+        }
+        Ok(Quantity(n as u32))
+    }
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+/// A plain-text password as typed: only its length is checked; it is hashed at once and never kept.
+pub struct Password(String);
+
+impl Password {
+    pub fn parse(raw: String) -> Result<Self, InvalidValue> {
+        let len = raw.chars().count();
+        if len < 8 {
+            return Err(InvalidValue::new(
+                "password",
+                "must be at least 8 characters",
+            ));
+        }
+        if len > 256 {
+            return Err(InvalidValue::new(
+                "password",
+                "must be at most 256 characters",
+            ));
+        }
+        Ok(Password(raw))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(***)")
+    }
+}
+
+/// A postal address to ship to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PostalAddress {
+    pub name: String,
+    pub line1: String,
+    pub line2: Option<String>,
+    pub city: String,
+    pub region: String,
+    pub postal_code: String,
+    pub country: String,
+}
+
+/// The raw fields of an address as they arrive.
+#[derive(Debug, Clone, Default)]
+pub struct AddressInput<'a> {
+    pub name: &'a str,
+    pub line1: &'a str,
+    pub line2: Option<&'a str>,
+    pub city: &'a str,
+    pub region: &'a str,
+    pub postal_code: &'a str,
+    pub country: &'a str,
+}
+
+impl PostalAddress {
+    /// Countries we ship to. US addresses need a state code and a ZIP code.
+    pub const COUNTRIES: [&'static str; 2] = ["US", "CA"];
+
+    pub fn parse(input: AddressInput<'_>) -> Result<Self, InvalidValue> {
+        let name = bounded_text("name", input.name, 1, 100)?;
+        let line1 = bounded_text("line1", input.line1, 1, 200)?;
+        let line2 = match input.line2.map(str::trim) {
+            None | Some("") => None,
+            Some(l) => Some(bounded_text("line2", l, 1, 200)?),
+        };
+        let city = bounded_text("city", input.city, 1, 100)?;
+        let country = bounded_text("country", input.country, 2, 2)?.to_ascii_uppercase();
+        if !Self::COUNTRIES.contains(&country.as_str()) {
+            return Err(InvalidValue::new(
+                "country",
+                format!("we ship to {}", Self::COUNTRIES.join(", ")),
+            ));
+        }
+        let region = bounded_text("region", input.region, 2, 3)?.to_ascii_uppercase();
+        if !region.bytes().all(|b| b.is_ascii_alphabetic()) {
+            return Err(InvalidValue::new(
+                "region",
+                "must be a state or province code such as CA",
+            ));
+        }
+        let postal_code =
+            bounded_text("postal_code", input.postal_code, 3, 10)?.to_ascii_uppercase();
+        let postal_ok = match country.as_str() {
+            "US" => {
+                let b = postal_code.as_bytes();
+                (b.len() == 5 && b.iter().all(u8::is_ascii_digit))
+                    || (b.len() == 10
+                        && b[5] == b'-'
+                        && b.iter()
+                            .enumerate()
+                            .all(|(i, c)| i == 5 || c.is_ascii_digit()))
+            }
+            _ => postal_code
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b' '),
+        };
+        if !postal_ok {
+            return Err(InvalidValue::new(
+                "postal_code",
+                "is not a postal code of that country",
+            ));
+        }
+        Ok(PostalAddress {
+            name,
+            line1,
+            line2,
+            city,
+            region,
+            postal_code,
+            country,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn address(postal_code: &str, country: &str) -> Result<PostalAddress, InvalidValue> {
+        PostalAddress::parse(AddressInput {
+            name: "Ada Lovelace",
+            line1: "1 Main St",
+            line2: Some("  "),
+            city: "Springfield",
+            region: "il",
+            postal_code,
+            country,
+        })
+    }
+
+    #[test]
+    fn parses_and_normalizes_an_address() {
+        let a = address("62701", "us").unwrap();
+        assert_eq!(
+            (a.region.as_str(), a.country.as_str(), a.line2),
+            ("IL", "US", None)
+        );
+        assert!(address("62701-1234", "US").is_ok());
+    }
+
+    #[test]
+    fn refuses_bad_addresses() {
+        assert_eq!(address("6270", "US").unwrap_err().field, "postal_code");
+        assert_eq!(address("62701", "ZZ").unwrap_err().field, "country");
+        assert_eq!(address("62701", "USA").unwrap_err().field, "country");
+    }
+
+    #[test]
+    fn emails_are_lowercased_and_checked() {
+        assert_eq!(
+            Email::parse(" Ada@Example.COM ").unwrap().as_str(),
+            "ada@example.com"
+        );
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "a da@example.com",
+            "ada@@example.com",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn quantities_are_bounded() {
+        assert!(Quantity::new(0).is_err());
+        assert!(Quantity::new(-1).is_err());
+        assert!(Quantity::new(101).is_err());
+        assert_eq!(Quantity::new(100).unwrap().get(), 100);
+    }
+
+    #[test]
+    fn skus_are_normalized_and_restricted() {
+        assert_eq!(Sku::parse("echo-dot_5").unwrap().as_str(), "ECHO-DOT_5");
+        assert!(Sku::parse("a b").is_err());
+        assert!(Sku::parse(&"X".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn text_refuses_control_characters_and_oversize() {
+        assert!(PersonName::parse("Ada\u{0}").is_err());
+        assert!(PersonName::parse(&"a".repeat(101)).is_err());
+    }
+
+    #[test]
+    fn a_password_never_prints() {
+        let p = Password::parse("correct horse".into()).unwrap();
+        assert_eq!(format!("{p:?}"), "Password(***)");
+        assert!(Password::parse("short".into()).is_err());
+    }
+}
