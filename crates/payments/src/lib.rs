@@ -1,1 +1,9 @@
+//! BuyNow payments: the gateway port, the sandbox connector and the card vault.
 
+pub mod gateway;
+pub mod sandbox;
+pub mod vault;
+
+pub use gateway::{AuthorizeOutcome, AuthorizeRequest, DeclineCode, Gateway, GatewayError};
+pub use sandbox::{Sandbox, SandboxConfig};
+pub use vault::{Vault, VaultError};

@@ -1,0 +1,239 @@
+//! Products, fulfillment centers and stock per center.
+
+use crate::{args, Conn, Row, StoreError};
+use buynow_domain::{Currency, Money};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Center {
+    pub code: String,
+    pub name: String,
+    pub time_zone: String,
+    pub cutoff_minute: u32,
+    /// ISO weekday numbers (1 = Monday … 7 = Sunday).
+    pub operating_days: Vec<u32>,
+    pub holidays: Vec<String>,
+    pub rank: u32,
+    pub is_default: bool,
+}
+
+pub async fn upsert_center(c: &mut Conn<'_>, center: &Center) -> Result<(), StoreError> {
+    let days: String = center
+        .operating_days
+        .iter()
+        .map(|d| d.to_string())
+        .collect();
+    c.exec(
+        "INSERT INTO centers (code, name, time_zone, cutoff_minute, operating_days, holidays, rank, is_default) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (code) DO UPDATE SET name = excluded.name, time_zone = excluded.time_zone, \
+         cutoff_minute = excluded.cutoff_minute, operating_days = excluded.operating_days, \
+         holidays = excluded.holidays, rank = excluded.rank, is_default = excluded.is_default",
+        args![
+            &center.code,
+            &center.name,
+            &center.time_zone,
+            center.cutoff_minute,
+            days,
+            center.holidays.join(","),
+            center.rank,
+            center.is_default
+        ],
+    )
+    .await
+    .map(drop)
+}
+
+pub async fn centers(c: &mut Conn<'_>) -> Result<Vec<Center>, StoreError> {
+    let rows = c
+        .all(
+            "SELECT code, name, time_zone, cutoff_minute, operating_days, holidays, rank, is_default FROM centers ORDER BY rank, code",
+            args![],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Center {
+                code: r.text(0)?,
+                name: r.text(1)?,
+                time_zone: r.text(2)?,
+                cutoff_minute: u32::try_from(r.int(3)?)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                operating_days: r
+                    .text(4)?
+                    .chars()
+                    .filter_map(|ch| ch.to_digit(10))
+                    .collect(),
+                holidays: r
+                    .text(5)?
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                rank: u32::try_from(r.int(6)?).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                is_default: r.flag(7)?,
+            })
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Product {
+    pub sku: String,
+    pub title: String,
+    pub price: Money,
+    pub prime_eligible: bool,
+    /// `store`, or the name of the marketplace seller who ships it.
+    pub fulfilled_by: String,
+}
+
+impl Product {
+    pub fn fulfilled_by_store(&self) -> bool {
+        self.fulfilled_by == "store"
+    }
+}
+
+const PRODUCT_COLS: &str = "sku, title, price, currency, prime_eligible, fulfilled_by";
+
+fn product(r: &Row) -> Result<Product, StoreError> {
+    let currency = r.parsed(3, Currency::parse)?;
+    Ok(Product {
+        sku: r.text(0)?,
+        title: r.text(1)?,
+        price: Money::new(r.int(2)?, currency),
+        prime_eligible: r.flag(4)?,
+        fulfilled_by: r.text(5)?,
+    })
+}
+
+/// Creates a product; an existing SKU is `Err` with `is_unique_violation()`.
+pub async fn insert_product(c: &mut Conn<'_>, p: &Product) -> Result<(), StoreError> {
+    c.exec(
+        "INSERT INTO products (sku, title, price, currency, prime_eligible, fulfilled_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        args![
+            &p.sku,
+            &p.title,
+            p.price.minor(),
+            p.price.currency().code(),
+            p.prime_eligible,
+            &p.fulfilled_by,
+            crate::now_micros()
+        ],
+    )
+    .await
+    .map(drop)
+}
+
+pub async fn product_by_sku(c: &mut Conn<'_>, sku: &str) -> Result<Option<Product>, StoreError> {
+    let sql = format!("SELECT {PRODUCT_COLS} FROM products WHERE sku = $1");
+    c.opt(&sql, args![sku])
+        .await?
+        .as_ref()
+        .map(product)
+        .transpose()
+}
+
+/// A product with what can still be sold of it, across all centers.
+#[derive(Debug, Clone)]
+pub struct Listing {
+    pub product: Product,
+    pub available: i64,
+}
+
+pub async fn listings(c: &mut Conn<'_>, sku: Option<&str>) -> Result<Vec<Listing>, StoreError> {
+    let sql = "SELECT p.sku, p.title, p.price, p.currency, p.prime_eligible, p.fulfilled_by, \
+               COALESCE((SELECT SUM(s.on_hand - s.reserved) FROM stock s WHERE s.sku = p.sku), 0) \
+               FROM products p WHERE ($1 IS NULL OR p.sku = $1) ORDER BY p.sku";
+    let rows = c.all(sql, args![sku]).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Listing {
+                product: product(r)?,
+                available: r.int(6)?,
+            })
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockLevel {
+    pub center: String,
+    pub on_hand: i64,
+    pub reserved: i64,
+}
+
+impl StockLevel {
+    pub fn available(&self) -> i64 {
+        self.on_hand - self.reserved
+    }
+}
+
+pub async fn stock_levels(c: &mut Conn<'_>, sku: &str) -> Result<Vec<StockLevel>, StoreError> {
+    let rows = c
+        .all(
+            "SELECT center, on_hand, reserved FROM stock WHERE sku = $1 ORDER BY center",
+            args![sku],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(StockLevel {
+                center: r.text(0)?,
+                on_hand: r.int(1)?,
+                reserved: r.int(2)?,
+            })
+        })
+        .collect()
+}
+
+/// Sets what is on hand; refused by the database (check violation) if that would be below what is reserved.
+pub async fn set_on_hand(
+    c: &mut Conn<'_>,
+    sku: &str,
+    center: &str,
+    on_hand: i64,
+) -> Result<(), StoreError> {
+    c.exec(
+        "INSERT INTO stock (sku, center, on_hand, reserved) VALUES ($1, $2, $3, 0) \
+         ON CONFLICT (sku, center) DO UPDATE SET on_hand = excluded.on_hand",
+        args![sku, center, on_hand],
+    )
+    .await
+    .map(drop)
+}
+
+/// Reserves `quantity` if that much is free; `false` when it is not (nothing changes).
+pub async fn reserve(
+    c: &mut Conn<'_>,
+    sku: &str,
+    center: &str,
+    quantity: u32,
+) -> Result<bool, StoreError> {
+    let n = c
+        .exec(
+            "UPDATE stock SET reserved = reserved + $3 WHERE sku = $1 AND center = $2 AND on_hand - reserved >= $3",
+            args![sku, center, quantity],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+/// Gives a reservation back (a cancelled order).
+pub async fn release(
+    c: &mut Conn<'_>,
+    sku: &str,
+    center: &str,
+    quantity: u32,
+) -> Result<(), StoreError> {
+    let n = c
+        .exec(
+            "UPDATE stock SET reserved = reserved - $3 WHERE sku = $1 AND center = $2 AND reserved >= $3",
+            args![sku, center, quantity],
+        )
+        .await?;
+    if n != 1 {
+        return Err(StoreError::Corrupt(format!(
+            "releasing {quantity} of {sku} at {center}: not that much reserved"
+        )));
+    }
+    Ok(())
+}

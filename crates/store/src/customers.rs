@@ -1,0 +1,270 @@
+//! Customers, their sessions, addresses and saved cards.
+
+use crate::{args, Conn, Row, StoreError};
+use buynow_domain::card::{Brand, Funding};
+use buynow_domain::{AddressId, CustomerId, PaymentMethodId, PostalAddress};
+
+#[derive(Debug, Clone)]
+pub struct Customer {
+    pub id: CustomerId,
+    pub email: String,
+    pub name: String,
+    pub password_hash: String,
+    pub prime: bool,
+    pub default_address_id: Option<AddressId>,
+    pub default_payment_method_id: Option<PaymentMethodId>,
+}
+
+const CUSTOMER_COLS: &str =
+    "id, email, name, password_hash, prime, default_address_id, default_payment_method_id";
+
+fn customer(r: &Row) -> Result<Customer, StoreError> {
+    Ok(Customer {
+        id: r.parsed(0, CustomerId::parse)?,
+        email: r.text(1)?,
+        name: r.text(2)?,
+        password_hash: r.text(3)?,
+        prime: r.flag(4)?,
+        default_address_id: r
+            .opt_text(5)?
+            .map(|s| AddressId::parse(&s))
+            .transpose()
+            .map_err(corrupt)?,
+        default_payment_method_id: r
+            .opt_text(6)?
+            .map(|s| PaymentMethodId::parse(&s))
+            .transpose()
+            .map_err(corrupt)?,
+    })
+}
+
+fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+/// Inserts a customer; a taken e-mail is `Err` with `is_unique_violation()`.
+pub async fn insert(
+    c: &mut Conn<'_>,
+    id: CustomerId,
+    email: &str,
+    name: &str,
+    password_hash: &str,
+) -> Result<(), StoreError> {
+    c.exec(
+        "INSERT INTO customers (id, email, name, password_hash, prime, created_at) VALUES ($1, $2, $3, $4, 0, $5)",
+        args![id.to_string(), email, name, password_hash, crate::now_micros()],
+    )
+    .await
+    .map(drop)
+}
+
+pub async fn by_id(c: &mut Conn<'_>, id: CustomerId) -> Result<Option<Customer>, StoreError> {
+    let sql = format!("SELECT {CUSTOMER_COLS} FROM customers WHERE id = $1");
+    c.opt(&sql, args![id.to_string()])
+        .await?
+        .as_ref()
+        .map(customer)
+        .transpose()
+}
+
+pub async fn by_email(c: &mut Conn<'_>, email: &str) -> Result<Option<Customer>, StoreError> {
+    let sql = format!("SELECT {CUSTOMER_COLS} FROM customers WHERE email = $1");
+    c.opt(&sql, args![email])
+        .await?
+        .as_ref()
+        .map(customer)
+        .transpose()
+}
+
+pub async fn set_prime(c: &mut Conn<'_>, id: CustomerId, prime: bool) -> Result<(), StoreError> {
+    c.exec(
+        "UPDATE customers SET prime = $1 WHERE id = $2",
+        args![prime, id.to_string()],
+    )
+    .await
+    .map(drop)
+}
+
+pub async fn set_default_address(
+    c: &mut Conn<'_>,
+    id: CustomerId,
+    address: AddressId,
+) -> Result<(), StoreError> {
+    c.exec(
+        "UPDATE customers SET default_address_id = $1 WHERE id = $2",
+        args![address.to_string(), id.to_string()],
+    )
+    .await
+    .map(drop)
+}
+
+pub async fn set_default_payment_method(
+    c: &mut Conn<'_>,
+    id: CustomerId,
+    pm: PaymentMethodId,
+) -> Result<(), StoreError> {
+    c.exec(
+        "UPDATE customers SET default_payment_method_id = $1 WHERE id = $2",
+        args![pm.to_string(), id.to_string()],
+    )
+    .await
+    .map(drop)
+}
+
+// ---- sessions: only a hash of the bearer token is stored, so a copy of the database logs nobody in.
+
+pub async fn insert_session(
+    c: &mut Conn<'_>,
+    token_hash: &str,
+    customer: CustomerId,
+    expires_at: i64,
+) -> Result<(), StoreError> {
+    c.exec(
+        "INSERT INTO sessions (token_hash, customer_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+        args![token_hash, customer.to_string(), crate::now_micros(), expires_at],
+    )
+    .await
+    .map(drop)
+}
+
+pub async fn session_customer(
+    c: &mut Conn<'_>,
+    token_hash: &str,
+    now: i64,
+) -> Result<Option<CustomerId>, StoreError> {
+    c.opt(
+        "SELECT customer_id FROM sessions WHERE token_hash = $1 AND expires_at > $2",
+        args![token_hash, now],
+    )
+    .await?
+    .map(|r| r.parsed(0, CustomerId::parse))
+    .transpose()
+}
+
+// ---- addresses
+
+#[derive(Debug, Clone)]
+pub struct SavedAddress {
+    pub id: AddressId,
+    pub customer_id: CustomerId,
+    pub address: PostalAddress,
+}
+
+pub async fn insert_address(c: &mut Conn<'_>, a: &SavedAddress) -> Result<(), StoreError> {
+    let p = &a.address;
+    c.exec(
+        "INSERT INTO addresses (id, customer_id, name, line1, line2, city, region, postal_code, country, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        args![
+            a.id.to_string(),
+            a.customer_id.to_string(),
+            &p.name,
+            &p.line1,
+            p.line2.clone(),
+            &p.city,
+            &p.region,
+            &p.postal_code,
+            &p.country,
+            crate::now_micros()
+        ],
+    )
+    .await
+    .map(drop)
+}
+
+/// The address, if it is this customer's.
+pub async fn address(
+    c: &mut Conn<'_>,
+    customer: CustomerId,
+    id: AddressId,
+) -> Result<Option<SavedAddress>, StoreError> {
+    let row = c
+        .opt(
+            "SELECT id, customer_id, name, line1, line2, city, region, postal_code, country FROM addresses \
+             WHERE id = $1 AND customer_id = $2",
+            args![id.to_string(), customer.to_string()],
+        )
+        .await?;
+    row.map(|r| {
+        Ok(SavedAddress {
+            id: r.parsed(0, AddressId::parse)?,
+            customer_id: r.parsed(1, CustomerId::parse)?,
+            address: PostalAddress {
+                name: r.text(2)?,
+                line1: r.text(3)?,
+                line2: r.opt_text(4)?,
+                city: r.text(5)?,
+                region: r.text(6)?,
+                postal_code: r.text(7)?,
+                country: r.text(8)?,
+            },
+        })
+    })
+    .transpose()
+}
+
+// ---- payment methods
+
+#[derive(Debug, Clone)]
+pub struct SavedCard {
+    pub id: PaymentMethodId,
+    pub customer_id: CustomerId,
+    pub brand: Brand,
+    pub funding: Funding,
+    pub last4: String,
+    pub exp_month: u32,
+    pub exp_year: i32,
+    /// The data key that sealed it, and the sealed number (nonce ‖ ciphertext ‖ tag).
+    pub key_id: String,
+    pub sealed: Vec<u8>,
+}
+
+pub async fn insert_card(c: &mut Conn<'_>, card: &SavedCard) -> Result<(), StoreError> {
+    c.exec(
+        "INSERT INTO payment_methods (id, customer_id, brand, funding, last4, exp_month, exp_year, key_id, sealed, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        args![
+            card.id.to_string(),
+            card.customer_id.to_string(),
+            card.brand.as_str(),
+            card.funding.as_str(),
+            &card.last4,
+            card.exp_month,
+            card.exp_year,
+            &card.key_id,
+            card.sealed.clone(),
+            crate::now_micros()
+        ],
+    )
+    .await
+    .map(drop)
+}
+
+/// The card, if it is this customer's.
+pub async fn card(
+    c: &mut Conn<'_>,
+    customer: CustomerId,
+    id: PaymentMethodId,
+) -> Result<Option<SavedCard>, StoreError> {
+    let row = c
+        .opt(
+            "SELECT id, customer_id, brand, funding, last4, exp_month, exp_year, key_id, sealed FROM payment_methods \
+             WHERE id = $1 AND customer_id = $2",
+            args![id.to_string(), customer.to_string()],
+        )
+        .await?;
+    row.map(|r| {
+        Ok(SavedCard {
+            id: r.parsed(0, PaymentMethodId::parse)?,
+            customer_id: r.parsed(1, CustomerId::parse)?,
+            brand: r.parsed(2, |s| Brand::parse(s).ok_or("unknown brand"))?,
+            funding: r.parsed(3, |s| Funding::parse(s).ok_or("unknown funding"))?,
+            last4: r.text(4)?,
+            exp_month: u32::try_from(r.int(5)?).map_err(corrupt)?,
+            exp_year: i32::try_from(r.int(6)?).map_err(corrupt)?,
+            key_id: r.text(7)?,
+            sealed: r.blob(8)?,
+        })
+    })
+    .transpose()
+}

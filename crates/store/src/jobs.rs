@@ -1,0 +1,141 @@
+//! The durable job queue.
+//!
+//! A job is claimed with a lease (`locked_until`) and its attempt number; it is finished in the same
+//! transaction as its effects, and only by the holder of the current attempt (the attempt number is the
+//! fencing token). A process that dies mid-job leaves a lease that expires, and the job runs again — so every
+//! job is written to be idempotent.
+
+use crate::{args, Conn, Row, StoreError};
+use buynow_domain::JobId;
+
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub kind: &'static str,
+    pub payload: String,
+    /// At most one job with this key exists, ever: enqueueing it twice is a no-op.
+    pub dedup_key: Option<String>,
+    pub run_at: i64,
+    pub max_attempts: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub id: JobId,
+    pub kind: String,
+    pub payload: String,
+    pub attempt: i64,
+    pub max_attempts: i64,
+}
+
+/// Adds a job; `None` when its dedup key was already used.
+pub async fn enqueue(
+    c: &mut Conn<'_>,
+    job: &NewJob,
+    now: i64,
+) -> Result<Option<JobId>, StoreError> {
+    let id = JobId::new();
+    let n = c
+        .exec(
+            "INSERT INTO jobs (id, kind, payload, dedup_key, status, run_at, attempts, max_attempts, created_at) \
+             VALUES ($1, $2, $3, $4, 'queued', $5, 0, $6, $7) ON CONFLICT (dedup_key) DO NOTHING",
+            args![id.to_string(), job.kind, &job.payload, job.dedup_key.clone(), job.run_at, job.max_attempts, now],
+        )
+        .await?;
+    Ok((n == 1).then_some(id))
+}
+
+fn job(r: &Row) -> Result<Job, StoreError> {
+    Ok(Job {
+        id: r.parsed(0, JobId::parse)?,
+        kind: r.text(1)?,
+        payload: r.text(2)?,
+        attempt: r.int(3)?,
+        max_attempts: r.int(4)?,
+    })
+}
+
+/// Claims up to `limit` due jobs: queued ones whose time has come, and running ones whose lease ran out.
+pub async fn claim_due(
+    c: &mut Conn<'_>,
+    now: i64,
+    lease_until: i64,
+    limit: u32,
+) -> Result<Vec<Job>, StoreError> {
+    let rows = c
+        .all(
+            "UPDATE jobs SET status = 'running', locked_until = $2, attempts = attempts + 1 \
+             WHERE id IN (SELECT id FROM jobs WHERE (status = 'queued' AND run_at <= $1) \
+                          OR (status = 'running' AND locked_until < $1) ORDER BY run_at LIMIT $3) \
+             RETURNING id, kind, payload, attempts, max_attempts",
+            args![now, lease_until, limit],
+        )
+        .await?;
+    rows.iter().map(job).collect()
+}
+
+/// Claims one job by id if it is waiting (the inline fast path); `None` if a worker has it or it is done.
+pub async fn claim_one(
+    c: &mut Conn<'_>,
+    id: JobId,
+    lease_until: i64,
+) -> Result<Option<Job>, StoreError> {
+    let row = c
+        .opt(
+            "UPDATE jobs SET status = 'running', locked_until = $2, attempts = attempts + 1 \
+             WHERE id = $1 AND status = 'queued' RETURNING id, kind, payload, attempts, max_attempts",
+            args![id.to_string(), lease_until],
+        )
+        .await?;
+    row.as_ref().map(job).transpose()
+}
+
+/// Marks the job done; `false` if this attempt no longer holds it (its lease expired and it was re-claimed).
+pub async fn complete(c: &mut Conn<'_>, j: &Job, now: i64) -> Result<bool, StoreError> {
+    let n = c
+        .exec(
+            "UPDATE jobs SET status = 'done', finished_at = $3, locked_until = NULL WHERE id = $1 AND attempts = $2 AND status = 'running'",
+            args![j.id.to_string(), j.attempt, now],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+/// Puts the job back to run again at `run_at`, or marks it failed for good when attempts are used up.
+pub async fn retry_or_fail(
+    c: &mut Conn<'_>,
+    j: &Job,
+    run_at: i64,
+    error: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let error: String = error.chars().take(500).collect();
+    let (status, finished) = if j.attempt >= j.max_attempts {
+        ("failed", Some(now))
+    } else {
+        ("queued", None)
+    };
+    c.exec(
+        "UPDATE jobs SET status = $3, run_at = $4, last_error = $5, locked_until = NULL, finished_at = $6 \
+         WHERE id = $1 AND attempts = $2 AND status = 'running'",
+        args![j.id.to_string(), j.attempt, status, run_at, error, finished],
+    )
+    .await?;
+    Ok(status == "failed")
+}
+
+/// Jobs by status, for health checks and tests.
+pub async fn count_by_status(c: &mut Conn<'_>, status: &str) -> Result<i64, StoreError> {
+    c.one("SELECT COUNT(*) FROM jobs WHERE status = $1", args![status])
+        .await?
+        .int(0)
+}
+
+/// When the next queued job is due, so an idle worker can sleep until then.
+pub async fn next_due(c: &mut Conn<'_>) -> Result<Option<i64>, StoreError> {
+    c.one(
+        "SELECT MIN(CASE WHEN status = 'queued' THEN run_at ELSE locked_until END) FROM jobs WHERE status IN ('queued', 'running')",
+        args![],
+    )
+    .await?
+    .opt_int(0)
+}
