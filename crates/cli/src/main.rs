@@ -1,1 +1,222 @@
-fn main() {}
+//! `buynow`: the one binary. With no arguments it serves the demo shop on the embedded SQLite default.
+
+use anyhow::Context;
+use buynow_payments::{Sandbox, SandboxConfig, Vault};
+use buynow_server::{AppState, Config};
+use buynow_store::Store;
+use clap::{Args, Parser, Subcommand};
+use secrecy::SecretString;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "buynow", version, about = "One-click Buy Now orders, exactly once.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API (and run the background jobs in the same process).
+    Serve(Serve),
+    /// Run only the background jobs.
+    Worker(Common),
+    /// Create or upgrade the database schema, then exit.
+    Migrate(Common),
+}
+
+#[derive(Args, Clone)]
+struct Common {
+    /// `sqlite://PATH`.
+    #[arg(long, env = "BUYNOW_DATABASE_URL", default_value = "sqlite://buynow.db")]
+    database: String,
+    /// The vault key: base64 of 32 random bytes. Without it a development key is generated and kept in a
+    /// file beside the database.
+    #[arg(long, env = "BUYNOW_VAULT_KEY", hide_env_values = true)]
+    vault_key: Option<String>,
+    /// Older vault keys (comma-separated) that still open cards sealed before a rotation.
+    #[arg(long, env = "BUYNOW_VAULT_OLD_KEYS", hide_env_values = true, value_delimiter = ',')]
+    vault_old_keys: Vec<String>,
+    /// The first admin API key, for `/v1/ops`.
+    #[arg(long, env = "BUYNOW_ADMIN_KEY", hide_env_values = true)]
+    admin_key: Option<String>,
+    /// Sandbox gateway: seed of the fault generator.
+    #[arg(long, env = "BUYNOW_SANDBOX_SEED", default_value_t = 0)]
+    sandbox_seed: u64,
+    /// Sandbox gateway: latency per call in milliseconds, `MIN-MAX`.
+    #[arg(long, env = "BUYNOW_SANDBOX_LATENCY_MS", default_value = "0-0")]
+    sandbox_latency_ms: String,
+    /// Sandbox gateway: calls per thousand whose answer is lost after they took effect.
+    #[arg(long, env = "BUYNOW_SANDBOX_TIMEOUTS_PER_MILLE", default_value_t = 0)]
+    sandbox_timeouts_per_mille: u32,
+    /// Sandbox gateway: calls per thousand that fail before taking effect.
+    #[arg(long, env = "BUYNOW_SANDBOX_ERRORS_PER_MILLE", default_value_t = 0)]
+    sandbox_errors_per_mille: u32,
+}
+
+#[derive(Args, Clone)]
+struct Serve {
+    #[command(flatten)]
+    common: Common,
+    #[arg(long, env = "BUYNOW_ADDR", default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Seed the demo catalog, centers and customer (once).
+    #[arg(long, env = "BUYNOW_DEMO")]
+    demo: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        None => {
+            // `buynow` alone: the demo shop on the defaults (flags and their env fallbacks still apply).
+            let serve = Serve::parse_from(["buynow", "--demo"]);
+            run_serve(serve).await
+        }
+        Some(Command::Serve(serve)) => run_serve(serve).await,
+        Some(Command::Worker(common)) => run_worker(common).await,
+        Some(Command::Migrate(common)) => {
+            Store::open(&common.database).await.context("migrating")?;
+            println!("database {} is up to date", common.database);
+            Ok(())
+        }
+    }
+}
+
+// `Serve` parsed on its own, for the no-subcommand default.
+impl Serve {
+    fn parse_from<I: IntoIterator<Item = &'static str>>(args: I) -> Serve {
+        #[derive(Parser)]
+        struct Only {
+            #[command(flatten)]
+            serve: Serve,
+        }
+        Only::parse_from(args).serve
+    }
+}
+
+async fn build_state(common: &Common, run_workers: bool) -> anyhow::Result<AppState> {
+    let store = Store::open(&common.database).await.with_context(|| format!("opening {}", common.database))?;
+    let vault_key = match &common.vault_key {
+        Some(k) => SecretString::from(k.clone()),
+        None => dev_vault_key(&common.database)?,
+    };
+    let mut config = Config::new(vault_key);
+    config.old_vault_keys = common.vault_old_keys.iter().map(|k| SecretString::from(k.clone())).collect();
+    config.admin_key = common.admin_key.clone().filter(|k| !k.is_empty()).map(SecretString::from);
+    config.run_workers = run_workers;
+    let (lo, hi) = common
+        .sandbox_latency_ms
+        .split_once('-')
+        .and_then(|(a, b)| Some((a.trim().parse().ok()?, b.trim().parse().ok()?)))
+        .context("--sandbox-latency-ms takes MIN-MAX")?;
+    config.sandbox = SandboxConfig {
+        seed: common.sandbox_seed,
+        latency_ms: (lo, hi),
+        timeouts_per_mille: common.sandbox_timeouts_per_mille,
+        errors_per_mille: common.sandbox_errors_per_mille,
+    };
+    buynow_server::demo::ensure_centers(&store).await?;
+    let gateway = Arc::new(Sandbox::new(config.sandbox.clone()));
+    tracing::info!(
+        database = %common.database,
+        admin_key = if config.admin_key.is_some() { "set" } else { "not set (/v1/ops answers 403)" },
+        sandbox_seed = config.sandbox.seed,
+        "configuration"
+    );
+    Ok(AppState::new(store, config, gateway).await?)
+}
+
+/// The development vault key: generated once and kept (owner-readable only) beside the database, so the
+/// demo's cards still open after a restart. Production sets BUYNOW_VAULT_KEY.
+fn dev_vault_key(database: &str) -> anyhow::Result<SecretString> {
+    let db_path = database.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let path = PathBuf::from(format!("{db_path}.vault-key"));
+    let key = if path.exists() {
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?.trim().to_string()
+    } else {
+        let key = Vault::generate_key();
+        write_private(&path, &key)?;
+        key
+    };
+    tracing::warn!(file = %path.display(), "using a generated DEVELOPMENT vault key; set BUYNOW_VAULT_KEY in production");
+    Vault::from_base64(&key).context("the development vault key file is damaged")?;
+    Ok(SecretString::from(key))
+}
+
+fn write_private(path: &PathBuf, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(contents.as_bytes())?;
+    Ok(())
+}
+
+async fn run_serve(serve: Serve) -> anyhow::Result<()> {
+    let state = build_state(&serve.common, true).await?;
+    if serve.demo {
+        let seeded = buynow_server::demo::seed(&state.store, &state.vault, state.config.password_cost).await?;
+        state.reload_centers().await?;
+        if seeded {
+            tracing::info!("seeded the demo shop");
+        }
+    }
+    let listener =
+        tokio::net::TcpListener::bind(serve.addr).await.with_context(|| format!("binding {}", serve.addr))?;
+    let url = format!("http://{}", listener.local_addr()?);
+    println!("BuyNow is serving on {url}  (API under {url}/v1, OpenAPI at {url}/v1/openapi.json)");
+    if serve.demo {
+        println!(
+            "Demo login: {} / {}   (Prime member, default address and a test Visa card)",
+            buynow_server::demo::DEMO_EMAIL,
+            buynow_server::demo::DEMO_PASSWORD
+        );
+    }
+    buynow_server::serve(listener, state, shutdown_signal()).await?;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+async fn run_worker(common: Common) -> anyhow::Result<()> {
+    let state = build_state(&common, true).await?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = buynow_server::jobs::spawn_workers(state.clone(), stopped);
+    shutdown_signal().await;
+    let _ = stop.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(30), worker).await;
+    state.store.close().await;
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -25,9 +25,7 @@ impl Brand {
     }
 
     pub fn parse(s: &str) -> Option<Brand> {
-        [Brand::Visa, Brand::Mastercard, Brand::Amex, Brand::Discover]
-            .into_iter()
-            .find(|b| b.as_str() == s)
+        [Brand::Visa, Brand::Mastercard, Brand::Amex, Brand::Discover].into_iter().find(|b| b.as_str() == s)
     }
 
     fn of(digits: &str) -> Option<Brand> {
@@ -68,9 +66,7 @@ impl Funding {
     }
 
     pub fn parse(s: &str) -> Option<Funding> {
-        [Funding::Credit, Funding::Debit, Funding::Prepaid]
-            .into_iter()
-            .find(|f| f.as_str() == s)
+        [Funding::Credit, Funding::Debit, Funding::Prepaid].into_iter().find(|f| f.as_str() == s)
     }
 
     /// Funding comes from the issuer's BIN table; this is the part of it that the sandbox knows (the
@@ -106,8 +102,7 @@ impl CardNumber {
         if !luhn_valid(&digits) {
             return Err(InvalidValue::new("number", "is not a valid card number"));
         }
-        let brand = Brand::of(&digits)
-            .ok_or_else(|| InvalidValue::new("number", "card brand not accepted"))?;
+        let brand = Brand::of(&digits).ok_or_else(|| InvalidValue::new("number", "card brand not accepted"))?;
         Ok(CardNumber { digits, brand })
     }
 
@@ -175,10 +170,7 @@ impl Expiry {
             2000..=2100 => year,
             _ => return Err(InvalidValue::new("exp_year", "is not a plausible year")),
         };
-        Ok(Expiry {
-            month: month as u32,
-            year: year as i32,
-        })
+        Ok(Expiry { month: month as u32, year: year as i32 })
     }
 
     pub fn is_expired_on(self, today: NaiveDate) -> bool {
@@ -193,10 +185,7 @@ impl Cvc {
     pub fn parse(raw: &str, brand: Brand) -> Result<Self, InvalidValue> {
         let raw = raw.trim();
         if raw.len() != brand.cvc_len() || !raw.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(InvalidValue::new(
-                "cvc",
-                format!("must be {} digits", brand.cvc_len()),
-            ));
+            return Err(InvalidValue::new("cvc", format!("must be {} digits", brand.cvc_len())));
         }
         Ok(Cvc(raw.to_string()))
     }
@@ -242,10 +231,7 @@ mod tests {
     fn debug_shows_only_the_last_four() {
         let card = CardNumber::parse("4242424242424242").unwrap();
         assert_eq!(format!("{card:?}"), "CardNumber(****4242)");
-        assert_eq!(
-            format!("{:?}", Cvc::parse("123", Brand::Visa).unwrap()),
-            "Cvc(***)"
-        );
+        assert_eq!(format!("{:?}", Cvc::parse("123", Brand::Visa).unwrap()), "Cvc(***)");
     }
 
     #[test]

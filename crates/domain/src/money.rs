@@ -23,9 +23,7 @@ impl Currency {
     pub fn parse(code: &str) -> Result<Self, MoneyError> {
         match code {
             "USD" => Ok(Currency::Usd),
-            other => Err(MoneyError::UnsupportedCurrency(
-                other.chars().take(8).collect(),
-            )),
+            other => Err(MoneyError::UnsupportedCurrency(other.chars().take(8).collect())),
         }
     }
 }
@@ -85,29 +83,20 @@ impl Money {
 
     fn same_currency(self, other: Money) -> Result<(), MoneyError> {
         if self.currency != other.currency {
-            return Err(MoneyError::CurrencyMismatch(
-                self.currency.code(),
-                other.currency.code(),
-            ));
+            return Err(MoneyError::CurrencyMismatch(self.currency.code(), other.currency.code()));
         }
         Ok(())
     }
 
     pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
         self.same_currency(other)?;
-        let minor = self
-            .minor
-            .checked_add(other.minor)
-            .ok_or(MoneyError::Overflow)?;
+        let minor = self.minor.checked_add(other.minor).ok_or(MoneyError::Overflow)?;
         Ok(Money::new(minor, self.currency))
     }
 
     pub fn checked_sub(self, other: Money) -> Result<Money, MoneyError> {
         self.same_currency(other)?;
-        let minor = self
-            .minor
-            .checked_sub(other.minor)
-            .ok_or(MoneyError::Overflow)?;
+        let minor = self.minor.checked_sub(other.minor).ok_or(MoneyError::Overflow)?;
         Ok(Money::new(minor, self.currency))
     }
 
@@ -119,11 +108,7 @@ impl Money {
     /// The smaller of two amounts of one currency.
     pub fn min(self, other: Money) -> Result<Money, MoneyError> {
         self.same_currency(other)?;
-        Ok(if other.minor < self.minor {
-            other
-        } else {
-            self
-        })
+        Ok(if other.minor < self.minor { other } else { self })
     }
 
     /// `self × basis_points / 10 000`, rounded half away from zero, once.
@@ -139,13 +124,8 @@ impl Money {
     }
 
     /// Sum of amounts, all of `currency`.
-    pub fn sum<I: IntoIterator<Item = Money>>(
-        currency: Currency,
-        items: I,
-    ) -> Result<Money, MoneyError> {
-        items
-            .into_iter()
-            .try_fold(Money::zero(currency), |acc, m| acc.checked_add(m))
+    pub fn sum<I: IntoIterator<Item = Money>>(currency: Currency, items: I) -> Result<Money, MoneyError> {
+        items.into_iter().try_fold(Money::zero(currency), |acc, m| acc.checked_add(m))
     }
 }
 
@@ -153,13 +133,7 @@ impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let sign = if self.minor < 0 { "-" } else { "" };
         let abs = self.minor.unsigned_abs();
-        write!(
-            f,
-            "{sign}{}.{:02} {}",
-            abs / 100,
-            abs % 100,
-            self.currency.code()
-        )
+        write!(f, "{sign}{}.{:02} {}", abs / 100, abs % 100, self.currency.code())
     }
 }
 
@@ -184,14 +158,8 @@ mod tests {
 
     #[test]
     fn overflow_is_an_error_not_a_wrap() {
-        assert_eq!(
-            Money::usd(i64::MAX).checked_add(Money::usd(1)),
-            Err(MoneyError::Overflow)
-        );
-        assert_eq!(
-            Money::usd(i64::MAX).checked_mul(2),
-            Err(MoneyError::Overflow)
-        );
+        assert_eq!(Money::usd(i64::MAX).checked_add(Money::usd(1)), Err(MoneyError::Overflow));
+        assert_eq!(Money::usd(i64::MAX).checked_mul(2), Err(MoneyError::Overflow));
         assert!(Money::usd(i64::MAX).apply_rate_bp(20_000).is_err());
     }
 

@@ -69,9 +69,7 @@ impl OrderStatus {
 
     pub fn waiting_on(self) -> Waiting {
         match self {
-            OrderStatus::Delivered | OrderStatus::Refunded | OrderStatus::Cancelled => {
-                Waiting::Nobody
-            }
+            OrderStatus::Delivered | OrderStatus::Refunded | OrderStatus::Cancelled => Waiting::Nobody,
             OrderStatus::PaymentActionRequired => Waiting::Customer,
             OrderStatus::Placed
             | OrderStatus::PaymentAuthorized
@@ -128,10 +126,7 @@ pub fn transition(from: OrderStatus, event: OrderEvent) -> Result<OrderStatus, I
         (S::Placed, E::PaymentAuthorized) => Some(S::PaymentAuthorized),
         (S::Placed, E::PaymentDeclined) => Some(S::PaymentActionRequired),
         (S::Placed, E::Cancel) => Some(S::Cancelled),
-        (
-            S::Placed,
-            E::PaymentRevised | E::Release | E::StartPicking | E::Pack | E::Ship | E::Deliver,
-        ) => None,
+        (S::Placed, E::PaymentRevised | E::Release | E::StartPicking | E::Pack | E::Ship | E::Deliver) => None,
         (S::Placed, E::RequestReturn | E::ReceiveReturn | E::Refund) => None,
 
         (S::PaymentActionRequired, E::PaymentRevised) => Some(S::Placed),
@@ -142,49 +137,35 @@ pub fn transition(from: OrderStatus, event: OrderEvent) -> Result<OrderStatus, I
 
         (S::PaymentAuthorized, E::Release) => Some(S::Released),
         (S::PaymentAuthorized, E::Cancel) => Some(S::Cancelled),
-        (S::PaymentAuthorized, E::PaymentAuthorized | E::PaymentDeclined | E::PaymentRevised) => {
-            None
-        }
+        (S::PaymentAuthorized, E::PaymentAuthorized | E::PaymentDeclined | E::PaymentRevised) => None,
         (S::PaymentAuthorized, E::StartPicking | E::Pack | E::Ship | E::Deliver) => None,
         (S::PaymentAuthorized, E::RequestReturn | E::ReceiveReturn | E::Refund) => None,
 
         (S::Released, E::StartPicking) => Some(S::Picking),
         (S::Released, E::Cancel) => Some(S::Cancelled),
-        (
-            S::Released,
-            E::PaymentAuthorized | E::PaymentDeclined | E::PaymentRevised | E::Release,
-        ) => None,
+        (S::Released, E::PaymentAuthorized | E::PaymentDeclined | E::PaymentRevised | E::Release) => None,
         (S::Released, E::Pack | E::Ship | E::Deliver) => None,
         (S::Released, E::RequestReturn | E::ReceiveReturn | E::Refund) => None,
 
         (S::Picking, E::Pack) => Some(S::Packed),
-        (S::Picking, E::PaymentAuthorized | E::PaymentDeclined | E::PaymentRevised | E::Cancel) => {
-            None
-        }
+        (S::Picking, E::PaymentAuthorized | E::PaymentDeclined | E::PaymentRevised | E::Cancel) => None,
         (S::Picking, E::Release | E::StartPicking | E::Ship | E::Deliver) => None,
         (S::Picking, E::RequestReturn | E::ReceiveReturn | E::Refund) => None,
 
         (S::Packed, E::Ship) => Some(S::Shipped),
-        (S::Packed, E::PaymentAuthorized | E::PaymentDeclined | E::PaymentRevised | E::Cancel) => {
-            None
-        }
+        (S::Packed, E::PaymentAuthorized | E::PaymentDeclined | E::PaymentRevised | E::Cancel) => None,
         (S::Packed, E::Release | E::StartPicking | E::Pack | E::Deliver) => None,
         (S::Packed, E::RequestReturn | E::ReceiveReturn | E::Refund) => None,
 
         (S::Shipped, E::Deliver) => Some(S::Delivered),
         (S::Shipped, E::RequestReturn) => Some(S::ReturnRequested),
-        (S::Shipped, E::PaymentAuthorized | E::PaymentDeclined | E::PaymentRevised | E::Cancel) => {
-            None
-        }
+        (S::Shipped, E::PaymentAuthorized | E::PaymentDeclined | E::PaymentRevised | E::Cancel) => None,
         (S::Shipped, E::Release | E::StartPicking | E::Pack | E::Ship) => None,
         (S::Shipped, E::ReceiveReturn | E::Refund) => None,
 
         // A delivered order is finished, but the customer may still send it back.
         (S::Delivered, E::RequestReturn) => Some(S::ReturnRequested),
-        (
-            S::Delivered,
-            E::PaymentAuthorized | E::PaymentDeclined | E::PaymentRevised | E::Cancel,
-        ) => None,
+        (S::Delivered, E::PaymentAuthorized | E::PaymentDeclined | E::PaymentRevised | E::Cancel) => None,
         (S::Delivered, E::Release | E::StartPicking | E::Pack | E::Ship | E::Deliver) => None,
         (S::Delivered, E::ReceiveReturn | E::Refund) => None,
 
@@ -194,25 +175,13 @@ pub fn transition(from: OrderStatus, event: OrderEvent) -> Result<OrderStatus, I
         (S::ReturnRequested, E::Deliver | E::RequestReturn | E::Refund) => None,
 
         (S::Returned, E::Refund) => Some(S::Refunded),
-        (
-            S::Returned,
-            E::PaymentAuthorized | E::PaymentDeclined | E::PaymentRevised | E::Cancel,
-        ) => None,
+        (S::Returned, E::PaymentAuthorized | E::PaymentDeclined | E::PaymentRevised | E::Cancel) => None,
         (S::Returned, E::Release | E::StartPicking | E::Pack | E::Ship | E::Deliver) => None,
         (S::Returned, E::RequestReturn | E::ReceiveReturn) => None,
 
-        (
-            S::Refunded | S::Cancelled,
-            E::PaymentAuthorized | E::PaymentDeclined | E::PaymentRevised,
-        ) => None,
-        (
-            S::Refunded | S::Cancelled,
-            E::Cancel | E::Release | E::StartPicking | E::Pack | E::Ship,
-        ) => None,
-        (
-            S::Refunded | S::Cancelled,
-            E::Deliver | E::RequestReturn | E::ReceiveReturn | E::Refund,
-        ) => None,
+        (S::Refunded | S::Cancelled, E::PaymentAuthorized | E::PaymentDeclined | E::PaymentRevised) => None,
+        (S::Refunded | S::Cancelled, E::Cancel | E::Release | E::StartPicking | E::Pack | E::Ship) => None,
+        (S::Refunded | S::Cancelled, E::Deliver | E::RequestReturn | E::ReceiveReturn | E::Refund) => None,
     };
     to.ok_or(IllegalTransition { from, event })
 }
@@ -262,20 +231,14 @@ mod tests {
     };
 
     fn successors(s: OrderStatus) -> Vec<OrderStatus> {
-        EVENTS
-            .iter()
-            .filter_map(|&e| transition(s, e).ok())
-            .collect()
+        EVENTS.iter().filter_map(|&e| transition(s, e).ok()).collect()
     }
 
     #[test]
     fn every_transition_is_an_arrow_of_the_diagram() {
         for from in OrderStatus::ALL {
             for to in successors(from) {
-                assert!(
-                    DIAGRAM.contains(&(from, to)),
-                    "{from:?} -> {to:?} is not in DESIGN.md"
-                );
+                assert!(DIAGRAM.contains(&(from, to)), "{from:?} -> {to:?} is not in DESIGN.md");
             }
         }
     }
@@ -302,19 +265,8 @@ mod tests {
     #[test]
     fn cancelling_stops_once_picking_starts() {
         use OrderStatus as S;
-        let cancellable: Vec<_> = OrderStatus::ALL
-            .into_iter()
-            .filter(|s| s.is_cancellable())
-            .collect();
-        assert_eq!(
-            cancellable,
-            [
-                S::Placed,
-                S::PaymentAuthorized,
-                S::PaymentActionRequired,
-                S::Released
-            ]
-        );
+        let cancellable: Vec<_> = OrderStatus::ALL.into_iter().filter(|s| s.is_cancellable()).collect();
+        assert_eq!(cancellable, [S::Placed, S::PaymentAuthorized, S::PaymentActionRequired, S::Released]);
     }
 
     #[test]

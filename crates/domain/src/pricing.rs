@@ -14,11 +14,7 @@ pub enum DeliverySpeed {
 }
 
 impl DeliverySpeed {
-    pub const ALL: [DeliverySpeed; 3] = [
-        DeliverySpeed::Standard,
-        DeliverySpeed::TwoDay,
-        DeliverySpeed::OneDay,
-    ];
+    pub const ALL: [DeliverySpeed; 3] = [DeliverySpeed::Standard, DeliverySpeed::TwoDay, DeliverySpeed::OneDay];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -135,10 +131,7 @@ impl TaxTable {
     }
 
     pub fn rate_bp(&self, country: &str, region: &str) -> u32 {
-        self.rates
-            .get(&(country.to_string(), region.to_string()))
-            .copied()
-            .unwrap_or(0)
+        self.rates.get(&(country.to_string(), region.to_string())).copied().unwrap_or(0)
     }
 }
 
@@ -150,21 +143,11 @@ pub struct Totals {
     pub total: Money,
 }
 
-pub fn totals(
-    unit_price: Money,
-    quantity: Quantity,
-    shipping: Money,
-    tax_bp: u32,
-) -> Result<Totals, MoneyError> {
+pub fn totals(unit_price: Money, quantity: Quantity, shipping: Money, tax_bp: u32) -> Result<Totals, MoneyError> {
     let subtotal = unit_price.checked_mul(i64::from(quantity.get()))?;
     let tax = subtotal.apply_rate_bp(tax_bp)?;
     let total = subtotal.checked_add(shipping)?.checked_add(tax)?;
-    Ok(Totals {
-        subtotal,
-        shipping,
-        tax,
-        total,
-    })
+    Ok(Totals { subtotal, shipping, tax, total })
 }
 
 #[cfg(test)]
@@ -172,58 +155,29 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const MEMBER: ShippingContext = ShippingContext {
-        member: true,
-        prime_eligible: true,
-    };
-    const GUEST: ShippingContext = ShippingContext {
-        member: false,
-        prime_eligible: true,
-    };
+    const MEMBER: ShippingContext = ShippingContext { member: true, prime_eligible: true };
+    const GUEST: ShippingContext = ShippingContext { member: false, prime_eligible: true };
 
     #[test]
     fn members_get_two_day_free_on_eligible_items() {
         let r = ShippingRates::demo();
         assert_eq!(MEMBER.default_speed(), DeliverySpeed::TwoDay);
-        assert!(
-            shipping_fee(&r, MEMBER, DeliverySpeed::TwoDay, Money::usd(100))
-                .unwrap()
-                .is_zero()
-        );
-        let not_eligible = ShippingContext {
-            member: true,
-            prime_eligible: false,
-        };
+        assert!(shipping_fee(&r, MEMBER, DeliverySpeed::TwoDay, Money::usd(100)).unwrap().is_zero());
+        let not_eligible = ShippingContext { member: true, prime_eligible: false };
         assert_eq!(not_eligible.default_speed(), DeliverySpeed::Standard);
-        assert_eq!(
-            shipping_fee(&r, not_eligible, DeliverySpeed::TwoDay, Money::usd(100)).unwrap(),
-            r.two_day
-        );
+        assert_eq!(shipping_fee(&r, not_eligible, DeliverySpeed::TwoDay, Money::usd(100)).unwrap(), r.two_day);
     }
 
     #[test]
     fn standard_is_free_from_the_threshold() {
         let r = ShippingRates::demo();
-        assert_eq!(
-            shipping_fee(&r, GUEST, DeliverySpeed::Standard, Money::usd(3499)).unwrap(),
-            r.standard
-        );
-        assert!(
-            shipping_fee(&r, GUEST, DeliverySpeed::Standard, Money::usd(3500))
-                .unwrap()
-                .is_zero()
-        );
+        assert_eq!(shipping_fee(&r, GUEST, DeliverySpeed::Standard, Money::usd(3499)).unwrap(), r.standard);
+        assert!(shipping_fee(&r, GUEST, DeliverySpeed::Standard, Money::usd(3500)).unwrap().is_zero());
     }
 
     #[test]
     fn tax_is_rounded_once_on_the_items() {
-        let t = totals(
-            Money::usd(1999),
-            Quantity::new(3).unwrap(),
-            Money::usd(599),
-            725,
-        )
-        .unwrap();
+        let t = totals(Money::usd(1999), Quantity::new(3).unwrap(), Money::usd(599), 725).unwrap();
         assert_eq!(t.subtotal, Money::usd(5997));
         assert_eq!(t.tax, Money::usd(435)); // 434.78 → 435
         assert_eq!(t.total, Money::usd(5997 + 599 + 435));

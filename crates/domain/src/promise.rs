@@ -34,19 +34,11 @@ impl CenterCalendar {
         operating_days: impl IntoIterator<Item = Weekday>,
         holidays: impl IntoIterator<Item = NaiveDate>,
     ) -> Result<Self, CalendarError> {
-        let operating_days: BTreeSet<u32> = operating_days
-            .into_iter()
-            .map(|d| d.num_days_from_monday())
-            .collect();
+        let operating_days: BTreeSet<u32> = operating_days.into_iter().map(|d| d.num_days_from_monday()).collect();
         if operating_days.is_empty() {
             return Err(CalendarError::NoOperatingDays);
         }
-        Ok(CenterCalendar {
-            tz,
-            cutoff,
-            operating_days,
-            holidays: holidays.into_iter().collect(),
-        })
+        Ok(CenterCalendar { tz, cutoff, operating_days, holidays: holidays.into_iter().collect() })
     }
 
     pub fn tz(&self) -> Tz {
@@ -58,9 +50,7 @@ impl CenterCalendar {
     }
 
     fn operates_on(&self, day: NaiveDate) -> bool {
-        self.operating_days
-            .contains(&day.weekday().num_days_from_monday())
-            && !self.holidays.contains(&day)
+        self.operating_days.contains(&day.weekday().num_days_from_monday()) && !self.holidays.contains(&day)
     }
 
     /// The day a parcel ready at `ready_at` leaves the center.
@@ -83,11 +73,7 @@ impl CenterCalendar {
 }
 
 /// Carriers deliver Monday to Friday, not on holidays.
-fn add_business_days(
-    mut day: NaiveDate,
-    n: u32,
-    holidays: &BTreeSet<NaiveDate>,
-) -> Option<NaiveDate> {
+fn add_business_days(mut day: NaiveDate, n: u32, holidays: &BTreeSet<NaiveDate>) -> Option<NaiveDate> {
     for _ in 0..n {
         day = day.succ_opt()?;
         while matches!(day.weekday(), Weekday::Sat | Weekday::Sun) || holidays.contains(&day) {
@@ -113,10 +99,7 @@ pub fn estimate(
     let ship = calendar.ship_date(placed_at + hold)?;
     let (fast, slow) = speed.transit_business_days();
     let add = |n| add_business_days(ship, n, calendar.holidays()).ok_or(CalendarError::NoShipDate);
-    Ok(DeliveryWindow {
-        earliest: add(fast)?,
-        latest: add(slow)?,
-    })
+    Ok(DeliveryWindow { earliest: add(fast)?, latest: add(slow)? })
 }
 
 #[cfg(test)]
@@ -147,22 +130,14 @@ mod tests {
         let cal = seattle(vec![]);
         assert_eq!(cal.ship_date(at).unwrap(), date(2026, 11, 25));
         let w = estimate(&cal, at, Duration::zero(), DeliverySpeed::TwoDay).unwrap();
-        assert_eq!(
-            (w.earliest, w.latest),
-            (date(2026, 11, 27), date(2026, 11, 27))
-        );
+        assert_eq!((w.earliest, w.latest), (date(2026, 11, 27), date(2026, 11, 27)));
     }
 
     #[test]
     fn the_hold_window_can_push_past_the_cutoff() {
         // 13:00 PST + 90 min hold = 14:30, after the 14:00 cut-off: ships Thursday.
         let at = Utc.with_ymd_and_hms(2026, 11, 25, 21, 0, 0).unwrap();
-        assert_eq!(
-            seattle(vec![])
-                .ship_date(at + Duration::minutes(90))
-                .unwrap(),
-            date(2026, 11, 26)
-        );
+        assert_eq!(seattle(vec![]).ship_date(at + Duration::minutes(90)).unwrap(), date(2026, 11, 26));
     }
 
     #[test]
@@ -177,10 +152,7 @@ mod tests {
         assert_eq!(cal.ship_date(sat).unwrap(), date(2026, 11, 30));
         // Standard from Friday: Mon, Tue, Wed (3) to Fri (5).
         let w = estimate(&cal, at, Duration::zero(), DeliverySpeed::Standard).unwrap();
-        assert_eq!(
-            (w.earliest, w.latest),
-            (date(2026, 12, 2), date(2026, 12, 4))
-        );
+        assert_eq!((w.earliest, w.latest), (date(2026, 12, 2), date(2026, 12, 4)));
     }
 
     #[test]

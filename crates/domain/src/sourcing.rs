@@ -23,17 +23,10 @@ pub fn source(stock: &[CenterStock], quantity: u32) -> Option<Vec<Allocation>> {
     let mut by_rank: Vec<&CenterStock> = stock.iter().collect();
     by_rank.sort_by(|a, b| a.rank.cmp(&b.rank).then_with(|| a.center.cmp(&b.center)));
     if let Some(whole) = by_rank.iter().find(|c| c.available >= quantity) {
-        return Some(vec![Allocation {
-            center: whole.center.clone(),
-            quantity,
-        }]);
+        return Some(vec![Allocation { center: whole.center.clone(), quantity }]);
     }
     let mut by_size = by_rank;
-    by_size.sort_by(|a, b| {
-        b.available
-            .cmp(&a.available)
-            .then_with(|| a.rank.cmp(&b.rank))
-    });
+    by_size.sort_by(|a, b| b.available.cmp(&a.available).then_with(|| a.rank.cmp(&b.rank)));
     let mut left = quantity;
     let mut plan = Vec::new();
     for c in by_size {
@@ -42,10 +35,7 @@ pub fn source(stock: &[CenterStock], quantity: u32) -> Option<Vec<Allocation>> {
         }
         let take = c.available.min(left);
         if take > 0 {
-            plan.push(Allocation {
-                center: c.center.clone(),
-                quantity: take,
-            });
+            plan.push(Allocation { center: c.center.clone(), quantity: take });
             left -= take;
         }
     }
@@ -58,23 +48,13 @@ mod tests {
     use proptest::prelude::*;
 
     fn cs(center: &str, rank: u32, available: u32) -> CenterStock {
-        CenterStock {
-            center: center.into(),
-            rank,
-            available,
-        }
+        CenterStock { center: center.into(), rank, available }
     }
 
     #[test]
     fn prefers_one_parcel_from_the_best_center() {
         let plan = source(&[cs("SEA1", 2, 10), cs("PHL1", 1, 3)], 5).unwrap();
-        assert_eq!(
-            plan,
-            vec![Allocation {
-                center: "SEA1".into(),
-                quantity: 5
-            }]
-        );
+        assert_eq!(plan, vec![Allocation { center: "SEA1".into(), quantity: 5 }]);
         let plan = source(&[cs("SEA1", 2, 10), cs("PHL1", 1, 5)], 5).unwrap();
         assert_eq!(plan[0].center, "PHL1");
     }

@@ -13,43 +13,25 @@ pub struct InvalidValue {
 
 impl InvalidValue {
     pub fn new(field: &'static str, reason: impl Into<String>) -> Self {
-        InvalidValue {
-            field,
-            reason: reason.into(),
-        }
+        InvalidValue { field, reason: reason.into() }
     }
 }
 
 /// Trims, then checks length in characters and refuses control characters.
-fn bounded_text(
-    field: &'static str,
-    raw: &str,
-    min: usize,
-    max: usize,
-) -> Result<String, InvalidValue> {
+fn bounded_text(field: &'static str, raw: &str, min: usize, max: usize) -> Result<String, InvalidValue> {
     let text = raw.trim();
     let len = text.chars().count();
     if len < min {
         return Err(InvalidValue::new(
             field,
-            if min == 1 {
-                "must not be empty".to_string()
-            } else {
-                format!("must be at least {min} characters")
-            },
+            if min == 1 { "must not be empty".to_string() } else { format!("must be at least {min} characters") },
         ));
     }
     if len > max {
-        return Err(InvalidValue::new(
-            field,
-            format!("must be at most {max} characters"),
-        ));
+        return Err(InvalidValue::new(field, format!("must be at most {max} characters")));
     }
     if text.chars().any(char::is_control) {
-        return Err(InvalidValue::new(
-            field,
-            "must not contain control characters",
-        ));
+        return Err(InvalidValue::new(field, "must not contain control characters"));
     }
     Ok(text.to_string())
 }
@@ -87,9 +69,7 @@ text_value!(/// An e-mail address, lower-cased, of a plausible shape (the mail s
 impl Email {
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         let text = bounded_text("email", raw, 3, 254)?.to_lowercase();
-        let (local, domain) = text
-            .split_once('@')
-            .ok_or_else(|| InvalidValue::new("email", "must contain @"))?;
+        let (local, domain) = text.split_once('@').ok_or_else(|| InvalidValue::new("email", "must contain @"))?;
         let ok = !local.is_empty()
             && local.len() <= 64
             && domain.contains('.')
@@ -122,14 +102,8 @@ impl Sku {
         if text.is_empty() || text.len() > 64 {
             return Err(InvalidValue::new("sku", "must be 1 to 64 characters"));
         }
-        if !text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
-            return Err(InvalidValue::new(
-                "sku",
-                "may contain only letters, digits, '-' and '_'",
-            ));
+        if !text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+            return Err(InvalidValue::new("sku", "may contain only letters, digits, '-' and '_'"));
         }
         Ok(Sku(text.to_ascii_uppercase()))
     }
@@ -158,10 +132,7 @@ impl Quantity {
             return Err(InvalidValue::new("quantity", "must be at least 1"));
         }
         if n > i64::from(Self::MAX) {
-            return Err(InvalidValue::new(
-                "quantity",
-                format!("must be at most {}", Self::MAX),
-            ));
+            return Err(InvalidValue::new("quantity", format!("must be at most {}", Self::MAX)));
         }
         Ok(Quantity(n as u32))
     }
@@ -178,16 +149,10 @@ impl Password {
     pub fn parse(raw: String) -> Result<Self, InvalidValue> {
         let len = raw.chars().count();
         if len < 8 {
-            return Err(InvalidValue::new(
-                "password",
-                "must be at least 8 characters",
-            ));
+            return Err(InvalidValue::new("password", "must be at least 8 characters"));
         }
         if len > 256 {
-            return Err(InvalidValue::new(
-                "password",
-                "must be at most 256 characters",
-            ));
+            return Err(InvalidValue::new("password", "must be at most 256 characters"));
         }
         Ok(Password(raw))
     }
@@ -203,8 +168,8 @@ impl fmt::Debug for Password {
     }
 }
 
-/// A postal address to ship to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A postal address to ship to. (`Deserialize` reads back the snapshots we stored; input goes through `parse`.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct PostalAddress {
     pub name: String,
     pub line1: String,
@@ -241,49 +206,27 @@ impl PostalAddress {
         let city = bounded_text("city", input.city, 1, 100)?;
         let country = bounded_text("country", input.country, 2, 2)?.to_ascii_uppercase();
         if !Self::COUNTRIES.contains(&country.as_str()) {
-            return Err(InvalidValue::new(
-                "country",
-                format!("we ship to {}", Self::COUNTRIES.join(", ")),
-            ));
+            return Err(InvalidValue::new("country", format!("we ship to {}", Self::COUNTRIES.join(", "))));
         }
         let region = bounded_text("region", input.region, 2, 3)?.to_ascii_uppercase();
         if !region.bytes().all(|b| b.is_ascii_alphabetic()) {
-            return Err(InvalidValue::new(
-                "region",
-                "must be a state or province code such as CA",
-            ));
+            return Err(InvalidValue::new("region", "must be a state or province code such as CA"));
         }
-        let postal_code =
-            bounded_text("postal_code", input.postal_code, 3, 10)?.to_ascii_uppercase();
+        let postal_code = bounded_text("postal_code", input.postal_code, 3, 10)?.to_ascii_uppercase();
         let postal_ok = match country.as_str() {
             "US" => {
                 let b = postal_code.as_bytes();
                 (b.len() == 5 && b.iter().all(u8::is_ascii_digit))
                     || (b.len() == 10
                         && b[5] == b'-'
-                        && b.iter()
-                            .enumerate()
-                            .all(|(i, c)| i == 5 || c.is_ascii_digit()))
+                        && b.iter().enumerate().all(|(i, c)| i == 5 || c.is_ascii_digit()))
             }
-            _ => postal_code
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b' '),
+            _ => postal_code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b' '),
         };
         if !postal_ok {
-            return Err(InvalidValue::new(
-                "postal_code",
-                "is not a postal code of that country",
-            ));
+            return Err(InvalidValue::new("postal_code", "is not a postal code of that country"));
         }
-        Ok(PostalAddress {
-            name,
-            line1,
-            line2,
-            city,
-            region,
-            postal_code,
-            country,
-        })
+        Ok(PostalAddress { name, line1, line2, city, region, postal_code, country })
     }
 }
 
@@ -306,10 +249,7 @@ mod tests {
     #[test]
     fn parses_and_normalizes_an_address() {
         let a = address("62701", "us").unwrap();
-        assert_eq!(
-            (a.region.as_str(), a.country.as_str(), a.line2),
-            ("IL", "US", None)
-        );
+        assert_eq!((a.region.as_str(), a.country.as_str(), a.line2), ("IL", "US", None));
         assert!(address("62701-1234", "US").is_ok());
     }
 
@@ -322,19 +262,8 @@ mod tests {
 
     #[test]
     fn emails_are_lowercased_and_checked() {
-        assert_eq!(
-            Email::parse(" Ada@Example.COM ").unwrap().as_str(),
-            "ada@example.com"
-        );
-        for bad in [
-            "",
-            "ada",
-            "ada@",
-            "@example.com",
-            "ada@example",
-            "a da@example.com",
-            "ada@@example.com",
-        ] {
+        assert_eq!(Email::parse(" Ada@Example.COM ").unwrap().as_str(), "ada@example.com");
+        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "a da@example.com", "ada@@example.com"] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }

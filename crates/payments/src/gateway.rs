@@ -72,15 +72,8 @@ pub enum GatewayError {
 }
 
 pub trait Gateway: Send + Sync + 'static {
-    fn authorize<'a>(
-        &'a self,
-        req: AuthorizeRequest<'a>,
-    ) -> BoxFuture<'a, Result<AuthorizeOutcome, GatewayError>>;
+    fn authorize<'a>(&'a self, req: AuthorizeRequest<'a>) -> BoxFuture<'a, Result<AuthorizeOutcome, GatewayError>>;
 
     /// Releases an authorization hold. Voiding one that is already void succeeds.
-    fn void<'a>(
-        &'a self,
-        authorization: &'a str,
-        idempotency_key: &'a str,
-    ) -> BoxFuture<'a, Result<(), GatewayError>>;
+    fn void<'a>(&'a self, authorization: &'a str, idempotency_key: &'a str) -> BoxFuture<'a, Result<(), GatewayError>>;
 }

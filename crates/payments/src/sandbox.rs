@@ -4,9 +4,7 @@
 //! exactly. A timeout is the nasty kind: the processor *did* authorize, but the answer is lost — the retry with
 //! the same idempotency key must then get that same authorization back, not a second hold.
 
-use crate::gateway::{
-    AuthorizeOutcome, AuthorizeRequest, BoxFuture, DeclineCode, Gateway, GatewayError,
-};
+use crate::gateway::{AuthorizeOutcome, AuthorizeRequest, BoxFuture, DeclineCode, Gateway, GatewayError};
 use buynow_domain::Money;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -27,12 +25,7 @@ pub struct SandboxConfig {
 
 impl Default for SandboxConfig {
     fn default() -> Self {
-        SandboxConfig {
-            seed: 0,
-            latency_ms: (0, 0),
-            timeouts_per_mille: 0,
-            errors_per_mille: 0,
-        }
+        SandboxConfig { seed: 0, latency_ms: (0, 0), timeouts_per_mille: 0, errors_per_mille: 0 }
     }
 }
 
@@ -65,11 +58,7 @@ enum Fault {
 impl Sandbox {
     pub fn new(config: SandboxConfig) -> Self {
         let rng = StdRng::seed_from_u64(config.seed);
-        Sandbox {
-            config,
-            rng: Mutex::new(rng),
-            ledger: Mutex::default(),
-        }
+        Sandbox { config, rng: Mutex::new(rng), ledger: Mutex::default() }
     }
 
     fn draw(&self) -> (Duration, Fault) {
@@ -100,29 +89,19 @@ impl Sandbox {
     /// Holds that are live (authorized and not voided), for tests that count money.
     pub fn live_holds(&self) -> Vec<Money> {
         let ledger = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
-        ledger
-            .holds
-            .values()
-            .filter(|h| !h.voided)
-            .map(|h| h.amount)
-            .collect()
+        ledger.holds.values().filter(|h| !h.voided).map(|h| h.amount).collect()
     }
 }
 
 impl Gateway for Sandbox {
-    fn authorize<'a>(
-        &'a self,
-        req: AuthorizeRequest<'a>,
-    ) -> BoxFuture<'a, Result<AuthorizeOutcome, GatewayError>> {
+    fn authorize<'a>(&'a self, req: AuthorizeRequest<'a>) -> BoxFuture<'a, Result<AuthorizeOutcome, GatewayError>> {
         Box::pin(async move {
             let (latency, fault) = self.draw();
             if !latency.is_zero() {
                 tokio::time::sleep(latency).await;
             }
             if matches!(fault, Fault::BeforeEffect) {
-                return Err(GatewayError::Unavailable(
-                    "sandbox: injected server error".into(),
-                ));
+                return Err(GatewayError::Unavailable("sandbox: injected server error".into()));
             }
             let outcome = {
                 let mut ledger = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
@@ -134,19 +113,11 @@ impl Gateway for Sandbox {
                         None => {
                             ledger.next += 1;
                             let authorization = format!("auth_sbx_{:012}", ledger.next);
-                            ledger.holds.insert(
-                                authorization.clone(),
-                                Hold {
-                                    amount: req.amount,
-                                    voided: false,
-                                },
-                            );
+                            ledger.holds.insert(authorization.clone(), Hold { amount: req.amount, voided: false });
                             AuthorizeOutcome::Approved { authorization }
                         }
                     };
-                    ledger
-                        .answers
-                        .insert(req.idempotency_key.to_string(), outcome.clone());
+                    ledger.answers.insert(req.idempotency_key.to_string(), outcome.clone());
                     outcome
                 }
             };
@@ -168,19 +139,13 @@ impl Gateway for Sandbox {
                 tokio::time::sleep(latency).await;
             }
             if matches!(fault, Fault::BeforeEffect) {
-                return Err(GatewayError::Unavailable(
-                    "sandbox: injected server error".into(),
-                ));
+                return Err(GatewayError::Unavailable("sandbox: injected server error".into()));
             }
             {
                 let mut ledger = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
                 match ledger.holds.get_mut(authorization) {
                     Some(hold) => hold.voided = true,
-                    None => {
-                        return Err(GatewayError::Unavailable(format!(
-                            "no authorization {authorization}"
-                        )))
-                    }
+                    None => return Err(GatewayError::Unavailable(format!("no authorization {authorization}"))),
                 }
             }
             if matches!(fault, Fault::AfterEffect) {
@@ -225,33 +190,16 @@ mod tests {
             }
         }
         let card = CardNumber::parse("4000000000000119").unwrap();
-        assert_eq!(
-            sbx.authorize(req("k9", &card)).await,
-            Err(GatewayError::Processing)
-        );
+        assert_eq!(sbx.authorize(req("k9", &card)).await, Err(GatewayError::Processing));
     }
 
     #[tokio::test]
     async fn a_retried_key_after_a_lost_answer_gets_the_same_hold() {
-        let sbx = Sandbox::new(SandboxConfig {
-            seed: 7,
-            timeouts_per_mille: 1000,
-            ..SandboxConfig::default()
-        });
+        let sbx = Sandbox::new(SandboxConfig { seed: 7, timeouts_per_mille: 1000, ..SandboxConfig::default() });
         let card = CardNumber::parse("4242424242424242").unwrap();
-        assert_eq!(
-            sbx.authorize(req("order-1", &card)).await,
-            Err(GatewayError::Timeout)
-        );
-        assert_eq!(
-            sbx.live_holds().len(),
-            1,
-            "the hold was made though the answer was lost"
-        );
-        assert_eq!(
-            sbx.authorize(req("order-1", &card)).await,
-            Err(GatewayError::Timeout)
-        );
+        assert_eq!(sbx.authorize(req("order-1", &card)).await, Err(GatewayError::Timeout));
+        assert_eq!(sbx.live_holds().len(), 1, "the hold was made though the answer was lost");
+        assert_eq!(sbx.authorize(req("order-1", &card)).await, Err(GatewayError::Timeout));
         assert_eq!(sbx.live_holds().len(), 1, "the retry made no second hold");
     }
 

@@ -1,1 +1,86 @@
+//! BuyNow's HTTP API, auth and background workers.
 
+pub mod auth;
+pub mod buy_now;
+pub mod config;
+pub mod customers;
+pub mod demo;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod jobs;
+pub mod openapi;
+pub mod ops;
+pub mod orders;
+pub mod products;
+pub mod state;
+pub mod views;
+
+pub use config::{Config, PasswordCost};
+pub use state::{AppState, StartError};
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request};
+use axum::response::IntoResponse;
+use axum::Router;
+use error::ApiError;
+use std::future::Future;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa_axum::router::OpenApiRouter;
+
+/// Request bodies larger than this are refused with 413: no Buy Now needs more.
+const BODY_LIMIT: usize = 64 * 1024;
+
+/// The whole API with its OpenAPI document served at `/v1/openapi.json`.
+pub fn router(state: AppState) -> Router {
+    let (api, doc) = OpenApiRouter::with_openapi(openapi::base())
+        .merge(customers::router())
+        .merge(products::router())
+        .merge(buy_now::router())
+        .merge(orders::router())
+        .merge(ops::router())
+        .merge(health::router())
+        .split_for_parts();
+    let doc = std::sync::Arc::new(doc);
+    let request_id = HeaderName::from_static("x-request-id");
+    api.route("/v1/openapi.json", axum::routing::get(move || openapi::serve(doc.clone())))
+        .fallback(|| async { ApiError::NotFound("route") })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
+            ApiError::internal("a handler panicked").into_response()
+        }))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            // Method and path only: headers carry tokens, and bodies carry card numbers.
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// Serves until `shutdown` resolves, then finishes the requests in flight and stops the workers.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (stop_workers, workers_stopped) = watch::channel(false);
+    let workers = state.config.run_workers.then(|| jobs::spawn_workers(state.clone(), workers_stopped));
+    let app = router(state.clone());
+    let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    let _ = stop_workers.send(true);
+    if let Some(w) = workers {
+        let _ = w.await;
+    }
+    state.store.close().await;
+    result
+}

@@ -17,11 +17,7 @@ pub struct Center {
 }
 
 pub async fn upsert_center(c: &mut Conn<'_>, center: &Center) -> Result<(), StoreError> {
-    let days: String = center
-        .operating_days
-        .iter()
-        .map(|d| d.to_string())
-        .collect();
+    let days: String = center.operating_days.iter().map(|d| d.to_string()).collect();
     c.exec(
         "INSERT INTO centers (code, name, time_zone, cutoff_minute, operating_days, holidays, rank, is_default) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
@@ -56,19 +52,9 @@ pub async fn centers(c: &mut Conn<'_>) -> Result<Vec<Center>, StoreError> {
                 code: r.text(0)?,
                 name: r.text(1)?,
                 time_zone: r.text(2)?,
-                cutoff_minute: u32::try_from(r.int(3)?)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                operating_days: r
-                    .text(4)?
-                    .chars()
-                    .filter_map(|ch| ch.to_digit(10))
-                    .collect(),
-                holidays: r
-                    .text(5)?
-                    .split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-                    .collect(),
+                cutoff_minute: u32::try_from(r.int(3)?).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                operating_days: r.text(4)?.chars().filter_map(|ch| ch.to_digit(10)).collect(),
+                holidays: r.text(5)?.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
                 rank: u32::try_from(r.int(6)?).map_err(|e| StoreError::Corrupt(e.to_string()))?,
                 is_default: r.flag(7)?,
             })
@@ -125,11 +111,7 @@ pub async fn insert_product(c: &mut Conn<'_>, p: &Product) -> Result<(), StoreEr
 
 pub async fn product_by_sku(c: &mut Conn<'_>, sku: &str) -> Result<Option<Product>, StoreError> {
     let sql = format!("SELECT {PRODUCT_COLS} FROM products WHERE sku = $1");
-    c.opt(&sql, args![sku])
-        .await?
-        .as_ref()
-        .map(product)
-        .transpose()
+    c.opt(&sql, args![sku]).await?.as_ref().map(product).transpose()
 }
 
 /// A product with what can still be sold of it, across all centers.
@@ -144,14 +126,7 @@ pub async fn listings(c: &mut Conn<'_>, sku: Option<&str>) -> Result<Vec<Listing
                COALESCE((SELECT SUM(s.on_hand - s.reserved) FROM stock s WHERE s.sku = p.sku), 0) \
                FROM products p WHERE ($1 IS NULL OR p.sku = $1) ORDER BY p.sku";
     let rows = c.all(sql, args![sku]).await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Listing {
-                product: product(r)?,
-                available: r.int(6)?,
-            })
-        })
-        .collect()
+    rows.iter().map(|r| Ok(Listing { product: product(r)?, available: r.int(6)? })).collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,30 +143,12 @@ impl StockLevel {
 }
 
 pub async fn stock_levels(c: &mut Conn<'_>, sku: &str) -> Result<Vec<StockLevel>, StoreError> {
-    let rows = c
-        .all(
-            "SELECT center, on_hand, reserved FROM stock WHERE sku = $1 ORDER BY center",
-            args![sku],
-        )
-        .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(StockLevel {
-                center: r.text(0)?,
-                on_hand: r.int(1)?,
-                reserved: r.int(2)?,
-            })
-        })
-        .collect()
+    let rows = c.all("SELECT center, on_hand, reserved FROM stock WHERE sku = $1 ORDER BY center", args![sku]).await?;
+    rows.iter().map(|r| Ok(StockLevel { center: r.text(0)?, on_hand: r.int(1)?, reserved: r.int(2)? })).collect()
 }
 
 /// Sets what is on hand; refused by the database (check violation) if that would be below what is reserved.
-pub async fn set_on_hand(
-    c: &mut Conn<'_>,
-    sku: &str,
-    center: &str,
-    on_hand: i64,
-) -> Result<(), StoreError> {
+pub async fn set_on_hand(c: &mut Conn<'_>, sku: &str, center: &str, on_hand: i64) -> Result<(), StoreError> {
     c.exec(
         "INSERT INTO stock (sku, center, on_hand, reserved) VALUES ($1, $2, $3, 0) \
          ON CONFLICT (sku, center) DO UPDATE SET on_hand = excluded.on_hand",
@@ -202,12 +159,7 @@ pub async fn set_on_hand(
 }
 
 /// Reserves `quantity` if that much is free; `false` when it is not (nothing changes).
-pub async fn reserve(
-    c: &mut Conn<'_>,
-    sku: &str,
-    center: &str,
-    quantity: u32,
-) -> Result<bool, StoreError> {
+pub async fn reserve(c: &mut Conn<'_>, sku: &str, center: &str, quantity: u32) -> Result<bool, StoreError> {
     let n = c
         .exec(
             "UPDATE stock SET reserved = reserved + $3 WHERE sku = $1 AND center = $2 AND on_hand - reserved >= $3",
@@ -218,12 +170,7 @@ pub async fn reserve(
 }
 
 /// Gives a reservation back (a cancelled order).
-pub async fn release(
-    c: &mut Conn<'_>,
-    sku: &str,
-    center: &str,
-    quantity: u32,
-) -> Result<(), StoreError> {
+pub async fn release(c: &mut Conn<'_>, sku: &str, center: &str, quantity: u32) -> Result<(), StoreError> {
     let n = c
         .exec(
             "UPDATE stock SET reserved = reserved - $3 WHERE sku = $1 AND center = $2 AND reserved >= $3",
@@ -231,9 +178,7 @@ pub async fn release(
         )
         .await?;
     if n != 1 {
-        return Err(StoreError::Corrupt(format!(
-            "releasing {quantity} of {sku} at {center}: not that much reserved"
-        )));
+        return Err(StoreError::Corrupt(format!("releasing {quantity} of {sku} at {center}: not that much reserved")));
     }
     Ok(())
 }

@@ -15,8 +15,7 @@ pub struct Customer {
     pub default_payment_method_id: Option<PaymentMethodId>,
 }
 
-const CUSTOMER_COLS: &str =
-    "id, email, name, password_hash, prime, default_address_id, default_payment_method_id";
+const CUSTOMER_COLS: &str = "id, email, name, password_hash, prime, default_address_id, default_payment_method_id";
 
 fn customer(r: &Row) -> Result<Customer, StoreError> {
     Ok(Customer {
@@ -25,16 +24,8 @@ fn customer(r: &Row) -> Result<Customer, StoreError> {
         name: r.text(2)?,
         password_hash: r.text(3)?,
         prime: r.flag(4)?,
-        default_address_id: r
-            .opt_text(5)?
-            .map(|s| AddressId::parse(&s))
-            .transpose()
-            .map_err(corrupt)?,
-        default_payment_method_id: r
-            .opt_text(6)?
-            .map(|s| PaymentMethodId::parse(&s))
-            .transpose()
-            .map_err(corrupt)?,
+        default_address_id: r.opt_text(5)?.map(|s| AddressId::parse(&s)).transpose().map_err(corrupt)?,
+        default_payment_method_id: r.opt_text(6)?.map(|s| PaymentMethodId::parse(&s)).transpose().map_err(corrupt)?,
     })
 }
 
@@ -60,42 +51,22 @@ pub async fn insert(
 
 pub async fn by_id(c: &mut Conn<'_>, id: CustomerId) -> Result<Option<Customer>, StoreError> {
     let sql = format!("SELECT {CUSTOMER_COLS} FROM customers WHERE id = $1");
-    c.opt(&sql, args![id.to_string()])
-        .await?
-        .as_ref()
-        .map(customer)
-        .transpose()
+    c.opt(&sql, args![id.to_string()]).await?.as_ref().map(customer).transpose()
 }
 
 pub async fn by_email(c: &mut Conn<'_>, email: &str) -> Result<Option<Customer>, StoreError> {
     let sql = format!("SELECT {CUSTOMER_COLS} FROM customers WHERE email = $1");
-    c.opt(&sql, args![email])
-        .await?
-        .as_ref()
-        .map(customer)
-        .transpose()
+    c.opt(&sql, args![email]).await?.as_ref().map(customer).transpose()
 }
 
 pub async fn set_prime(c: &mut Conn<'_>, id: CustomerId, prime: bool) -> Result<(), StoreError> {
-    c.exec(
-        "UPDATE customers SET prime = $1 WHERE id = $2",
-        args![prime, id.to_string()],
-    )
-    .await
-    .map(drop)
+    c.exec("UPDATE customers SET prime = $1 WHERE id = $2", args![prime, id.to_string()]).await.map(drop)
 }
 
-pub async fn set_default_address(
-    c: &mut Conn<'_>,
-    id: CustomerId,
-    address: AddressId,
-) -> Result<(), StoreError> {
-    c.exec(
-        "UPDATE customers SET default_address_id = $1 WHERE id = $2",
-        args![address.to_string(), id.to_string()],
-    )
-    .await
-    .map(drop)
+pub async fn set_default_address(c: &mut Conn<'_>, id: CustomerId, address: AddressId) -> Result<(), StoreError> {
+    c.exec("UPDATE customers SET default_address_id = $1 WHERE id = $2", args![address.to_string(), id.to_string()])
+        .await
+        .map(drop)
 }
 
 pub async fn set_default_payment_method(
@@ -103,12 +74,9 @@ pub async fn set_default_payment_method(
     id: CustomerId,
     pm: PaymentMethodId,
 ) -> Result<(), StoreError> {
-    c.exec(
-        "UPDATE customers SET default_payment_method_id = $1 WHERE id = $2",
-        args![pm.to_string(), id.to_string()],
-    )
-    .await
-    .map(drop)
+    c.exec("UPDATE customers SET default_payment_method_id = $1 WHERE id = $2", args![pm.to_string(), id.to_string()])
+        .await
+        .map(drop)
 }
 
 // ---- sessions: only a hash of the bearer token is stored, so a copy of the database logs nobody in.
@@ -127,18 +95,11 @@ pub async fn insert_session(
     .map(drop)
 }
 
-pub async fn session_customer(
-    c: &mut Conn<'_>,
-    token_hash: &str,
-    now: i64,
-) -> Result<Option<CustomerId>, StoreError> {
-    c.opt(
-        "SELECT customer_id FROM sessions WHERE token_hash = $1 AND expires_at > $2",
-        args![token_hash, now],
-    )
-    .await?
-    .map(|r| r.parsed(0, CustomerId::parse))
-    .transpose()
+pub async fn session_customer(c: &mut Conn<'_>, token_hash: &str, now: i64) -> Result<Option<CustomerId>, StoreError> {
+    c.opt("SELECT customer_id FROM sessions WHERE token_hash = $1 AND expires_at > $2", args![token_hash, now])
+        .await?
+        .map(|r| r.parsed(0, CustomerId::parse))
+        .transpose()
 }
 
 // ---- addresses
@@ -172,35 +133,37 @@ pub async fn insert_address(c: &mut Conn<'_>, a: &SavedAddress) -> Result<(), St
     .map(drop)
 }
 
+const ADDRESS_COLS: &str = "id, customer_id, name, line1, line2, city, region, postal_code, country";
+
+fn saved_address(r: &Row) -> Result<SavedAddress, StoreError> {
+    Ok(SavedAddress {
+        id: r.parsed(0, AddressId::parse)?,
+        customer_id: r.parsed(1, CustomerId::parse)?,
+        address: PostalAddress {
+            name: r.text(2)?,
+            line1: r.text(3)?,
+            line2: r.opt_text(4)?,
+            city: r.text(5)?,
+            region: r.text(6)?,
+            postal_code: r.text(7)?,
+            country: r.text(8)?,
+        },
+    })
+}
+
 /// The address, if it is this customer's.
 pub async fn address(
     c: &mut Conn<'_>,
     customer: CustomerId,
     id: AddressId,
 ) -> Result<Option<SavedAddress>, StoreError> {
-    let row = c
-        .opt(
-            "SELECT id, customer_id, name, line1, line2, city, region, postal_code, country FROM addresses \
-             WHERE id = $1 AND customer_id = $2",
-            args![id.to_string(), customer.to_string()],
-        )
-        .await?;
-    row.map(|r| {
-        Ok(SavedAddress {
-            id: r.parsed(0, AddressId::parse)?,
-            customer_id: r.parsed(1, CustomerId::parse)?,
-            address: PostalAddress {
-                name: r.text(2)?,
-                line1: r.text(3)?,
-                line2: r.opt_text(4)?,
-                city: r.text(5)?,
-                region: r.text(6)?,
-                postal_code: r.text(7)?,
-                country: r.text(8)?,
-            },
-        })
-    })
-    .transpose()
+    let sql = format!("SELECT {ADDRESS_COLS} FROM addresses WHERE id = $1 AND customer_id = $2");
+    c.opt(&sql, args![id.to_string(), customer.to_string()]).await?.as_ref().map(saved_address).transpose()
+}
+
+pub async fn addresses(c: &mut Conn<'_>, customer: CustomerId) -> Result<Vec<SavedAddress>, StoreError> {
+    let sql = format!("SELECT {ADDRESS_COLS} FROM addresses WHERE customer_id = $1 ORDER BY created_at, id");
+    c.all(&sql, args![customer.to_string()]).await?.iter().map(saved_address).collect()
 }
 
 // ---- payment methods
@@ -240,31 +203,33 @@ pub async fn insert_card(c: &mut Conn<'_>, card: &SavedCard) -> Result<(), Store
     .map(drop)
 }
 
+const CARD_COLS: &str = "id, customer_id, brand, funding, last4, exp_month, exp_year, key_id, sealed";
+
+fn saved_card(r: &Row) -> Result<SavedCard, StoreError> {
+    Ok(SavedCard {
+        id: r.parsed(0, PaymentMethodId::parse)?,
+        customer_id: r.parsed(1, CustomerId::parse)?,
+        brand: r.parsed(2, |s| Brand::parse(s).ok_or("unknown brand"))?,
+        funding: r.parsed(3, |s| Funding::parse(s).ok_or("unknown funding"))?,
+        last4: r.text(4)?,
+        exp_month: u32::try_from(r.int(5)?).map_err(corrupt)?,
+        exp_year: i32::try_from(r.int(6)?).map_err(corrupt)?,
+        key_id: r.text(7)?,
+        sealed: r.blob(8)?,
+    })
+}
+
 /// The card, if it is this customer's.
 pub async fn card(
     c: &mut Conn<'_>,
     customer: CustomerId,
     id: PaymentMethodId,
 ) -> Result<Option<SavedCard>, StoreError> {
-    let row = c
-        .opt(
-            "SELECT id, customer_id, brand, funding, last4, exp_month, exp_year, key_id, sealed FROM payment_methods \
-             WHERE id = $1 AND customer_id = $2",
-            args![id.to_string(), customer.to_string()],
-        )
-        .await?;
-    row.map(|r| {
-        Ok(SavedCard {
-            id: r.parsed(0, PaymentMethodId::parse)?,
-            customer_id: r.parsed(1, CustomerId::parse)?,
-            brand: r.parsed(2, |s| Brand::parse(s).ok_or("unknown brand"))?,
-            funding: r.parsed(3, |s| Funding::parse(s).ok_or("unknown funding"))?,
-            last4: r.text(4)?,
-            exp_month: u32::try_from(r.int(5)?).map_err(corrupt)?,
-            exp_year: i32::try_from(r.int(6)?).map_err(corrupt)?,
-            key_id: r.text(7)?,
-            sealed: r.blob(8)?,
-        })
-    })
-    .transpose()
+    let sql = format!("SELECT {CARD_COLS} FROM payment_methods WHERE id = $1 AND customer_id = $2");
+    c.opt(&sql, args![id.to_string(), customer.to_string()]).await?.as_ref().map(saved_card).transpose()
+}
+
+pub async fn cards(c: &mut Conn<'_>, customer: CustomerId) -> Result<Vec<SavedCard>, StoreError> {
+    let sql = format!("SELECT {CARD_COLS} FROM payment_methods WHERE customer_id = $1 ORDER BY created_at, id");
+    c.all(&sql, args![customer.to_string()]).await?.iter().map(saved_card).collect()
 }

@@ -3,7 +3,7 @@
 //! Repositories are written once against `Conn`; each back end only has to say how to bind an `Arg` and
 //! read a column. SQLite is the only back end today; PostgreSQL slots in as a second variant.
 
-use crate::StoreError;
+use crate::{BoxFuture, StoreError};
 use sqlx::sqlite::{SqliteArguments, SqliteConnection, SqliteRow};
 use sqlx::{Row as _, Sqlite};
 
@@ -81,9 +81,7 @@ impl Row {
     }
 
     pub fn opt_int(&self, i: usize) -> Result<Option<i64>, StoreError> {
-        self.0
-            .try_get::<Option<i64>, _>(i)
-            .map_err(|e| decode(i, e))
+        self.0.try_get::<Option<i64>, _>(i).map_err(|e| decode(i, e))
     }
 
     pub fn flag(&self, i: usize) -> Result<bool, StoreError> {
@@ -95,9 +93,7 @@ impl Row {
     }
 
     pub fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
-        self.0
-            .try_get::<Option<String>, _>(i)
-            .map_err(|e| decode(i, e))
+        self.0.try_get::<Option<String>, _>(i).map_err(|e| decode(i, e))
     }
 
     pub fn blob(&self, i: usize) -> Result<Vec<u8>, StoreError> {
@@ -131,32 +127,23 @@ fn bind<'q>(sql: &'q str, args: Vec<Arg>) -> sqlx::query::Query<'q, Sqlite, Sqli
 /// A connection to run statements on: a pooled reader, or the writer inside a transaction.
 pub struct Conn<'c>(pub(crate) &'c mut SqliteConnection);
 
+// The futures are boxed as `Send` here, where every lifetime is concrete. Left to inference, sqlx's
+// higher-ranked `Executor` bounds make callers' futures fail to be `Send` inside `tokio::spawn` and axum.
 impl Conn<'_> {
     /// Runs a statement; returns the number of rows it changed.
-    pub async fn exec(&mut self, sql: &str, args: Vec<Arg>) -> Result<u64, StoreError> {
-        Ok(bind(sql, args).execute(&mut *self.0).await?.rows_affected())
+    pub fn exec<'a>(&'a mut self, sql: &'a str, args: Vec<Arg>) -> BoxFuture<'a, Result<u64, StoreError>> {
+        Box::pin(async move { Ok(bind(sql, args).execute(&mut *self.0).await?.rows_affected()) })
     }
 
-    pub async fn all(&mut self, sql: &str, args: Vec<Arg>) -> Result<Vec<Row>, StoreError> {
-        Ok(bind(sql, args)
-            .fetch_all(&mut *self.0)
-            .await?
-            .into_iter()
-            .map(Row)
-            .collect())
+    pub fn all<'a>(&'a mut self, sql: &'a str, args: Vec<Arg>) -> BoxFuture<'a, Result<Vec<Row>, StoreError>> {
+        Box::pin(async move { Ok(bind(sql, args).fetch_all(&mut *self.0).await?.into_iter().map(Row).collect()) })
     }
 
-    pub async fn opt(&mut self, sql: &str, args: Vec<Arg>) -> Result<Option<Row>, StoreError> {
-        Ok(bind(sql, args).fetch_optional(&mut *self.0).await?.map(Row))
+    pub fn opt<'a>(&'a mut self, sql: &'a str, args: Vec<Arg>) -> BoxFuture<'a, Result<Option<Row>, StoreError>> {
+        Box::pin(async move { Ok(bind(sql, args).fetch_optional(&mut *self.0).await?.map(Row)) })
     }
 
     pub async fn one(&mut self, sql: &str, args: Vec<Arg>) -> Result<Row, StoreError> {
         self.opt(sql, args).await?.ok_or(StoreError::NotFound)
-    }
-
-    /// Runs several statements separated by `;`, with no arguments (migrations, savepoints).
-    pub async fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
-        sqlx::raw_sql(sql).execute(&mut *self.0).await?;
-        Ok(())
     }
 }

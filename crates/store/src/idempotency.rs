@@ -31,11 +31,7 @@ pub async fn lookup(
         )
         .await?;
     row.map(|r| {
-        Ok(if r.text(0)? == request_hash {
-            Claim::Replay(r.parsed(1, OrderId::parse)?)
-        } else {
-            Claim::Conflict
-        })
+        Ok(if r.text(0)? == request_hash { Claim::Replay(r.parsed(1, OrderId::parse)?) } else { Claim::Conflict })
     })
     .transpose()
 }
@@ -58,7 +54,5 @@ pub async fn claim(
     if inserted == 1 {
         return Ok(Claim::New);
     }
-    lookup(c, customer, key, request_hash)
-        .await?
-        .ok_or_else(|| StoreError::Corrupt("idempotency key vanished".into()))
+    lookup(c, customer, key, request_hash).await?.ok_or_else(|| StoreError::Corrupt("idempotency key vanished".into()))
 }

@@ -28,11 +28,7 @@ pub struct Job {
 }
 
 /// Adds a job; `None` when its dedup key was already used.
-pub async fn enqueue(
-    c: &mut Conn<'_>,
-    job: &NewJob,
-    now: i64,
-) -> Result<Option<JobId>, StoreError> {
+pub async fn enqueue(c: &mut Conn<'_>, job: &NewJob, now: i64) -> Result<Option<JobId>, StoreError> {
     let id = JobId::new();
     let n = c
         .exec(
@@ -55,12 +51,7 @@ fn job(r: &Row) -> Result<Job, StoreError> {
 }
 
 /// Claims up to `limit` due jobs: queued ones whose time has come, and running ones whose lease ran out.
-pub async fn claim_due(
-    c: &mut Conn<'_>,
-    now: i64,
-    lease_until: i64,
-    limit: u32,
-) -> Result<Vec<Job>, StoreError> {
+pub async fn claim_due(c: &mut Conn<'_>, now: i64, lease_until: i64, limit: u32) -> Result<Vec<Job>, StoreError> {
     let rows = c
         .all(
             "UPDATE jobs SET status = 'running', locked_until = $2, attempts = attempts + 1 \
@@ -74,11 +65,7 @@ pub async fn claim_due(
 }
 
 /// Claims one job by id if it is waiting (the inline fast path); `None` if a worker has it or it is done.
-pub async fn claim_one(
-    c: &mut Conn<'_>,
-    id: JobId,
-    lease_until: i64,
-) -> Result<Option<Job>, StoreError> {
+pub async fn claim_one(c: &mut Conn<'_>, id: JobId, lease_until: i64) -> Result<Option<Job>, StoreError> {
     let row = c
         .opt(
             "UPDATE jobs SET status = 'running', locked_until = $2, attempts = attempts + 1 \
@@ -100,34 +87,29 @@ pub async fn complete(c: &mut Conn<'_>, j: &Job, now: i64) -> Result<bool, Store
     Ok(n == 1)
 }
 
-/// Puts the job back to run again at `run_at`, or marks it failed for good when attempts are used up.
+/// Puts the job back to run again at `run_at`, or, with `give_up`, marks it failed for good.
 pub async fn retry_or_fail(
     c: &mut Conn<'_>,
     j: &Job,
+    give_up: bool,
     run_at: i64,
     error: &str,
     now: i64,
-) -> Result<bool, StoreError> {
+) -> Result<(), StoreError> {
     let error: String = error.chars().take(500).collect();
-    let (status, finished) = if j.attempt >= j.max_attempts {
-        ("failed", Some(now))
-    } else {
-        ("queued", None)
-    };
+    let (status, finished) = if give_up { ("failed", Some(now)) } else { ("queued", None) };
     c.exec(
         "UPDATE jobs SET status = $3, run_at = $4, last_error = $5, locked_until = NULL, finished_at = $6 \
          WHERE id = $1 AND attempts = $2 AND status = 'running'",
         args![j.id.to_string(), j.attempt, status, run_at, error, finished],
     )
-    .await?;
-    Ok(status == "failed")
+    .await
+    .map(drop)
 }
 
 /// Jobs by status, for health checks and tests.
 pub async fn count_by_status(c: &mut Conn<'_>, status: &str) -> Result<i64, StoreError> {
-    c.one("SELECT COUNT(*) FROM jobs WHERE status = $1", args![status])
-        .await?
-        .int(0)
+    c.one("SELECT COUNT(*) FROM jobs WHERE status = $1", args![status]).await?.int(0)
 }
 
 /// When the next queued job is due, so an idle worker can sleep until then.

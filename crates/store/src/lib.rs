@@ -17,12 +17,13 @@ pub mod payments;
 mod time;
 
 pub use db::{Arg, Conn, Row};
+
+type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 pub use time::{from_micros, now_micros, to_micros};
 
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{ConnectOptions, Sqlite};
 use std::str::FromStr;
@@ -46,6 +47,18 @@ impl StoreError {
     /// A unique or primary-key constraint was violated: the caller's duplicate, not our failure.
     pub fn is_unique_violation(&self) -> bool {
         matches!(self, StoreError::Db(sqlx::Error::Database(e)) if e.is_unique_violation())
+    }
+
+    /// The database is out of reach or too busy: worth a 503 and a retry, not a 500.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Db(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed) => true,
+            StoreError::Db(sqlx::Error::Database(db)) => {
+                let m = db.message();
+                m.contains("database is locked") || m.contains("database is busy")
+            }
+            _ => false,
+        }
     }
 
     /// A CHECK constraint refused the write (for stock: it would oversell).
@@ -91,11 +104,7 @@ impl Store {
             .min_connections(1)
             .connect_with(options.clone().read_only(true))
             .await?;
-        Ok(Store {
-            read,
-            writer: Arc::new(Mutex::new(Writer { conn, in_tx: false })),
-            url: url.into(),
-        })
+        Ok(Store { read, writer: Arc::new(Mutex::new(Writer { conn, in_tx: false })), url: url.into() })
     }
 
     pub fn url(&self) -> &str {
@@ -103,22 +112,23 @@ impl Store {
     }
 
     /// A pooled connection for reads.
-    pub async fn read(&self) -> Result<ReadConn, StoreError> {
-        Ok(ReadConn(self.read.acquire().await?))
+    pub fn read(&self) -> BoxFuture<'_, Result<ReadConn, StoreError>> {
+        Box::pin(async move { Ok(ReadConn(self.read.acquire().await?)) })
     }
 
     /// Begins the one write transaction; others wait their turn.
-    pub async fn write(&self) -> Result<WriteTx, StoreError> {
-        let mut w = self.writer.clone().lock_owned().await;
-        if w.in_tx {
-            sqlx::raw_sql("ROLLBACK").execute(&mut w.conn).await?;
-            w.in_tx = false;
-        }
-        sqlx::raw_sql("BEGIN IMMEDIATE")
-            .execute(&mut w.conn)
-            .await?;
-        w.in_tx = true;
-        Ok(WriteTx { w })
+    pub fn write(&self) -> BoxFuture<'_, Result<WriteTx, StoreError>> {
+        Box::pin(async move {
+            let mut w = self.writer.clone().lock_owned().await;
+            let in_tx = w.in_tx;
+            let conn: &mut SqliteConnection = &mut w.conn;
+            if in_tx {
+                sqlx::Executor::execute(&mut *conn, "ROLLBACK").await?;
+            }
+            sqlx::Executor::execute(&mut *conn, "BEGIN IMMEDIATE").await?;
+            w.in_tx = true;
+            Ok(WriteTx { w: Some(w) })
+        })
     }
 
     pub async fn close(&self) {
@@ -134,39 +144,57 @@ impl ReadConn {
     }
 }
 
-/// The open write transaction. Dropping it without `commit` rolls it back (at the next `write`).
+/// The open write transaction. Dropping it without `commit` rolls it back: at once on a spawned task (so the
+/// write lock is not held on behalf of nobody), or at the latest when the next writer starts.
 pub struct WriteTx {
-    w: OwnedMutexGuard<Writer>,
+    w: Option<OwnedMutexGuard<Writer>>,
 }
 
 impl WriteTx {
+    fn writer(&mut self) -> &mut Writer {
+        self.w.as_mut().expect("a WriteTx holds the writer until it is consumed")
+    }
+
     pub fn conn(&mut self) -> Conn<'_> {
-        Conn(&mut self.w.conn)
+        Conn(&mut self.writer().conn)
     }
 
-    pub async fn commit(mut self) -> Result<(), StoreError> {
-        sqlx::raw_sql("COMMIT").execute(&mut self.w.conn).await?;
-        self.w.in_tx = false;
-        Ok(())
+    fn end(mut self, statement: &'static str) -> BoxFuture<'static, Result<(), StoreError>> {
+        Box::pin(async move {
+            let w = self.writer();
+            let conn: &mut SqliteConnection = &mut w.conn;
+            sqlx::Executor::execute(conn, statement).await?;
+            w.in_tx = false;
+            Ok(())
+        })
     }
 
-    pub async fn rollback(mut self) -> Result<(), StoreError> {
-        sqlx::raw_sql("ROLLBACK").execute(&mut self.w.conn).await?;
-        self.w.in_tx = false;
-        Ok(())
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.end("COMMIT").await
     }
 
-    /// Runs `f` in a savepoint: when it returns `Err` only its own writes are undone and the transaction
-    /// goes on. This is what lets one failed step (an out-of-stock in a batch) fail alone.
-    pub async fn savepoint(&mut self) -> Result<(), StoreError> {
-        self.conn().batch("SAVEPOINT sp").await
+    pub async fn rollback(self) -> Result<(), StoreError> {
+        self.end("ROLLBACK").await
     }
+}
 
-    pub async fn release_savepoint(&mut self) -> Result<(), StoreError> {
-        self.conn().batch("RELEASE sp").await
+impl Drop for WriteTx {
+    fn drop(&mut self) {
+        let Some(w) = self.w.take() else { return };
+        if !w.in_tx {
+            return;
+        }
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(rollback_abandoned(w));
+        }
     }
+}
 
-    pub async fn rollback_savepoint(&mut self) -> Result<(), StoreError> {
-        self.conn().batch("ROLLBACK TO sp; RELEASE sp").await
-    }
+fn rollback_abandoned(mut w: OwnedMutexGuard<Writer>) -> BoxFuture<'static, ()> {
+    Box::pin(async move {
+        let conn: &mut SqliteConnection = &mut w.conn;
+        if sqlx::Executor::execute(conn, "ROLLBACK").await.is_ok() {
+            w.in_tx = false;
+        }
+    })
 }

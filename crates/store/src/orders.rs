@@ -2,9 +2,7 @@
 
 use crate::{args, Conn, Row, StoreError};
 use buynow_domain::{AddressId, Currency};
-use buynow_domain::{
-    CustomerId, DeliverySpeed, Money, OrderId, OrderStatus, PaymentMethodId, ShipmentId,
-};
+use buynow_domain::{CustomerId, DeliverySpeed, Money, OrderId, OrderStatus, PaymentMethodId, ShipmentId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Order {
@@ -55,7 +53,8 @@ pub struct TimelineEntry {
     pub note: String,
 }
 
-const ORDER_COLS: &str = "id, customer_id, status, delivery_speed, currency, subtotal, shipping, tax, total, address_id, \
+const ORDER_COLS: &str =
+    "id, customer_id, status, delivery_speed, currency, subtotal, shipping, tax, total, address_id, \
     ship_to, payment_method_id, estimated_earliest, estimated_latest, hold_until, declines, created_at, updated_at";
 
 fn order(r: &Row) -> Result<Order, StoreError> {
@@ -82,12 +81,7 @@ fn order(r: &Row) -> Result<Order, StoreError> {
     })
 }
 
-pub async fn insert(
-    c: &mut Conn<'_>,
-    o: &Order,
-    items: &[Item],
-    shipments: &[Shipment],
-) -> Result<(), StoreError> {
+pub async fn insert(c: &mut Conn<'_>, o: &Order, items: &[Item], shipments: &[Shipment]) -> Result<(), StoreError> {
     c.exec(
         &format!("INSERT INTO orders ({ORDER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"),
         args![
@@ -142,25 +136,14 @@ pub async fn insert(
 
 pub async fn get(c: &mut Conn<'_>, id: OrderId) -> Result<Option<Order>, StoreError> {
     let sql = format!("SELECT {ORDER_COLS} FROM orders WHERE id = $1");
-    c.opt(&sql, args![id.to_string()])
-        .await?
-        .as_ref()
-        .map(order)
-        .transpose()
+    c.opt(&sql, args![id.to_string()]).await?.as_ref().map(order).transpose()
 }
 
 /// Newest first.
-pub async fn for_customer(
-    c: &mut Conn<'_>,
-    customer: CustomerId,
-    limit: u32,
-) -> Result<Vec<Order>, StoreError> {
-    let sql = format!("SELECT {ORDER_COLS} FROM orders WHERE customer_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2");
-    c.all(&sql, args![customer.to_string(), limit])
-        .await?
-        .iter()
-        .map(order)
-        .collect()
+pub async fn for_customer(c: &mut Conn<'_>, customer: CustomerId, limit: u32) -> Result<Vec<Order>, StoreError> {
+    let sql =
+        format!("SELECT {ORDER_COLS} FROM orders WHERE customer_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2");
+    c.all(&sql, args![customer.to_string(), limit]).await?.iter().map(order).collect()
 }
 
 pub async fn items(c: &mut Conn<'_>, id: OrderId) -> Result<Vec<Item>, StoreError> {
@@ -176,8 +159,7 @@ pub async fn items(c: &mut Conn<'_>, id: OrderId) -> Result<Vec<Item>, StoreErro
             Ok(Item {
                 sku: r.text(0)?,
                 title: r.text(1)?,
-                quantity: u32::try_from(r.int(2)?)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                quantity: u32::try_from(r.int(2)?).map_err(|e| StoreError::Corrupt(e.to_string()))?,
                 unit_price: Money::new(r.int(3)?, r.parsed(4, Currency::parse)?),
             })
         })
@@ -197,8 +179,7 @@ pub async fn shipments(c: &mut Conn<'_>, id: OrderId) -> Result<Vec<Shipment>, S
                 id: r.parsed(0, ShipmentId::parse)?,
                 center: r.text(1)?,
                 sku: r.text(2)?,
-                quantity: u32::try_from(r.int(3)?)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                quantity: u32::try_from(r.int(3)?).map_err(|e| StoreError::Corrupt(e.to_string()))?,
                 status: r.text(4)?,
                 carrier: r.opt_text(5)?,
                 tracking_number: r.opt_text(6)?,
@@ -209,20 +190,9 @@ pub async fn shipments(c: &mut Conn<'_>, id: OrderId) -> Result<Vec<Shipment>, S
 
 pub async fn timeline(c: &mut Conn<'_>, id: OrderId) -> Result<Vec<TimelineEntry>, StoreError> {
     let rows = c
-        .all(
-            "SELECT at, status, note FROM order_timeline WHERE order_id = $1 ORDER BY seq",
-            args![id.to_string()],
-        )
+        .all("SELECT at, status, note FROM order_timeline WHERE order_id = $1 ORDER BY seq", args![id.to_string()])
         .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(TimelineEntry {
-                at: r.int(0)?,
-                status: r.text(1)?,
-                note: r.text(2)?,
-            })
-        })
-        .collect()
+    rows.iter().map(|r| Ok(TimelineEntry { at: r.int(0)?, status: r.text(1)?, note: r.text(2)? })).collect()
 }
 
 pub async fn add_timeline(
@@ -257,42 +227,17 @@ pub async fn set_status(
     Ok(n == 1)
 }
 
-pub async fn set_payment_method(
-    c: &mut Conn<'_>,
-    id: OrderId,
-    pm: PaymentMethodId,
-) -> Result<(), StoreError> {
-    c.exec(
-        "UPDATE orders SET payment_method_id = $2 WHERE id = $1",
-        args![id.to_string(), pm.to_string()],
-    )
-    .await
-    .map(drop)
+pub async fn set_payment_method(c: &mut Conn<'_>, id: OrderId, pm: PaymentMethodId) -> Result<(), StoreError> {
+    c.exec("UPDATE orders SET payment_method_id = $2 WHERE id = $1", args![id.to_string(), pm.to_string()])
+        .await
+        .map(drop)
 }
 
 pub async fn count_decline(c: &mut Conn<'_>, id: OrderId) -> Result<i64, StoreError> {
-    c.exec(
-        "UPDATE orders SET declines = declines + 1 WHERE id = $1",
-        args![id.to_string()],
-    )
-    .await?;
-    c.one(
-        "SELECT declines FROM orders WHERE id = $1",
-        args![id.to_string()],
-    )
-    .await?
-    .int(0)
+    c.exec("UPDATE orders SET declines = declines + 1 WHERE id = $1", args![id.to_string()]).await?;
+    c.one("SELECT declines FROM orders WHERE id = $1", args![id.to_string()]).await?.int(0)
 }
 
-pub async fn set_shipments_status(
-    c: &mut Conn<'_>,
-    id: OrderId,
-    status: &str,
-) -> Result<(), StoreError> {
-    c.exec(
-        "UPDATE shipments SET status = $2 WHERE order_id = $1",
-        args![id.to_string(), status],
-    )
-    .await
-    .map(drop)
+pub async fn set_shipments_status(c: &mut Conn<'_>, id: OrderId, status: &str) -> Result<(), StoreError> {
+    c.exec("UPDATE shipments SET status = $2 WHERE order_id = $1", args![id.to_string(), status]).await.map(drop)
 }

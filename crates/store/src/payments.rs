@@ -28,9 +28,7 @@ impl PaymentStatus {
 
     pub fn parse(s: &str) -> Option<Self> {
         use PaymentStatus::*;
-        [Pending, Authorized, Declined, Voided, Cancelled]
-            .into_iter()
-            .find(|p| p.as_str() == s)
+        [Pending, Authorized, Declined, Voided, Cancelled].into_iter().find(|p| p.as_str() == s)
     }
 }
 
@@ -45,8 +43,7 @@ pub struct Payment {
     pub decline_code: Option<String>,
 }
 
-const COLS: &str =
-    "id, order_id, payment_method_id, amount, currency, status, authorization, decline_code";
+const COLS: &str = "id, order_id, payment_method_id, amount, currency, status, authorization, decline_code";
 
 fn payment(r: &Row) -> Result<Payment, StoreError> {
     Ok(Payment {
@@ -54,9 +51,7 @@ fn payment(r: &Row) -> Result<Payment, StoreError> {
         order_id: r.parsed(1, OrderId::parse)?,
         payment_method_id: r.parsed(2, PaymentMethodId::parse)?,
         amount: Money::new(r.int(3)?, r.parsed(4, Currency::parse)?),
-        status: r.parsed(5, |s| {
-            PaymentStatus::parse(s).ok_or("unknown payment status")
-        })?,
+        status: r.parsed(5, |s| PaymentStatus::parse(s).ok_or("unknown payment status"))?,
         authorization: r.opt_text(6)?,
         decline_code: r.opt_text(7)?,
     })
@@ -64,7 +59,9 @@ fn payment(r: &Row) -> Result<Payment, StoreError> {
 
 pub async fn insert(c: &mut Conn<'_>, p: &Payment, at: i64) -> Result<(), StoreError> {
     c.exec(
-        &format!("INSERT INTO payments ({COLS}, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)"),
+        &format!(
+            "INSERT INTO payments ({COLS}, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)"
+        ),
         args![
             p.id.to_string(),
             p.order_id.to_string(),
@@ -83,26 +80,13 @@ pub async fn insert(c: &mut Conn<'_>, p: &Payment, at: i64) -> Result<(), StoreE
 
 pub async fn get(c: &mut Conn<'_>, id: PaymentId) -> Result<Option<Payment>, StoreError> {
     let sql = format!("SELECT {COLS} FROM payments WHERE id = $1");
-    c.opt(&sql, args![id.to_string()])
-        .await?
-        .as_ref()
-        .map(payment)
-        .transpose()
+    c.opt(&sql, args![id.to_string()]).await?.as_ref().map(payment).transpose()
 }
 
 /// The order's latest attempt.
-pub async fn latest_for_order(
-    c: &mut Conn<'_>,
-    order: OrderId,
-) -> Result<Option<Payment>, StoreError> {
-    let sql = format!(
-        "SELECT {COLS} FROM payments WHERE order_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1"
-    );
-    c.opt(&sql, args![order.to_string()])
-        .await?
-        .as_ref()
-        .map(payment)
-        .transpose()
+pub async fn latest_for_order(c: &mut Conn<'_>, order: OrderId) -> Result<Option<Payment>, StoreError> {
+    let sql = format!("SELECT {COLS} FROM payments WHERE order_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1");
+    c.opt(&sql, args![order.to_string()]).await?.as_ref().map(payment).transpose()
 }
 
 /// Moves a payment on only from `from`; `false` if it had already moved (a retried job, a race).

@@ -1,0 +1,102 @@
+//! Who is calling: customers by session token, staff by API key. Passwords are argon2id hashes.
+
+use crate::config::PasswordCost;
+use crate::error::ApiError;
+use crate::extract::bearer;
+use crate::state::AppState;
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use buynow_domain::CustomerId;
+use buynow_store::customers;
+use rand::RngCore;
+use secrecy::ExposeSecret;
+use sha2::{Digest, Sha256};
+
+fn argon2(cost: PasswordCost) -> Argon2<'static> {
+    let params = Params::new(cost.memory_kib, cost.iterations, 1, None).expect("argon2 parameters are valid");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Hashes on a blocking thread: argon2 is meant to be slow, and must not stall the async workers.
+pub async fn hash_password(cost: PasswordCost, password: String) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        argon2(cost).hash_password(password.as_bytes(), &salt).map(|h| h.to_string())
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)
+}
+
+/// `None` as the hash still spends the time of a check, so a wrong e-mail and a wrong password take as long.
+pub async fn verify_password(cost: PasswordCost, password: String, hash: Option<String>) -> Result<bool, ApiError> {
+    tokio::task::spawn_blocking(move || {
+        let hasher = argon2(cost);
+        match hash.as_deref().map(PasswordHash::new) {
+            Some(Ok(parsed)) => hasher.verify_password(password.as_bytes(), &parsed).is_ok(),
+            _ => {
+                let salt = SaltString::generate(&mut OsRng);
+                let _ = hasher.hash_password(password.as_bytes(), &salt);
+                false
+            }
+        }
+    })
+    .await
+    .map_err(ApiError::internal)
+}
+
+/// A new session token (shown once) and the hash that is stored.
+pub fn new_token() -> (String, String) {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let token = format!("bnt_{}", URL_SAFE_NO_PAD.encode(bytes));
+    let hash = token_hash(&token);
+    (token, hash)
+}
+
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A signed-in customer.
+#[derive(Debug, Clone, Copy)]
+pub struct CustomerAuth(pub CustomerId);
+
+impl FromRequestParts<AppState> for CustomerAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
+        if !token.starts_with("bnt_") || token.len() > 100 {
+            return Err(ApiError::Unauthorized);
+        }
+        let mut read = state.store.read().await?;
+        let customer = customers::session_customer(&mut read.conn(), &token_hash(token), buynow_store::now_micros())
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        Ok(CustomerAuth(customer))
+    }
+}
+
+/// A staff member with the admin role.
+#[derive(Debug, Clone, Copy)]
+pub struct AdminAuth;
+
+impl FromRequestParts<AppState> for AdminAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let given = bearer(parts).ok_or(ApiError::Unauthorized)?;
+        let expected = state.config.admin_key.as_ref().ok_or(ApiError::Forbidden("admin"))?;
+        // Compare digests, so the comparison time says nothing about how much of the key matched.
+        if Sha256::digest(given.as_bytes()) == Sha256::digest(expected.expose_secret().as_bytes()) {
+            Ok(AdminAuth)
+        } else {
+            Err(ApiError::Unauthorized)
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! The Buy Now review (`preview`) and the one-click placement.
+
+mod place;
+mod preview;
+mod quote;
+
+use crate::state::AppState;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(preview::preview)).routes(routes!(place::buy_now))
+}

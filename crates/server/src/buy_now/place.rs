@@ -1,0 +1,157 @@
+use super::quote::{promise_for, quote, rank_stock, BuyNowRequest, Choices, Quote};
+use crate::auth::CustomerAuth;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{IdempotencyKey, Json};
+use crate::jobs;
+use crate::orders::view::order_view;
+use crate::state::AppState;
+use crate::views::OrderView;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use buynow_domain::sourcing;
+use buynow_domain::{CustomerId, JobId, OrderId, OrderStatus, PaymentId, ShipmentId};
+use buynow_store::idempotency::{self, Claim};
+use buynow_store::orders::{self, Item, Order, Shipment};
+use buynow_store::payments::{self, Payment, PaymentStatus};
+use buynow_store::{catalog, outbox, to_micros, WriteTx};
+use sha2::{Digest, Sha256};
+
+/// Place the order with one click: stock is reserved and the order written in one transaction, then the card
+/// is authorized (inline when it answers quickly, else by the durable job). Send the same `Idempotency-Key`
+/// again — a double click, a retry after a timeout — and you get the same order back, never a second one.
+#[utoipa::path(post, path = "/v1/buy-now", tag = "buy-now", request_body = BuyNowRequest, security(("bearer" = [])),
+    params(("Idempotency-Key" = String, Header, description = "One per intended purchase; retries reuse it.")),
+    responses((status = 201, body = OrderView, description = "The order (also for a replayed key)"),
+              (status = 400, body = Problem), (status = 404, body = Problem),
+              (status = 409, description = "out of stock, or the key was used with another body", body = Problem),
+              (status = 422, body = Problem)))]
+#[tracing::instrument(skip_all, fields(customer = %customer))]
+pub async fn buy_now(
+    State(state): State<AppState>,
+    CustomerAuth(customer): CustomerAuth,
+    IdempotencyKey(key): IdempotencyKey,
+    Json(body): Json<BuyNowRequest>,
+) -> ApiResult<(StatusCode, HeaderMap, axum::Json<OrderView>)> {
+    let choices = body.parse()?;
+    let request_hash = hash(&choices);
+    let now = chrono::Utc::now();
+
+    let mut read = state.store.read().await?;
+    // A retry usually arrives after the first attempt committed: answer it from a read, no writer needed.
+    if let Some(claim) = idempotency::lookup(&mut read.conn(), customer, &key, &request_hash).await? {
+        drop(read);
+        return replay(&state, customer, claim).await;
+    }
+    let q = quote(&state, &mut read.conn(), customer, &choices, now).await?;
+    drop(read);
+
+    let order_id = OrderId::new();
+    let mut tx = state.store.write().await?;
+    match idempotency::claim(&mut tx.conn(), customer, &key, &request_hash, order_id, to_micros(now)).await? {
+        Claim::New => {}
+        other => {
+            tx.rollback().await?;
+            return replay(&state, customer, other).await;
+        }
+    }
+    let job = write_order(&state, &mut tx, order_id, &q).await?;
+    tx.commit().await?;
+    state.jobs_enqueued.notify_waiters();
+    tracing::info!(order = %order_id, total = %q.totals.total, "order placed");
+
+    jobs::run_inline(&state, job, state.config.inline_authorization_budget).await;
+    let view = order_view(&mut state.store.read().await?.conn(), customer, order_id).await?;
+    Ok((StatusCode::CREATED, HeaderMap::new(), axum::Json(view)))
+}
+
+async fn replay(
+    state: &AppState,
+    customer: CustomerId,
+    claim: Claim,
+) -> ApiResult<(StatusCode, HeaderMap, axum::Json<OrderView>)> {
+    match claim {
+        Claim::Replay(order) => {
+            let view = order_view(&mut state.store.read().await?.conn(), customer, order).await?;
+            let mut headers = HeaderMap::new();
+            headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+            Ok((StatusCode::CREATED, headers, axum::Json(view)))
+        }
+        Claim::Conflict => Err(ApiError::Conflict(
+            "idempotency_conflict",
+            "this Idempotency-Key was already used for a different request".into(),
+        )),
+        Claim::New => Err(ApiError::internal("replay of an unclaimed key")),
+    }
+}
+
+fn hash(choices: &Choices) -> String {
+    let canonical = serde_json::to_vec(choices).expect("choices serialize");
+    hex::encode(Sha256::digest(&canonical))
+}
+
+/// The writes of one placement: reservation, order, payment intent, job, outbox event, timeline. Sourcing runs
+/// again here against live stock, inside the transaction, so two buyers can never both take the last unit.
+async fn write_order(state: &AppState, tx: &mut WriteTx, order_id: OrderId, q: &Quote) -> ApiResult<Option<JobId>> {
+    let sku = q.product.sku.as_str();
+    let quantity = q.quantity.get();
+    let centers = state.centers();
+    let levels = catalog::stock_levels(&mut tx.conn(), sku).await?;
+    let plan = sourcing::source(&rank_stock(&centers, &levels), quantity)
+        .ok_or_else(|| ApiError::out_of_stock(sku, quantity))?;
+    for a in &plan {
+        if !catalog::reserve(&mut tx.conn(), sku, &a.center, a.quantity).await? {
+            return Err(ApiError::out_of_stock(sku, quantity));
+        }
+    }
+    let window = if plan == q.plan { q.window() } else { promise_for(&centers, &plan, q.placed_at, q.hold, q.speed)? };
+    let at = to_micros(q.placed_at);
+    let order = Order {
+        id: order_id,
+        customer_id: q.customer.id,
+        status: OrderStatus::Placed,
+        delivery_speed: q.speed,
+        subtotal: q.totals.subtotal,
+        shipping: q.totals.shipping,
+        tax: q.totals.tax,
+        total: q.totals.total,
+        address_id: q.address.id,
+        ship_to: serde_json::to_string(&q.address.address).map_err(ApiError::internal)?,
+        payment_method_id: q.card.id,
+        estimated_earliest: window.earliest.to_string(),
+        estimated_latest: window.latest.to_string(),
+        hold_until: to_micros(q.placed_at + q.hold),
+        declines: 0,
+        created_at: at,
+        updated_at: at,
+    };
+    let items = [Item { sku: sku.to_string(), title: q.product.title.clone(), quantity, unit_price: q.product.price }];
+    let shipments: Vec<Shipment> = plan
+        .iter()
+        .map(|a| Shipment {
+            id: ShipmentId::new(),
+            center: a.center.clone(),
+            sku: sku.to_string(),
+            quantity: a.quantity,
+            status: "pending".into(),
+            carrier: None,
+            tracking_number: None,
+        })
+        .collect();
+    let mut c = tx.conn();
+    orders::insert(&mut c, &order, &items, &shipments).await?;
+    let payment = Payment {
+        id: PaymentId::new(),
+        order_id,
+        payment_method_id: q.card.id,
+        amount: q.totals.total,
+        status: PaymentStatus::Pending,
+        authorization: None,
+        decline_code: None,
+    };
+    payments::insert(&mut c, &payment, at).await?;
+    let note = format!("Order placed: {quantity} × {}, {} delivery", q.product.title, q.speed.as_str());
+    orders::add_timeline(&mut c, order_id, at, OrderStatus::Placed, &note).await?;
+    let event = serde_json::json!({ "order_id": order_id, "total": q.totals.total, "estimated_delivery": window });
+    outbox::add(&mut c, order_id, q.customer.id, "order_placed", &event.to_string(), at).await?;
+    jobs::enqueue(&mut c, jobs::authorize(payment.id, at)).await
+}

@@ -1,0 +1,40 @@
+use super::quote::{quote, BuyNowRequest};
+use crate::auth::CustomerAuth;
+use crate::error::{ApiResult, Problem};
+use crate::extract::Json;
+use crate::state::AppState;
+use crate::views::{AddressView, MoneyView, PaymentMethodView, PreviewView};
+use axum::extract::State;
+use buynow_domain::Money;
+
+/// The Buy Now review pop-up: item, default address and card, delivery options with dates and prices, totals.
+/// Nothing is reserved or charged.
+#[utoipa::path(post, path = "/v1/buy-now/preview", tag = "buy-now", request_body = BuyNowRequest, security(("bearer" = [])),
+    responses((status = 200, body = PreviewView), (status = 404, body = Problem), (status = 409, description = "out of stock", body = Problem),
+              (status = 422, body = Problem)))]
+#[tracing::instrument(skip_all, fields(customer = %customer))]
+pub async fn preview(
+    State(state): State<AppState>,
+    CustomerAuth(customer): CustomerAuth,
+    Json(body): Json<BuyNowRequest>,
+) -> ApiResult<axum::Json<PreviewView>> {
+    let choices = body.parse()?;
+    let q = quote(&state, &mut state.store.read().await?.conn(), customer, &choices, chrono::Utc::now()).await?;
+    let is_default_card = Some(q.card.id) == q.customer.default_payment_method_id;
+    let is_default_address = Some(q.address.id) == q.customer.default_address_id;
+    Ok(axum::Json(PreviewView {
+        sku: q.product.sku.clone(),
+        title: q.product.title.clone(),
+        quantity: q.quantity.get(),
+        unit_price: q.product.price.into(),
+        address: AddressView::new(&q.address, is_default_address),
+        payment_method: PaymentMethodView::new(&q.card, is_default_card),
+        gift_card_applied: MoneyView::from(Money::zero(q.totals.total.currency())),
+        delivery_options: q.option_views(),
+        selected_speed: q.speed.as_str(),
+        subtotal: q.totals.subtotal.into(),
+        shipping: q.totals.shipping.into(),
+        tax: q.totals.tax.into(),
+        total: q.totals.total.into(),
+    }))
+}

@@ -1,0 +1,207 @@
+//! Everything a placement needs that is not a write: the buyer's defaults, the price, the delivery promise.
+//! It runs on a read connection, before the write transaction, so the writer only does writes.
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::{AppState, Centers};
+use crate::views::{DeliveryOptionView, DeliveryWindowView};
+use buynow_domain::card::Expiry;
+use buynow_domain::pricing::{self, ShippingContext, Totals};
+use buynow_domain::promise::{self, DeliveryWindow};
+use buynow_domain::sourcing::{self, Allocation, CenterStock};
+use buynow_domain::{AddressId, CustomerId, DeliverySpeed, InvalidValue, Money, PaymentMethodId, Quantity, Sku};
+use buynow_store::catalog::{self, Product, StockLevel};
+use buynow_store::customers::{self, Customer, SavedAddress, SavedCard};
+use buynow_store::Conn;
+use chrono::{DateTime, Duration, Utc};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+/// The choices a Buy Now request may make; anything left out is the customer's default.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BuyNowRequest {
+    pub sku: String,
+    pub quantity: i64,
+    pub payment_method_id: Option<String>,
+    pub address_id: Option<String>,
+    /// `standard`, `two_day` or `one_day`; the review's `selected_speed` when left out.
+    pub delivery_speed: Option<String>,
+    /// Spend the gift card balance first. Gift cards are not available yet: `true` is refused.
+    #[serde(default)]
+    pub use_gift_card_balance: bool,
+}
+
+/// The request, parsed. Its canonical JSON is what an idempotency key is compared on.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Choices {
+    pub sku: Sku,
+    pub quantity: Quantity,
+    pub payment_method_id: Option<PaymentMethodId>,
+    pub address_id: Option<AddressId>,
+    pub delivery_speed: Option<DeliverySpeed>,
+}
+
+impl BuyNowRequest {
+    pub fn parse(&self) -> ApiResult<Choices> {
+        let unknown = |field: &'static str| move |_| InvalidValue::new(field, "no such id");
+        if self.use_gift_card_balance {
+            return Err(ApiError::Unprocessable(
+                "gift_cards_unavailable",
+                "gift card balance cannot be used yet".into(),
+            ));
+        }
+        Ok(Choices {
+            sku: Sku::parse(&self.sku)?,
+            quantity: Quantity::new(self.quantity)?,
+            payment_method_id: self
+                .payment_method_id
+                .as_deref()
+                .map(PaymentMethodId::parse)
+                .transpose()
+                .map_err(unknown("payment_method_id"))?,
+            address_id: self.address_id.as_deref().map(AddressId::parse).transpose().map_err(unknown("address_id"))?,
+            delivery_speed: self
+                .delivery_speed
+                .as_deref()
+                .map(|s| {
+                    DeliverySpeed::parse(s)
+                        .ok_or_else(|| InvalidValue::new("delivery_speed", "must be standard, two_day or one_day"))
+                })
+                .transpose()?,
+        })
+    }
+}
+
+pub struct Quote {
+    pub customer: Customer,
+    pub product: Product,
+    pub quantity: Quantity,
+    pub address: SavedAddress,
+    pub card: SavedCard,
+    pub speed: DeliverySpeed,
+    pub options: Vec<(DeliverySpeed, Money, DeliveryWindow)>,
+    pub totals: Totals,
+    pub placed_at: DateTime<Utc>,
+    pub hold: Duration,
+    /// The allocation the promise was computed for (the placement re-sources against live stock).
+    pub plan: Vec<Allocation>,
+}
+
+impl Quote {
+    pub fn window(&self) -> DeliveryWindow {
+        self.options
+            .iter()
+            .find(|(s, _, _)| *s == self.speed)
+            .map(|(_, _, w)| *w)
+            .expect("the selected speed is an option")
+    }
+
+    pub fn option_views(&self) -> Vec<DeliveryOptionView> {
+        self.options
+            .iter()
+            .map(|(speed, price, w)| DeliveryOptionView {
+                speed: speed.as_str(),
+                price: (*price).into(),
+                estimated_delivery: DeliveryWindowView { earliest: w.earliest, latest: w.latest },
+            })
+            .collect()
+    }
+}
+
+pub fn rank_stock(centers: &Centers, levels: &[StockLevel]) -> Vec<CenterStock> {
+    levels
+        .iter()
+        .filter_map(|l| {
+            let info = centers.by_code.get(&l.center)?;
+            Some(CenterStock {
+                center: l.center.clone(),
+                rank: info.center.rank,
+                available: u32::try_from(l.available().max(0)).unwrap_or(u32::MAX),
+            })
+        })
+        .collect()
+}
+
+/// The promise of an order shipped as `plan`: the last parcel decides.
+pub fn promise_for(
+    centers: &Centers,
+    plan: &[Allocation],
+    ready: DateTime<Utc>,
+    hold: Duration,
+    speed: DeliverySpeed,
+) -> ApiResult<DeliveryWindow> {
+    let mut window: Option<DeliveryWindow> = None;
+    for a in plan {
+        let info =
+            centers.by_code.get(&a.center).ok_or_else(|| ApiError::internal(format!("unknown center {}", a.center)))?;
+        let w = promise::estimate(&info.calendar, ready, hold, speed).map_err(ApiError::internal)?;
+        window = Some(match window {
+            None => w,
+            Some(prev) => DeliveryWindow { earliest: prev.earliest.max(w.earliest), latest: prev.latest.max(w.latest) },
+        });
+    }
+    window.ok_or_else(|| ApiError::internal("an order with no shipment"))
+}
+
+pub async fn quote(
+    state: &AppState,
+    c: &mut Conn<'_>,
+    customer_id: CustomerId,
+    choices: &Choices,
+    now: DateTime<Utc>,
+) -> ApiResult<Quote> {
+    let customer = customers::by_id(c, customer_id).await?.ok_or(ApiError::Unauthorized)?;
+    let product = catalog::product_by_sku(c, choices.sku.as_str()).await?.ok_or(ApiError::NotFound("product"))?;
+
+    let address_id = choices.address_id.or(customer.default_address_id).ok_or_else(|| {
+        ApiError::Unprocessable("address_required", "add a shipping address first, or name one with address_id".into())
+    })?;
+    let address = customers::address(c, customer_id, address_id).await?.ok_or(ApiError::NotFound("address"))?;
+
+    let card_id = choices.payment_method_id.or(customer.default_payment_method_id).ok_or_else(|| {
+        ApiError::Unprocessable(
+            "payment_method_required",
+            "add a card first, or name one with payment_method_id".into(),
+        )
+    })?;
+    let card = customers::card(c, customer_id, card_id).await?.ok_or(ApiError::NotFound("payment method"))?;
+    let expiry = Expiry::parse(i64::from(card.exp_month), i64::from(card.exp_year)).map_err(ApiError::internal)?;
+    if expiry.is_expired_on(now.date_naive()) {
+        return Err(ApiError::Unprocessable("card_expired", "that card has expired; choose another".into()));
+    }
+
+    let centers = state.centers();
+    let levels = catalog::stock_levels(c, choices.sku.as_str()).await?;
+    let plan = sourcing::source(&rank_stock(&centers, &levels), choices.quantity.get())
+        .ok_or_else(|| ApiError::out_of_stock(choices.sku.as_str(), choices.quantity.get()))?;
+
+    let hold = if product.fulfilled_by_store() { state.config.hold_store } else { state.config.hold_seller };
+    let ctx = ShippingContext { member: customer.prime, prime_eligible: product.prime_eligible };
+    let speed = choices.delivery_speed.unwrap_or_else(|| ctx.default_speed());
+    let subtotal = product.price.checked_mul(i64::from(choices.quantity.get())).map_err(|_| too_large())?;
+    let mut options = Vec::with_capacity(DeliverySpeed::ALL.len());
+    for s in DeliverySpeed::ALL {
+        let fee = pricing::shipping_fee(&state.rates, ctx, s, subtotal).map_err(|_| too_large())?;
+        options.push((s, fee, promise_for(&centers, &plan, now, hold, s)?));
+    }
+    let fee = options.iter().find(|(s, _, _)| *s == speed).map(|(_, f, _)| *f).expect("every speed is an option");
+    let tax_bp = state.taxes.rate_bp(&address.address.country, &address.address.region);
+    let totals = pricing::totals(product.price, choices.quantity, fee, tax_bp).map_err(|_| too_large())?;
+    Ok(Quote {
+        customer,
+        product,
+        quantity: choices.quantity,
+        address,
+        card,
+        speed,
+        options,
+        totals,
+        placed_at: now,
+        hold,
+        plan,
+    })
+}
+
+fn too_large() -> ApiError {
+    InvalidValue::new("quantity", "the order total is too large").into()
+}

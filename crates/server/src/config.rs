@@ -1,0 +1,63 @@
+//! Server configuration: one struct, filled by the binary from flags and environment.
+
+use buynow_payments::SandboxConfig;
+use secrecy::SecretString;
+use std::time::Duration;
+
+/// Argon2id cost. Production uses the OWASP-recommended parameters; tests may ask for a cheap setting
+/// explicitly, never by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordCost {
+    pub memory_kib: u32,
+    pub iterations: u32,
+}
+
+impl PasswordCost {
+    /// OWASP's argon2id recommendation: 19 MiB, 2 iterations, 1 lane.
+    pub const PRODUCTION: PasswordCost = PasswordCost { memory_kib: 19 * 1024, iterations: 2 };
+    /// For test suites only: fast and weak.
+    pub const TEST_ONLY: PasswordCost = PasswordCost { memory_kib: 1024, iterations: 1 };
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The first admin key (`BUYNOW_ADMIN_KEY`); without it the `/v1/ops` calls answer 403.
+    pub admin_key: Option<SecretString>,
+    /// The active vault key (base64 of 32 bytes) and older ones that still open cards sealed before rotation.
+    pub vault_key: SecretString,
+    pub old_vault_keys: Vec<SecretString>,
+    pub sandbox: SandboxConfig,
+    pub password_cost: PasswordCost,
+    /// How long Buy Now waits for the card authorization before answering `placed` and leaving it to the
+    /// background job.
+    pub inline_authorization_budget: Duration,
+    /// Run the background job workers inside this process.
+    pub run_workers: bool,
+    /// How often an idle worker looks for due jobs (it is also woken when this process enqueues one).
+    pub worker_poll: Duration,
+    /// The first retry of a failed job waits this long; each further one twice as long (up to 10 minutes).
+    pub job_backoff: Duration,
+    pub session_ttl: Duration,
+    /// Hold windows before release to the warehouse: items we ship, and items a marketplace seller ships.
+    pub hold_store: chrono::Duration,
+    pub hold_seller: chrono::Duration,
+}
+
+impl Config {
+    pub fn new(vault_key: SecretString) -> Self {
+        Config {
+            admin_key: None,
+            vault_key,
+            old_vault_keys: Vec::new(),
+            sandbox: SandboxConfig::default(),
+            password_cost: PasswordCost::PRODUCTION,
+            inline_authorization_budget: Duration::from_millis(1500),
+            run_workers: true,
+            worker_poll: Duration::from_millis(500),
+            job_backoff: Duration::from_secs(1),
+            session_ttl: Duration::from_secs(30 * 24 * 3600),
+            hold_store: chrono::Duration::minutes(90),
+            hold_seller: chrono::Duration::minutes(30),
+        }
+    }
+}

@@ -1,0 +1,71 @@
+use crate::auth::CustomerAuth;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::Json;
+use crate::state::AppState;
+use crate::views::AddressView;
+use axum::extract::State;
+use axum::http::StatusCode;
+use buynow_domain::values::AddressInput;
+use buynow_domain::{AddressId, PostalAddress};
+use buynow_store::customers::{self, SavedAddress};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAddress {
+    name: String,
+    line1: String,
+    line2: Option<String>,
+    city: String,
+    /// State or province code, e.g. `CA`.
+    region: String,
+    postal_code: String,
+    /// ISO 3166 alpha-2: `US` or `CA`.
+    country: String,
+    /// Make it the default for Buy Now. A customer's first address always is.
+    #[serde(default)]
+    default: bool,
+}
+
+/// Save a shipping address.
+#[utoipa::path(post, path = "/v1/me/addresses", tag = "customers", request_body = NewAddress, security(("bearer" = [])),
+    responses((status = 201, body = AddressView), (status = 422, body = Problem)))]
+pub async fn add_address(
+    State(state): State<AppState>,
+    CustomerAuth(customer): CustomerAuth,
+    Json(body): Json<NewAddress>,
+) -> ApiResult<(StatusCode, axum::Json<AddressView>)> {
+    let address = PostalAddress::parse(AddressInput {
+        name: &body.name,
+        line1: &body.line1,
+        line2: body.line2.as_deref(),
+        city: &body.city,
+        region: &body.region,
+        postal_code: &body.postal_code,
+        country: &body.country,
+    })?;
+    let saved = SavedAddress { id: AddressId::new(), customer_id: customer, address };
+    let mut tx = state.store.write().await?;
+    let current = customers::by_id(&mut tx.conn(), customer).await?.ok_or(ApiError::Unauthorized)?;
+    customers::insert_address(&mut tx.conn(), &saved).await?;
+    let default = body.default || current.default_address_id.is_none();
+    if default {
+        customers::set_default_address(&mut tx.conn(), customer, saved.id).await?;
+    }
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, axum::Json(AddressView::new(&saved, default))))
+}
+
+/// The customer's saved addresses.
+#[utoipa::path(get, path = "/v1/me/addresses", tag = "customers", security(("bearer" = [])),
+    responses((status = 200, body = Vec<AddressView>)))]
+pub async fn list_addresses(
+    State(state): State<AppState>,
+    CustomerAuth(customer): CustomerAuth,
+) -> ApiResult<axum::Json<Vec<AddressView>>> {
+    let mut read = state.store.read().await?;
+    let me = customers::by_id(&mut read.conn(), customer).await?.ok_or(ApiError::Unauthorized)?;
+    let all = customers::addresses(&mut read.conn(), customer).await?;
+    Ok(axum::Json(all.iter().map(|a| AddressView::new(a, Some(a.id) == me.default_address_id)).collect()))
+}

@@ -1,0 +1,27 @@
+use crate::auth::CustomerAuth;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::state::AppState;
+use crate::views::CustomerView;
+use axum::extract::State;
+use buynow_domain::{CustomerId, Money};
+use buynow_store::{customers, Conn};
+
+pub async fn customer_view(c: &mut Conn<'_>, id: CustomerId) -> ApiResult<CustomerView> {
+    let customer = customers::by_id(c, id).await?.ok_or(ApiError::NotFound("customer"))?;
+    Ok(CustomerView {
+        id: customer.id.to_string(),
+        email: customer.email,
+        name: customer.name,
+        prime: customer.prime,
+        default_address_id: customer.default_address_id.map(|a| a.to_string()),
+        default_payment_method_id: customer.default_payment_method_id.map(|p| p.to_string()),
+        gift_card_balance: Money::usd(0).into(),
+    })
+}
+
+/// The signed-in customer, with their defaults and membership.
+#[utoipa::path(get, path = "/v1/me", tag = "customers", security(("bearer" = [])),
+    responses((status = 200, body = CustomerView), (status = 401, body = Problem)))]
+pub async fn me(State(state): State<AppState>, CustomerAuth(id): CustomerAuth) -> ApiResult<axum::Json<CustomerView>> {
+    Ok(axum::Json(customer_view(&mut state.store.read().await?.conn(), id).await?))
+}

@@ -1,0 +1,51 @@
+use crate::auth::{new_token, verify_password};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::Json;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use buynow_domain::Email;
+use buynow_store::customers;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignIn {
+    email: String,
+    password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Session {
+    /// Send as `Authorization: Bearer <token>`. Shown once; only its hash is stored.
+    token: String,
+    customer_id: String,
+}
+
+/// Sign in with e-mail and password; returns a bearer token.
+#[utoipa::path(post, path = "/v1/sessions", tag = "customers", request_body = SignIn,
+    responses((status = 201, body = Session), (status = 401, body = Problem)))]
+#[tracing::instrument(skip_all)]
+pub async fn sign_in(
+    State(state): State<AppState>,
+    Json(body): Json<SignIn>,
+) -> ApiResult<(StatusCode, axum::Json<Session>)> {
+    let customer = match Email::parse(&body.email) {
+        Ok(email) => customers::by_email(&mut state.store.read().await?.conn(), email.as_str()).await?,
+        Err(_) => None,
+    };
+    let hash = customer.as_ref().map(|c| c.password_hash.clone());
+    let ok = verify_password(state.config.password_cost, body.password, hash).await?;
+    let customer = match (ok, customer) {
+        (true, Some(c)) => c,
+        _ => return Err(ApiError::InvalidCredentials),
+    };
+    let (token, token_hash) = new_token();
+    let expires =
+        buynow_store::now_micros() + i64::try_from(state.config.session_ttl.as_micros()).unwrap_or(i64::MAX / 2);
+    let mut tx = state.store.write().await?;
+    customers::insert_session(&mut tx.conn(), &token_hash, customer.id, expires).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, axum::Json(Session { token, customer_id: customer.id.to_string() })))
+}

@@ -1,0 +1,55 @@
+use crate::auth::hash_password;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::Json;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use buynow_domain::{CustomerId, Email, Password, PersonName};
+use buynow_store::customers;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignUp {
+    email: String,
+    password: String,
+    name: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NewCustomer {
+    id: String,
+    email: String,
+    name: String,
+    prime: bool,
+}
+
+/// Create a customer account.
+#[utoipa::path(post, path = "/v1/customers", tag = "customers", request_body = SignUp,
+    responses((status = 201, body = NewCustomer), (status = 409, description = "e-mail taken", body = Problem),
+              (status = 422, body = Problem)))]
+#[tracing::instrument(skip_all)]
+pub async fn sign_up(
+    State(state): State<AppState>,
+    Json(body): Json<SignUp>,
+) -> ApiResult<(StatusCode, axum::Json<NewCustomer>)> {
+    let email = Email::parse(&body.email)?;
+    let name = PersonName::parse(&body.name)?;
+    let password = Password::parse(body.password)?;
+    let hash = hash_password(state.config.password_cost, password.expose().to_string()).await?;
+    let id = CustomerId::new();
+    let mut tx = state.store.write().await?;
+    match customers::insert(&mut tx.conn(), id, email.as_str(), name.as_str(), &hash).await {
+        Err(e) if e.is_unique_violation() => {
+            return Err(ApiError::Conflict("email_taken", "an account with this e-mail already exists".into()))
+        }
+        other => other?,
+    }
+    tx.commit().await?;
+    tracing::info!(customer = %id, "customer signed up");
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(NewCustomer { id: id.to_string(), email: email.to_string(), name: name.to_string(), prime: false }),
+    ))
+}

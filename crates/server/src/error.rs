@@ -1,0 +1,130 @@
+//! Errors at the HTTP edge: RFC 9457 problem+json with a stable `type` per kind of problem.
+//!
+//! Internal causes are logged here, once, and never returned: a 500 says only that something failed and gives
+//! the request's trace id to quote to support.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use buynow_domain::InvalidValue;
+use buynow_store::StoreError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The base of every problem `type`; a type's last segment is its stable code.
+pub const TYPE_BASE: &str = "https://buynow.dev/errors/";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    Validation(#[from] InvalidValue),
+    #[error("{0}")]
+    MalformedJson(String),
+    #[error("send the body as application/json")]
+    UnsupportedMediaType,
+    #[error("the request body is too large")]
+    PayloadTooLarge,
+    #[error("{0}")]
+    BadRequest(&'static str, String),
+    #[error("this path does not take that method")]
+    MethodNotAllowed,
+    #[error("sign in: a valid bearer token is required")]
+    Unauthorized,
+    #[error("wrong e-mail or password")]
+    InvalidCredentials,
+    #[error("this needs a staff key with the {0} role")]
+    Forbidden(&'static str),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(&'static str, String),
+    #[error("{0}")]
+    Unprocessable(&'static str, String),
+    #[error("the service is not available right now; try again")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn out_of_stock(sku: &str, asked: u32) -> Self {
+        ApiError::Conflict("out_of_stock", format!("{sku}: fewer than {asked} left in stock"))
+    }
+
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+
+    fn parts(&self) -> (StatusCode, &'static str, &'static str) {
+        use ApiError::*;
+        match self {
+            Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation", "Invalid input"),
+            MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json", "Malformed JSON"),
+            UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "Unsupported media type")
+            }
+            PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "Payload too large"),
+            BadRequest(code, _) => (StatusCode::BAD_REQUEST, code, "Bad request"),
+            MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed"),
+            Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
+            InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials", "Unauthorized"),
+            Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
+            NotFound(_) => (StatusCode::NOT_FOUND, "not_found", "Not found"),
+            Conflict(code, _) => (StatusCode::CONFLICT, code, "Conflict"),
+            Unprocessable(code, _) => (StatusCode::UNPROCESSABLE_ENTITY, code, "Cannot be done"),
+            Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable"),
+            Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        if e.is_unavailable() {
+            ApiError::Unavailable(e.to_string())
+        } else {
+            ApiError::Internal(e.to_string())
+        }
+    }
+}
+
+/// The problem document of RFC 9457.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// Stable identifier of the kind of problem, e.g. `https://buynow.dev/errors/out_of_stock`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// For validation problems: the input field at fault.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, title) = self.parts();
+        let (detail, field) = match &self {
+            ApiError::Validation(v) => (v.to_string(), Some(v.field.to_string())),
+            ApiError::Internal(cause) => {
+                tracing::error!(%cause, "request failed");
+                ("Something went wrong on our side. It has been logged; please try again.".into(), None)
+            }
+            ApiError::Unavailable(cause) => {
+                tracing::warn!(%cause, "service unavailable");
+                (self.to_string(), None)
+            }
+            other => (other.to_string(), None),
+        };
+        let problem =
+            Problem { kind: format!("{TYPE_BASE}{code}"), title: title.into(), status: status.as_u16(), detail, field };
+        let mut response = (status, axum::Json(problem)).into_response();
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

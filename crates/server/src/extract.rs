@@ -1,0 +1,137 @@
+//! Request extractors that answer in our error format.
+
+use crate::error::ApiError;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::{header, request::Parts};
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+
+/// A JSON body. Malformed JSON, a wrong content type, an oversized body or a field of the wrong type each get
+/// their own problem `type`. Messages never echo input values: a card number sent as a JSON number must not
+/// come back in an error or land in a log.
+pub struct Json<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|mime| {
+                let mime = mime.trim().to_ascii_lowercase();
+                mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+            })
+            .unwrap_or(false);
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::MalformedJson("the body could not be read".into())
+            }
+        })?;
+        parse_json(&bytes).map(Json)
+    }
+}
+
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = scrub(&inner.to_string());
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let field = if path == "." { "body".to_string() } else { path };
+                ApiError::Validation(buynow_domain::InvalidValue::new("body", format!("{field}: {message}")))
+            }
+            _ => ApiError::MalformedJson(message),
+        }
+    })?;
+    de.end().map_err(|e| ApiError::MalformedJson(scrub(&e.to_string())))?;
+    Ok(value)
+}
+
+/// serde quotes offending values between backticks; keep only what looks like one of our field or enum names.
+fn scrub(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut parts = message.split('`');
+    if let Some(first) = parts.next() {
+        out.push_str(first);
+    }
+    for (i, part) in parts.enumerate() {
+        let inside_quotes = i % 2 == 0;
+        if inside_quotes {
+            let is_name = !part.is_empty()
+                && part.len() <= 40
+                && part.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+                && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if is_name {
+                out.push('`');
+                out.push_str(part);
+                out.push('`');
+            } else {
+                out.push_str("(value)");
+            }
+        } else {
+            out.push_str(part);
+        }
+    }
+    // serde_json appends " at line L column C", which helps nobody reading a one-line body.
+    match out.find(" at line ") {
+        Some(i) => out[..i].to_string(),
+        None => out,
+    }
+}
+
+/// The bearer token of `Authorization: Bearer …`, if any.
+pub fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+}
+
+/// The `Idempotency-Key` header: required for Buy Now, 1 to 255 visible ASCII characters.
+pub struct IdempotencyKey(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let value = parts.headers.get("idempotency-key").ok_or_else(|| {
+            ApiError::BadRequest(
+                "idempotency_key_required",
+                "send an Idempotency-Key header so a retried click cannot buy twice".into(),
+            )
+        })?;
+        let key = value.to_str().ok().map(str::trim).unwrap_or("");
+        if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ApiError::BadRequest(
+                "idempotency_key_invalid",
+                "Idempotency-Key must be 1 to 255 visible ASCII characters".into(),
+            ));
+        }
+        Ok(IdempotencyKey(key.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scrub_drops_values_but_keeps_names() {
+        let m = scrub("invalid type: integer `4242424242424242`, expected a string at line 1 column 30");
+        assert_eq!(m, "invalid type: integer (value), expected a string");
+        assert_eq!(scrub("missing field `sku`"), "missing field `sku`");
+        assert_eq!(
+            scrub("unknown variant `Fast Please`, expected one of `standard`, `two_day`"),
+            "unknown variant (value), expected one of `standard`, `two_day`"
+        );
+    }
+}

@@ -1,0 +1,122 @@
+//! Authorize a payment with the gateway and move the order on: authorized, or declined (the customer is asked
+//! to revise payment; a second decline cancels the order).
+
+use super::{finish, parse, JobError, PaymentRef};
+use crate::orders::lifecycle;
+use crate::state::AppState;
+use buynow_domain::card::{CardNumber, Expiry};
+use buynow_domain::{OrderEvent, OrderStatus};
+use buynow_payments::{AuthorizeOutcome, AuthorizeRequest, DeclineCode, GatewayError};
+use buynow_store::jobs::Job;
+use buynow_store::payments::{self, PaymentStatus};
+use buynow_store::{customers, now_micros, orders, outbox};
+
+pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
+    let PaymentRef { payment_id } = parse(job)?;
+    let (payment, order, card) = {
+        let mut read = state.store.read().await?;
+        let mut c = read.conn();
+        let payment =
+            payments::get(&mut c, payment_id).await?.ok_or_else(|| JobError::Fatal("no such payment".into()))?;
+        let order =
+            orders::get(&mut c, payment.order_id).await?.ok_or_else(|| JobError::Fatal("no such order".into()))?;
+        let card = customers::card(&mut c, order.customer_id, payment.payment_method_id)
+            .await?
+            .ok_or_else(|| JobError::Fatal("the payment's card is gone".into()))?;
+        (payment, order, card)
+    };
+    if payment.status != PaymentStatus::Pending || order.status != OrderStatus::Placed {
+        // Answered already (this is a re-run), or the order moved on without it (cancelled).
+        return finish(state.store.write().await?, job).await;
+    }
+    let number = state
+        .vault
+        .open(&card.key_id, &card.id.to_string(), &card.sealed)
+        .map_err(|e| JobError::Fatal(e.to_string()))
+        .and_then(|n| CardNumber::parse(&n).map_err(|_| JobError::Fatal("the vault holds a bad card number".into())))?;
+    let expiry = Expiry::parse(i64::from(card.exp_month), i64::from(card.exp_year))
+        .map_err(|e| JobError::Fatal(e.to_string()))?;
+    let idempotency_key = payment.id.to_string();
+    let request = AuthorizeRequest { idempotency_key: &idempotency_key, amount: payment.amount, card: &number, expiry };
+    let outcome = match state.gateway.authorize(request).await {
+        Ok(outcome) => outcome,
+        Err(GatewayError::Processing) if job.attempt >= job.max_attempts => {
+            AuthorizeOutcome::Declined { code: DeclineCode::ProcessingError }
+        }
+        Err(e) => return Err(JobError::Retry(e.to_string())),
+    };
+
+    let now = now_micros();
+    let mut tx = state.store.write().await?;
+    let mut c = tx.conn();
+    // Read again inside the transaction: the customer may have cancelled while the gateway was answering.
+    let order = orders::get(&mut c, payment.order_id).await?.ok_or_else(|| JobError::Fatal("no such order".into()))?;
+    match outcome {
+        AuthorizeOutcome::Approved { authorization } => {
+            let from = PaymentStatus::Pending;
+            if !payments::set_status(
+                &mut c,
+                payment.id,
+                from,
+                PaymentStatus::Authorized,
+                Some(&authorization),
+                None,
+                now,
+            )
+            .await?
+            {
+                drop(c);
+                return finish(tx, job).await;
+            }
+            if order.status == OrderStatus::Placed {
+                let note = format!(
+                    "Payment of {} authorized on {} ending {}",
+                    payment.amount,
+                    card.brand.as_str(),
+                    card.last4
+                );
+                lifecycle::apply(&mut c, &order, OrderEvent::PaymentAuthorized, &note, now).await?;
+                let event = serde_json::json!({ "order_id": order.id, "amount": payment.amount });
+                outbox::add(&mut c, order.id, order.customer_id, "order_confirmed", &event.to_string(), now).await?;
+                super::enqueue(&mut c, super::release(order.id, order.hold_until.max(now))).await?;
+            } else {
+                // Cancelled while we were asking: give the hold straight back.
+                super::enqueue(&mut c, super::void(payment.id, now)).await?;
+            }
+        }
+        AuthorizeOutcome::Declined { code } => {
+            let from = PaymentStatus::Pending;
+            if !payments::set_status(&mut c, payment.id, from, PaymentStatus::Declined, None, Some(code.as_str()), now)
+                .await?
+            {
+                drop(c);
+                return finish(tx, job).await;
+            }
+            if order.status == OrderStatus::Placed {
+                let declines = orders::count_decline(&mut c, order.id).await?;
+                if declines >= 2 {
+                    let reason = format!("Cancelled: the payment was declined again ({})", code.as_str());
+                    lifecycle::cancel(&mut c, &order, &reason, now).await?;
+                } else {
+                    let note = format!(
+                        "Payment declined ({}): waiting for the customer to choose a payment method",
+                        code.as_str()
+                    );
+                    lifecycle::apply(&mut c, &order, OrderEvent::PaymentDeclined, &note, now).await?;
+                    let event = serde_json::json!({ "order_id": order.id, "decline_code": code.as_str() });
+                    outbox::add(
+                        &mut c,
+                        order.id,
+                        order.customer_id,
+                        "payment_action_required",
+                        &event.to_string(),
+                        now,
+                    )
+                    .await?;
+                }
+            }
+        }
+    }
+    tracing::info!(order = %order.id, payment = %payment.id, "authorization answered");
+    finish(tx, job).await
+}

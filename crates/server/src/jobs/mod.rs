@@ -1,0 +1,113 @@
+//! Durable background jobs: what happens after a placement commits (authorize, release, void).
+//!
+//! A job's effects and its completion are written in one transaction; a job that dies half-way runs again
+//! when its lease expires, so every handler checks where things stand before it acts, and every gateway call
+//! carries an idempotency key.
+
+mod authorize;
+mod release;
+mod void;
+mod worker;
+
+pub use worker::{run_inline, spawn_workers};
+
+use crate::error::ApiError;
+use buynow_domain::{JobId, OrderId, PaymentId};
+use buynow_store::jobs::{self, Job, NewJob};
+use buynow_store::{Conn, StoreError, WriteTx};
+use serde::{Deserialize, Serialize};
+
+pub const AUTHORIZE: &str = "authorize_payment";
+pub const VOID: &str = "void_authorization";
+pub const RELEASE: &str = "release_order";
+
+#[derive(Serialize, Deserialize)]
+struct PaymentRef {
+    payment_id: PaymentId,
+}
+
+#[derive(Serialize, Deserialize)]
+struct OrderRef {
+    order_id: OrderId,
+}
+
+fn payload<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("job payloads serialize")
+}
+
+/// Authorize a payment now.
+pub fn authorize(payment_id: PaymentId, now: i64) -> NewJob {
+    NewJob {
+        kind: AUTHORIZE,
+        payload: payload(&PaymentRef { payment_id }),
+        dedup_key: Some(format!("{AUTHORIZE}:{payment_id}")),
+        run_at: now,
+        max_attempts: 5,
+    }
+}
+
+/// Release a payment's authorization hold.
+pub fn void(payment_id: PaymentId, now: i64) -> NewJob {
+    NewJob {
+        kind: VOID,
+        payload: payload(&PaymentRef { payment_id }),
+        dedup_key: Some(format!("{VOID}:{payment_id}")),
+        run_at: now,
+        max_attempts: 10,
+    }
+}
+
+/// Send the order to the warehouse when its hold window ends.
+pub fn release(order_id: OrderId, at: i64) -> NewJob {
+    NewJob {
+        kind: RELEASE,
+        payload: payload(&OrderRef { order_id }),
+        dedup_key: Some(format!("{RELEASE}:{order_id}")),
+        run_at: at,
+        max_attempts: 10,
+    }
+}
+
+/// Enqueues in the caller's transaction. A job whose dedup key exists already is not added twice; its id
+/// is then `None` (there is nothing new to run inline).
+pub async fn enqueue(c: &mut Conn<'_>, job: NewJob) -> Result<Option<JobId>, ApiError> {
+    Ok(jobs::enqueue(c, &job, buynow_store::now_micros()).await?)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// Did not finish; try again later (the gateway timed out, the database was busy).
+    #[error("{0}")]
+    Retry(String),
+    /// Cannot ever succeed (a payload that does not parse).
+    #[error("{0}")]
+    Fatal(String),
+}
+
+impl From<StoreError> for JobError {
+    fn from(e: StoreError) -> Self {
+        JobError::Retry(e.to_string())
+    }
+}
+
+impl From<ApiError> for JobError {
+    fn from(e: ApiError) -> Self {
+        JobError::Retry(e.to_string())
+    }
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(job: &Job) -> Result<T, JobError> {
+    serde_json::from_str(&job.payload).map_err(|e| JobError::Fatal(format!("bad payload: {e}")))
+}
+
+/// Marks the job done in the transaction of its effects and commits both; if this attempt has lost the job
+/// (its lease expired and another worker took it), the effects are rolled back instead.
+async fn finish(mut tx: WriteTx, job: &Job) -> Result<(), JobError> {
+    if jobs::complete(&mut tx.conn(), job, buynow_store::now_micros()).await? {
+        tx.commit().await?;
+    } else {
+        tracing::warn!(job = %job.id, attempt = job.attempt, "lost the job's lease; its effects are rolled back");
+        tx.rollback().await?;
+    }
+    Ok(())
+}

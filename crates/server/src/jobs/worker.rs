@@ -1,0 +1,104 @@
+//! Running jobs: the worker loop, and the inline fast path right after a placement.
+
+use super::{authorize, release, void, JobError, AUTHORIZE, RELEASE, VOID};
+use crate::state::AppState;
+use buynow_domain::JobId;
+use buynow_store::jobs::{self, Job};
+use buynow_store::now_micros;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// A claimed job is this worker's for this long; after that another may take it again.
+const LEASE: Duration = Duration::from_secs(30);
+const BATCH: u32 = 16;
+
+fn micros(d: Duration) -> i64 {
+    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
+}
+
+/// Runs one job, and records a failure as a retry with exponential backoff (or as failed for good).
+pub async fn execute(state: AppState, job: Job) {
+    let result = match job.kind.as_str() {
+        AUTHORIZE => authorize::run(&state, &job).await,
+        VOID => void::run(&state, &job).await,
+        RELEASE => release::run(&state, &job).await,
+        other => Err(JobError::Fatal(format!("unknown job kind {other}"))),
+    };
+    let Err(error) = result else { return };
+    let now = now_micros();
+    let exponent = u32::try_from(job.attempt.clamp(1, 16) - 1).unwrap_or(0);
+    let backoff = state.config.job_backoff.saturating_mul(2u32.saturating_pow(exponent)).min(Duration::from_secs(600));
+    let run_at = now + micros(backoff);
+    let give_up = matches!(error, JobError::Fatal(_)) || job.attempt >= job.max_attempts;
+    let outcome = async {
+        let mut tx = state.store.write().await?;
+        jobs::retry_or_fail(&mut tx.conn(), &job, give_up, run_at, &error.to_string(), now).await?;
+        tx.commit().await
+    }
+    .await
+    .map(|()| give_up);
+    match outcome {
+        Ok(true) => tracing::error!(job = %job.id, kind = %job.kind, %error, "job failed for good"),
+        Ok(false) => {
+            tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempt, %error, "job will be retried")
+        }
+        // The lease will expire and the job will be claimed again.
+        Err(e) => tracing::error!(job = %job.id, %error, store_error = %e, "could not record a job failure"),
+    }
+}
+
+/// Claims `job` if no worker has it yet, runs it, and waits at most `budget` for it to finish. The job goes on
+/// in the background past the budget; the answer then simply says `placed`.
+pub async fn run_inline(state: &AppState, job: Option<JobId>, budget: Duration) {
+    let Some(id) = job else { return };
+    let claimed = async {
+        let mut tx = state.store.write().await?;
+        let job = jobs::claim_one(&mut tx.conn(), id, now_micros() + micros(LEASE)).await?;
+        tx.commit().await?;
+        Ok::<_, buynow_store::StoreError>(job)
+    }
+    .await;
+    match claimed {
+        Ok(Some(job)) => {
+            let task = tokio::spawn(execute(state.clone(), job));
+            let _ = tokio::time::timeout(budget, task).await;
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(job = %id, error = %e, "inline run skipped; a worker will run the job"),
+    }
+}
+
+async fn claim_batch(state: &AppState) -> Result<Vec<Job>, buynow_store::StoreError> {
+    let now = now_micros();
+    let mut tx = state.store.write().await?;
+    let jobs = jobs::claim_due(&mut tx.conn(), now, now + micros(LEASE), BATCH).await?;
+    tx.commit().await?;
+    Ok(jobs)
+}
+
+/// Starts the worker loop; it stops when `shutdown` turns true, after the jobs in hand are done.
+pub fn spawn_workers(state: AppState, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        tracing::info!("job worker started");
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            match claim_batch(&state).await {
+                Ok(batch) if !batch.is_empty() => {
+                    futures::future::join_all(batch.into_iter().map(|job| execute(state.clone(), job))).await;
+                    continue;
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "could not claim jobs"),
+            }
+            tokio::select! {
+                _ = shutdown.changed() => {}
+                _ = state.jobs_enqueued.notified() => {}
+                _ = tokio::time::sleep(state.config.worker_poll) => {}
+            }
+        }
+        tracing::info!("job worker stopped");
+    })
+}

@@ -1,0 +1,46 @@
+use super::lifecycle;
+use super::view::order_view;
+use crate::auth::CustomerAuth;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::jobs;
+use crate::state::AppState;
+use crate::views::OrderView;
+use axum::extract::{Path, State};
+use buynow_domain::{OrderId, OrderStatus};
+use buynow_store::{now_micros, orders};
+
+/// Cancel an order. Allowed until its shipment starts picking; after that the answer is 409 `not_cancellable`.
+/// Cancelling an order that is already cancelled answers 200 with it, so a retried cancel is safe.
+#[utoipa::path(post, path = "/v1/orders/{id}/cancel", tag = "orders", params(("id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = OrderView), (status = 404, body = Problem), (status = 409, body = Problem)))]
+#[tracing::instrument(skip_all, fields(customer = %customer, order = %id))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    CustomerAuth(customer): CustomerAuth,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<OrderView>> {
+    let id = OrderId::parse(&id).map_err(|_| ApiError::NotFound("order"))?;
+    let now = now_micros();
+    let mut tx = state.store.write().await?;
+    let order = orders::get(&mut tx.conn(), id)
+        .await?
+        .filter(|o| o.customer_id == customer)
+        .ok_or(ApiError::NotFound("order"))?;
+    let mut void_job = None;
+    if order.status != OrderStatus::Cancelled {
+        if !order.status.is_cancellable() {
+            return Err(ApiError::Conflict(
+                "not_cancellable",
+                format!("the order is {} and can no longer be cancelled", order.status.as_str()),
+            ));
+        }
+        void_job = lifecycle::cancel(&mut tx.conn(), &order, "Cancelled at the customer's request", now).await?;
+        tx.commit().await?;
+        state.jobs_enqueued.notify_waiters();
+        tracing::info!("order cancelled");
+    } else {
+        tx.rollback().await?;
+    }
+    jobs::run_inline(&state, void_job, state.config.inline_authorization_budget).await;
+    Ok(axum::Json(order_view(&mut state.store.read().await?.conn(), customer, id).await?))
+}

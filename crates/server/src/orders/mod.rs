@@ -1,0 +1,18 @@
+//! Orders after placement: viewing, cancelling, revising payment after a decline.
+
+mod cancel;
+mod get;
+pub mod lifecycle;
+mod revise_payment;
+pub mod view;
+
+use crate::state::AppState;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get::get_order))
+        .routes(routes!(get::my_orders))
+        .routes(routes!(cancel::cancel))
+        .routes(routes!(revise_payment::revise_payment))
+}

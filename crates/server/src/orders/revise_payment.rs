@@ -1,0 +1,74 @@
+use super::lifecycle;
+use super::view::order_view;
+use crate::auth::CustomerAuth;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::Json;
+use crate::jobs;
+use crate::state::AppState;
+use crate::views::OrderView;
+use axum::extract::{Path, State};
+use buynow_domain::card::Expiry;
+use buynow_domain::{InvalidValue, OrderEvent, OrderId, OrderStatus, PaymentId, PaymentMethodId};
+use buynow_store::payments::{self, Payment, PaymentStatus};
+use buynow_store::{customers, now_micros, orders};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevisePayment {
+    /// The card to try: another one, or the same again.
+    payment_method_id: String,
+}
+
+/// After a decline (`payment_action_required`), pay with another card or retry the same one. A second
+/// decline cancels the order and returns its stock.
+#[utoipa::path(post, path = "/v1/orders/{id}/payment-method", tag = "orders", params(("id" = String, Path)),
+    request_body = RevisePayment, security(("bearer" = [])),
+    responses((status = 200, body = OrderView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+#[tracing::instrument(skip_all, fields(customer = %customer, order = %id))]
+pub async fn revise_payment(
+    State(state): State<AppState>,
+    CustomerAuth(customer): CustomerAuth,
+    Path(id): Path<String>,
+    Json(body): Json<RevisePayment>,
+) -> ApiResult<axum::Json<OrderView>> {
+    let id = OrderId::parse(&id).map_err(|_| ApiError::NotFound("order"))?;
+    let pm = PaymentMethodId::parse(&body.payment_method_id)
+        .map_err(|_| InvalidValue::new("payment_method_id", "no such id"))?;
+    let now = now_micros();
+    let mut tx = state.store.write().await?;
+    let order = orders::get(&mut tx.conn(), id)
+        .await?
+        .filter(|o| o.customer_id == customer)
+        .ok_or(ApiError::NotFound("order"))?;
+    let card = customers::card(&mut tx.conn(), customer, pm).await?.ok_or(ApiError::NotFound("payment method"))?;
+    let expiry = Expiry::parse(i64::from(card.exp_month), i64::from(card.exp_year)).map_err(ApiError::internal)?;
+    if expiry.is_expired_on(chrono::Utc::now().date_naive()) {
+        return Err(ApiError::Unprocessable("card_expired", "that card has expired; choose another".into()));
+    }
+    if order.status != OrderStatus::PaymentActionRequired {
+        return Err(ApiError::Conflict(
+            "invalid_state",
+            format!("the order is {}: its payment needs no revision", order.status.as_str()),
+        ));
+    }
+    let note = format!("Payment method changed to {} ending {}", card.brand.as_str(), card.last4);
+    lifecycle::apply(&mut tx.conn(), &order, OrderEvent::PaymentRevised, &note, now).await?;
+    orders::set_payment_method(&mut tx.conn(), id, pm).await?;
+    let payment = Payment {
+        id: PaymentId::new(),
+        order_id: id,
+        payment_method_id: pm,
+        amount: order.total,
+        status: PaymentStatus::Pending,
+        authorization: None,
+        decline_code: None,
+    };
+    payments::insert(&mut tx.conn(), &payment, now).await?;
+    let job = jobs::enqueue(&mut tx.conn(), jobs::authorize(payment.id, now)).await?;
+    tx.commit().await?;
+    state.jobs_enqueued.notify_waiters();
+    jobs::run_inline(&state, job, state.config.inline_authorization_budget).await;
+    Ok(axum::Json(order_view(&mut state.store.read().await?.conn(), customer, id).await?))
+}
