@@ -23,7 +23,7 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("the request body is too large")]
     PayloadTooLarge,
-    #[error("{0}")]
+    #[error("{1}")]
     BadRequest(&'static str, String),
     #[error("this path does not take that method")]
     MethodNotAllowed,
@@ -35,9 +35,9 @@ pub enum ApiError {
     Forbidden(&'static str),
     #[error("{0} not found")]
     NotFound(&'static str),
-    #[error("{0}")]
+    #[error("{1}")]
     Conflict(&'static str, String),
-    #[error("{0}")]
+    #[error("{1}")]
     Unprocessable(&'static str, String),
     #[error("the service is not available right now; try again")]
     Unavailable(String),

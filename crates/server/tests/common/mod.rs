@@ -1,0 +1,241 @@
+//! The test harness: a real BuyNow server on a random port over a fresh SQLite file, talked to over HTTP.
+#![allow(dead_code)]
+
+use buynow_payments::{Sandbox, SandboxConfig, Vault};
+use buynow_server::{AppState, Config, PasswordCost};
+use buynow_store::Store;
+use reqwest::StatusCode;
+use secrecy::SecretString;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tempfile::TempDir;
+
+pub const ADMIN_KEY: &str = "adm_test_0123456789";
+pub const VISA: &str = "4242424242424242";
+pub const MASTERCARD: &str = "5555555555554444";
+pub const VISA_DEBIT: &str = "4000056655665556";
+pub const DECLINED: &str = "4000000000000002";
+pub const INSUFFICIENT: &str = "4000000000009995";
+
+pub struct TestApp {
+    pub url: String,
+    pub client: reqwest::Client,
+    pub db_path: PathBuf,
+    pub sandbox: Arc<Sandbox>,
+    pub state: AppState,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    _dir: TempDir,
+}
+
+pub struct Customer {
+    pub id: String,
+    pub email: String,
+    pub password: String,
+    pub token: String,
+}
+
+pub fn test_config() -> Config {
+    let mut config = Config::new(SecretString::from(Vault::generate_key()));
+    config.admin_key = Some(SecretString::from(ADMIN_KEY.to_string()));
+    config.password_cost = PasswordCost::TEST_ONLY;
+    config.worker_poll = Duration::from_millis(20);
+    config.job_backoff = Duration::from_millis(20);
+    config.inline_authorization_budget = Duration::from_secs(5);
+    config
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(test_config()).await
+}
+
+pub async fn spawn_app_with(config: Config) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db_path = dir.path().join("buynow.db");
+    let store = Store::open(&format!("sqlite://{}", db_path.display())).await.expect("open store");
+    buynow_server::demo::ensure_centers(&store).await.expect("centers");
+    let sandbox = Arc::new(Sandbox::new(SandboxConfig::default()));
+    let state = AppState::new(store, config, sandbox.clone()).await.expect("state");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(buynow_server::serve(listener, state.clone(), async move {
+        let _ = rx.await;
+    }));
+    TestApp {
+        url,
+        client: reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap(),
+        db_path,
+        sandbox,
+        state,
+        shutdown: Some(tx),
+        server: Some(server),
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task").expect("server stopped cleanly");
+        }
+    }
+
+    pub async fn request(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self.client.request(method.parse().unwrap(), format!("{}{path}", self.url));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request sent");
+        decode(resp).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
+        self.request("POST", path, token, Some(body)).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        self.request("GET", path, token, None).await
+    }
+
+    pub async fn sign_up(&self, email: &str) -> Customer {
+        let password = format!("pw-{email}-long-enough");
+        let (status, body) = self.post("/v1/customers", None, json!({"email": email, "password": password, "name": "Test Buyer"})).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let (status, session) = self.post("/v1/sessions", None, json!({"email": email, "password": password})).await;
+        assert_eq!(status, StatusCode::CREATED, "{session}");
+        Customer {
+            id: body["id"].as_str().unwrap().into(),
+            email: email.into(),
+            password,
+            token: session["token"].as_str().unwrap().into(),
+        }
+    }
+
+    pub async fn add_address(&self, c: &Customer) -> String {
+        let (status, body) = self
+            .post(
+                "/v1/me/addresses",
+                Some(&c.token),
+                json!({"name": "Test Buyer", "line1": "1 Main St", "city": "San Francisco", "region": "CA",
+                       "postal_code": "94105", "country": "US"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["id"].as_str().unwrap().into()
+    }
+
+    pub async fn add_card(&self, c: &Customer, number: &str) -> String {
+        let (status, body) = self
+            .post(
+                "/v1/me/payment-methods",
+                Some(&c.token),
+                json!({"type": "card", "number": number, "exp_month": 12, "exp_year": 2031, "cvc": "123"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["id"].as_str().unwrap().into()
+    }
+
+    /// A signed-up customer with an address and a default card.
+    pub async fn buyer(&self, email: &str, card: &str) -> Customer {
+        let c = self.sign_up(email).await;
+        self.add_address(&c).await;
+        self.add_card(&c, card).await;
+        c
+    }
+
+    pub async fn create_product(&self, sku: &str, price: i64, stock: i64) {
+        let (status, body) = self
+            .post(
+                "/v1/ops/products",
+                Some(ADMIN_KEY),
+                json!({"sku": sku, "title": format!("Product {sku}"), "price": {"amount": price, "currency": "USD"}, "prime_eligible": true}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let (status, body) =
+            self.request("PUT", &format!("/v1/ops/stock/{sku}"), Some(ADMIN_KEY), Some(json!({"on_hand": stock}))).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    pub async fn buy(&self, c: &Customer, key: &str, body: Value) -> (StatusCode, Value) {
+        let resp = self
+            .client
+            .post(format!("{}/v1/buy-now", self.url))
+            .bearer_auth(&c.token)
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+            .await
+            .expect("request sent");
+        decode(resp).await
+    }
+
+    pub async fn order(&self, c: &Customer, id: &str) -> Value {
+        let (status, body) = self.get(&format!("/v1/orders/{id}"), Some(&c.token)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    /// Polls until the order reaches `status` (the durable job path), failing after a few seconds.
+    pub async fn wait_for(&self, c: &Customer, id: &str, status: &str) -> Value {
+        for _ in 0..250 {
+            let order = self.order(c, id).await;
+            if order["status"] == status {
+                return order;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("order {id} never reached {status}: {}", self.order(c, id).await);
+    }
+
+    /// A separate read-only connection to the test database, to check what the API cannot show.
+    pub async fn db(&self) -> sqlx::SqlitePool {
+        let url = format!("sqlite://{}?mode=ro", self.db_path.display());
+        sqlx::SqlitePool::connect(&url).await.expect("open test db")
+    }
+
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        let pool = self.db().await;
+        let v: i64 = sqlx::query_scalar(sql).fetch_one(&pool).await.expect(sql);
+        pool.close().await;
+        v
+    }
+
+    /// (on_hand, reserved) summed over centers.
+    pub async fn stock(&self, sku: &str) -> (i64, i64) {
+        let pool = self.db().await;
+        let row: (i64, i64) = sqlx::query_as("SELECT COALESCE(SUM(on_hand),0), COALESCE(SUM(reserved),0) FROM stock WHERE sku = $1")
+            .bind(sku)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        row
+    }
+}
+
+async fn decode(resp: reqwest::Response) -> (StatusCode, Value) {
+    let status = resp.status();
+    let content_type = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let text = resp.text().await.expect("body");
+    let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    if status.is_client_error() || status.is_server_error() {
+        assert_eq!(content_type, "application/problem+json", "{status} must be problem+json: {body}");
+    }
+    (status, body)
+}
+
+/// The stable code at the end of a problem's `type`.
+pub fn problem_code(body: &Value) -> &str {
+    body["type"].as_str().and_then(|t| t.rsplit('/').next()).unwrap_or("")
+}

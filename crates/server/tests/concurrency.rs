@@ -1,0 +1,72 @@
+//! Double clicks, retries and flash sales: many requests at once, and the invariants that must hold.
+
+mod common;
+
+use common::*;
+use futures::future::join_all;
+use reqwest::StatusCode;
+use serde_json::json;
+use std::collections::HashSet;
+
+#[tokio::test]
+async fn one_idempotency_key_sent_twenty_times_at_once_makes_one_order_and_one_authorization() {
+    let app = spawn_app().await;
+    app.create_product("HOT", 2500, 100).await;
+    let c = app.buyer("clicker@example.com", VISA).await;
+    let body = json!({"sku": "HOT", "quantity": 1});
+
+    let answers = join_all((0..20).map(|_| app.buy(&c, "one-click", body.clone()))).await;
+    let ids: HashSet<String> = answers
+        .iter()
+        .map(|(status, order)| {
+            assert_eq!(*status, StatusCode::CREATED, "{order}");
+            order["id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(ids.len(), 1, "every answer names the same order");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM orders").await, 1);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM payments").await, 1);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM jobs WHERE kind = 'authorize_payment'").await, 1);
+    let id = ids.into_iter().next().unwrap();
+    app.wait_for(&c, &id, "payment_authorized").await;
+    assert_eq!(app.sandbox.live_holds().len(), 1, "one authorization at the gateway");
+    assert_eq!(app.stock("HOT").await, (100, 1));
+
+    // The same key later, with the same body: the same order again.
+    let (status, replay) = app.buy(&c, "one-click", body.clone()).await;
+    assert_eq!((status, replay["id"].as_str()), (StatusCode::CREATED, Some(id.as_str())));
+    // The same key with another body: a conflict, and nothing new.
+    let (status, problem) = app.buy(&c, "one-click", json!({"sku": "HOT", "quantity": 2})).await;
+    assert_eq!((status, problem_code(&problem)), (StatusCode::CONFLICT, "idempotency_conflict"));
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM orders").await, 1);
+
+    // Keys belong to their customer: another customer's identical key is their own purchase.
+    let other = app.buyer("other@example.com", VISA).await;
+    let (status, theirs) = app.buy(&other, "one-click", body).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_ne!(theirs["id"].as_str(), Some(id.as_str()));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn two_hundred_buyers_at_once_on_fifty_in_stock_make_exactly_fifty_orders() {
+    let app = spawn_app().await;
+    app.create_product("FLASH", 9900, 50).await;
+    let shared = &app;
+    let buyers = join_all((0..200).map(|i| async move { shared.buyer(&format!("buyer{i}@example.com"), VISA).await })).await;
+
+    let body = json!({"sku": "FLASH", "quantity": 1});
+    let keys: Vec<String> = (0..buyers.len()).map(|i| format!("flash-{i}")).collect();
+    let answers = join_all(buyers.iter().zip(&keys).map(|(b, key)| app.buy(b, key, body.clone()))).await;
+    let placed = answers.iter().filter(|(s, _)| *s == StatusCode::CREATED).count();
+    let sold_out = answers.iter().filter(|(s, body)| *s == StatusCode::CONFLICT && problem_code(body) == "out_of_stock").count();
+    assert_eq!((placed, sold_out), (50, 150), "{:?}", answers.iter().find(|(s, _)| *s != StatusCode::CREATED && *s != StatusCode::CONFLICT));
+    assert_eq!(app.stock("FLASH").await, (50, 50), "reserved never exceeds on hand");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM orders").await, 50);
+    assert_eq!(app.scalar("SELECT COALESCE(SUM(quantity), 0) FROM order_items WHERE sku = 'FLASH'").await, 50);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM stock WHERE on_hand < 0 OR reserved < 0 OR reserved > on_hand").await, 0);
+    let (_, product) = app.get("/v1/products/FLASH", None).await;
+    assert_eq!(product["available"], 0);
+    app.stop().await;
+}
+
