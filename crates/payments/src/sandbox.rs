@@ -12,7 +12,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The default injects nothing: no latency, no faults.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SandboxConfig {
     pub seed: u64,
     /// Each call takes between these many milliseconds.
@@ -21,12 +22,6 @@ pub struct SandboxConfig {
     pub timeouts_per_mille: u32,
     /// Out of 1 000 calls, how many fail before taking effect.
     pub errors_per_mille: u32,
-}
-
-impl Default for SandboxConfig {
-    fn default() -> Self {
-        SandboxConfig { seed: 0, latency_ms: (0, 0), timeouts_per_mille: 0, errors_per_mille: 0 }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

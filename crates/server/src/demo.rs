@@ -127,7 +127,6 @@ pub async fn seed(store: &Store, vault: &Vault, cost: PasswordCost) -> Result<bo
     };
     customers::insert_card(&mut c, &card).await?;
     customers::set_default_payment_method(&mut c, customer, id).await?;
-    drop(c);
     tx.commit().await?;
     Ok(true)
 }

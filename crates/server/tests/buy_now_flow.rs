@@ -16,10 +16,14 @@ async fn a_customer_signs_up_previews_and_buys_now_and_the_order_is_authorized()
 
     let (status, me) = app.get("/v1/me", Some(&c.token)).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!((me["default_address_id"].as_str(), me["default_payment_method_id"].as_str()), (Some(&*address), Some(&*card)));
+    assert_eq!(
+        (me["default_address_id"].as_str(), me["default_payment_method_id"].as_str()),
+        (Some(&*address), Some(&*card))
+    );
     assert_eq!(me["prime"], false);
 
-    let (status, preview) = app.post("/v1/buy-now/preview", Some(&c.token), json!({"sku": "widget", "quantity": 2})).await;
+    let (status, preview) =
+        app.post("/v1/buy-now/preview", Some(&c.token), json!({"sku": "widget", "quantity": 2})).await;
     assert_eq!(status, StatusCode::OK, "{preview}");
     assert_eq!(preview["selected_speed"], "standard", "not a member: standard is selected");
     assert_eq!(preview["subtotal"], json!({"amount": 3998, "currency": "USD"}));
@@ -34,7 +38,8 @@ async fn a_customer_signs_up_previews_and_buys_now_and_the_order_is_authorized()
     assert!(two_day["estimated_delivery"]["earliest"].is_string());
 
     // The customer changes the speed in the pop-up, then presses Buy Now.
-    let (status, order) = app.buy(&c, "click-1", json!({"sku": "WIDGET", "quantity": 2, "delivery_speed": "two_day"})).await;
+    let (status, order) =
+        app.buy(&c, "click-1", json!({"sku": "WIDGET", "quantity": 2, "delivery_speed": "two_day"})).await;
     assert_eq!(status, StatusCode::CREATED, "{order}");
     assert_eq!(order["status"], "payment_authorized", "the inline fast path authorized it");
     assert_eq!(order["delivery_speed"], "two_day");
@@ -45,7 +50,8 @@ async fn a_customer_signs_up_previews_and_buys_now_and_the_order_is_authorized()
     assert_eq!(order["payment"]["amount"], order["total"]);
     assert_eq!(order["shipments"][0]["fulfillment_center"], "SEA1");
     assert!(order["cancellable_until"].is_string());
-    let timeline: Vec<&str> = order["timeline"].as_array().unwrap().iter().map(|t| t["status"].as_str().unwrap()).collect();
+    let timeline: Vec<&str> =
+        order["timeline"].as_array().unwrap().iter().map(|t| t["status"].as_str().unwrap()).collect();
     assert_eq!(timeline, ["placed", "payment_authorized"]);
     assert_eq!(app.stock("WIDGET").await, (10, 2), "two reserved at placement");
 
@@ -63,7 +69,8 @@ async fn a_prime_member_gets_free_two_day_by_default() {
     let c = app.buyer("prime@example.com", VISA).await;
     let (status, me) = app.post("/v1/me/membership", Some(&c.token), json!({"plan": "prime"})).await;
     assert_eq!((status, me["prime"].as_bool()), (StatusCode::OK, Some(true)));
-    let (_, preview) = app.post("/v1/buy-now/preview", Some(&c.token), json!({"sku": "PRIME-ITEM", "quantity": 1})).await;
+    let (_, preview) =
+        app.post("/v1/buy-now/preview", Some(&c.token), json!({"sku": "PRIME-ITEM", "quantity": 1})).await;
     assert_eq!(preview["selected_speed"], "two_day");
     assert_eq!(preview["shipping"]["amount"], 0);
     let (status, order) = app.buy(&c, "k", json!({"sku": "PRIME-ITEM", "quantity": 1})).await;
@@ -95,8 +102,13 @@ async fn cancelling_in_the_window_returns_the_stock_and_voids_the_authorization(
     let (status, again) = app.post(&format!("/v1/orders/{id}/cancel"), Some(&c.token), json!({})).await;
     assert_eq!((status, again["status"].as_str()), (StatusCode::OK, Some("cancelled")));
     assert_eq!(app.stock("LAMP").await, (3, 0), "stock was not released twice");
-    let timeline: Vec<&str> = again["timeline"].as_array().unwrap().iter().map(|t| t["status"].as_str().unwrap()).collect();
-    assert_eq!(timeline.iter().filter(|s| **s == "cancelled").count(), 2, "cancelled, then the void noted: {timeline:?}");
+    let timeline: Vec<&str> =
+        again["timeline"].as_array().unwrap().iter().map(|t| t["status"].as_str().unwrap()).collect();
+    assert_eq!(
+        timeline.iter().filter(|s| **s == "cancelled").count(),
+        2,
+        "cancelled, then the void noted: {timeline:?}"
+    );
     app.stop().await;
 }
 
@@ -137,17 +149,22 @@ async fn a_declined_card_puts_the_order_in_payment_action_required_and_a_revised
     assert_eq!(app.stock("BOOK").await, (5, 1), "the stock stays reserved while the customer decides");
     let id = order["id"].as_str().unwrap();
 
-    let (status, revised) = app.post(&format!("/v1/orders/{id}/payment-method"), Some(&c.token), json!({"payment_method_id": good})).await;
+    let (status, revised) =
+        app.post(&format!("/v1/orders/{id}/payment-method"), Some(&c.token), json!({"payment_method_id": good})).await;
     assert_eq!(status, StatusCode::OK, "{revised}");
     assert_eq!(revised["status"], "payment_authorized");
     assert_eq!(revised["payment"]["last4"], "4444");
-    let timeline: Vec<&str> = revised["timeline"].as_array().unwrap().iter().map(|t| t["status"].as_str().unwrap()).collect();
+    let timeline: Vec<&str> =
+        revised["timeline"].as_array().unwrap().iter().map(|t| t["status"].as_str().unwrap()).collect();
     assert_eq!(timeline, ["placed", "payment_action_required", "placed", "payment_authorized"]);
 
     // Revising an order whose payment is fine is a conflict.
-    let (status, problem) = app.post(&format!("/v1/orders/{id}/payment-method"), Some(&c.token), json!({"payment_method_id": good})).await;
+    let (status, problem) =
+        app.post(&format!("/v1/orders/{id}/payment-method"), Some(&c.token), json!({"payment_method_id": good})).await;
     assert_eq!((status, problem_code(&problem)), (StatusCode::CONFLICT, "invalid_state"));
-    let events = app.scalar(&format!("SELECT COUNT(*) FROM outbox WHERE order_id = '{id}' AND kind = 'payment_action_required'")).await;
+    let events = app
+        .scalar(&format!("SELECT COUNT(*) FROM outbox WHERE order_id = '{id}' AND kind = 'payment_action_required'"))
+        .await;
     assert_eq!(events, 1, "the customer is told once");
     app.stop().await;
 }
@@ -163,12 +180,14 @@ async fn a_second_decline_cancels_the_order_and_returns_its_stock() {
     assert_eq!(app.stock("MUG").await, (4, 4));
     let id = order["id"].as_str().unwrap();
 
-    let (status, order) = app.post(&format!("/v1/orders/{id}/payment-method"), Some(&c.token), json!({"payment_method_id": other})).await;
+    let (status, order) =
+        app.post(&format!("/v1/orders/{id}/payment-method"), Some(&c.token), json!({"payment_method_id": other})).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(order["status"], "cancelled");
     assert_eq!(order["payment"]["status"], "declined");
     assert_eq!(app.stock("MUG").await, (4, 0), "the stock is back for other buyers");
-    let kinds = app.scalar(&format!("SELECT COUNT(*) FROM outbox WHERE order_id = '{id}' AND kind = 'order_cancelled'")).await;
+    let kinds =
+        app.scalar(&format!("SELECT COUNT(*) FROM outbox WHERE order_id = '{id}' AND kind = 'order_cancelled'")).await;
     assert_eq!(kinds, 1);
     app.stop().await;
 }
@@ -190,8 +209,13 @@ async fn another_customers_order_is_not_found() {
     assert_eq!(list["orders"], json!([]));
     // Nor can Mallory buy with Alice's card.
     let (_, alice_me) = app.get("/v1/me", Some(&alice.token)).await;
-    let (status, _) =
-        app.buy(&mallory, "k2", json!({"sku": "SECRET", "quantity": 1, "payment_method_id": alice_me["default_payment_method_id"]})).await;
+    let (status, _) = app
+        .buy(
+            &mallory,
+            "k2",
+            json!({"sku": "SECRET", "quantity": 1, "payment_method_id": alice_me["default_payment_method_id"]}),
+        )
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(app.order(&alice, id).await["status"], "payment_authorized");
     app.stop().await;
@@ -246,8 +270,12 @@ async fn the_server_answers_health_checks_and_serves_its_openapi_document() {
         for method in item.as_object().unwrap().keys() {
             let concrete = path.replace("{sku}", "NOPE").replace("{id}", "ord_nope");
             let (status, body) = app.request(&method.to_uppercase(), &concrete, None, None).await;
-            assert!(!(status == StatusCode::NOT_FOUND && problem_code(&body) == "not_found" && body["detail"] == "route not found"),
-                "{method} {path} is documented but not routed");
+            assert!(
+                !(status == StatusCode::NOT_FOUND
+                    && problem_code(&body) == "not_found"
+                    && body["detail"] == "route not found"),
+                "{method} {path} is documented but not routed"
+            );
         }
     }
     app.stop().await;

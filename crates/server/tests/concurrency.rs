@@ -53,20 +53,29 @@ async fn two_hundred_buyers_at_once_on_fifty_in_stock_make_exactly_fifty_orders(
     let app = spawn_app().await;
     app.create_product("FLASH", 9900, 50).await;
     let shared = &app;
-    let buyers = join_all((0..200).map(|i| async move { shared.buyer(&format!("buyer{i}@example.com"), VISA).await })).await;
+    let buyers =
+        join_all((0..200).map(|i| async move { shared.buyer(&format!("buyer{i}@example.com"), VISA).await })).await;
 
     let body = json!({"sku": "FLASH", "quantity": 1});
     let keys: Vec<String> = (0..buyers.len()).map(|i| format!("flash-{i}")).collect();
     let answers = join_all(buyers.iter().zip(&keys).map(|(b, key)| app.buy(b, key, body.clone()))).await;
     let placed = answers.iter().filter(|(s, _)| *s == StatusCode::CREATED).count();
-    let sold_out = answers.iter().filter(|(s, body)| *s == StatusCode::CONFLICT && problem_code(body) == "out_of_stock").count();
-    assert_eq!((placed, sold_out), (50, 150), "{:?}", answers.iter().find(|(s, _)| *s != StatusCode::CREATED && *s != StatusCode::CONFLICT));
+    let sold_out =
+        answers.iter().filter(|(s, body)| *s == StatusCode::CONFLICT && problem_code(body) == "out_of_stock").count();
+    assert_eq!(
+        (placed, sold_out),
+        (50, 150),
+        "{:?}",
+        answers.iter().find(|(s, _)| *s != StatusCode::CREATED && *s != StatusCode::CONFLICT)
+    );
     assert_eq!(app.stock("FLASH").await, (50, 50), "reserved never exceeds on hand");
     assert_eq!(app.scalar("SELECT COUNT(*) FROM orders").await, 50);
     assert_eq!(app.scalar("SELECT COALESCE(SUM(quantity), 0) FROM order_items WHERE sku = 'FLASH'").await, 50);
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM stock WHERE on_hand < 0 OR reserved < 0 OR reserved > on_hand").await, 0);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM stock WHERE on_hand < 0 OR reserved < 0 OR reserved > on_hand").await,
+        0
+    );
     let (_, product) = app.get("/v1/products/FLASH", None).await;
     assert_eq!(product["available"], 0);
     app.stop().await;
 }
-

@@ -65,7 +65,6 @@ pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
             )
             .await?
             {
-                drop(c);
                 return finish(tx, job).await;
             }
             if order.status == OrderStatus::Placed {
@@ -89,7 +88,6 @@ pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
             if !payments::set_status(&mut c, payment.id, from, PaymentStatus::Declined, None, Some(code.as_str()), now)
                 .await?
             {
-                drop(c);
                 return finish(tx, job).await;
             }
             if order.status == OrderStatus::Placed {

@@ -77,16 +77,24 @@ pub async fn spawn_app_with(config: Config) -> TestApp {
 }
 
 impl TestApp {
-    pub async fn stop(mut self) {
+    /// Stops the server cleanly; the returned directory (the database files) lives until it is dropped.
+    pub async fn stop(mut self) -> TempDir {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
         if let Some(server) = self.server.take() {
             server.await.expect("server task").expect("server stopped cleanly");
         }
+        self._dir
     }
 
-    pub async fn request(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut req = self.client.request(method.parse().unwrap(), format!("{}{path}", self.url));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -108,7 +116,8 @@ impl TestApp {
 
     pub async fn sign_up(&self, email: &str) -> Customer {
         let password = format!("pw-{email}-long-enough");
-        let (status, body) = self.post("/v1/customers", None, json!({"email": email, "password": password, "name": "Test Buyer"})).await;
+        let (status, body) =
+            self.post("/v1/customers", None, json!({"email": email, "password": password, "name": "Test Buyer"})).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         let (status, session) = self.post("/v1/sessions", None, json!({"email": email, "password": password})).await;
         assert_eq!(status, StatusCode::CREATED, "{session}");
@@ -162,8 +171,9 @@ impl TestApp {
             )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
-        let (status, body) =
-            self.request("PUT", &format!("/v1/ops/stock/{sku}"), Some(ADMIN_KEY), Some(json!({"on_hand": stock}))).await;
+        let (status, body) = self
+            .request("PUT", &format!("/v1/ops/stock/{sku}"), Some(ADMIN_KEY), Some(json!({"on_hand": stock})))
+            .await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
 
@@ -214,11 +224,12 @@ impl TestApp {
     /// (on_hand, reserved) summed over centers.
     pub async fn stock(&self, sku: &str) -> (i64, i64) {
         let pool = self.db().await;
-        let row: (i64, i64) = sqlx::query_as("SELECT COALESCE(SUM(on_hand),0), COALESCE(SUM(reserved),0) FROM stock WHERE sku = $1")
-            .bind(sku)
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+        let row: (i64, i64) =
+            sqlx::query_as("SELECT COALESCE(SUM(on_hand),0), COALESCE(SUM(reserved),0) FROM stock WHERE sku = $1")
+                .bind(sku)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
         pool.close().await;
         row
     }
