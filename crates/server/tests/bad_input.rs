@@ -470,7 +470,7 @@ async fn bad_inputs_get_a_problem_and_change_nothing() {
     assert!(cases.len() >= 25);
 
     let before = dump(&app).await;
-    assert!(before.iter().any(|r| r.starts_with("stock: ")) && before.len() > 10, "the dump sees the data: {before:?}");
+    assert!(before.iter().any(|r| r.starts_with("stock: ")) && before.len() > 5, "the dump sees the data: {before:?}");
     for case in &cases {
         let mut req = app.client.request(case.method.parse().unwrap(), format!("{}{}", app.url, case.path));
         if let Some(token) = &case.token {
