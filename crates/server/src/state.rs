@@ -1,7 +1,6 @@
 //! What every handler and job shares.
 
 use crate::config::Config;
-use crate::error::ApiError;
 use buynow_domain::pricing::{ShippingRates, TaxTable};
 use buynow_domain::promise::CenterCalendar;
 use buynow_payments::{Gateway, Vault};
@@ -13,7 +12,6 @@ use std::collections::HashMap;
 use std::ops::Deref;
 use std::str::FromStr;
 use std::sync::{Arc, RwLock};
-use tokio::sync::Notify;
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -26,8 +24,6 @@ pub struct Inner {
     pub rates: ShippingRates,
     pub taxes: TaxTable,
     centers: RwLock<Arc<Centers>>,
-    /// Woken whenever this process enqueues a job, so workers need not wait for their next poll.
-    pub jobs_enqueued: Notify,
 }
 
 impl Deref for AppState {
@@ -103,7 +99,6 @@ impl AppState {
             rates: ShippingRates::demo(),
             taxes: TaxTable::demo(),
             centers: RwLock::default(),
-            jobs_enqueued: Notify::new(),
         }));
         state.reload_centers().await?;
         Ok(state)
@@ -124,14 +119,5 @@ impl AppState {
 
     pub fn centers(&self) -> Arc<Centers> {
         self.centers.read().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    pub fn center(&self, code: &str) -> Result<Arc<Centers>, ApiError> {
-        let centers = self.centers();
-        if centers.by_code.contains_key(code) {
-            Ok(centers)
-        } else {
-            Err(ApiError::internal(format!("stock names unknown center {code}")))
-        }
     }
 }

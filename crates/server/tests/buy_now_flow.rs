@@ -238,6 +238,40 @@ async fn an_authorization_the_inline_path_missed_is_finished_by_the_worker() {
 }
 
 #[tokio::test]
+async fn a_card_that_keeps_failing_to_process_is_retried_then_the_customer_is_asked() {
+    let app = spawn_app().await;
+    app.create_product("FLAKY", 900, 2).await;
+    let c = app.buyer("flaky@example.com", PROCESSING_ERROR).await;
+    let (status, order) = app.buy(&c, "k1", json!({"sku": "FLAKY", "quantity": 1})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let id = order["id"].as_str().unwrap();
+    let order = app.wait_for(&c, id, "payment_action_required").await;
+    assert_eq!(order["payment"]["decline_code"], "processing_error");
+    let attempts = app.scalar("SELECT attempts FROM jobs WHERE kind = 'authorize_payment'").await;
+    assert_eq!(attempts, 8, "every retry was used before asking the customer");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM jobs WHERE status = 'done'").await, 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn after_the_hold_window_the_order_is_released_to_the_warehouse_and_can_still_be_cancelled_until_picking() {
+    let mut config = test_config();
+    config.hold_store = chrono::Duration::zero();
+    let app = spawn_app_with(config).await;
+    app.create_product("FAST", 1000, 5).await;
+    let c = app.buyer("fast@example.com", VISA).await;
+    let (_, order) = app.buy(&c, "k1", json!({"sku": "FAST", "quantity": 2})).await;
+    let id = order["id"].as_str().unwrap();
+    let order = app.wait_for(&c, id, "released").await;
+    assert_eq!(order["shipments"][0]["status"], "released");
+    assert_eq!(app.stock("FAST").await, (5, 2), "still reserved until it ships");
+    let (status, cancelled) = app.post(&format!("/v1/orders/{id}/cancel"), Some(&c.token), json!({})).await;
+    assert_eq!((status, cancelled["status"].as_str()), (StatusCode::OK, Some("cancelled")));
+    assert_eq!(app.stock("FAST").await, (5, 0));
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn the_server_answers_health_checks_and_serves_its_openapi_document() {
     let app = spawn_app().await;
     assert_eq!(app.get("/healthz", None).await.0, StatusCode::OK);

@@ -79,3 +79,28 @@ async fn two_hundred_buyers_at_once_on_fifty_in_stock_make_exactly_fifty_orders(
     assert_eq!(product["available"], 0);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn gateway_timeouts_and_errors_never_make_a_second_hold() {
+    // One call in ten fails before it takes effect; one in ten takes effect and then loses its answer.
+    let mut config = test_config();
+    config.sandbox =
+        buynow_payments::SandboxConfig { seed: 7, latency_ms: (0, 3), timeouts_per_mille: 100, errors_per_mille: 100 };
+    let app = spawn_app_with(config).await;
+    app.create_product("STEADY", 1000, 100).await;
+    let shared = &app;
+    let buyers =
+        join_all((0..20).map(|i| async move { shared.buyer(&format!("steady{i}@example.com"), VISA).await })).await;
+    let keys: Vec<String> = (0..buyers.len()).map(|i| format!("steady-{i}")).collect();
+    let answers =
+        join_all(buyers.iter().zip(&keys).map(|(b, key)| app.buy(b, key, json!({"sku": "STEADY", "quantity": 1}))))
+            .await;
+    for ((status, order), buyer) in answers.iter().zip(&buyers) {
+        assert_eq!(*status, StatusCode::CREATED, "{order}");
+        app.wait_for(buyer, order["id"].as_str().unwrap(), "payment_authorized").await;
+    }
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM payments WHERE status = 'authorized'").await, 20);
+    assert_eq!(app.sandbox.live_holds().len(), 20, "exactly one hold per order, retries included");
+    assert!(app.scalar("SELECT SUM(attempts) FROM jobs").await > 20, "the faults did happen and were retried");
+    app.stop().await;
+}

@@ -107,17 +107,7 @@ pub async fn retry_or_fail(
     .map(drop)
 }
 
-/// Jobs by status, for health checks and tests.
-pub async fn count_by_status(c: &mut Conn<'_>, status: &str) -> Result<i64, StoreError> {
-    c.one("SELECT COUNT(*) FROM jobs WHERE status = $1", args![status]).await?.int(0)
-}
-
-/// When the next queued job is due, so an idle worker can sleep until then.
-pub async fn next_due(c: &mut Conn<'_>) -> Result<Option<i64>, StoreError> {
-    c.one(
-        "SELECT MIN(CASE WHEN status = 'queued' THEN run_at ELSE locked_until END) FROM jobs WHERE status IN ('queued', 'running')",
-        args![],
-    )
-    .await?
-    .opt_int(0)
+/// `queued`, `running`, `done` or `failed`.
+pub async fn status(c: &mut Conn<'_>, id: JobId) -> Result<Option<String>, StoreError> {
+    c.opt("SELECT status FROM jobs WHERE id = $1", args![id.to_string()]).await?.map(|r| r.text(0)).transpose()
 }

@@ -20,12 +20,3 @@ pub async fn add(
     .await?;
     Ok(id)
 }
-
-/// The kinds of event recorded for an order, oldest first.
-pub async fn kinds_for_order(c: &mut Conn<'_>, order: OrderId) -> Result<Vec<String>, StoreError> {
-    c.all("SELECT kind FROM outbox WHERE order_id = $1 ORDER BY created_at, id", args![order.to_string()])
-        .await?
-        .iter()
-        .map(|r| r.text(0))
-        .collect()
-}

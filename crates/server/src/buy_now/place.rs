@@ -56,7 +56,6 @@ pub async fn buy_now(
     }
     let job = write_order(&state, &mut tx, order_id, &q).await?;
     tx.commit().await?;
-    state.jobs_enqueued.notify_waiters();
     tracing::info!(order = %order_id, total = %q.totals.total, "order placed");
 
     jobs::run_inline(&state, job, state.config.inline_authorization_budget).await;

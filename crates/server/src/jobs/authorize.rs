@@ -40,10 +40,14 @@ pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
     let request = AuthorizeRequest { idempotency_key: &idempotency_key, amount: payment.amount, card: &number, expiry };
     let outcome = match state.gateway.authorize(request).await {
         Ok(outcome) => outcome,
-        Err(GatewayError::Processing) if job.attempt >= job.max_attempts => {
+        // Out of retries: rather than leave the order waiting unseen, ask the customer (invariant 5).
+        Err(e) if job.attempt >= job.max_attempts => {
+            tracing::warn!(payment = %payment.id, error = %e, "authorization kept failing; asking the customer");
             AuthorizeOutcome::Declined { code: DeclineCode::ProcessingError }
         }
-        Err(e) => return Err(JobError::Retry(e.to_string())),
+        Err(e @ (GatewayError::Processing | GatewayError::Timeout | GatewayError::Unavailable(_))) => {
+            return Err(JobError::Retry(e.to_string()))
+        }
     };
 
     let now = now_micros();

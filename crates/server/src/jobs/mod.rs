@@ -42,7 +42,8 @@ pub fn authorize(payment_id: PaymentId, now: i64) -> NewJob {
         payload: payload(&PaymentRef { payment_id }),
         dedup_key: Some(format!("{AUTHORIZE}:{payment_id}")),
         run_at: now,
-        max_attempts: 5,
+        // With the default backoff (1 s, doubling) the last try is about two minutes after the first.
+        max_attempts: 8,
     }
 }
 

@@ -48,8 +48,8 @@ pub async fn execute(state: AppState, job: Job) {
     }
 }
 
-/// Claims `job` if no worker has it yet, runs it, and waits at most `budget` for it to finish. The job goes on
-/// in the background past the budget; the answer then simply says `placed`.
+/// Runs `job` now if no worker has it yet (else waits for the worker's run), for at most `budget`. Past the
+/// budget the job goes on in the background, and the answer simply says `placed`.
 pub async fn run_inline(state: &AppState, job: Option<JobId>, budget: Duration) {
     let Some(id) = job else { return };
     let claimed = async {
@@ -64,8 +64,24 @@ pub async fn run_inline(state: &AppState, job: Option<JobId>, budget: Duration) 
             let task = tokio::spawn(execute(state.clone(), job));
             let _ = tokio::time::timeout(budget, task).await;
         }
-        Ok(None) => {}
+        Ok(None) => {
+            let _ = tokio::time::timeout(budget, wait_until_finished(state, id)).await;
+        }
         Err(e) => tracing::warn!(job = %id, error = %e, "inline run skipped; a worker will run the job"),
+    }
+}
+
+/// A worker got there first: wait for its run rather than answer with a state about to change.
+async fn wait_until_finished(state: &AppState, id: JobId) {
+    loop {
+        let status = match state.store.read().await {
+            Ok(mut read) => jobs::status(&mut read.conn(), id).await.ok().flatten(),
+            Err(_) => None,
+        };
+        if !matches!(status.as_deref(), Some("queued" | "running")) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 
@@ -95,7 +111,6 @@ pub fn spawn_workers(state: AppState, mut shutdown: watch::Receiver<bool>) -> Jo
             }
             tokio::select! {
                 _ = shutdown.changed() => {}
-                _ = state.jobs_enqueued.notified() => {}
                 _ = tokio::time::sleep(state.config.worker_poll) => {}
             }
         }

@@ -36,7 +36,6 @@ pub async fn cancel(
         }
         void_job = lifecycle::cancel(&mut tx.conn(), &order, "Cancelled at the customer's request", now).await?;
         tx.commit().await?;
-        state.jobs_enqueued.notify_waiters();
         tracing::info!("order cancelled");
     } else {
         tx.rollback().await?;

@@ -1,7 +1,7 @@
 //! The test harness: a real BuyNow server on a random port over a fresh SQLite file, talked to over HTTP.
 #![allow(dead_code)]
 
-use buynow_payments::{Sandbox, SandboxConfig, Vault};
+use buynow_payments::{Sandbox, Vault};
 use buynow_server::{AppState, Config, PasswordCost};
 use buynow_store::Store;
 use reqwest::StatusCode;
@@ -18,6 +18,7 @@ pub const MASTERCARD: &str = "5555555555554444";
 pub const VISA_DEBIT: &str = "4000056655665556";
 pub const DECLINED: &str = "4000000000000002";
 pub const INSUFFICIENT: &str = "4000000000009995";
+pub const PROCESSING_ERROR: &str = "4000000000000119";
 
 pub struct TestApp {
     pub url: String,
@@ -56,7 +57,7 @@ pub async fn spawn_app_with(config: Config) -> TestApp {
     let db_path = dir.path().join("buynow.db");
     let store = Store::open(&format!("sqlite://{}", db_path.display())).await.expect("open store");
     buynow_server::demo::ensure_centers(&store).await.expect("centers");
-    let sandbox = Arc::new(Sandbox::new(SandboxConfig::default()));
+    let sandbox = Arc::new(Sandbox::new(config.sandbox.clone()));
     let state = AppState::new(store, config, sandbox.clone()).await.expect("state");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().unwrap());

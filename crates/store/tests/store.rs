@@ -1,0 +1,146 @@
+//! The store's own guarantees, on a real SQLite file: what the services rely on.
+
+use buynow_domain::{CustomerId, Money, OrderId};
+use buynow_store::catalog::{self, Center, Product};
+use buynow_store::idempotency::{self, Claim};
+use buynow_store::jobs::{self, NewJob};
+use buynow_store::{now_micros, Store};
+
+async fn store() -> (Store, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&format!("sqlite://{}", dir.path().join("t.db").display())).await.unwrap();
+    let mut tx = store.write().await.unwrap();
+    let center = Center {
+        code: "C1".into(),
+        name: "C1".into(),
+        time_zone: "UTC".into(),
+        cutoff_minute: 840,
+        operating_days: vec![1, 2, 3, 4, 5],
+        holidays: vec![],
+        rank: 1,
+        is_default: true,
+    };
+    catalog::upsert_center(&mut tx.conn(), &center).await.unwrap();
+    let product = Product {
+        sku: "S".into(),
+        title: "S".into(),
+        price: Money::usd(100),
+        prime_eligible: false,
+        fulfilled_by: "store".into(),
+    };
+    catalog::insert_product(&mut tx.conn(), &product).await.unwrap();
+    catalog::set_on_hand(&mut tx.conn(), "S", "C1", 3).await.unwrap();
+    tx.commit().await.unwrap();
+    (store, dir)
+}
+
+async fn level(store: &Store) -> (i64, i64) {
+    let l = catalog::stock_levels(&mut store.read().await.unwrap().conn(), "S").await.unwrap();
+    (l[0].on_hand, l[0].reserved)
+}
+
+#[tokio::test]
+async fn a_reservation_never_takes_more_than_is_free() {
+    let (store, _dir) = store().await;
+    let mut tx = store.write().await.unwrap();
+    assert!(catalog::reserve(&mut tx.conn(), "S", "C1", 2).await.unwrap());
+    assert!(!catalog::reserve(&mut tx.conn(), "S", "C1", 2).await.unwrap(), "only one left");
+    assert!(catalog::reserve(&mut tx.conn(), "S", "C1", 1).await.unwrap());
+    tx.commit().await.unwrap();
+    assert_eq!(level(&store).await, (3, 3));
+}
+
+#[tokio::test]
+async fn the_database_refuses_on_hand_below_reserved() {
+    let (store, _dir) = store().await;
+    let mut tx = store.write().await.unwrap();
+    assert!(catalog::reserve(&mut tx.conn(), "S", "C1", 2).await.unwrap());
+    let err = catalog::set_on_hand(&mut tx.conn(), "S", "C1", 1).await.unwrap_err();
+    assert!(err.is_check_violation(), "{err}");
+    assert!(catalog::release(&mut tx.conn(), "S", "C1", 5).await.is_err(), "cannot release more than reserved");
+    tx.commit().await.unwrap();
+    assert_eq!(level(&store).await, (3, 2));
+}
+
+#[tokio::test]
+async fn a_dropped_transaction_is_rolled_back() {
+    let (store, _dir) = store().await;
+    {
+        let mut tx = store.write().await.unwrap();
+        assert!(catalog::reserve(&mut tx.conn(), "S", "C1", 3).await.unwrap());
+        // dropped: an error or a cancelled request
+    }
+    let mut tx = store.write().await.unwrap();
+    assert!(catalog::reserve(&mut tx.conn(), "S", "C1", 1).await.unwrap(), "the abandoned reservation was undone");
+    tx.commit().await.unwrap();
+    assert_eq!(level(&store).await, (3, 1));
+}
+
+#[tokio::test]
+async fn an_idempotency_key_claims_once_then_replays_or_conflicts() {
+    let (store, _dir) = store().await;
+    let customer = CustomerId::new();
+    let (first, second) = (OrderId::new(), OrderId::new());
+    let mut tx = store.write().await.unwrap();
+    let now = now_micros();
+    assert_eq!(idempotency::claim(&mut tx.conn(), customer, "k", "h1", first, now).await.unwrap(), Claim::New);
+    assert_eq!(
+        idempotency::claim(&mut tx.conn(), customer, "k", "h1", second, now).await.unwrap(),
+        Claim::Replay(first)
+    );
+    assert_eq!(idempotency::claim(&mut tx.conn(), customer, "k", "h2", second, now).await.unwrap(), Claim::Conflict);
+    assert_eq!(
+        idempotency::claim(&mut tx.conn(), CustomerId::new(), "k", "h1", second, now).await.unwrap(),
+        Claim::New
+    );
+    tx.commit().await.unwrap();
+}
+
+fn job(dedup: &str, run_at: i64) -> NewJob {
+    NewJob { kind: "test", payload: "{}".into(), dedup_key: Some(dedup.into()), run_at, max_attempts: 3 }
+}
+
+#[tokio::test]
+async fn a_job_is_enqueued_once_and_only_its_current_holder_completes_it() {
+    let (store, _dir) = store().await;
+    let now = now_micros();
+    let mut tx = store.write().await.unwrap();
+    let id = jobs::enqueue(&mut tx.conn(), &job("a", now), now).await.unwrap().expect("new");
+    assert_eq!(jobs::enqueue(&mut tx.conn(), &job("a", now), now).await.unwrap(), None, "deduplicated");
+    jobs::enqueue(&mut tx.conn(), &job("later", now + 60_000_000), now).await.unwrap();
+
+    let claimed = jobs::claim_due(&mut tx.conn(), now, now + 1_000, 10).await.unwrap();
+    assert_eq!(claimed.iter().map(|j| j.id).collect::<Vec<_>>(), [id], "only the due job");
+    assert!(jobs::claim_due(&mut tx.conn(), now, now + 1_000, 10).await.unwrap().is_empty(), "leased");
+    // The lease runs out (the worker died): another worker takes it over, as attempt 2.
+    let again = jobs::claim_due(&mut tx.conn(), now + 2_000, now + 3_000, 10).await.unwrap();
+    assert_eq!(again[0].attempt, 2);
+    assert!(!jobs::complete(&mut tx.conn(), &claimed[0], now).await.unwrap(), "the first holder lost it");
+    assert!(jobs::complete(&mut tx.conn(), &again[0], now).await.unwrap());
+    assert_eq!(jobs::status(&mut tx.conn(), id).await.unwrap().as_deref(), Some("done"));
+    assert!(jobs::claim_one(&mut tx.conn(), id, now).await.unwrap().is_none(), "done is done");
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_failed_job_is_retried_later_then_given_up() {
+    let (store, _dir) = store().await;
+    let now = now_micros();
+    let mut tx = store.write().await.unwrap();
+    let id = jobs::enqueue(&mut tx.conn(), &job("b", now), now).await.unwrap().unwrap();
+    let j = jobs::claim_one(&mut tx.conn(), id, now + 1_000).await.unwrap().unwrap();
+    jobs::retry_or_fail(&mut tx.conn(), &j, false, now + 5_000, "timeout", now).await.unwrap();
+    assert!(jobs::claim_due(&mut tx.conn(), now + 4_000, now + 9_000, 10).await.unwrap().is_empty(), "backing off");
+    let j = jobs::claim_due(&mut tx.conn(), now + 5_000, now + 9_000, 10).await.unwrap().remove(0);
+    jobs::retry_or_fail(&mut tx.conn(), &j, true, now, "gave up", now).await.unwrap();
+    assert_eq!(jobs::status(&mut tx.conn(), id).await.unwrap().as_deref(), Some("failed"));
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_database_url_other_than_sqlite_is_refused_clearly() {
+    for url in ["mysql://x", "sqlite::memory:", "buynow.db"] {
+        let err = Store::open(url).await.err().expect("refused");
+        assert!(err.to_string().contains("sqlite://"), "{url}: {err}");
+    }
+}
