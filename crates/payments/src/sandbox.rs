@@ -71,6 +71,19 @@ impl Sandbox {
         (Duration::from_millis(latency), fault)
     }
 
+    /// Every call: wait the drawn latency, then maybe fail before taking effect. Returns the fault still to
+    /// come (a lost answer) for the caller to apply after the effect.
+    async fn arrive(&self) -> Result<Fault, GatewayError> {
+        let (latency, fault) = self.draw();
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        match fault {
+            Fault::BeforeEffect => Err(GatewayError::Unavailable("sandbox: injected server error".into())),
+            other => Ok(other),
+        }
+    }
+
     fn decide(number: &str) -> Result<Option<DeclineCode>, GatewayError> {
         Ok(match number {
             "4000000000000002" => Some(DeclineCode::CardDeclined),
@@ -91,13 +104,7 @@ impl Sandbox {
 impl Gateway for Sandbox {
     fn authorize<'a>(&'a self, req: AuthorizeRequest<'a>) -> BoxFuture<'a, Result<AuthorizeOutcome, GatewayError>> {
         Box::pin(async move {
-            let (latency, fault) = self.draw();
-            if !latency.is_zero() {
-                tokio::time::sleep(latency).await;
-            }
-            if matches!(fault, Fault::BeforeEffect) {
-                return Err(GatewayError::Unavailable("sandbox: injected server error".into()));
-            }
+            let fault = self.arrive().await?;
             let outcome = {
                 let mut ledger = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
                 if let Some(previous) = ledger.answers.get(req.idempotency_key) {
@@ -129,13 +136,7 @@ impl Gateway for Sandbox {
         _idempotency_key: &'a str,
     ) -> BoxFuture<'a, Result<(), GatewayError>> {
         Box::pin(async move {
-            let (latency, fault) = self.draw();
-            if !latency.is_zero() {
-                tokio::time::sleep(latency).await;
-            }
-            if matches!(fault, Fault::BeforeEffect) {
-                return Err(GatewayError::Unavailable("sandbox: injected server error".into()));
-            }
+            let fault = self.arrive().await?;
             {
                 let mut ledger = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
                 match ledger.holds.get_mut(authorization) {

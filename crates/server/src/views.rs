@@ -1,6 +1,6 @@
 //! What the API returns. Field names here are the fixed contract of DESIGN.md: add, never rename.
 
-use buynow_domain::Money;
+use buynow_domain::{Money, PostalAddress};
 use buynow_store::catalog::Listing;
 use buynow_store::customers::{SavedAddress, SavedCard};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -32,9 +32,9 @@ pub struct CustomerView {
     pub gift_card_balance: MoneyView,
 }
 
+/// A postal address.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct AddressView {
-    pub id: String,
+pub struct PostalAddressView {
     pub name: String,
     pub line1: String,
     pub line2: Option<String>,
@@ -42,23 +42,27 @@ pub struct AddressView {
     pub region: String,
     pub postal_code: String,
     pub country: String,
+}
+
+impl From<PostalAddress> for PostalAddressView {
+    fn from(p: PostalAddress) -> Self {
+        let PostalAddress { name, line1, line2, city, region, postal_code, country } = p;
+        PostalAddressView { name, line1, line2, city, region, postal_code, country }
+    }
+}
+
+/// A saved address.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AddressView {
+    pub id: String,
+    #[serde(flatten)]
+    pub address: PostalAddressView,
     pub default: bool,
 }
 
 impl AddressView {
     pub fn new(a: &SavedAddress, default: bool) -> Self {
-        let p = &a.address;
-        AddressView {
-            id: a.id.to_string(),
-            name: p.name.clone(),
-            line1: p.line1.clone(),
-            line2: p.line2.clone(),
-            city: p.city.clone(),
-            region: p.region.clone(),
-            postal_code: p.postal_code.clone(),
-            country: p.country.clone(),
-            default,
-        }
+        AddressView { id: a.id.to_string(), address: a.address.clone().into(), default }
     }
 }
 
@@ -197,17 +201,6 @@ pub struct TimelineEntryView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ShipToView {
-    pub name: String,
-    pub line1: String,
-    pub line2: Option<String>,
-    pub city: String,
-    pub region: String,
-    pub postal_code: String,
-    pub country: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
 pub struct OrderView {
     pub id: String,
     /// One of the states of DESIGN.md: `placed`, `payment_authorized`, `payment_action_required`, `released`,
@@ -220,7 +213,7 @@ pub struct OrderView {
     pub total: MoneyView,
     pub delivery_speed: &'static str,
     pub estimated_delivery: DeliveryWindowView,
-    pub ship_to: ShipToView,
+    pub ship_to: PostalAddressView,
     pub payment: PaymentView,
     pub shipments: Vec<ShipmentView>,
     pub timeline: Vec<TimelineEntryView>,

@@ -4,6 +4,8 @@ mod place;
 mod preview;
 mod quote;
 
+pub use quote::usable_card;
+
 use crate::state::AppState;
 use utoipa_axum::{router::OpenApiRouter, routes};
 

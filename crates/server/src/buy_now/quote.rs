@@ -165,10 +165,7 @@ pub async fn quote(
         )
     })?;
     let card = customers::card(c, customer_id, card_id).await?.ok_or(ApiError::NotFound("payment method"))?;
-    let expiry = Expiry::parse(i64::from(card.exp_month), i64::from(card.exp_year)).map_err(ApiError::internal)?;
-    if expiry.is_expired_on(now.date_naive()) {
-        return Err(ApiError::Unprocessable("card_expired", "that card has expired; choose another".into()));
-    }
+    usable_card(&card, now.date_naive())?;
 
     let centers = state.centers();
     let levels = catalog::stock_levels(c, choices.sku.as_str()).await?;
@@ -200,6 +197,15 @@ pub async fn quote(
         hold,
         plan,
     })
+}
+
+/// A saved card that can still be charged on `today`.
+pub fn usable_card(card: &SavedCard, today: chrono::NaiveDate) -> ApiResult<()> {
+    let expiry = Expiry::parse(i64::from(card.exp_month), i64::from(card.exp_year)).map_err(ApiError::internal)?;
+    if expiry.is_expired_on(today) {
+        return Err(ApiError::Unprocessable("card_expired", "that card has expired; choose another".into()));
+    }
+    Ok(())
 }
 
 fn too_large() -> ApiError {

@@ -1,13 +1,13 @@
 use super::lifecycle;
-use super::view::order_view;
+use super::view::{customers_order, order_view, parse_order_id};
 use crate::auth::CustomerAuth;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::jobs;
 use crate::state::AppState;
 use crate::views::OrderView;
 use axum::extract::{Path, State};
-use buynow_domain::{OrderId, OrderStatus};
-use buynow_store::{now_micros, orders};
+use buynow_domain::OrderStatus;
+use buynow_store::now_micros;
 
 /// Cancel an order. Allowed until its shipment starts picking; after that the answer is 409 `not_cancellable`.
 /// Cancelling an order that is already cancelled answers 200 with it, so a retried cancel is safe.
@@ -19,13 +19,10 @@ pub async fn cancel(
     CustomerAuth(customer): CustomerAuth,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<OrderView>> {
-    let id = OrderId::parse(&id).map_err(|_| ApiError::NotFound("order"))?;
+    let id = parse_order_id(&id)?;
     let now = now_micros();
     let mut tx = state.store.write().await?;
-    let order = orders::get(&mut tx.conn(), id)
-        .await?
-        .filter(|o| o.customer_id == customer)
-        .ok_or(ApiError::NotFound("order"))?;
+    let order = customers_order(&mut tx.conn(), customer, id).await?;
     let mut void_job = None;
     if order.status != OrderStatus::Cancelled {
         if !order.status.is_cancellable() {

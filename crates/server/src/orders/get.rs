@@ -1,10 +1,9 @@
-use super::view::{order_view, render};
+use super::view::{order_view, parse_order_id, render};
 use crate::auth::CustomerAuth;
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiResult, Problem};
 use crate::state::AppState;
 use crate::views::{OrderList, OrderView};
 use axum::extract::{Path, State};
-use buynow_domain::OrderId;
 use buynow_store::orders;
 
 /// One of the customer's orders, with payment, shipments and the full timeline.
@@ -15,7 +14,7 @@ pub async fn get_order(
     CustomerAuth(customer): CustomerAuth,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<OrderView>> {
-    let id = OrderId::parse(&id).map_err(|_| ApiError::NotFound("order"))?;
+    let id = parse_order_id(&id)?;
     Ok(axum::Json(order_view(&mut state.store.read().await?.conn(), customer, id).await?))
 }
 

@@ -1,14 +1,14 @@
 use super::lifecycle;
-use super::view::order_view;
+use super::view::{customers_order, order_view, parse_order_id};
 use crate::auth::CustomerAuth;
+use crate::buy_now::usable_card;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::Json;
 use crate::jobs;
 use crate::state::AppState;
 use crate::views::OrderView;
 use axum::extract::{Path, State};
-use buynow_domain::card::Expiry;
-use buynow_domain::{InvalidValue, OrderEvent, OrderId, OrderStatus, PaymentId, PaymentMethodId};
+use buynow_domain::{InvalidValue, OrderEvent, OrderStatus, PaymentId, PaymentMethodId};
 use buynow_store::payments::{self, Payment, PaymentStatus};
 use buynow_store::{customers, now_micros, orders};
 use serde::Deserialize;
@@ -33,20 +33,14 @@ pub async fn revise_payment(
     Path(id): Path<String>,
     Json(body): Json<RevisePayment>,
 ) -> ApiResult<axum::Json<OrderView>> {
-    let id = OrderId::parse(&id).map_err(|_| ApiError::NotFound("order"))?;
+    let id = parse_order_id(&id)?;
     let pm = PaymentMethodId::parse(&body.payment_method_id)
         .map_err(|_| InvalidValue::new("payment_method_id", "no such id"))?;
     let now = now_micros();
     let mut tx = state.store.write().await?;
-    let order = orders::get(&mut tx.conn(), id)
-        .await?
-        .filter(|o| o.customer_id == customer)
-        .ok_or(ApiError::NotFound("order"))?;
+    let order = customers_order(&mut tx.conn(), customer, id).await?;
     let card = customers::card(&mut tx.conn(), customer, pm).await?.ok_or(ApiError::NotFound("payment method"))?;
-    let expiry = Expiry::parse(i64::from(card.exp_month), i64::from(card.exp_year)).map_err(ApiError::internal)?;
-    if expiry.is_expired_on(chrono::Utc::now().date_naive()) {
-        return Err(ApiError::Unprocessable("card_expired", "that card has expired; choose another".into()));
-    }
+    usable_card(&card, chrono::Utc::now().date_naive())?;
     if order.status != OrderStatus::PaymentActionRequired {
         return Err(ApiError::Conflict(
             "invalid_state",

@@ -8,9 +8,18 @@ use buynow_store::orders::{self, Order};
 use buynow_store::{customers, from_micros, payments, Conn};
 use std::str::FromStr;
 
-/// The customer's order; another customer's order is "not found", never "forbidden", so ids reveal nothing.
+/// An order id from a path; one that cannot exist is simply not found.
+pub fn parse_order_id(raw: &str) -> ApiResult<OrderId> {
+    OrderId::parse(raw).map_err(|_| ApiError::NotFound("order"))
+}
+
+/// The customer's own order. Another customer's is "not found", never "forbidden", so ids reveal nothing.
+pub async fn customers_order(c: &mut Conn<'_>, customer: CustomerId, id: OrderId) -> ApiResult<Order> {
+    orders::get(c, id).await?.filter(|o| o.customer_id == customer).ok_or(ApiError::NotFound("order"))
+}
+
 pub async fn order_view(c: &mut Conn<'_>, customer: CustomerId, id: OrderId) -> ApiResult<OrderView> {
-    let order = orders::get(c, id).await?.filter(|o| o.customer_id == customer).ok_or(ApiError::NotFound("order"))?;
+    let order = customers_order(c, customer, id).await?;
     render(c, order).await
 }
 
@@ -54,15 +63,7 @@ pub async fn render(c: &mut Conn<'_>, order: Order) -> ApiResult<OrderView> {
             earliest: date(&order.estimated_earliest)?,
             latest: date(&order.estimated_latest)?,
         },
-        ship_to: ShipToView {
-            name: ship_to.name,
-            line1: ship_to.line1,
-            line2: ship_to.line2,
-            city: ship_to.city,
-            region: ship_to.region,
-            postal_code: ship_to.postal_code,
-            country: ship_to.country,
-        },
+        ship_to: ship_to.into(),
         payment: PaymentView {
             status: payment.status.as_str().to_string(),
             payment_method_id: payment.payment_method_id.to_string(),
