@@ -123,7 +123,7 @@ pub struct Listing {
 
 pub async fn listings(c: &mut Conn<'_>, sku: Option<&str>) -> Result<Vec<Listing>, StoreError> {
     let sql = "SELECT p.sku, p.title, p.price, p.currency, p.prime_eligible, p.fulfilled_by, \
-               COALESCE((SELECT SUM(s.on_hand - s.reserved) FROM stock s WHERE s.sku = p.sku), 0) \
+               CAST(COALESCE((SELECT SUM(s.on_hand - s.reserved) FROM stock s WHERE s.sku = p.sku), 0) AS BIGINT) \
                FROM products p WHERE ($1 IS NULL OR p.sku = $1) ORDER BY p.sku";
     let rows = c.all(sql, args![sku]).await?;
     rows.iter().map(|r| Ok(Listing { product: product(r)?, available: r.int(6)? })).collect()

@@ -1,65 +1,53 @@
 //! A thin, backend-neutral layer over sqlx: positional `$N` arguments, rows read by column index.
 //!
-//! Repositories are written once against `Conn`; each back end only has to say how to bind an `Arg` and
-//! read a column. SQLite is the only back end today; PostgreSQL slots in as a second variant.
+//! Repositories are written once against `Conn`; each back end only says how to bind an `Arg` and read a
+//! column. Where the SQL itself must differ (job claiming), a repository asks `Conn::backend`.
 
 use crate::{BoxFuture, StoreError};
+use sqlx::postgres::{PgArguments, PgConnection, PgRow};
 use sqlx::sqlite::{SqliteArguments, SqliteConnection, SqliteRow};
-use sqlx::{Row as _, Sqlite};
+use sqlx::{Postgres, Row as _, Sqlite};
 
-/// One bound argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// One bound argument. A NULL carries its column's type, as PostgreSQL needs it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Arg {
-    Null,
     Int(i64),
     Text(String),
     Blob(Vec<u8>),
+    NullInt,
+    NullText,
 }
 
-impl From<i64> for Arg {
-    fn from(v: i64) -> Self {
-        Arg::Int(v)
-    }
+macro_rules! arg_from {
+    ($($t:ty => |$v:ident| $e:expr, $null:ident;)*) => {$(
+        impl From<$t> for Arg {
+            fn from($v: $t) -> Self {
+                $e
+            }
+        }
+        impl From<Option<$t>> for Arg {
+            fn from(v: Option<$t>) -> Self {
+                v.map_or(Arg::$null, Into::into)
+            }
+        }
+    )*};
 }
-impl From<u32> for Arg {
-    fn from(v: u32) -> Self {
-        Arg::Int(i64::from(v))
-    }
-}
-impl From<i32> for Arg {
-    fn from(v: i32) -> Self {
-        Arg::Int(i64::from(v))
-    }
-}
-impl From<bool> for Arg {
-    fn from(v: bool) -> Self {
-        Arg::Int(i64::from(v))
-    }
-}
-impl From<&str> for Arg {
-    fn from(v: &str) -> Self {
-        Arg::Text(v.to_string())
-    }
-}
-impl From<String> for Arg {
-    fn from(v: String) -> Self {
-        Arg::Text(v)
-    }
-}
-impl From<&String> for Arg {
-    fn from(v: &String) -> Self {
-        Arg::Text(v.clone())
-    }
-}
-impl From<Vec<u8>> for Arg {
-    fn from(v: Vec<u8>) -> Self {
-        Arg::Blob(v)
-    }
-}
-impl<T: Into<Arg>> From<Option<T>> for Arg {
-    fn from(v: Option<T>) -> Self {
-        v.map_or(Arg::Null, Into::into)
-    }
+
+arg_from! {
+    i64 => |v| Arg::Int(v), NullInt;
+    u32 => |v| Arg::Int(i64::from(v)), NullInt;
+    i32 => |v| Arg::Int(i64::from(v)), NullInt;
+    bool => |v| Arg::Int(i64::from(v)), NullInt;
+    &str => |v| Arg::Text(v.to_string()), NullText;
+    String => |v| Arg::Text(v), NullText;
+    &String => |v| Arg::Text(v.clone()), NullText;
+    Vec<u8> => |v| Arg::Blob(v), NullText;
 }
 
 /// Builds a `Vec<Arg>`; ids and other `Display` values go in with `.to_string()`.
@@ -68,20 +56,35 @@ macro_rules! args {
     ($($e:expr),* $(,)?) => { vec![$($crate::db::Arg::from($e)),*] };
 }
 
+enum RowInner {
+    Sqlite(SqliteRow),
+    Pg(PgRow),
+}
+
 /// A result row; columns are read by their position in the SELECT list.
-pub struct Row(SqliteRow);
+pub struct Row(RowInner);
 
 fn decode(i: usize, e: sqlx::Error) -> StoreError {
     StoreError::Corrupt(format!("column {i}: {e}"))
 }
 
+macro_rules! get {
+    ($row:expr, $t:ty, $i:expr) => {
+        match &$row.0 {
+            RowInner::Sqlite(r) => r.try_get::<$t, _>($i),
+            RowInner::Pg(r) => r.try_get::<$t, _>($i),
+        }
+        .map_err(|e| decode($i, e))
+    };
+}
+
 impl Row {
     pub fn int(&self, i: usize) -> Result<i64, StoreError> {
-        self.0.try_get::<i64, _>(i).map_err(|e| decode(i, e))
+        get!(self, i64, i)
     }
 
     pub fn opt_int(&self, i: usize) -> Result<Option<i64>, StoreError> {
-        self.0.try_get::<Option<i64>, _>(i).map_err(|e| decode(i, e))
+        get!(self, Option<i64>, i)
     }
 
     pub fn flag(&self, i: usize) -> Result<bool, StoreError> {
@@ -89,15 +92,15 @@ impl Row {
     }
 
     pub fn text(&self, i: usize) -> Result<String, StoreError> {
-        self.0.try_get::<String, _>(i).map_err(|e| decode(i, e))
+        get!(self, String, i)
     }
 
     pub fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
-        self.0.try_get::<Option<String>, _>(i).map_err(|e| decode(i, e))
+        get!(self, Option<String>, i)
     }
 
     pub fn blob(&self, i: usize) -> Result<Vec<u8>, StoreError> {
-        self.0.try_get::<Vec<u8>, _>(i).map_err(|e| decode(i, e))
+        get!(self, Vec<u8>, i)
     }
 
     /// A column parsed by `parse`; a value the code cannot read back is corruption, not bad input.
@@ -111,39 +114,93 @@ impl Row {
     }
 }
 
-fn bind<'q>(sql: &'q str, args: Vec<Arg>) -> sqlx::query::Query<'q, Sqlite, SqliteArguments<'q>> {
-    let mut q = sqlx::query(sql);
-    for a in args {
-        q = match a {
-            Arg::Null => q.bind(Option::<i64>::None),
-            Arg::Int(v) => q.bind(v),
-            Arg::Text(v) => q.bind(v),
-            Arg::Blob(v) => q.bind(v),
-        };
-    }
-    q
+fn bind_sqlite<'q>(sql: &'q str, args: Vec<Arg>) -> sqlx::query::Query<'q, Sqlite, SqliteArguments<'q>> {
+    args.into_iter().fold(sqlx::query(sql), |q, a| match a {
+        Arg::Int(v) => q.bind(v),
+        Arg::Text(v) => q.bind(v),
+        Arg::Blob(v) => q.bind(v),
+        Arg::NullInt => q.bind(Option::<i64>::None),
+        Arg::NullText => q.bind(Option::<String>::None),
+    })
+}
+
+fn bind_pg(sql: &str, args: Vec<Arg>) -> sqlx::query::Query<'_, Postgres, PgArguments> {
+    args.into_iter().fold(sqlx::query(sql), |q, a| match a {
+        Arg::Int(v) => q.bind(v),
+        Arg::Text(v) => q.bind(v),
+        Arg::Blob(v) => q.bind(v),
+        Arg::NullInt => q.bind(Option::<i64>::None),
+        Arg::NullText => q.bind(Option::<String>::None),
+    })
+}
+
+pub(crate) enum ConnInner<'c> {
+    Sqlite(&'c mut SqliteConnection),
+    Pg(&'c mut PgConnection),
 }
 
 /// A connection to run statements on: a pooled reader, or the writer inside a transaction.
-pub struct Conn<'c>(pub(crate) &'c mut SqliteConnection);
+pub struct Conn<'c>(pub(crate) ConnInner<'c>);
 
 // The futures are boxed as `Send` here, where every lifetime is concrete. Left to inference, sqlx's
 // higher-ranked `Executor` bounds make callers' futures fail to be `Send` inside `tokio::spawn` and axum.
 impl Conn<'_> {
+    pub fn backend(&self) -> Backend {
+        match self.0 {
+            ConnInner::Sqlite(_) => Backend::Sqlite,
+            ConnInner::Pg(_) => Backend::Postgres,
+        }
+    }
+
     /// Runs a statement; returns the number of rows it changed.
     pub fn exec<'a>(&'a mut self, sql: &'a str, args: Vec<Arg>) -> BoxFuture<'a, Result<u64, StoreError>> {
-        Box::pin(async move { Ok(bind(sql, args).execute(&mut *self.0).await?.rows_affected()) })
+        Box::pin(async move {
+            Ok(match &mut self.0 {
+                ConnInner::Sqlite(c) => bind_sqlite(sql, args).execute(&mut **c).await?.rows_affected(),
+                ConnInner::Pg(c) => bind_pg(sql, args).execute(&mut **c).await?.rows_affected(),
+            })
+        })
     }
 
     pub fn all<'a>(&'a mut self, sql: &'a str, args: Vec<Arg>) -> BoxFuture<'a, Result<Vec<Row>, StoreError>> {
-        Box::pin(async move { Ok(bind(sql, args).fetch_all(&mut *self.0).await?.into_iter().map(Row).collect()) })
+        Box::pin(async move {
+            Ok(match &mut self.0 {
+                ConnInner::Sqlite(c) => bind_sqlite(sql, args)
+                    .fetch_all(&mut **c)
+                    .await?
+                    .into_iter()
+                    .map(|r| Row(RowInner::Sqlite(r)))
+                    .collect(),
+                ConnInner::Pg(c) => {
+                    bind_pg(sql, args).fetch_all(&mut **c).await?.into_iter().map(|r| Row(RowInner::Pg(r))).collect()
+                }
+            })
+        })
     }
 
     pub fn opt<'a>(&'a mut self, sql: &'a str, args: Vec<Arg>) -> BoxFuture<'a, Result<Option<Row>, StoreError>> {
-        Box::pin(async move { Ok(bind(sql, args).fetch_optional(&mut *self.0).await?.map(Row)) })
+        Box::pin(async move {
+            Ok(match &mut self.0 {
+                ConnInner::Sqlite(c) => {
+                    bind_sqlite(sql, args).fetch_optional(&mut **c).await?.map(|r| Row(RowInner::Sqlite(r)))
+                }
+                ConnInner::Pg(c) => bind_pg(sql, args).fetch_optional(&mut **c).await?.map(|r| Row(RowInner::Pg(r))),
+            })
+        })
     }
 
     pub async fn one(&mut self, sql: &str, args: Vec<Arg>) -> Result<Row, StoreError> {
         self.opt(sql, args).await?.ok_or(StoreError::NotFound)
+    }
+
+    /// Statements without arguments, possibly several separated by `;` (migrations, transaction control).
+    pub fn batch<'a>(&'a mut self, sql: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            match &mut self.0 {
+                ConnInner::Sqlite(c) => sqlx::Executor::execute(&mut **c, sql).await.map(drop)?,
+                ConnInner::Pg(c) => sqlx::Executor::execute(&mut **c, sql).await.map(drop)?,
+            }
+            Ok(())
+        })
     }
 }

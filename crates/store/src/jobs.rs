@@ -5,7 +5,7 @@
 //! fencing token). A process that dies mid-job leaves a lease that expires, and the job runs again — so every
 //! job is written to be idempotent.
 
-use crate::{args, Conn, Row, StoreError};
+use crate::{args, Backend, Conn, Row, StoreError};
 use buynow_domain::JobId;
 
 #[derive(Debug, Clone)]
@@ -51,16 +51,19 @@ fn job(r: &Row) -> Result<Job, StoreError> {
 }
 
 /// Claims up to `limit` due jobs: queued ones whose time has come, and running ones whose lease ran out.
+/// On PostgreSQL, rows another worker is claiming right now are skipped, not waited for.
 pub async fn claim_due(c: &mut Conn<'_>, now: i64, lease_until: i64, limit: u32) -> Result<Vec<Job>, StoreError> {
-    let rows = c
-        .all(
-            "UPDATE jobs SET status = 'running', locked_until = $2, attempts = attempts + 1 \
-             WHERE id IN (SELECT id FROM jobs WHERE (status = 'queued' AND run_at <= $1) \
-                          OR (status = 'running' AND locked_until < $1) ORDER BY run_at LIMIT $3) \
-             RETURNING id, kind, payload, attempts, max_attempts",
-            args![now, lease_until, limit],
-        )
-        .await?;
+    let skip_locked = match c.backend() {
+        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let sql = format!(
+        "UPDATE jobs SET status = 'running', locked_until = $2, attempts = attempts + 1 \
+         WHERE id IN (SELECT id FROM jobs WHERE (status = 'queued' AND run_at <= $1) \
+                      OR (status = 'running' AND locked_until < $1) ORDER BY run_at LIMIT $3 {skip_locked}) \
+         RETURNING id, kind, payload, attempts, max_attempts"
+    );
+    let rows = c.all(&sql, args![now, lease_until, limit]).await?;
     rows.iter().map(job).collect()
 }
 

@@ -1,9 +1,14 @@
-//! BuyNow persistence.
+//! BuyNow persistence, on SQLite (the embedded default) or PostgreSQL (for scale), behind one API.
 //!
-//! One writer, many readers. SQLite allows a single writer at a time anyway, so every write transaction runs
-//! on one dedicated connection, taken in turn (`Store::write`), with `BEGIN IMMEDIATE` so a transaction never
-//! has to upgrade a read lock; reads use a pool of their own connections and never wait for the writer (WAL).
-//! Durability is `synchronous=FULL`: a transaction that returned from `commit` survives power loss.
+//! SQLite: one writer, many readers. SQLite allows a single writer at a time anyway, so every write
+//! transaction runs on one dedicated connection, taken in turn (`Store::write`), with `BEGIN IMMEDIATE` so a
+//! transaction never has to upgrade a read lock; reads use a pool of their own connections and never wait for
+//! the writer (WAL). Durability is `synchronous=FULL`: a transaction that returned from `commit` survives
+//! power loss.
+//!
+//! PostgreSQL: a pool; each write transaction takes a connection of its own (READ COMMITTED, with every
+//! contended update written as a guarded, conditional statement), `synchronous_commit=on`. Any number of
+//! processes may share the database.
 
 pub mod catalog;
 pub mod customers;
@@ -14,18 +19,21 @@ mod migrate;
 pub mod orders;
 pub mod outbox;
 pub mod payments;
+pub mod testing;
 mod time;
 
-pub use db::{Arg, Conn, Row};
+pub use db::{Arg, Backend, Conn, Row};
 
 type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 pub use time::{from_micros, now_micros, to_micros};
 
+use db::ConnInner;
 use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{ConnectOptions, Sqlite};
+use sqlx::{ConnectOptions, Postgres, Sqlite, Transaction};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,7 +47,7 @@ pub enum StoreError {
     NotFound,
     #[error("stored data cannot be read back: {0}")]
     Corrupt(String),
-    #[error("unsupported database URL {0:?}: use sqlite://PATH")]
+    #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://…")]
     UnsupportedUrl(String),
 }
 
@@ -75,15 +83,32 @@ struct Writer {
 }
 
 #[derive(Clone)]
+enum Engine {
+    Sqlite { read: SqlitePool, writer: Arc<Mutex<Writer>> },
+    Postgres { pool: PgPool },
+}
+
+#[derive(Clone)]
 pub struct Store {
-    read: SqlitePool,
-    writer: Arc<Mutex<Writer>>,
+    engine: Engine,
     url: Arc<str>,
 }
 
+/// How many connections one process keeps to PostgreSQL.
+const PG_POOL_SIZE: u32 = 24;
+
 impl Store {
-    /// Opens (creating if missing) and migrates the database at `url` (`sqlite://PATH`).
+    /// Opens and migrates the database at `url`: `sqlite://PATH` (created if missing) or `postgres://…`.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
+        let engine = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::open_postgres(url).await?
+        } else {
+            Self::open_sqlite(url).await?
+        };
+        Ok(Store { engine, url: url.into() })
+    }
+
+    async fn open_sqlite(url: &str) -> Result<Engine, StoreError> {
         let path = url
             .strip_prefix("sqlite://")
             .or_else(|| url.strip_prefix("sqlite:"))
@@ -98,92 +123,151 @@ impl Store {
             .statement_cache_capacity(256)
             .log_statements(tracing::log::LevelFilter::Trace);
         let mut conn = options.connect().await?;
-        migrate::run(&mut conn).await?;
+        migrate::run(&mut Conn(ConnInner::Sqlite(&mut conn))).await?;
         let read = SqlitePoolOptions::new()
             .max_connections(8)
             .min_connections(1)
-            .connect_with(options.clone().read_only(true))
+            .connect_with(options.read_only(true))
             .await?;
-        Ok(Store { read, writer: Arc::new(Mutex::new(Writer { conn, in_tx: false })), url: url.into() })
+        Ok(Engine::Sqlite { read, writer: Arc::new(Mutex::new(Writer { conn, in_tx: false })) })
+    }
+
+    async fn open_postgres(url: &str) -> Result<Engine, StoreError> {
+        let options = PgConnectOptions::from_str(url)?
+            .statement_cache_capacity(256)
+            .options([("synchronous_commit", "on")])
+            .log_statements(tracing::log::LevelFilter::Trace);
+        let pool = PgPoolOptions::new()
+            .max_connections(PG_POOL_SIZE)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        let mut conn = pool.acquire().await?;
+        migrate::run(&mut Conn(ConnInner::Pg(&mut conn))).await?;
+        Ok(Engine::Postgres { pool })
     }
 
     pub fn url(&self) -> &str {
         &self.url
     }
 
-    /// A pooled connection for reads.
-    pub fn read(&self) -> BoxFuture<'_, Result<ReadConn, StoreError>> {
-        Box::pin(async move { Ok(ReadConn(self.read.acquire().await?)) })
+    pub fn backend(&self) -> Backend {
+        match self.engine {
+            Engine::Sqlite { .. } => Backend::Sqlite,
+            Engine::Postgres { .. } => Backend::Postgres,
+        }
     }
 
-    /// Begins the one write transaction; others wait their turn.
+    /// A pooled connection for reads.
+    pub fn read(&self) -> BoxFuture<'_, Result<ReadConn, StoreError>> {
+        Box::pin(async move {
+            Ok(match &self.engine {
+                Engine::Sqlite { read, .. } => ReadConn::Sqlite(read.acquire().await?),
+                Engine::Postgres { pool } => ReadConn::Pg(pool.acquire().await?),
+            })
+        })
+    }
+
+    /// Begins a write transaction. On SQLite writers take turns on the one writer connection.
     pub fn write(&self) -> BoxFuture<'_, Result<WriteTx, StoreError>> {
         Box::pin(async move {
-            let mut w = self.writer.clone().lock_owned().await;
-            let in_tx = w.in_tx;
-            let conn: &mut SqliteConnection = &mut w.conn;
-            if in_tx {
-                sqlx::Executor::execute(&mut *conn, "ROLLBACK").await?;
+            match &self.engine {
+                Engine::Sqlite { writer, .. } => {
+                    let mut w = writer.clone().lock_owned().await;
+                    let in_tx = w.in_tx;
+                    let conn: &mut SqliteConnection = &mut w.conn;
+                    if in_tx {
+                        sqlx::Executor::execute(&mut *conn, "ROLLBACK").await?;
+                    }
+                    sqlx::Executor::execute(&mut *conn, "BEGIN IMMEDIATE").await?;
+                    w.in_tx = true;
+                    Ok(WriteTx(WriteInner::Sqlite(Some(w))))
+                }
+                Engine::Postgres { pool } => Ok(WriteTx(WriteInner::Pg(Some(pool.begin().await?)))),
             }
-            sqlx::Executor::execute(&mut *conn, "BEGIN IMMEDIATE").await?;
-            w.in_tx = true;
-            Ok(WriteTx { w: Some(w) })
         })
     }
 
     pub async fn close(&self) {
-        self.read.close().await;
+        match &self.engine {
+            Engine::Sqlite { read, .. } => read.close().await,
+            Engine::Postgres { pool } => pool.close().await,
+        }
     }
 }
 
-pub struct ReadConn(PoolConnection<Sqlite>);
+pub enum ReadConn {
+    Sqlite(PoolConnection<Sqlite>),
+    Pg(PoolConnection<Postgres>),
+}
 
 impl ReadConn {
     pub fn conn(&mut self) -> Conn<'_> {
-        Conn(&mut self.0)
+        match self {
+            ReadConn::Sqlite(c) => Conn(ConnInner::Sqlite(c)),
+            ReadConn::Pg(c) => Conn(ConnInner::Pg(c)),
+        }
     }
 }
 
-/// The open write transaction. Dropping it without `commit` rolls it back: at once on a spawned task (so the
-/// write lock is not held on behalf of nobody), or at the latest when the next writer starts.
-pub struct WriteTx {
-    w: Option<OwnedMutexGuard<Writer>>,
+enum WriteInner {
+    Sqlite(Option<OwnedMutexGuard<Writer>>),
+    // sqlx's transaction rolls itself back when dropped uncommitted.
+    Pg(Option<Transaction<'static, Postgres>>),
 }
+
+/// The open write transaction. Dropping it without `commit` rolls it back.
+pub struct WriteTx(WriteInner);
 
 impl WriteTx {
-    fn writer(&mut self) -> &mut Writer {
-        self.w.as_mut().expect("a WriteTx holds the writer until it is consumed")
-    }
-
     pub fn conn(&mut self) -> Conn<'_> {
-        Conn(&mut self.writer().conn)
+        match &mut self.0 {
+            WriteInner::Sqlite(w) => Conn(ConnInner::Sqlite(&mut w.as_mut().expect("held until consumed").conn)),
+            WriteInner::Pg(tx) => Conn(ConnInner::Pg(tx.as_mut().expect("held until consumed"))),
+        }
     }
 
-    fn end(mut self, statement: &'static str) -> BoxFuture<'static, Result<(), StoreError>> {
+    fn end(mut self, commit: bool) -> BoxFuture<'static, Result<(), StoreError>> {
         Box::pin(async move {
-            let w = self.writer();
-            let conn: &mut SqliteConnection = &mut w.conn;
-            sqlx::Executor::execute(conn, statement).await?;
-            w.in_tx = false;
+            match &mut self.0 {
+                WriteInner::Sqlite(w) => {
+                    let w = w.as_mut().expect("held until consumed");
+                    let conn: &mut SqliteConnection = &mut w.conn;
+                    sqlx::Executor::execute(conn, if commit { "COMMIT" } else { "ROLLBACK" }).await?;
+                    w.in_tx = false;
+                }
+                WriteInner::Pg(tx) => {
+                    let tx = tx.take().expect("held until consumed");
+                    if commit {
+                        tx.commit().await?;
+                    } else {
+                        tx.rollback().await?;
+                    }
+                }
+            }
             Ok(())
         })
     }
 
     pub async fn commit(self) -> Result<(), StoreError> {
-        self.end("COMMIT").await
+        self.end(true).await
     }
 
     pub async fn rollback(self) -> Result<(), StoreError> {
-        self.end("ROLLBACK").await
+        self.end(false).await
     }
 }
 
 impl Drop for WriteTx {
     fn drop(&mut self) {
-        let Some(w) = self.w.take() else { return };
+        let WriteInner::Sqlite(slot) = &mut self.0 else { return };
+        let Some(w) = slot.take() else { return };
         if !w.in_tx {
             return;
         }
+        // Roll back at once on a task of its own, so the write lock is not held on behalf of nobody; should
+        // there be no runtime, the next writer does it.
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             rt.spawn(rollback_abandoned(w));
         }

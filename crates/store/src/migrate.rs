@@ -1,33 +1,46 @@
 //! Embedded, ordered migrations: the binary carries its schema, so `buynow` needs no files beside it.
 
-use crate::StoreError;
-use sqlx::sqlite::SqliteConnection;
+use crate::{args, Backend, Conn, StoreError};
 
 const SQLITE: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_spine.sql"))];
+const POSTGRES: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_spine.sql"))];
 
-pub(crate) async fn run(conn: &mut SqliteConnection) -> Result<(), StoreError> {
-    sqlx::raw_sql(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
-    )
-    .execute(&mut *conn)
-    .await?;
-    for &(version, sql) in SQLITE {
+pub(crate) async fn run(c: &mut Conn<'_>) -> Result<(), StoreError> {
+    let backend = c.backend();
+    let (migrations, begin) = match backend {
         // IMMEDIATE: two processes starting at once must not both apply a migration.
-        sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut *conn).await?;
-        let applied: Option<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
-            .bind(version)
-            .fetch_optional(&mut *conn)
-            .await?;
-        if applied.is_none() {
-            sqlx::raw_sql(sql).execute(&mut *conn).await?;
-            sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
-                .bind(version)
-                .bind(crate::now_micros())
-                .execute(&mut *conn)
-                .await?;
-            tracing::info!(version, "applied migration");
+        Backend::Sqlite => (SQLITE, "BEGIN IMMEDIATE"),
+        Backend::Postgres => (POSTGRES, "BEGIN"),
+    };
+    c.batch("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
+        .await?;
+    for &(version, sql) in migrations {
+        c.batch(begin).await?;
+        if backend == Backend::Postgres {
+            // Serializes migrating processes without an advisory lock (DESIGN.md: none, for portability).
+            c.batch("LOCK TABLE schema_migrations IN EXCLUSIVE MODE").await?;
         }
-        sqlx::raw_sql("COMMIT").execute(&mut *conn).await?;
+        let applied = c.opt("SELECT version FROM schema_migrations WHERE version = $1", args![version]).await;
+        let result = match applied {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => apply(c, version, sql).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(()) => c.batch("COMMIT").await?,
+            Err(e) => {
+                let _ = c.batch("ROLLBACK").await;
+                return Err(e);
+            }
+        }
     }
+    Ok(())
+}
+
+async fn apply(c: &mut Conn<'_>, version: i64, sql: &str) -> Result<(), StoreError> {
+    c.batch(sql).await?;
+    c.exec("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)", args![version, crate::now_micros()])
+        .await?;
+    tracing::info!(version, "applied migration");
     Ok(())
 }

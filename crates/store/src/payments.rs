@@ -43,7 +43,7 @@ pub struct Payment {
     pub decline_code: Option<String>,
 }
 
-const COLS: &str = "id, order_id, payment_method_id, amount, currency, status, authorization, decline_code";
+const COLS: &str = "id, order_id, payment_method_id, amount, currency, status, authorization_ref, decline_code";
 
 fn payment(r: &Row) -> Result<Payment, StoreError> {
     Ok(Payment {
@@ -101,7 +101,7 @@ pub async fn set_status(
 ) -> Result<bool, StoreError> {
     let n = c
         .exec(
-            "UPDATE payments SET status = $3, authorization = COALESCE($4, authorization), decline_code = COALESCE($5, decline_code), \
+            "UPDATE payments SET status = $3, authorization_ref = COALESCE($4, authorization_ref), decline_code = COALESCE($5, decline_code), \
              updated_at = $6 WHERE id = $1 AND status = $2",
             args![id.to_string(), from.as_str(), to.as_str(), authorization, decline_code, at],
         )

@@ -4,11 +4,10 @@ use buynow_domain::{CustomerId, Money, OrderId};
 use buynow_store::catalog::{self, Center, Product};
 use buynow_store::idempotency::{self, Claim};
 use buynow_store::jobs::{self, NewJob};
-use buynow_store::{now_micros, Store};
+use buynow_store::testing::TestDb;
+use buynow_store::{now_micros, Backend, Store};
 
-async fn store() -> (Store, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&format!("sqlite://{}", dir.path().join("t.db").display())).await.unwrap();
+async fn fixture(store: &Store) {
     let mut tx = store.write().await.unwrap();
     let center = Center {
         code: "C1".into(),
@@ -31,7 +30,34 @@ async fn store() -> (Store, tempfile::TempDir) {
     catalog::insert_product(&mut tx.conn(), &product).await.unwrap();
     catalog::set_on_hand(&mut tx.conn(), "S", "C1", 3).await.unwrap();
     tx.commit().await.unwrap();
-    (store, dir)
+}
+
+/// The conformance suite: every test below runs once on SQLite and once on PostgreSQL.
+macro_rules! conformance {
+    ($(async fn $name:ident($store:ident) $body:block)*) => {
+        async fn with_store(backend: Backend, test: &str) -> Option<(Store, TestDb)> {
+            let db = TestDb::new(backend, test).await?;
+            let store = db.open().await;
+            fixture(&store).await;
+            Some((store, db))
+        }
+        mod sqlite {
+            use super::*;
+            $(#[tokio::test]
+            async fn $name() {
+                let Some(($store, _db)) = with_store(Backend::Sqlite, stringify!($name)).await else { return };
+                $body
+            })*
+        }
+        mod postgres {
+            use super::*;
+            $(#[tokio::test]
+            async fn $name() {
+                let Some(($store, _db)) = with_store(Backend::Postgres, stringify!($name)).await else { return };
+                $body
+            })*
+        }
+    };
 }
 
 async fn level(store: &Store) -> (i64, i64) {
@@ -39,9 +65,12 @@ async fn level(store: &Store) -> (i64, i64) {
     (l[0].on_hand, l[0].reserved)
 }
 
-#[tokio::test]
-async fn a_reservation_never_takes_more_than_is_free() {
-    let (store, _dir) = store().await;
+fn job(dedup: &str, run_at: i64) -> NewJob {
+    NewJob { kind: "test", payload: "{}".into(), dedup_key: Some(dedup.into()), run_at, max_attempts: 3 }
+}
+
+conformance! {
+async fn a_reservation_never_takes_more_than_is_free(store) {
     let mut tx = store.write().await.unwrap();
     assert!(catalog::reserve(&mut tx.conn(), "S", "C1", 2).await.unwrap());
     assert!(!catalog::reserve(&mut tx.conn(), "S", "C1", 2).await.unwrap(), "only one left");
@@ -50,21 +79,22 @@ async fn a_reservation_never_takes_more_than_is_free() {
     assert_eq!(level(&store).await, (3, 3));
 }
 
-#[tokio::test]
-async fn the_database_refuses_on_hand_below_reserved() {
-    let (store, _dir) = store().await;
+async fn the_database_refuses_on_hand_below_reserved(store) {
     let mut tx = store.write().await.unwrap();
     assert!(catalog::reserve(&mut tx.conn(), "S", "C1", 2).await.unwrap());
+    tx.commit().await.unwrap();
+    // (A failed statement ends a PostgreSQL transaction, so each refusal gets its own.)
+    let mut tx = store.write().await.unwrap();
     let err = catalog::set_on_hand(&mut tx.conn(), "S", "C1", 1).await.unwrap_err();
     assert!(err.is_check_violation(), "{err}");
+    tx.rollback().await.unwrap();
+    let mut tx = store.write().await.unwrap();
     assert!(catalog::release(&mut tx.conn(), "S", "C1", 5).await.is_err(), "cannot release more than reserved");
-    tx.commit().await.unwrap();
+    tx.rollback().await.unwrap();
     assert_eq!(level(&store).await, (3, 2));
 }
 
-#[tokio::test]
-async fn a_dropped_transaction_is_rolled_back() {
-    let (store, _dir) = store().await;
+async fn a_dropped_transaction_is_rolled_back(store) {
     {
         let mut tx = store.write().await.unwrap();
         assert!(catalog::reserve(&mut tx.conn(), "S", "C1", 3).await.unwrap());
@@ -76,9 +106,7 @@ async fn a_dropped_transaction_is_rolled_back() {
     assert_eq!(level(&store).await, (3, 1));
 }
 
-#[tokio::test]
-async fn an_idempotency_key_claims_once_then_replays_or_conflicts() {
-    let (store, _dir) = store().await;
+async fn an_idempotency_key_claims_once_then_replays_or_conflicts(store) {
     let customer = CustomerId::new();
     let (first, second) = (OrderId::new(), OrderId::new());
     let mut tx = store.write().await.unwrap();
@@ -96,13 +124,7 @@ async fn an_idempotency_key_claims_once_then_replays_or_conflicts() {
     tx.commit().await.unwrap();
 }
 
-fn job(dedup: &str, run_at: i64) -> NewJob {
-    NewJob { kind: "test", payload: "{}".into(), dedup_key: Some(dedup.into()), run_at, max_attempts: 3 }
-}
-
-#[tokio::test]
-async fn a_job_is_enqueued_once_and_only_its_current_holder_completes_it() {
-    let (store, _dir) = store().await;
+async fn a_job_is_enqueued_once_and_only_its_current_holder_completes_it(store) {
     let now = now_micros();
     let mut tx = store.write().await.unwrap();
     let id = jobs::enqueue(&mut tx.conn(), &job("a", now), now).await.unwrap().expect("new");
@@ -122,9 +144,7 @@ async fn a_job_is_enqueued_once_and_only_its_current_holder_completes_it() {
     tx.commit().await.unwrap();
 }
 
-#[tokio::test]
-async fn a_failed_job_is_retried_later_then_given_up() {
-    let (store, _dir) = store().await;
+async fn a_failed_job_is_retried_later_then_given_up(store) {
     let now = now_micros();
     let mut tx = store.write().await.unwrap();
     let id = jobs::enqueue(&mut tx.conn(), &job("b", now), now).await.unwrap().unwrap();
@@ -136,11 +156,12 @@ async fn a_failed_job_is_retried_later_then_given_up() {
     assert_eq!(jobs::status(&mut tx.conn(), id).await.unwrap().as_deref(), Some("failed"));
     tx.commit().await.unwrap();
 }
+}
 
 #[tokio::test]
 async fn a_database_url_other_than_sqlite_is_refused_clearly() {
     for url in ["mysql://x", "sqlite::memory:", "buynow.db"] {
         let err = Store::open(url).await.err().expect("refused");
-        assert!(err.to_string().contains("sqlite://"), "{url}: {err}");
+        assert!(err.to_string().contains("sqlite://PATH or postgres://"), "{url}: {err}");
     }
 }

@@ -97,7 +97,10 @@ async fn write_order(state: &AppState, tx: &mut WriteTx, order_id: OrderId, q: &
     let levels = catalog::stock_levels(&mut tx.conn(), sku).await?;
     let plan = sourcing::source(&rank_stock(&centers, &levels), quantity)
         .ok_or_else(|| ApiError::out_of_stock(sku, quantity))?;
-    for a in &plan {
+    // Every transaction locks stock rows in one order (by center), so two placements cannot deadlock.
+    let mut by_center: Vec<_> = plan.iter().collect();
+    by_center.sort_by(|a, b| a.center.cmp(&b.center));
+    for a in by_center {
         if !catalog::reserve(&mut tx.conn(), sku, &a.center, a.quantity).await? {
             return Err(ApiError::out_of_stock(sku, quantity));
         }

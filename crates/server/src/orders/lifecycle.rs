@@ -29,7 +29,10 @@ pub async fn apply(
 /// Returns the void job, if one was enqueued, so the caller may run it inline.
 pub async fn cancel(c: &mut Conn<'_>, order: &Order, reason: &str, now: i64) -> Result<Option<JobId>, ApiError> {
     apply(c, order, OrderEvent::Cancel, reason, now).await?;
-    for s in orders::shipments(c, order.id).await? {
+    let mut shipments = orders::shipments(c, order.id).await?;
+    // The same lock order as placement: by center.
+    shipments.sort_by(|a, b| (&a.sku, &a.center).cmp(&(&b.sku, &b.center)));
+    for s in shipments {
         if s.status != "cancelled" {
             catalog::release(c, &s.sku, &s.center, s.quantity).await?;
         }

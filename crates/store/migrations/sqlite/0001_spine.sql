@@ -132,7 +132,7 @@ CREATE TABLE payments (
     amount            INTEGER NOT NULL CHECK (amount >= 0),
     currency          TEXT NOT NULL,
     status            TEXT NOT NULL,   -- pending, authorized, declined, voided, cancelled
-    authorization     TEXT,
+    authorization_ref TEXT,
     decline_code      TEXT,
     created_at        INTEGER NOT NULL,
     updated_at        INTEGER NOT NULL
