@@ -30,7 +30,7 @@ enum Command {
 
 #[derive(Args, Clone)]
 struct Common {
-    /// `sqlite://PATH`.
+    /// `sqlite://PATH` (the embedded default) or `postgres://USER@HOST:PORT/DB` (for many processes).
     #[arg(long, env = "BUYNOW_DATABASE_URL", default_value = "sqlite://buynow.db")]
     database: String,
     /// The vault key: base64 of 32 random bytes. Without it a development key is generated and kept in a

@@ -40,26 +40,6 @@ fn case(
     }
 }
 
-/// Every row of every table, as text: equal dumps mean nothing was written.
-async fn dump(app: &TestApp) -> Vec<String> {
-    let pool = app.db().await;
-    let tables: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-        .fetch_all(&pool)
-        .await
-        .unwrap();
-    let mut out = Vec::new();
-    for t in tables {
-        let cols: Vec<String> =
-            sqlx::query_scalar(&format!("SELECT name FROM pragma_table_info('{t}')")).fetch_all(&pool).await.unwrap();
-        let expr = cols.iter().map(|c| format!("quote(\"{c}\")")).collect::<Vec<_>>().join(" || '|' || ");
-        let rows: Vec<String> =
-            sqlx::query_scalar(&format!("SELECT {expr} FROM \"{t}\" ORDER BY rowid")).fetch_all(&pool).await.unwrap();
-        out.extend(rows.into_iter().map(|r| format!("{t}: {r}")));
-    }
-    pool.close().await;
-    out
-}
-
 #[tokio::test]
 async fn bad_inputs_get_a_problem_and_change_nothing() {
     let app = spawn_app().await;
@@ -469,7 +449,7 @@ async fn bad_inputs_get_a_problem_and_change_nothing() {
     cases.push(long_key);
     assert!(cases.len() >= 25);
 
-    let before = dump(&app).await;
+    let before = app.dump().await;
     assert!(before.iter().any(|r| r.starts_with("stock: ")) && before.len() > 5, "the dump sees the data: {before:?}");
     for case in &cases {
         let mut req = app.client.request(case.method.parse().unwrap(), format!("{}{}", app.url, case.path));
@@ -503,6 +483,6 @@ async fn bad_inputs_get_a_problem_and_change_nothing() {
             case.name
         );
     }
-    assert_eq!(dump(&app).await, before, "a bad request changed the database");
+    assert_eq!(app.dump().await, before, "a bad request changed the database");
     app.stop().await;
 }

@@ -120,10 +120,7 @@ async fn once_picking_has_started_a_cancel_is_refused_with_409() {
     let (_, order) = app.buy(&c, "k1", json!({"sku": "PICKED", "quantity": 1})).await;
     let id = order["id"].as_str().unwrap();
     // The warehouse API arrives with a later issue; until then the test moves the order as the warehouse would.
-    let url = format!("sqlite://{}", app.db_path.display());
-    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-    sqlx::query("UPDATE orders SET status = 'picking' WHERE id = $1").bind(id).execute(&pool).await.unwrap();
-    pool.close().await;
+    app.execute(&format!("UPDATE orders SET status = 'picking' WHERE id = '{id}'")).await;
 
     let (status, problem) = app.post(&format!("/v1/orders/{id}/cancel"), Some(&c.token), json!({})).await;
     assert_eq!(status, StatusCode::CONFLICT);

@@ -70,7 +70,10 @@ async fn two_hundred_buyers_at_once_on_fifty_in_stock_make_exactly_fifty_orders(
     );
     assert_eq!(app.stock("FLASH").await, (50, 50), "reserved never exceeds on hand");
     assert_eq!(app.scalar("SELECT COUNT(*) FROM orders").await, 50);
-    assert_eq!(app.scalar("SELECT COALESCE(SUM(quantity), 0) FROM order_items WHERE sku = 'FLASH'").await, 50);
+    assert_eq!(
+        app.scalar("SELECT CAST(COALESCE(SUM(quantity), 0) AS BIGINT) FROM order_items WHERE sku = 'FLASH'").await,
+        50
+    );
     assert_eq!(
         app.scalar("SELECT COUNT(*) FROM stock WHERE on_hand < 0 OR reserved < 0 OR reserved > on_hand").await,
         0
@@ -101,6 +104,9 @@ async fn gateway_timeouts_and_errors_never_make_a_second_hold() {
     }
     assert_eq!(app.scalar("SELECT COUNT(*) FROM payments WHERE status = 'authorized'").await, 20);
     assert_eq!(app.sandbox.live_holds().len(), 20, "exactly one hold per order, retries included");
-    assert!(app.scalar("SELECT SUM(attempts) FROM jobs").await > 20, "the faults did happen and were retried");
+    assert!(
+        app.scalar("SELECT CAST(SUM(attempts) AS BIGINT) FROM jobs").await > 20,
+        "the faults did happen and were retried"
+    );
     app.stop().await;
 }

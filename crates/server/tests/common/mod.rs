@@ -3,14 +3,13 @@
 
 use buynow_payments::{Sandbox, Vault};
 use buynow_server::{AppState, Config, PasswordCost};
-use buynow_store::Store;
+use buynow_store::testing::{backend_under_test, TestDb};
+use buynow_store::{Backend, Store};
 use reqwest::StatusCode;
 use secrecy::SecretString;
 use serde_json::{json, Value};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use tempfile::TempDir;
 
 pub const ADMIN_KEY: &str = "adm_test_0123456789";
 pub const VISA: &str = "4242424242424242";
@@ -23,12 +22,12 @@ pub const PROCESSING_ERROR: &str = "4000000000000119";
 pub struct TestApp {
     pub url: String,
     pub client: reqwest::Client,
-    pub db_path: PathBuf,
+    pub backend: Backend,
     pub sandbox: Arc<Sandbox>,
     pub state: AppState,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-    _dir: TempDir,
+    db: TestDb,
 }
 
 pub struct Customer {
@@ -53,9 +52,10 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(config: Config) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db_path = dir.path().join("buynow.db");
-    let store = Store::open(&format!("sqlite://{}", db_path.display())).await.expect("open store");
+    let backend = backend_under_test();
+    let db =
+        TestDb::new(backend, "server test").await.expect("BUYNOW_TEST_BACKEND=postgres needs a reachable PostgreSQL");
+    let store = db.open().await;
     buynow_server::demo::ensure_centers(&store).await.expect("centers");
     let sandbox = Arc::new(Sandbox::new(config.sandbox.clone()));
     let state = AppState::new(store, config, sandbox.clone()).await.expect("state");
@@ -68,25 +68,25 @@ pub async fn spawn_app_with(config: Config) -> TestApp {
     TestApp {
         url,
         client: reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap(),
-        db_path,
+        backend,
         sandbox,
         state,
         shutdown: Some(tx),
         server: Some(server),
-        _dir: dir,
+        db,
     }
 }
 
 impl TestApp {
-    /// Stops the server cleanly; the returned directory (the database files) lives until it is dropped.
-    pub async fn stop(mut self) -> TempDir {
+    /// Stops the server cleanly; the returned database lives until it is dropped.
+    pub async fn stop(mut self) -> TestDb {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
         if let Some(server) = self.server.take() {
             server.await.expect("server task").expect("server stopped cleanly");
         }
-        self._dir
+        self.db
     }
 
     pub async fn request(
@@ -209,30 +209,55 @@ impl TestApp {
         panic!("order {id} never reached {status}: {}", self.order(c, id).await);
     }
 
-    /// A separate read-only connection to the test database, to check what the API cannot show.
-    pub async fn db(&self) -> sqlx::SqlitePool {
-        let url = format!("sqlite://{}?mode=ro", self.db_path.display());
-        sqlx::SqlitePool::connect(&url).await.expect("open test db")
+    /// One number from SQL the API cannot run (counts for the invariants).
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        let mut read = self.state.store.read().await.unwrap();
+        read.conn().one(sql, vec![]).await.expect(sql).int(0).expect(sql)
     }
 
-    pub async fn scalar(&self, sql: &str) -> i64 {
-        let pool = self.db().await;
-        let v: i64 = sqlx::query_scalar(sql).fetch_one(&pool).await.expect(sql);
-        pool.close().await;
-        v
+    /// A statement run as the warehouse or an operator would, where the API for it does not exist yet.
+    pub async fn execute(&self, sql: &str) {
+        let mut tx = self.state.store.write().await.unwrap();
+        tx.conn().exec(sql, vec![]).await.expect(sql);
+        tx.commit().await.unwrap();
     }
 
     /// (on_hand, reserved) summed over centers.
     pub async fn stock(&self, sku: &str) -> (i64, i64) {
-        let pool = self.db().await;
-        let row: (i64, i64) =
-            sqlx::query_as("SELECT COALESCE(SUM(on_hand),0), COALESCE(SUM(reserved),0) FROM stock WHERE sku = $1")
-                .bind(sku)
-                .fetch_one(&pool)
-                .await
-                .unwrap();
-        pool.close().await;
-        row
+        let sum = |col: &str| format!("SELECT CAST(COALESCE(SUM({col}), 0) AS BIGINT) FROM stock WHERE sku = '{sku}'");
+        (self.scalar(&sum("on_hand")).await, self.scalar(&sum("reserved")).await)
+    }
+
+    /// Every row of every table, as text: equal dumps mean nothing was written.
+    pub async fn dump(&self) -> Vec<String> {
+        let mut read = self.state.store.read().await.unwrap();
+        let mut c = read.conn();
+        let list = match self.backend {
+            Backend::Sqlite => {
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            }
+            Backend::Postgres => {
+                "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1"
+            }
+        };
+        let tables: Vec<String> = c.all(list, vec![]).await.unwrap().iter().map(|r| r.text(0).unwrap()).collect();
+        let mut out = Vec::new();
+        for t in tables {
+            let sql = match self.backend {
+                Backend::Sqlite => {
+                    let cols = c.all(&format!("SELECT name FROM pragma_table_info('{t}')"), vec![]).await.unwrap();
+                    let expr = cols
+                        .iter()
+                        .map(|r| format!("quote(\"{}\")", r.text(0).unwrap()))
+                        .collect::<Vec<_>>()
+                        .join(" || '|' || ");
+                    format!("SELECT {expr} FROM \"{t}\" ORDER BY 1")
+                }
+                Backend::Postgres => format!("SELECT t::text FROM \"{t}\" t ORDER BY 1"),
+            };
+            out.extend(c.all(&sql, vec![]).await.unwrap().iter().map(|r| format!("{t}: {}", r.text(0).unwrap())));
+        }
+        out
     }
 }
 
