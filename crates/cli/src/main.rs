@@ -43,6 +43,12 @@ struct Common {
     /// The first admin API key, for `/v1/ops`.
     #[arg(long, env = "BUYNOW_ADMIN_KEY", hide_env_values = true)]
     admin_key: Option<String>,
+    /// How long Buy Now waits for the card authorization before answering; 0 leaves it all to the workers.
+    #[arg(long, env = "BUYNOW_INLINE_AUTHORIZATION_MS", default_value_t = 1500)]
+    inline_authorization_ms: u64,
+    /// How long a claimed job stays with its worker before another may take it over (the first died).
+    #[arg(long, env = "BUYNOW_JOB_LEASE_MS", default_value_t = 30_000)]
+    job_lease_ms: u64,
     /// Sandbox gateway: seed of the fault generator.
     #[arg(long, env = "BUYNOW_SANDBOX_SEED", default_value_t = 0)]
     sandbox_seed: u64,
@@ -66,6 +72,9 @@ struct Serve {
     /// Seed the demo catalog, centers and customer (once).
     #[arg(long, env = "BUYNOW_DEMO")]
     demo: bool,
+    /// Serve HTTP only; leave the background jobs to `buynow worker` processes.
+    #[arg(long, env = "BUYNOW_NO_WORKERS")]
+    no_workers: bool,
 }
 
 #[tokio::main]
@@ -87,7 +96,7 @@ async fn main() -> anyhow::Result<()> {
         Some(Command::Worker(common)) => run_worker(common).await,
         Some(Command::Migrate(common)) => {
             Store::open(&common.database).await.context("migrating")?;
-            println!("database {} is up to date", common.database);
+            println!("database {} is up to date", redact_url(&common.database));
             Ok(())
         }
     }
@@ -115,6 +124,8 @@ async fn build_state(common: &Common, run_workers: bool) -> anyhow::Result<AppSt
     config.old_vault_keys = common.vault_old_keys.iter().map(|k| SecretString::from(k.clone())).collect();
     config.admin_key = common.admin_key.clone().filter(|k| !k.is_empty()).map(SecretString::from);
     config.run_workers = run_workers;
+    config.inline_authorization_budget = Duration::from_millis(common.inline_authorization_ms);
+    config.job_lease = Duration::from_millis(common.job_lease_ms.max(100));
     let (lo, hi) = common
         .sandbox_latency_ms
         .split_once('-')
@@ -129,7 +140,7 @@ async fn build_state(common: &Common, run_workers: bool) -> anyhow::Result<AppSt
     buynow_server::demo::ensure_centers(&store).await?;
     let gateway = Arc::new(Sandbox::new(config.sandbox.clone()));
     tracing::info!(
-        database = %common.database,
+        database = %redact_url(&common.database),
         admin_key = if config.admin_key.is_some() { "set" } else { "not set (/v1/ops answers 403)" },
         sandbox_seed = config.sandbox.seed,
         "configuration"
@@ -166,7 +177,7 @@ fn write_private(path: &PathBuf, contents: &str) -> anyhow::Result<()> {
 }
 
 async fn run_serve(serve: Serve) -> anyhow::Result<()> {
-    let state = build_state(&serve.common, true).await?;
+    let state = build_state(&serve.common, !serve.no_workers).await?;
     if serve.demo {
         let seeded = buynow_server::demo::seed(&state.store, &state.vault, state.config.password_cost).await?;
         state.reload_centers().await?;
@@ -194,6 +205,7 @@ async fn run_worker(common: Common) -> anyhow::Result<()> {
     let state = build_state(&common, true).await?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let worker = buynow_server::jobs::spawn_workers(state.clone(), stopped);
+    println!("BuyNow worker running on {}", redact_url(&common.database));
     shutdown_signal().await;
     let _ = stop.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(30), worker).await;
@@ -219,4 +231,16 @@ async fn shutdown_signal() {
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
     tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// A database URL without its password, for printing.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{user}{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_string(),
+    }
 }

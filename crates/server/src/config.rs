@@ -29,8 +29,10 @@ pub struct Config {
     pub sandbox: SandboxConfig,
     pub password_cost: PasswordCost,
     /// How long Buy Now waits for the card authorization before answering `placed` and leaving it to the
-    /// background job.
+    /// background job. Zero: never authorize inline; the workers do it all.
     pub inline_authorization_budget: Duration,
+    /// A claimed job is its worker's for this long; after that (the worker died) another may take it again.
+    pub job_lease: Duration,
     /// Run the background job workers inside this process.
     pub run_workers: bool,
     /// How often an idle worker looks for due jobs (it is also woken when this process enqueues one).
@@ -52,6 +54,7 @@ impl Config {
             sandbox: SandboxConfig::default(),
             password_cost: PasswordCost::PRODUCTION,
             inline_authorization_budget: Duration::from_millis(1500),
+            job_lease: Duration::from_secs(30),
             run_workers: true,
             worker_poll: Duration::from_millis(500),
             job_backoff: Duration::from_secs(1),

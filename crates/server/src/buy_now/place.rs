@@ -58,7 +58,7 @@ pub async fn buy_now(
     tx.commit().await?;
     tracing::info!(order = %order_id, total = %q.totals.total, "order placed");
 
-    jobs::run_inline(&state, job, state.config.inline_authorization_budget).await;
+    jobs::run_inline(&state, job).await;
     let view = order_view(&mut state.store.read().await?.conn(), customer, order_id).await?;
     Ok((StatusCode::CREATED, HeaderMap::new(), axum::Json(view)))
 }

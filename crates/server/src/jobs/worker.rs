@@ -9,8 +9,6 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// A claimed job is this worker's for this long; after that another may take it again.
-const LEASE: Duration = Duration::from_secs(30);
 const BATCH: u32 = 16;
 
 fn micros(d: Duration) -> i64 {
@@ -48,13 +46,15 @@ pub async fn execute(state: AppState, job: Job) {
     }
 }
 
-/// Runs `job` now if no worker has it yet (else waits for the worker's run), for at most `budget`. Past the
-/// budget the job goes on in the background, and the answer simply says `placed`.
-pub async fn run_inline(state: &AppState, job: Option<JobId>, budget: Duration) {
-    let Some(id) = job else { return };
+/// Runs `job` now if no worker has it yet (else waits for the worker's run), for at most the configured
+/// budget. Past the budget the job goes on in the background, and the answer simply says `placed`. A zero
+/// budget leaves every job to the workers.
+pub async fn run_inline(state: &AppState, job: Option<JobId>) {
+    let budget = state.config.inline_authorization_budget;
+    let Some(id) = job.filter(|_| !budget.is_zero()) else { return };
     let claimed = async {
         let mut tx = state.store.write().await?;
-        let job = jobs::claim_one(&mut tx.conn(), id, now_micros() + micros(LEASE)).await?;
+        let job = jobs::claim_one(&mut tx.conn(), id, now_micros() + micros(state.config.job_lease)).await?;
         tx.commit().await?;
         Ok::<_, buynow_store::StoreError>(job)
     }
@@ -88,7 +88,7 @@ async fn wait_until_finished(state: &AppState, id: JobId) {
 async fn claim_batch(state: &AppState) -> Result<Vec<Job>, buynow_store::StoreError> {
     let now = now_micros();
     let mut tx = state.store.write().await?;
-    let jobs = jobs::claim_due(&mut tx.conn(), now, now + micros(LEASE), BATCH).await?;
+    let jobs = jobs::claim_due(&mut tx.conn(), now, now + micros(state.config.job_lease), BATCH).await?;
     tx.commit().await?;
     Ok(jobs)
 }

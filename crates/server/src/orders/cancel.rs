@@ -37,6 +37,6 @@ pub async fn cancel(
     } else {
         tx.rollback().await?;
     }
-    jobs::run_inline(&state, void_job, state.config.inline_authorization_budget).await;
+    jobs::run_inline(&state, void_job).await;
     Ok(axum::Json(order_view(&mut state.store.read().await?.conn(), customer, id).await?))
 }

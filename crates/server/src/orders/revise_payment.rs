@@ -62,6 +62,6 @@ pub async fn revise_payment(
     payments::insert(&mut tx.conn(), &payment, now).await?;
     let job = jobs::enqueue(&mut tx.conn(), jobs::authorize(payment.id, now)).await?;
     tx.commit().await?;
-    jobs::run_inline(&state, job, state.config.inline_authorization_budget).await;
+    jobs::run_inline(&state, job).await;
     Ok(axum::Json(order_view(&mut state.store.read().await?.conn(), customer, id).await?))
 }
