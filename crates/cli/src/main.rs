@@ -1,5 +1,7 @@
 //! `buynow`: the one binary. With no arguments it serves the demo shop on the embedded SQLite default.
 
+mod bench;
+
 use anyhow::Context;
 use buynow_payments::{Sandbox, SandboxConfig, Vault};
 use buynow_server::{AppState, Config};
@@ -26,6 +28,8 @@ enum Command {
     Worker(Common),
     /// Create or upgrade the database schema, then exit.
     Migrate(Common),
+    /// Measure Buy Now placements per second against the bare SQL transaction of one order.
+    Bench(bench::Bench),
 }
 
 #[derive(Args, Clone)]
@@ -94,6 +98,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Some(Command::Serve(serve)) => run_serve(serve).await,
         Some(Command::Worker(common)) => run_worker(common).await,
+        Some(Command::Bench(args)) => bench::run(args).await,
         Some(Command::Migrate(common)) => {
             Store::open(&common.database).await.context("migrating")?;
             println!("database {} is up to date", redact_url(&common.database));

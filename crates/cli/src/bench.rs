@@ -1,0 +1,413 @@
+//! `buynow bench`: Buy Now placements per second through the HTTP API, side by side with the bare SQL
+//! transaction of one order on the same database, at the same concurrency, in the same run.
+
+use anyhow::{bail, Context};
+use buynow_store::{Backend, Store};
+use futures::future::join_all;
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(clap::Args, Clone)]
+pub struct Bench {
+    /// The database to run on: `sqlite://PATH` or `postgres://…`. Default: a fresh SQLite file in a temporary
+    /// directory.
+    #[arg(long, env = "BUYNOW_DATABASE_URL")]
+    database: Option<String>,
+    /// Drive an already running BuyNow instead of starting one (it must use `--database`, with the admin key
+    /// in BUYNOW_ADMIN_KEY).
+    #[arg(long)]
+    url: Option<String>,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Seconds of measurement, for the API and again for the baseline.
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// Flash sale: every buyer on one SKU.
+    #[arg(long)]
+    hot: bool,
+    /// Stock of the hot SKU.
+    #[arg(long, default_value_t = 1_000_000)]
+    hot_stock: i64,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize, Default, Clone)]
+pub struct Report {
+    backend: &'static str,
+    cores: usize,
+    concurrency: usize,
+    duration_s: f64,
+    hot: bool,
+    orders: u64,
+    orders_per_sec: f64,
+    p50_ms: f64,
+    p95_ms: f64,
+    p99_ms: f64,
+    sold_out: u64,
+    errors: u64,
+    baseline_per_sec: f64,
+    baseline_p99_ms: f64,
+    ratio: f64,
+    oversold: i64,
+    duplicates: i64,
+}
+
+/// Latencies in microseconds, and outcome counters.
+#[derive(Default)]
+struct Tally {
+    latencies: Mutex<Vec<u32>>,
+    placed: AtomicU64,
+    sold_out: AtomicU64,
+    errors: AtomicU64,
+}
+
+impl Tally {
+    fn record(&self, started: Instant) {
+        let us = u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX);
+        self.latencies.lock().unwrap_or_else(|p| p.into_inner()).push(us);
+    }
+
+    fn percentile(&self, p: f64) -> f64 {
+        let mut l = self.latencies.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if l.is_empty() {
+            return 0.0;
+        }
+        l.sort_unstable();
+        let i = ((l.len() as f64 - 1.0) * p).round() as usize;
+        f64::from(l[i]) / 1000.0
+    }
+}
+
+struct Target {
+    url: String,
+    admin: String,
+    store: Store,
+    _server: Option<tokio::task::JoinHandle<()>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub async fn run(args: Bench) -> anyhow::Result<()> {
+    if args.concurrency == 0 || args.duration == 0 {
+        bail!("--concurrency and --duration must be at least 1");
+    }
+    let target = start(&args).await?;
+    let backend = match target.store.backend() {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    let run_id = format!("{:x}", buynow_store::now_micros() % 0xffff_ffff);
+    let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency * 2).build()?;
+    let skus = setup_catalog(&client, &target, &run_id, &args).await?;
+    let tokens = setup_customers(&client, &target, &run_id, args.concurrency).await?;
+
+    progress(&args, "Buy Now over HTTP");
+    let api = drive_api(&client, &target.url, &tokens, &skus, &args).await;
+    let orders = api.placed.load(Ordering::Relaxed);
+    let mut report = Report {
+        backend,
+        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        concurrency: args.concurrency,
+        duration_s: args.duration as f64,
+        hot: args.hot,
+        orders,
+        orders_per_sec: orders as f64 / args.duration as f64,
+        p50_ms: api.percentile(0.50),
+        p95_ms: api.percentile(0.95),
+        p99_ms: api.percentile(0.99),
+        sold_out: api.sold_out.load(Ordering::Relaxed),
+        errors: api.errors.load(Ordering::Relaxed),
+        ..Report::default()
+    };
+    let (oversold, duplicates) = check_invariants(&target.store, &run_id, orders).await?;
+    report.oversold = oversold;
+    report.duplicates = duplicates;
+
+    progress(&args, "bare SQL baseline");
+    let baseline = drive_baseline(&target.store, &run_id, &args).await?;
+    report.baseline_per_sec = baseline.placed.load(Ordering::Relaxed) as f64 / args.duration as f64;
+    report.baseline_p99_ms = baseline.percentile(0.99);
+    report.ratio = if report.baseline_per_sec > 0.0 { report.orders_per_sec / report.baseline_per_sec } else { 0.0 };
+    target.store.close().await;
+
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print_report(&report);
+    }
+    if report.oversold != 0 || report.duplicates != 0 {
+        bail!("invariants broken: {} oversold, {} duplicate orders", report.oversold, report.duplicates);
+    }
+    Ok(())
+}
+
+fn progress(args: &Bench, what: &str) {
+    if !args.json {
+        eprintln!("{what}: {} clients for {} s …", args.concurrency, args.duration);
+    }
+}
+
+async fn start(args: &Bench) -> anyhow::Result<Target> {
+    let (database, dir) = match &args.database {
+        Some(d) => (d.clone(), None),
+        None => {
+            let dir = tempfile::tempdir()?;
+            (format!("sqlite://{}", dir.path().join("bench.db").display()), Some(dir))
+        }
+    };
+    let store = Store::open(&database).await.with_context(|| format!("opening {database}"))?;
+    if let Some(url) = &args.url {
+        let admin = std::env::var("BUYNOW_ADMIN_KEY").context("--url needs the server's BUYNOW_ADMIN_KEY")?;
+        return Ok(Target { url: url.trim_end_matches('/').to_string(), admin, store, _server: None, _dir: dir });
+    }
+    buynow_server::demo::ensure_centers(&store).await?;
+    let admin = format!("adm_bench_{}", buynow_store::now_micros());
+    let mut config = buynow_server::Config::new(secrecy::SecretString::from(buynow_payments::Vault::generate_key()));
+    config.admin_key = Some(secrecy::SecretString::from(admin.clone()));
+    let gateway = Arc::new(buynow_payments::Sandbox::new(config.sandbox.clone()));
+    let state = buynow_server::AppState::new(store.clone(), config, gateway).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let server = tokio::spawn(async move {
+        let _ = buynow_server::serve(listener, state, std::future::pending()).await;
+    });
+    Ok(Target { url, admin, store, _server: Some(server), _dir: dir })
+}
+
+async fn post(client: &reqwest::Client, url: String, bearer: &str, body: Value) -> anyhow::Result<Value> {
+    let resp = client.post(url).bearer_auth(bearer).json(&body).send().await?;
+    let status = resp.status();
+    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    if !status.is_success() {
+        bail!("{status}: {body}");
+    }
+    Ok(body)
+}
+
+async fn setup_catalog(client: &reqwest::Client, t: &Target, run: &str, args: &Bench) -> anyhow::Result<Vec<String>> {
+    let (count, stock) = if args.hot { (1, args.hot_stock) } else { (64, 10_000_000) };
+    let mut skus = Vec::new();
+    for i in 0..count {
+        let sku = format!("BENCH-{run}-{i}").to_uppercase();
+        let product = json!({"sku": sku, "title": "Bench item", "price": {"amount": 1999, "currency": "USD"}, "prime_eligible": true});
+        post(client, format!("{}/v1/ops/products", t.url), &t.admin, product).await?;
+        let resp = client
+            .put(format!("{}/v1/ops/stock/{sku}", t.url))
+            .bearer_auth(&t.admin)
+            .json(&json!({"on_hand": stock}))
+            .send()
+            .await?;
+        if !resp.status().is_success() {
+            bail!("setting stock: {}", resp.status());
+        }
+        skus.push(sku);
+    }
+    Ok(skus)
+}
+
+async fn setup_customers(client: &reqwest::Client, t: &Target, run: &str, n: usize) -> anyhow::Result<Vec<String>> {
+    let make = |i: usize| async move {
+        let email = format!("bench-{run}-{i}@example.com");
+        let password = "bench password 123";
+        post(
+            client,
+            format!("{}/v1/customers", t.url),
+            "",
+            json!({"email": email, "password": password, "name": "Bench"}),
+        )
+        .await?;
+        let session =
+            post(client, format!("{}/v1/sessions", t.url), "", json!({"email": email, "password": password})).await?;
+        let token = session["token"].as_str().context("a token")?.to_string();
+        let address = json!({"name": "Bench", "line1": "1 Main St", "city": "Austin", "region": "TX", "postal_code": "78701", "country": "US"});
+        post(client, format!("{}/v1/me/addresses", t.url), &token, address).await?;
+        let card =
+            json!({"type": "card", "number": "4242424242424242", "exp_month": 12, "exp_year": 2035, "cvc": "123"});
+        post(client, format!("{}/v1/me/payment-methods", t.url), &token, card).await?;
+        anyhow::Ok(token)
+    };
+    join_all((0..n).map(make)).await.into_iter().collect()
+}
+
+async fn drive_api(client: &reqwest::Client, url: &str, tokens: &[String], skus: &[String], args: &Bench) -> Tally {
+    let tally = Tally::default();
+    let deadline = Instant::now() + Duration::from_secs(args.duration);
+    let seq = AtomicU64::new(0);
+    let ticker = ticker(args, &tally, deadline);
+    let clients = (0..args.concurrency).map(|c| {
+        let (tally, seq) = (&tally, &seq);
+        async move {
+            while Instant::now() < deadline {
+                let n = seq.fetch_add(1, Ordering::Relaxed);
+                let sku = &skus[(n as usize) % skus.len()];
+                let started = Instant::now();
+                let resp = client
+                    .post(format!("{url}/v1/buy-now"))
+                    .bearer_auth(&tokens[c])
+                    .header("Idempotency-Key", format!("bench-{c}-{n}"))
+                    .json(&json!({"sku": sku, "quantity": 1}))
+                    .send()
+                    .await;
+                tally.record(started);
+                match resp.map(|r| r.status().as_u16()) {
+                    Ok(201) => tally.placed.fetch_add(1, Ordering::Relaxed),
+                    Ok(409) => tally.sold_out.fetch_add(1, Ordering::Relaxed),
+                    _ => tally.errors.fetch_add(1, Ordering::Relaxed),
+                };
+            }
+        }
+    });
+    futures::join!(join_all(clients), ticker);
+    tally
+}
+
+/// The live progress line.
+async fn ticker(args: &Bench, tally: &Tally, deadline: Instant) {
+    if args.json {
+        return;
+    }
+    let started = Instant::now();
+    while Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let placed = tally.placed.load(Ordering::Relaxed);
+        let secs = started.elapsed().as_secs_f64();
+        eprint!("\r  {secs:5.1} s  {placed:>8} orders  {:>8.0}/s   ", placed as f64 / secs);
+        let _ = std::io::stderr().flush();
+    }
+    eprintln!();
+}
+
+/// The bare transaction of one order — reserve stock, insert the order, its payment and its outbox event —
+/// one transaction per order, on scratch tables of the same database, through the same driver.
+async fn drive_baseline(store: &Store, run: &str, args: &Bench) -> anyhow::Result<Tally> {
+    let t = format!("bench_{run}");
+    let skus = if args.hot { 1 } else { 64 };
+    let stock = if args.hot { args.hot_stock } else { 10_000_000 };
+    {
+        let mut tx = store.write().await?;
+        let mut c = tx.conn();
+        c.batch(&format!(
+            "CREATE TABLE {t}_stock (sku TEXT PRIMARY KEY, on_hand BIGINT NOT NULL, reserved BIGINT NOT NULL, \
+               CHECK (reserved <= on_hand)); \
+             CREATE TABLE {t}_orders (id TEXT PRIMARY KEY, customer TEXT NOT NULL, sku TEXT NOT NULL, quantity BIGINT NOT NULL, \
+               total BIGINT NOT NULL, status TEXT NOT NULL, created_at BIGINT NOT NULL); \
+             CREATE TABLE {t}_payments (id TEXT PRIMARY KEY, order_id TEXT NOT NULL, amount BIGINT NOT NULL, status TEXT NOT NULL); \
+             CREATE TABLE {t}_outbox (id TEXT PRIMARY KEY, order_id TEXT NOT NULL, kind TEXT NOT NULL, payload TEXT NOT NULL)"
+        ))
+        .await?;
+        for i in 0..skus {
+            c.exec(
+                &format!("INSERT INTO {t}_stock (sku, on_hand, reserved) VALUES ($1, $2, 0)"),
+                buynow_store::args![format!("S{i}"), stock],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+    }
+    let tally = Tally::default();
+    let deadline = Instant::now() + Duration::from_secs(args.duration);
+    let seq = AtomicU64::new(0);
+    let (reserve, order, payment, event) = (
+        format!("UPDATE {t}_stock SET reserved = reserved + 1 WHERE sku = $1 AND on_hand - reserved >= 1"),
+        format!("INSERT INTO {t}_orders (id, customer, sku, quantity, total, status, created_at) VALUES ($1, $2, $3, 1, 1999, 'placed', $4)"),
+        format!("INSERT INTO {t}_payments (id, order_id, amount, status) VALUES ($1, $2, 1999, 'pending')"),
+        format!("INSERT INTO {t}_outbox (id, order_id, kind, payload) VALUES ($1, $2, 'order_placed', $3)"),
+    );
+    let ticker = ticker(args, &tally, deadline);
+    let workers = (0..args.concurrency).map(|c| {
+        let (tally, seq, reserve, order, payment, event) = (&tally, &seq, &reserve, &order, &payment, &event);
+        async move {
+            while Instant::now() < deadline {
+                let n = seq.fetch_add(1, Ordering::Relaxed);
+                let started = Instant::now();
+                let result: Result<bool, buynow_store::StoreError> = async {
+                    let mut tx = store.write().await?;
+                    let mut c2 = tx.conn();
+                    let sku = format!("S{}", n % skus);
+                    if c2.exec(reserve, buynow_store::args![sku.clone()]).await? != 1 {
+                        tx.rollback().await?;
+                        return Ok(false);
+                    }
+                    let id = format!("o{c}-{n}");
+                    c2.exec(order, buynow_store::args![id.clone(), format!("c{c}"), sku, buynow_store::now_micros()])
+                        .await?;
+                    c2.exec(payment, buynow_store::args![format!("p{c}-{n}"), id.clone()]).await?;
+                    c2.exec(event, buynow_store::args![format!("e{c}-{n}"), id, "{}"]).await?;
+                    tx.commit().await?;
+                    Ok(true)
+                }
+                .await;
+                tally.record(started);
+                match result {
+                    Ok(true) => tally.placed.fetch_add(1, Ordering::Relaxed),
+                    Ok(false) => tally.sold_out.fetch_add(1, Ordering::Relaxed),
+                    Err(_) => tally.errors.fetch_add(1, Ordering::Relaxed),
+                };
+            }
+        }
+    });
+    futures::join!(join_all(workers), ticker);
+    let mut tx = store.write().await?;
+    tx.conn()
+        .batch(&format!("DROP TABLE {t}_stock; DROP TABLE {t}_orders; DROP TABLE {t}_payments; DROP TABLE {t}_outbox"))
+        .await?;
+    tx.commit().await?;
+    Ok(tally)
+}
+
+/// Orders placed = stock reserved, no key with two orders, no stock row oversold.
+async fn check_invariants(store: &Store, run: &str, acknowledged: u64) -> anyhow::Result<(i64, i64)> {
+    let mut read = store.read().await?;
+    let mut c = read.conn();
+    let like = format!("BENCH-{}-%", run.to_uppercase());
+    let orders =
+        c.one("SELECT COUNT(*) FROM order_items WHERE sku LIKE $1", buynow_store::args![like.clone()]).await?.int(0)?;
+    let reserved = c
+        .one(
+            "SELECT CAST(COALESCE(SUM(reserved), 0) AS BIGINT) FROM stock WHERE sku LIKE $1",
+            buynow_store::args![like.clone()],
+        )
+        .await?
+        .int(0)?;
+    let oversold =
+        c.one("SELECT COUNT(*) FROM stock WHERE reserved > on_hand OR reserved < 0", vec![]).await?.int(0)?;
+    let keys = c
+        .one(
+            "SELECT COUNT(*) FROM idempotency_keys k JOIN order_items i ON i.order_id = k.order_id WHERE i.sku LIKE $1",
+            buynow_store::args![like],
+        )
+        .await?
+        .int(0)?;
+    if orders != reserved {
+        bail!("{orders} orders but {reserved} reserved");
+    }
+    if u64::try_from(orders).unwrap_or(0) != acknowledged {
+        bail!("{acknowledged} orders acknowledged but {orders} stored");
+    }
+    Ok((oversold, orders - keys))
+}
+
+fn print_report(r: &Report) {
+    println!(
+        "BuyNow bench — {} on {} cores, {} clients, {} s{}",
+        r.backend,
+        r.cores,
+        r.concurrency,
+        r.duration_s,
+        if r.hot { ", hot SKU" } else { "" }
+    );
+    println!(
+        "  Buy Now via HTTP   {:>9.0} orders/s   p50 {:.2} ms   p95 {:.2} ms   p99 {:.2} ms",
+        r.orders_per_sec, r.p50_ms, r.p95_ms, r.p99_ms
+    );
+    println!("                     {} orders, {} sold out, {} errors", r.orders, r.sold_out, r.errors);
+    println!("  bare SQL baseline  {:>9.0} orders/s   p99 {:.2} ms", r.baseline_per_sec, r.baseline_p99_ms);
+    println!("  ratio              {:>9.2}×", r.ratio);
+    println!("  invariants         {} oversold, {} duplicate orders", r.oversold, r.duplicates);
+}
