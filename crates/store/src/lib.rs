@@ -10,6 +10,7 @@
 //! contended update written as a guarded, conditional statement), `synchronous_commit=on`. Any number of
 //! processes may share the database.
 
+mod batch;
 pub mod catalog;
 pub mod customers;
 pub mod db;
@@ -22,6 +23,7 @@ pub mod payments;
 pub mod testing;
 mod time;
 
+pub use batch::MAX_BATCH;
 pub use db::{Arg, Backend, Conn, Row};
 
 type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
@@ -47,6 +49,8 @@ pub enum StoreError {
     NotFound,
     #[error("stored data cannot be read back: {0}")]
     Corrupt(String),
+    #[error("the write's batch did not commit: {0}")]
+    BatchFailed(String),
     #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://…")]
     UnsupportedUrl(String),
 }
@@ -60,6 +64,7 @@ impl StoreError {
     /// The database is out of reach or too busy: worth a 503 and a retry, not a 500.
     pub fn is_unavailable(&self) -> bool {
         match self {
+            StoreError::BatchFailed(_) => true,
             StoreError::Db(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed) => true,
             StoreError::Db(sqlx::Error::Database(db)) => {
                 let m = db.message();
@@ -91,6 +96,7 @@ enum Engine {
 #[derive(Clone)]
 pub struct Store {
     engine: Engine,
+    batch: batch::Queue,
     url: Arc<str>,
 }
 
@@ -100,12 +106,14 @@ const PG_POOL_SIZE: u32 = 24;
 impl Store {
     /// Opens and migrates the database at `url`: `sqlite://PATH` (created if missing) or `postgres://…`.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
-        let engine = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Self::open_postgres(url).await?
+        let (engine, writers) = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            // PostgreSQL runs batches side by side; SQLite has one writer whatever we do.
+            (Self::open_postgres(url).await?, 4)
         } else {
-            Self::open_sqlite(url).await?
+            (Self::open_sqlite(url).await?, 1)
         };
-        Ok(Store { engine, url: url.into() })
+        let batch = batch::start(engine.clone(), writers);
+        Ok(Store { engine, batch, url: url.into() })
     }
 
     async fn open_sqlite(url: &str) -> Result<Engine, StoreError> {
@@ -171,8 +179,35 @@ impl Store {
 
     /// Begins a write transaction. On SQLite writers take turns on the one writer connection.
     pub fn write(&self) -> BoxFuture<'_, Result<WriteTx, StoreError>> {
+        self.engine.begin()
+    }
+
+    /// Runs `f` as one write of a group commit (see `batch`): in its own savepoint, inside a transaction shared
+    /// with the other writes queued at the time. `Ok` is returned only once that transaction has committed;
+    /// an `Err` from `f` undoes `f`'s writes alone.
+    pub async fn write_batched<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: for<'a, 'c> FnOnce(&'a mut Conn<'c>) -> BoxFuture<'a, Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        batch::enqueue(&self.batch, f)
+            .await
+            .unwrap_or_else(|_| Err(E::from(StoreError::BatchFailed("the write was dropped unfinished".into()))))
+    }
+
+    pub async fn close(&self) {
+        match &self.engine {
+            Engine::Sqlite { read, .. } => read.close().await,
+            Engine::Postgres { pool } => pool.close().await,
+        }
+    }
+}
+
+impl Engine {
+    fn begin(&self) -> BoxFuture<'_, Result<WriteTx, StoreError>> {
         Box::pin(async move {
-            match &self.engine {
+            match self {
                 Engine::Sqlite { writer, .. } => {
                     let mut w = writer.clone().lock_owned().await;
                     let in_tx = w.in_tx;
@@ -187,13 +222,6 @@ impl Store {
                 Engine::Postgres { pool } => Ok(WriteTx(WriteInner::Pg(Some(pool.begin().await?)))),
             }
         })
-    }
-
-    pub async fn close(&self) {
-        match &self.engine {
-            Engine::Sqlite { read, .. } => read.close().await,
-            Engine::Postgres { pool } => pool.close().await,
-        }
     }
 }
 

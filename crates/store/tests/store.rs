@@ -5,7 +5,7 @@ use buynow_store::catalog::{self, Center, Product};
 use buynow_store::idempotency::{self, Claim};
 use buynow_store::jobs::{self, NewJob};
 use buynow_store::testing::TestDb;
-use buynow_store::{now_micros, Backend, Store};
+use buynow_store::{now_micros, Backend, Store, StoreError};
 
 async fn fixture(store: &Store) {
     let mut tx = store.write().await.unwrap();
@@ -92,6 +92,33 @@ async fn the_database_refuses_on_hand_below_reserved(store) {
     assert!(catalog::release(&mut tx.conn(), "S", "C1", 5).await.is_err(), "cannot release more than reserved");
     tx.rollback().await.unwrap();
     assert_eq!(level(&store).await, (3, 2));
+}
+
+async fn group_commit_fails_a_write_alone_and_answers_only_after_commit(store) {
+    // 40 writes at once, each reserving one of the 3 in stock: 37 fail alone, 3 commit together.
+    let writes = (0..40).map(|_| {
+        let store = store.clone();
+        async move {
+            let reserved = store
+                .write_batched(|c| {
+                    Box::pin(async move {
+                        if catalog::reserve(c, "S", "C1", 1).await? {
+                            Ok(())
+                        } else {
+                            Err(StoreError::NotFound)
+                        }
+                    })
+                })
+                .await;
+            // Answered after the commit: a fresh reader already sees it.
+            let (_, reserved_now) = level(&store).await;
+            (reserved.is_ok(), reserved_now)
+        }
+    });
+    let results = futures::future::join_all(writes).await;
+    assert_eq!(results.iter().filter(|(ok, _)| *ok).count(), 3, "the fixture holds 3");
+    assert!(results.iter().all(|(ok, seen)| !ok || *seen >= 1));
+    assert_eq!(level(&store).await, (3, 3));
 }
 
 async fn a_dropped_transaction_is_rolled_back(store) {

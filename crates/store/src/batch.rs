@@ -1,0 +1,150 @@
+//! Group commit: many small write transactions run as one.
+//!
+//! A write sent with `Store::write_batched` joins a queue. A batch writer takes what is already queued — up to
+//! a bounded count, without waiting for more, so a lone request is never delayed — and runs the writes in one
+//! transaction, each in a savepoint of its own: a write that fails (out of stock, a duplicate) is rolled back
+//! alone and told at once; the rest commit together, and only after that commit is each caller answered. One
+//! commit, one fsync, for the whole batch; nothing is acknowledged before it is durable.
+
+use crate::{BoxFuture, Conn, Engine, StoreError};
+use futures::FutureExt;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot, Mutex};
+
+/// The most writes one transaction takes: enough to amortize a commit, few enough to keep latency low.
+pub const MAX_BATCH: usize = 64;
+
+/// What a write leaves for after the commit: its answer to send, or nothing when it already failed alone.
+pub(crate) enum Outcome {
+    Keep(Box<dyn FnOnce(Option<&StoreError>) + Send>),
+    Discarded,
+}
+
+pub(crate) trait Item: Send {
+    fn run<'a, 'c>(self: Box<Self>, c: &'a mut Conn<'c>) -> BoxFuture<'a, Outcome>;
+}
+
+struct Typed<F, T, E> {
+    f: F,
+    reply: oneshot::Sender<Result<T, E>>,
+}
+
+impl<F, T, E> Item for Typed<F, T, E>
+where
+    F: for<'a, 'c> FnOnce(&'a mut Conn<'c>) -> BoxFuture<'a, Result<T, E>> + Send,
+    T: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+{
+    fn run<'a, 'c>(self: Box<Self>, c: &'a mut Conn<'c>) -> BoxFuture<'a, Outcome> {
+        let Typed { f, reply } = *self;
+        let work = f(c);
+        Box::pin(async move {
+            match work.await {
+                Ok(value) => Outcome::Keep(Box::new(move |commit_error: Option<&StoreError>| {
+                    let answer = match commit_error {
+                        None => Ok(value),
+                        Some(e) => Err(E::from(StoreError::BatchFailed(e.to_string()))),
+                    };
+                    let _ = reply.send(answer);
+                })),
+                Err(e) => {
+                    let _ = reply.send(Err(e));
+                    Outcome::Discarded
+                }
+            }
+        })
+    }
+}
+
+pub(crate) type Queue = mpsc::UnboundedSender<Box<dyn Item>>;
+
+/// Starts `writers` batch writers on `engine`; they stop when the last `Store` clone is gone.
+pub(crate) fn start(engine: Engine, writers: usize) -> Queue {
+    let (queue, rx) = mpsc::unbounded_channel::<Box<dyn Item>>();
+    let rx = Arc::new(Mutex::new(rx));
+    for _ in 0..writers.max(1) {
+        let (engine, rx) = (engine.clone(), rx.clone());
+        tokio::spawn(async move {
+            loop {
+                let batch = {
+                    let mut rx = rx.lock().await;
+                    let Some(first) = rx.recv().await else { return };
+                    let mut batch = vec![first];
+                    while batch.len() < MAX_BATCH {
+                        match rx.try_recv() {
+                            Ok(item) => batch.push(item),
+                            Err(_) => break,
+                        }
+                    }
+                    batch
+                };
+                run_batch(&engine, batch).await;
+            }
+        });
+    }
+    queue
+}
+
+async fn run_batch(engine: &Engine, batch: Vec<Box<dyn Item>>) {
+    let mut tx = match engine.begin().await {
+        Ok(tx) => tx,
+        Err(e) => return fail_all(batch, &e).await,
+    };
+    let mut kept = Vec::with_capacity(batch.len());
+    let mut broken = None;
+    for item in batch {
+        if broken.is_some() {
+            // The transaction is unusable: this write never ran; dropping it tells its caller so.
+            drop(item);
+            continue;
+        }
+        let mut c = tx.conn();
+        if let Err(e) = c.batch("SAVEPOINT w").await {
+            broken = Some(e);
+            drop(item);
+            continue;
+        }
+        let outcome = AssertUnwindSafe(item.run(&mut c)).catch_unwind().await;
+        let end = match outcome {
+            Ok(Outcome::Keep(reply)) => {
+                kept.push(reply);
+                c.batch("RELEASE SAVEPOINT w").await
+            }
+            // A failed write, or one that panicked (its caller sees its reply dropped): undo it alone.
+            Ok(Outcome::Discarded) | Err(_) => c.batch("ROLLBACK TO SAVEPOINT w; RELEASE SAVEPOINT w").await,
+        };
+        if let Err(e) = end {
+            broken = Some(e);
+        }
+    }
+    let result = match broken {
+        Some(e) => {
+            let _ = tx.rollback().await;
+            Err(e)
+        }
+        None => tx.commit().await,
+    };
+    let error = result.err();
+    for reply in kept {
+        reply(error.as_ref());
+    }
+}
+
+async fn fail_all(batch: Vec<Box<dyn Item>>, e: &StoreError) {
+    tracing::warn!(error = %e, size = batch.len(), "a write batch could not start");
+    // Dropping an item drops its reply sender: the caller gets "the batch failed".
+    drop(batch);
+}
+
+pub(crate) fn enqueue<F, T, E>(queue: &Queue, f: F) -> oneshot::Receiver<Result<T, E>>
+where
+    F: for<'a, 'c> FnOnce(&'a mut Conn<'c>) -> BoxFuture<'a, Result<T, E>> + Send + 'static,
+    T: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+{
+    let (reply, answer) = oneshot::channel();
+    // A closed queue drops the item, and with it the reply: the caller sees the failure.
+    let _ = queue.send(Box::new(Typed { f, reply }));
+    answer
+}
