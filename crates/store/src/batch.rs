@@ -15,9 +15,12 @@ use tokio::sync::{mpsc, oneshot, Mutex};
 /// The most writes one transaction takes: enough to amortize a commit, few enough to keep latency low.
 pub const MAX_BATCH: usize = 64;
 
+/// Sends a write's answer once its batch is over: `None` when the batch committed, else why it did not.
+type Reply = Box<dyn FnOnce(Option<&StoreError>) + Send>;
+
 /// What a write leaves for after the commit: its answer to send, or nothing when it already failed alone.
 pub(crate) enum Outcome {
-    Keep(Box<dyn FnOnce(Option<&StoreError>) + Send>),
+    Keep(Reply),
     Discarded,
 }
 
