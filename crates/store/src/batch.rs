@@ -5,6 +5,11 @@
 //! transaction, each in a savepoint of its own: a write that fails (out of stock, a duplicate) is rolled back
 //! alone and told at once; the rest commit together, and only after that commit is each caller answered. One
 //! commit, one fsync, for the whole batch; nothing is acknowledged before it is durable.
+//!
+//! That is for SQLite, whose one writer makes batches safe and commits expensive. On PostgreSQL, writes from
+//! concurrent batches would take row locks in orders no one controls — placements of different SKUs, two
+//! servers — and deadlock; there each write keeps a transaction of its own (batches of one, many writers side
+//! by side), and PostgreSQL's own group commit shares the WAL flushes of concurrent commits.
 
 use crate::{BoxFuture, Conn, Engine, StoreError};
 use futures::FutureExt;
@@ -12,7 +17,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
-/// The most writes one transaction takes: enough to amortize a commit, few enough to keep latency low.
+/// The most writes one transaction takes on SQLite: enough to amortize a commit, few enough to keep latency low.
 pub const MAX_BATCH: usize = 64;
 
 /// Sends a write's answer once its batch is over: `None` when the batch committed, else why it did not.
@@ -62,8 +67,9 @@ where
 
 pub(crate) type Queue = mpsc::UnboundedSender<Box<dyn Item>>;
 
-/// Starts `writers` batch writers on `engine`; they stop when the last `Store` clone is gone.
-pub(crate) fn start(engine: Engine, writers: usize) -> Queue {
+/// Starts `writers` batch writers on `engine`, each taking up to `max_batch` writes per transaction; they stop
+/// when the last `Store` clone is gone.
+pub(crate) fn start(engine: Engine, writers: usize, max_batch: usize) -> Queue {
     let (queue, rx) = mpsc::unbounded_channel::<Box<dyn Item>>();
     let rx = Arc::new(Mutex::new(rx));
     for _ in 0..writers.max(1) {
@@ -74,7 +80,7 @@ pub(crate) fn start(engine: Engine, writers: usize) -> Queue {
                     let mut rx = rx.lock().await;
                     let Some(first) = rx.recv().await else { return };
                     let mut batch = vec![first];
-                    while batch.len() < MAX_BATCH {
+                    while batch.len() < max_batch {
                         match rx.try_recv() {
                             Ok(item) => batch.push(item),
                             Err(_) => break,
@@ -89,11 +95,26 @@ pub(crate) fn start(engine: Engine, writers: usize) -> Queue {
     queue
 }
 
-async fn run_batch(engine: &Engine, batch: Vec<Box<dyn Item>>) {
+async fn run_batch(engine: &Engine, mut batch: Vec<Box<dyn Item>>) {
     let mut tx = match engine.begin().await {
         Ok(tx) => tx,
         Err(e) => return fail_all(batch, &e).await,
     };
+    if batch.len() == 1 {
+        // Alone, a write needs no savepoint: its failure rolls back the whole (its own) transaction.
+        let item = batch.pop().expect("one item");
+        let outcome = AssertUnwindSafe(item.run(&mut tx.conn())).catch_unwind().await;
+        match outcome {
+            Ok(Outcome::Keep(reply)) => {
+                let result = tx.commit().await;
+                reply(result.as_ref().err());
+            }
+            Ok(Outcome::Discarded) | Err(_) => {
+                let _ = tx.rollback().await;
+            }
+        }
+        return;
+    }
     let mut kept = Vec::with_capacity(batch.len());
     let mut broken = None;
     for item in batch {

@@ -40,6 +40,31 @@ pub async fn enqueue(c: &mut Conn<'_>, job: &NewJob, now: i64) -> Result<Option<
     Ok((n == 1).then_some(id))
 }
 
+/// Adds a job already claimed by the caller, who runs it right after the commit (the inline fast path).
+/// Should the caller die first, the lease runs out and a worker runs it.
+pub async fn enqueue_claimed(
+    c: &mut Conn<'_>,
+    job: &NewJob,
+    now: i64,
+    lease_until: i64,
+) -> Result<Option<Job>, StoreError> {
+    let id = JobId::new();
+    let n = c
+        .exec(
+            "INSERT INTO jobs (id, kind, payload, dedup_key, status, run_at, attempts, max_attempts, locked_until, created_at) \
+             VALUES ($1, $2, $3, $4, 'running', $5, 1, $6, $7, $5) ON CONFLICT (dedup_key) DO NOTHING",
+            args![id.to_string(), job.kind, &job.payload, job.dedup_key.clone(), now, job.max_attempts, lease_until],
+        )
+        .await?;
+    Ok((n == 1).then(|| Job {
+        id,
+        kind: job.kind.to_string(),
+        payload: job.payload.clone(),
+        attempt: 1,
+        max_attempts: i64::from(job.max_attempts),
+    }))
+}
+
 fn job(r: &Row) -> Result<Job, StoreError> {
     Ok(Job {
         id: r.parsed(0, JobId::parse)?,

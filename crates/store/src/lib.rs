@@ -26,7 +26,7 @@ mod time;
 pub use batch::MAX_BATCH;
 pub use db::{Arg, Backend, Conn, Row};
 
-type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 pub use time::{from_micros, now_micros, to_micros};
 
 use db::ConnInner;
@@ -106,13 +106,13 @@ const PG_POOL_SIZE: u32 = 24;
 impl Store {
     /// Opens and migrates the database at `url`: `sqlite://PATH` (created if missing) or `postgres://…`.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
-        let (engine, writers) = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            // PostgreSQL runs batches side by side; SQLite has one writer whatever we do.
-            (Self::open_postgres(url).await?, 4)
+        // See `batch` for why SQLite batches and PostgreSQL does not.
+        let (engine, writers, max_batch) = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (Self::open_postgres(url).await?, PG_POOL_SIZE as usize - 4, 1)
         } else {
-            (Self::open_sqlite(url).await?, 1)
+            (Self::open_sqlite(url).await?, 1, batch::MAX_BATCH)
         };
-        let batch = batch::start(engine.clone(), writers);
+        let batch = batch::start(engine.clone(), writers, max_batch);
         Ok(Store { engine, batch, url: url.into() })
     }
 

@@ -4,16 +4,17 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{IdempotencyKey, Json};
 use crate::jobs;
 use crate::orders::view::order_view;
-use crate::state::AppState;
+use crate::state::{AppState, Centers};
 use crate::views::OrderView;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use buynow_domain::sourcing;
-use buynow_domain::{CustomerId, JobId, OrderId, OrderStatus, PaymentId, ShipmentId};
+use buynow_domain::{CustomerId, OrderId, OrderStatus, PaymentId, ShipmentId};
 use buynow_store::idempotency::{self, Claim};
+use buynow_store::jobs::Job;
 use buynow_store::orders::{self, Item, Order, Shipment};
 use buynow_store::payments::{self, Payment, PaymentStatus};
-use buynow_store::{catalog, outbox, to_micros, WriteTx};
+use buynow_store::{catalog, outbox, to_micros, Conn};
 use sha2::{Digest, Sha256};
 
 /// Place the order with one click: stock is reserved and the order written in one transaction, then the card
@@ -46,19 +47,31 @@ pub async fn buy_now(
     drop(read);
 
     let order_id = OrderId::new();
-    let mut tx = state.store.write().await?;
-    match idempotency::claim(&mut tx.conn(), customer, &key, &request_hash, order_id, to_micros(now)).await? {
-        Claim::New => {}
-        other => {
-            tx.rollback().await?;
-            return replay(&state, customer, other).await;
-        }
-    }
-    let job = write_order(&state, &mut tx, order_id, &q).await?;
-    tx.commit().await?;
-    tracing::info!(order = %order_id, total = %q.totals.total, "order placed");
+    let (centers, inline) = (state.centers(), !state.config.inline_authorization_budget.is_zero());
+    let lease = i64::try_from(state.config.job_lease.as_micros()).unwrap_or(i64::MAX / 2);
+    let total = q.totals.total;
+    // One write of a group commit: placements arriving together share a transaction and its fsync.
+    let placed = state
+        .store
+        .write_batched(move |c| {
+            Box::pin(async move {
+                let at = to_micros(q.placed_at);
+                match idempotency::claim(c, customer, &key, &request_hash, order_id, at).await? {
+                    Claim::New => write_order(c, &centers, order_id, &q, inline.then_some(at + lease)).await.map(Ok),
+                    other => Ok(Err(other)),
+                }
+            })
+        })
+        .await?;
+    let job = match placed {
+        Ok(job) => job,
+        Err(claim) => return replay(&state, customer, claim).await,
+    };
+    tracing::info!(order = %order_id, %total, "order placed");
 
-    jobs::run_inline(&state, job).await;
+    if let Some(job) = job {
+        jobs::run_claimed(&state, job).await;
+    }
     let view = order_view(&mut state.store.read().await?.conn(), customer, order_id).await?;
     Ok((StatusCode::CREATED, HeaderMap::new(), axum::Json(view)))
 }
@@ -90,22 +103,29 @@ fn hash(choices: &Choices) -> String {
 
 /// The writes of one placement: reservation, order, payment intent, job, outbox event, timeline. Sourcing runs
 /// again here against live stock, inside the transaction, so two buyers can never both take the last unit.
-async fn write_order(state: &AppState, tx: &mut WriteTx, order_id: OrderId, q: &Quote) -> ApiResult<Option<JobId>> {
+/// With `claim_until`, the authorization job is written already claimed by this process, to run right after
+/// the commit; otherwise it waits for a worker.
+async fn write_order(
+    c: &mut Conn<'_>,
+    centers: &Centers,
+    order_id: OrderId,
+    q: &Quote,
+    claim_until: Option<i64>,
+) -> ApiResult<Option<Job>> {
     let sku = q.product.sku.as_str();
     let quantity = q.quantity.get();
-    let centers = state.centers();
-    let levels = catalog::stock_levels(&mut tx.conn(), sku).await?;
-    let plan = sourcing::source(&rank_stock(&centers, &levels), quantity)
+    let levels = catalog::stock_levels(c, sku).await?;
+    let plan = sourcing::source(&rank_stock(centers, &levels), quantity)
         .ok_or_else(|| ApiError::out_of_stock(sku, quantity))?;
     // Every transaction locks stock rows in one order (by center), so two placements cannot deadlock.
     let mut by_center: Vec<_> = plan.iter().collect();
     by_center.sort_by(|a, b| a.center.cmp(&b.center));
     for a in by_center {
-        if !catalog::reserve(&mut tx.conn(), sku, &a.center, a.quantity).await? {
+        if !catalog::reserve(c, sku, &a.center, a.quantity).await? {
             return Err(ApiError::out_of_stock(sku, quantity));
         }
     }
-    let window = if plan == q.plan { q.window() } else { promise_for(&centers, &plan, q.placed_at, q.hold, q.speed)? };
+    let window = if plan == q.plan { q.window() } else { promise_for(centers, &plan, q.placed_at, q.hold, q.speed)? };
     let at = to_micros(q.placed_at);
     let order = Order {
         id: order_id,
@@ -139,8 +159,7 @@ async fn write_order(state: &AppState, tx: &mut WriteTx, order_id: OrderId, q: &
             tracking_number: None,
         })
         .collect();
-    let mut c = tx.conn();
-    orders::insert(&mut c, &order, &items, &shipments).await?;
+    orders::insert(c, &order, &items, &shipments).await?;
     let payment = Payment {
         id: PaymentId::new(),
         order_id,
@@ -150,10 +169,17 @@ async fn write_order(state: &AppState, tx: &mut WriteTx, order_id: OrderId, q: &
         authorization: None,
         decline_code: None,
     };
-    payments::insert(&mut c, &payment, at).await?;
+    payments::insert(c, &payment, at).await?;
     let note = format!("Order placed: {quantity} × {}, {} delivery", q.product.title, q.speed.as_str());
-    orders::add_timeline(&mut c, order_id, at, OrderStatus::Placed, &note).await?;
+    orders::add_timeline(c, order_id, at, OrderStatus::Placed, &note).await?;
     let event = serde_json::json!({ "order_id": order_id, "total": q.totals.total, "estimated_delivery": window });
-    outbox::add(&mut c, order_id, q.customer.id, "order_placed", &event.to_string(), at).await?;
-    jobs::enqueue(&mut c, jobs::authorize(payment.id, at)).await
+    outbox::add(c, order_id, q.customer.id, "order_placed", &event.to_string(), at).await?;
+    let job = jobs::authorize(payment.id, at);
+    Ok(match claim_until {
+        Some(until) => buynow_store::jobs::enqueue_claimed(c, &job, at, until).await?,
+        None => {
+            jobs::enqueue(c, job).await?;
+            None
+        }
+    })
 }

@@ -1,15 +1,15 @@
 //! Authorize a payment with the gateway and move the order on: authorized, or declined (the customer is asked
 //! to revise payment; a second decline cancels the order).
 
-use super::{finish, parse, JobError, PaymentRef};
+use super::{finish, finish_idle, parse, JobError, PaymentRef};
 use crate::orders::lifecycle;
 use crate::state::AppState;
 use buynow_domain::card::{CardNumber, Expiry};
 use buynow_domain::{OrderEvent, OrderStatus};
 use buynow_payments::{AuthorizeOutcome, AuthorizeRequest, DeclineCode, GatewayError};
 use buynow_store::jobs::Job;
-use buynow_store::payments::{self, PaymentStatus};
-use buynow_store::{customers, now_micros, orders, outbox};
+use buynow_store::payments::{self, Payment, PaymentStatus};
+use buynow_store::{customers, now_micros, orders, outbox, Conn};
 
 pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
     let PaymentRef { payment_id } = parse(job)?;
@@ -27,7 +27,7 @@ pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
     };
     if payment.status != PaymentStatus::Pending || order.status != OrderStatus::Placed {
         // Answered already (this is a re-run), or the order moved on without it (cancelled).
-        return finish(state.store.write().await?, job).await;
+        return finish_idle(state, job).await;
     }
     let number = state
         .vault
@@ -50,75 +50,64 @@ pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
         }
     };
 
+    let card_label = format!("{} ending {}", card.brand.as_str(), card.last4);
+    finish(state, job, move |c| Box::pin(record(c, payment, card_label, outcome))).await
+}
+
+/// The answer's effects, in the transaction that completes the job.
+async fn record(
+    c: &mut Conn<'_>,
+    payment: Payment,
+    card_label: String,
+    outcome: AuthorizeOutcome,
+) -> Result<(), JobError> {
     let now = now_micros();
-    let mut tx = state.store.write().await?;
-    let mut c = tx.conn();
     // Read again inside the transaction: the customer may have cancelled while the gateway was answering.
-    let order = orders::get(&mut c, payment.order_id).await?.ok_or_else(|| JobError::Fatal("no such order".into()))?;
+    let order = orders::get(c, payment.order_id).await?.ok_or_else(|| JobError::Fatal("no such order".into()))?;
     match outcome {
         AuthorizeOutcome::Approved { authorization } => {
             let from = PaymentStatus::Pending;
-            if !payments::set_status(
-                &mut c,
-                payment.id,
-                from,
-                PaymentStatus::Authorized,
-                Some(&authorization),
-                None,
-                now,
-            )
-            .await?
+            if !payments::set_status(c, payment.id, from, PaymentStatus::Authorized, Some(&authorization), None, now)
+                .await?
             {
-                return finish(tx, job).await;
+                return Ok(());
             }
             if order.status == OrderStatus::Placed {
-                let note = format!(
-                    "Payment of {} authorized on {} ending {}",
-                    payment.amount,
-                    card.brand.as_str(),
-                    card.last4
-                );
-                lifecycle::apply(&mut c, &order, OrderEvent::PaymentAuthorized, &note, now).await?;
+                let note = format!("Payment of {} authorized on {card_label}", payment.amount);
+                lifecycle::apply(c, &order, OrderEvent::PaymentAuthorized, &note, now).await?;
                 let event = serde_json::json!({ "order_id": order.id, "amount": payment.amount });
-                outbox::add(&mut c, order.id, order.customer_id, "order_confirmed", &event.to_string(), now).await?;
-                super::enqueue(&mut c, super::release(order.id, order.hold_until.max(now))).await?;
+                outbox::add(c, order.id, order.customer_id, "order_confirmed", &event.to_string(), now).await?;
+                super::enqueue(c, super::release(order.id, order.hold_until.max(now))).await?;
             } else {
                 // Cancelled while we were asking: give the hold straight back.
-                super::enqueue(&mut c, super::void(payment.id, now)).await?;
+                super::enqueue(c, super::void(payment.id, now)).await?;
             }
         }
         AuthorizeOutcome::Declined { code } => {
             let from = PaymentStatus::Pending;
-            if !payments::set_status(&mut c, payment.id, from, PaymentStatus::Declined, None, Some(code.as_str()), now)
+            if !payments::set_status(c, payment.id, from, PaymentStatus::Declined, None, Some(code.as_str()), now)
                 .await?
             {
-                return finish(tx, job).await;
+                return Ok(());
             }
             if order.status == OrderStatus::Placed {
-                let declines = orders::count_decline(&mut c, order.id).await?;
+                let declines = orders::count_decline(c, order.id).await?;
                 if declines >= 2 {
                     let reason = format!("Cancelled: the payment was declined again ({})", code.as_str());
-                    lifecycle::cancel(&mut c, &order, &reason, now).await?;
+                    lifecycle::cancel(c, &order, &reason, now).await?;
                 } else {
                     let note = format!(
                         "Payment declined ({}): waiting for the customer to choose a payment method",
                         code.as_str()
                     );
-                    lifecycle::apply(&mut c, &order, OrderEvent::PaymentDeclined, &note, now).await?;
+                    lifecycle::apply(c, &order, OrderEvent::PaymentDeclined, &note, now).await?;
                     let event = serde_json::json!({ "order_id": order.id, "decline_code": code.as_str() });
-                    outbox::add(
-                        &mut c,
-                        order.id,
-                        order.customer_id,
-                        "payment_action_required",
-                        &event.to_string(),
-                        now,
-                    )
-                    .await?;
+                    outbox::add(c, order.id, order.customer_id, "payment_action_required", &event.to_string(), now)
+                        .await?;
                 }
             }
         }
     }
     tracing::info!(order = %order.id, payment = %payment.id, "authorization answered");
-    finish(tx, job).await
+    Ok(())
 }

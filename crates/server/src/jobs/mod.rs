@@ -9,12 +9,13 @@ mod release;
 mod void;
 mod worker;
 
-pub use worker::{run_inline, spawn_workers};
+pub use worker::{run_claimed, run_inline, spawn_workers};
 
 use crate::error::ApiError;
+use crate::state::AppState;
 use buynow_domain::{JobId, OrderId, PaymentId};
 use buynow_store::jobs::{self, Job, NewJob};
-use buynow_store::{Conn, StoreError, WriteTx};
+use buynow_store::{BoxFuture, Conn, StoreError};
 use serde::{Deserialize, Serialize};
 
 pub const AUTHORIZE: &str = "authorize_payment";
@@ -83,6 +84,9 @@ pub enum JobError {
     /// Cannot ever succeed (a payload that does not parse).
     #[error("{0}")]
     Fatal(String),
+    /// Another worker holds the job now: this attempt's work is void.
+    #[error("the job's lease was lost")]
+    LostLease,
 }
 
 impl From<StoreError> for JobError {
@@ -101,14 +105,36 @@ fn parse<T: for<'de> Deserialize<'de>>(job: &Job) -> Result<T, JobError> {
     serde_json::from_str(&job.payload).map_err(|e| JobError::Fatal(format!("bad payload: {e}")))
 }
 
-/// Marks the job done in the transaction of its effects and commits both; if this attempt has lost the job
-/// (its lease expired and another worker took it), the effects are rolled back instead.
-async fn finish(mut tx: WriteTx, job: &Job) -> Result<(), JobError> {
-    if jobs::complete(&mut tx.conn(), job, buynow_store::now_micros()).await? {
-        tx.commit().await?;
-    } else {
-        tracing::warn!(job = %job.id, attempt = job.attempt, "lost the job's lease; its effects are rolled back");
-        tx.rollback().await?;
+/// Runs `effects` and marks the job done, together, as one write of a group commit. If this attempt no longer
+/// holds the job (its lease ran out and another worker took it), none of it is kept.
+async fn finish<F>(state: &AppState, job: &Job, effects: F) -> Result<(), JobError>
+where
+    F: for<'a, 'c> FnOnce(&'a mut Conn<'c>) -> BoxFuture<'a, Result<(), JobError>> + Send + 'static,
+{
+    let held = job.clone();
+    let result = state
+        .store
+        .write_batched(move |c| {
+            Box::pin(async move {
+                effects(c).await?;
+                if jobs::complete(c, &held, buynow_store::now_micros()).await? {
+                    Ok(())
+                } else {
+                    Err(JobError::LostLease)
+                }
+            })
+        })
+        .await;
+    match result {
+        Err(JobError::LostLease) => {
+            tracing::warn!(job = %job.id, attempt = job.attempt, "lost the job's lease; its effects are rolled back");
+            Ok(())
+        }
+        other => other,
     }
-    Ok(())
+}
+
+/// `finish` for a job with nothing (more) to do.
+async fn finish_idle(state: &AppState, job: &Job) -> Result<(), JobError> {
+    finish(state, job, |_| Box::pin(async { Ok(()) })).await
 }

@@ -1,6 +1,6 @@
 //! Release an authorization hold (the order was cancelled).
 
-use super::{finish, parse, JobError, PaymentRef};
+use super::{finish, finish_idle, parse, JobError, PaymentRef};
 use crate::state::AppState;
 use buynow_store::jobs::Job;
 use buynow_store::payments::{self, PaymentStatus};
@@ -12,22 +12,25 @@ pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
         .await?
         .ok_or_else(|| JobError::Fatal("no such payment".into()))?;
     if payment.status != PaymentStatus::Authorized {
-        return finish(state.store.write().await?, job).await;
+        return finish_idle(state, job).await;
     }
     let authorization =
         payment.authorization.clone().ok_or_else(|| JobError::Fatal("authorized without a reference".into()))?;
     let key = format!("void:{payment_id}");
     state.gateway.void(&authorization, &key).await.map_err(|e| JobError::Retry(e.to_string()))?;
-    let now = now_micros();
-    let mut tx = state.store.write().await?;
-    let mut c = tx.conn();
-    if payments::set_status(&mut c, payment_id, PaymentStatus::Authorized, PaymentStatus::Voided, None, None, now)
-        .await?
-    {
-        if let Some(order) = orders::get(&mut c, payment.order_id).await? {
-            let note = format!("Authorization of {} released", payment.amount);
-            orders::add_timeline(&mut c, order.id, now, order.status, &note).await?;
-        }
-    }
-    finish(tx, job).await
+    finish(state, job, move |c| {
+        Box::pin(async move {
+            let now = now_micros();
+            if payments::set_status(c, payment_id, PaymentStatus::Authorized, PaymentStatus::Voided, None, None, now)
+                .await?
+            {
+                if let Some(order) = orders::get(c, payment.order_id).await? {
+                    let note = format!("Authorization of {} released", payment.amount);
+                    orders::add_timeline(c, order.id, now, order.status, &note).await?;
+                }
+            }
+            Ok(())
+        })
+    })
+    .await
 }

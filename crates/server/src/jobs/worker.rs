@@ -23,7 +23,10 @@ pub async fn execute(state: AppState, job: Job) {
         RELEASE => release::run(&state, &job).await,
         other => Err(JobError::Fatal(format!("unknown job kind {other}"))),
     };
-    let Err(error) = result else { return };
+    let error = match result {
+        Ok(()) | Err(JobError::LostLease) => return,
+        Err(error) => error,
+    };
     let now = now_micros();
     let exponent = u32::try_from(job.attempt.clamp(1, 16) - 1).unwrap_or(0);
     let backoff = state.config.job_backoff.saturating_mul(2u32.saturating_pow(exponent)).min(Duration::from_secs(600));
@@ -60,15 +63,18 @@ pub async fn run_inline(state: &AppState, job: Option<JobId>) {
     }
     .await;
     match claimed {
-        Ok(Some(job)) => {
-            let task = tokio::spawn(execute(state.clone(), job));
-            let _ = tokio::time::timeout(budget, task).await;
-        }
+        Ok(Some(job)) => run_claimed(state, job).await,
         Ok(None) => {
             let _ = tokio::time::timeout(budget, wait_until_finished(state, id)).await;
         }
         Err(e) => tracing::warn!(job = %id, error = %e, "inline run skipped; a worker will run the job"),
     }
+}
+
+/// Runs a job this process claimed when it wrote it, waiting at most the inline budget for it to finish.
+pub async fn run_claimed(state: &AppState, job: Job) {
+    let task = tokio::spawn(execute(state.clone(), job));
+    let _ = tokio::time::timeout(state.config.inline_authorization_budget, task).await;
 }
 
 /// A worker got there first: wait for its run rather than answer with a state about to change.
