@@ -20,6 +20,7 @@ mod migrate;
 pub mod orders;
 pub mod outbox;
 pub mod payments;
+mod sqlite;
 pub mod testing;
 mod time;
 
@@ -32,10 +33,7 @@ pub use time::{from_micros, now_micros, to_micros};
 use db::ConnInner;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
-use sqlx::{ConnectOptions, Postgres, Sqlite, Transaction};
+use sqlx::{ConnectOptions, Postgres, Transaction};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,6 +43,8 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 pub enum StoreError {
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error("row not found")]
     NotFound,
     #[error("stored data cannot be read back: {0}")]
@@ -58,7 +58,21 @@ pub enum StoreError {
 impl StoreError {
     /// A unique or primary-key constraint was violated: the caller's duplicate, not our failure.
     pub fn is_unique_violation(&self) -> bool {
-        matches!(self, StoreError::Db(sqlx::Error::Database(e)) if e.is_unique_violation())
+        match self {
+            StoreError::Db(sqlx::Error::Database(e)) => e.is_unique_violation(),
+            StoreError::Sqlite(_) => matches!(
+                self.sqlite_code(),
+                Some(rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+            ),
+            _ => false,
+        }
+    }
+
+    fn sqlite_code(&self) -> Option<std::ffi::c_int> {
+        match self {
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => Some(e.extended_code),
+            _ => None,
+        }
     }
 
     /// The database is out of reach or too busy: worth a 503 and a retry, not a 500.
@@ -66,9 +80,8 @@ impl StoreError {
         match self {
             StoreError::BatchFailed(_) => true,
             StoreError::Db(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed) => true,
-            StoreError::Db(sqlx::Error::Database(db)) => {
-                let m = db.message();
-                m.contains("database is locked") || m.contains("database is busy")
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => {
+                matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
             }
             _ => false,
         }
@@ -76,12 +89,16 @@ impl StoreError {
 
     /// A CHECK constraint refused the write (for stock: it would oversell).
     pub fn is_check_violation(&self) -> bool {
-        matches!(self, StoreError::Db(sqlx::Error::Database(e)) if e.is_check_violation())
+        match self {
+            StoreError::Db(sqlx::Error::Database(e)) => e.is_check_violation(),
+            StoreError::Sqlite(_) => self.sqlite_code() == Some(rusqlite::ffi::SQLITE_CONSTRAINT_CHECK),
+            _ => false,
+        }
     }
 }
 
 struct Writer {
-    conn: SqliteConnection,
+    conn: rusqlite::Connection,
     /// A transaction was begun and neither committed nor rolled back: its owner was dropped mid-way (an error
     /// or a cancelled request). The next writer rolls it back before starting its own.
     in_tx: bool,
@@ -89,7 +106,7 @@ struct Writer {
 
 #[derive(Clone)]
 enum Engine {
-    Sqlite { read: SqlitePool, writer: Arc<Mutex<Writer>> },
+    Sqlite { read: Arc<sqlite::ReadPool>, writer: Arc<Mutex<Writer>> },
     Postgres { pool: PgPool },
 }
 
@@ -122,21 +139,10 @@ impl Store {
             .or_else(|| url.strip_prefix("sqlite:"))
             .filter(|p| !p.is_empty() && !p.contains(":memory:"))
             .ok_or_else(|| StoreError::UnsupportedUrl(url.to_string()))?;
-        let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true)
-            .statement_cache_capacity(256)
-            .log_statements(tracing::log::LevelFilter::Trace);
-        let mut conn = options.connect().await?;
+        let path = std::path::Path::new(path);
+        let mut conn = sqlite::open_writer(path)?;
         migrate::run(&mut Conn(ConnInner::Sqlite(&mut conn))).await?;
-        let read = SqlitePoolOptions::new()
-            .max_connections(8)
-            .min_connections(1)
-            .connect_with(options.read_only(true))
-            .await?;
+        let read = sqlite::ReadPool::new(path);
         Ok(Engine::Sqlite { read, writer: Arc::new(Mutex::new(Writer { conn, in_tx: false })) })
     }
 
@@ -171,7 +177,7 @@ impl Store {
     pub fn read(&self) -> BoxFuture<'_, Result<ReadConn, StoreError>> {
         Box::pin(async move {
             Ok(match &self.engine {
-                Engine::Sqlite { read, .. } => ReadConn::Sqlite(read.acquire().await?),
+                Engine::Sqlite { read, .. } => ReadConn::Sqlite(read.acquire()?),
                 Engine::Postgres { pool } => ReadConn::Pg(pool.acquire().await?),
             })
         })
@@ -198,7 +204,7 @@ impl Store {
 
     pub async fn close(&self) {
         match &self.engine {
-            Engine::Sqlite { read, .. } => read.close().await,
+            Engine::Sqlite { read, .. } => read.close(),
             Engine::Postgres { pool } => pool.close().await,
         }
     }
@@ -210,12 +216,10 @@ impl Engine {
             match self {
                 Engine::Sqlite { writer, .. } => {
                     let mut w = writer.clone().lock_owned().await;
-                    let in_tx = w.in_tx;
-                    let conn: &mut SqliteConnection = &mut w.conn;
-                    if in_tx {
-                        sqlx::Executor::execute(&mut *conn, "ROLLBACK").await?;
+                    if w.in_tx {
+                        w.conn.execute_batch("ROLLBACK")?;
                     }
-                    sqlx::Executor::execute(&mut *conn, "BEGIN IMMEDIATE").await?;
+                    w.conn.execute_batch("BEGIN IMMEDIATE")?;
                     w.in_tx = true;
                     Ok(WriteTx(WriteInner::Sqlite(Some(w))))
                 }
@@ -226,14 +230,14 @@ impl Engine {
 }
 
 pub enum ReadConn {
-    Sqlite(PoolConnection<Sqlite>),
+    Sqlite(sqlite::PooledReader),
     Pg(PoolConnection<Postgres>),
 }
 
 impl ReadConn {
     pub fn conn(&mut self) -> Conn<'_> {
         match self {
-            ReadConn::Sqlite(c) => Conn(ConnInner::Sqlite(c)),
+            ReadConn::Sqlite(c) => Conn(ConnInner::Sqlite(c.conn())),
             ReadConn::Pg(c) => Conn(ConnInner::Pg(c)),
         }
     }
@@ -261,8 +265,7 @@ impl WriteTx {
             match &mut self.0 {
                 WriteInner::Sqlite(w) => {
                     let w = w.as_mut().expect("held until consumed");
-                    let conn: &mut SqliteConnection = &mut w.conn;
-                    sqlx::Executor::execute(conn, if commit { "COMMIT" } else { "ROLLBACK" }).await?;
+                    w.conn.execute_batch(if commit { "COMMIT" } else { "ROLLBACK" })?;
                     w.in_tx = false;
                 }
                 WriteInner::Pg(tx) => {
@@ -290,23 +293,11 @@ impl WriteTx {
 impl Drop for WriteTx {
     fn drop(&mut self) {
         let WriteInner::Sqlite(slot) = &mut self.0 else { return };
-        let Some(w) = slot.take() else { return };
-        if !w.in_tx {
-            return;
-        }
-        // Roll back at once on a task of its own, so the write lock is not held on behalf of nobody; should
-        // there be no runtime, the next writer does it.
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            rt.spawn(rollback_abandoned(w));
-        }
-    }
-}
-
-fn rollback_abandoned(mut w: OwnedMutexGuard<Writer>) -> BoxFuture<'static, ()> {
-    Box::pin(async move {
-        let conn: &mut SqliteConnection = &mut w.conn;
-        if sqlx::Executor::execute(conn, "ROLLBACK").await.is_ok() {
+        let Some(mut w) = slot.take() else { return };
+        // Dropped mid-way (an error, a cancelled request): roll back now, so the write lock is not held on
+        // behalf of nobody. Should that fail, the next writer rolls back first.
+        if w.in_tx && w.conn.execute_batch("ROLLBACK").is_ok() {
             w.in_tx = false;
         }
-    })
+    }
 }

@@ -1,0 +1,77 @@
+//! SQLite connections: the one writer and a small pool of readers, opened with the same settings.
+
+use crate::StoreError;
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Readers kept open between uses; more are opened when needed and closed when they come back to a full pool.
+const IDLE_READERS: usize = 16;
+
+fn configure(c: &Connection) -> Result<(), StoreError> {
+    c.busy_timeout(Duration::from_secs(10))?;
+    c.set_prepared_statement_cache_capacity(256);
+    // WAL: readers never wait for the writer. FULL: a commit that returned is on disk.
+    c.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+    Ok(())
+}
+
+pub(crate) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
+    let c = Connection::open(path)?;
+    configure(&c)?;
+    Ok(c)
+}
+
+pub(crate) struct ReadPool {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl ReadPool {
+    pub(crate) fn new(path: &Path) -> Arc<ReadPool> {
+        Arc::new(ReadPool { path: path.to_path_buf(), idle: Mutex::new(Vec::new()) })
+    }
+
+    pub(crate) fn acquire(self: &Arc<Self>) -> Result<PooledReader, StoreError> {
+        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let conn = match idle {
+            Some(c) => c,
+            None => {
+                let flags =
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+                let c = Connection::open_with_flags(&self.path, flags)?;
+                c.busy_timeout(Duration::from_secs(10))?;
+                c.set_prepared_statement_cache_capacity(256);
+                c
+            }
+        };
+        Ok(PooledReader { conn: Some(conn), pool: self.clone() })
+    }
+
+    pub(crate) fn close(&self) {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+}
+
+pub struct PooledReader {
+    conn: Option<Connection>,
+    pool: Arc<ReadPool>,
+}
+
+impl PooledReader {
+    pub(crate) fn conn(&mut self) -> &mut Connection {
+        self.conn.as_mut().expect("held until dropped")
+    }
+}
+
+impl Drop for PooledReader {
+    fn drop(&mut self) {
+        if let Some(c) = self.conn.take() {
+            let mut idle = self.pool.idle.lock().unwrap_or_else(|p| p.into_inner());
+            if idle.len() < IDLE_READERS {
+                idle.push(c);
+            }
+        }
+    }
+}
