@@ -18,7 +18,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
 /// The most writes one transaction takes on SQLite: enough to amortize a commit, few enough to keep latency low.
-pub const MAX_BATCH: usize = 64;
+pub(crate) const MAX_BATCH: usize = 64;
 
 /// Sends a write's answer once its batch is over: `None` when the batch committed, else why it did not.
 type Reply = Box<dyn FnOnce(Option<&StoreError>) + Send>;

@@ -24,7 +24,6 @@ mod sqlite;
 pub mod testing;
 mod time;
 
-pub use batch::MAX_BATCH;
 pub use db::{Arg, Backend, Conn, Row};
 
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
@@ -114,7 +113,6 @@ enum Engine {
 pub struct Store {
     engine: Engine,
     batch: batch::Queue,
-    url: Arc<str>,
 }
 
 /// How many connections one process keeps to PostgreSQL.
@@ -130,7 +128,7 @@ impl Store {
             (Self::open_sqlite(url).await?, 1, batch::MAX_BATCH)
         };
         let batch = batch::start(engine.clone(), writers, max_batch);
-        Ok(Store { engine, batch, url: url.into() })
+        Ok(Store { engine, batch })
     }
 
     async fn open_sqlite(url: &str) -> Result<Engine, StoreError> {
@@ -160,10 +158,6 @@ impl Store {
         let mut conn = pool.acquire().await?;
         migrate::run(&mut Conn(ConnInner::Pg(&mut conn))).await?;
         Ok(Engine::Postgres { pool })
-    }
-
-    pub fn url(&self) -> &str {
-        &self.url
     }
 
     pub fn backend(&self) -> Backend {
