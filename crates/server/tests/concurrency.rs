@@ -110,3 +110,24 @@ async fn gateway_timeouts_and_errors_never_make_a_second_hold() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn retries_of_the_purchase_that_took_the_last_unit_get_that_order_not_out_of_stock() {
+    let app = spawn_app().await;
+    app.create_product("LAST-ONE", 5000, 1).await;
+    let c = app.buyer("last@example.com", VISA).await;
+    let body = json!({"sku": "LAST-ONE", "quantity": 1});
+    let answers = join_all((0..20).map(|_| app.buy(&c, "the-click", body.clone()))).await;
+    let ids: HashSet<_> = answers
+        .iter()
+        .map(|(status, order)| {
+            assert_eq!(*status, StatusCode::CREATED, "{order}");
+            order["id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(ids.len(), 1);
+    let (status, problem) = app.buy(&c, "another-click", body).await;
+    assert_eq!((status, problem_code(&problem)), (StatusCode::CONFLICT, "out_of_stock"));
+    assert_eq!(app.stock("LAST-ONE").await, (1, 1));
+    app.stop().await;
+}

@@ -9,9 +9,16 @@ use std::time::Duration;
 /// Readers kept open between uses; more are opened when needed and closed when they come back to a full pool.
 const IDLE_READERS: usize = 16;
 
-fn configure(c: &Connection) -> Result<(), StoreError> {
+/// Settings every connection shares: a generous page cache and memory-mapped reads.
+fn tune(c: &Connection) -> Result<(), StoreError> {
     c.busy_timeout(Duration::from_secs(10))?;
     c.set_prepared_statement_cache_capacity(256);
+    c.execute_batch("PRAGMA cache_size = -32768; PRAGMA mmap_size = 268435456; PRAGMA temp_store = MEMORY;")?;
+    Ok(())
+}
+
+fn configure(c: &Connection) -> Result<(), StoreError> {
+    tune(c)?;
     // WAL: readers never wait for the writer. FULL: a commit that returned is on disk.
     c.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
     Ok(())
@@ -41,8 +48,7 @@ impl ReadPool {
                 let flags =
                     OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
                 let c = Connection::open_with_flags(&self.path, flags)?;
-                c.busy_timeout(Duration::from_secs(10))?;
-                c.set_prepared_statement_cache_capacity(256);
+                tune(&c)?;
                 c
             }
         };

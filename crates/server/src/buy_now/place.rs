@@ -1,4 +1,4 @@
-use super::quote::{promise_for, quote, rank_stock, BuyNowRequest, Choices, Quote};
+use super::quote::{promise_for, quote, rank_stock, BuyNowRequest, Choices, Quote, StockCheck};
 use crate::auth::CustomerAuth;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{IdempotencyKey, Json};
@@ -43,7 +43,7 @@ pub async fn buy_now(
         drop(read);
         return replay(&state, customer, claim).await;
     }
-    let q = quote(&state, &mut read.conn(), customer, &choices, now).await?;
+    let q = quote(&state, &mut read.conn(), customer, &choices, now, StockCheck::Defer).await?;
     drop(read);
 
     let order_id = OrderId::new();

@@ -1,4 +1,4 @@
-use super::quote::{quote, BuyNowRequest};
+use super::quote::{quote, BuyNowRequest, StockCheck};
 use crate::auth::CustomerAuth;
 use crate::error::{ApiResult, Problem};
 use crate::extract::Json;
@@ -19,7 +19,15 @@ pub async fn preview(
     Json(body): Json<BuyNowRequest>,
 ) -> ApiResult<axum::Json<PreviewView>> {
     let choices = body.parse()?;
-    let q = quote(&state, &mut state.store.read().await?.conn(), customer, &choices, chrono::Utc::now()).await?;
+    let q = quote(
+        &state,
+        &mut state.store.read().await?.conn(),
+        customer,
+        &choices,
+        chrono::Utc::now(),
+        StockCheck::Require,
+    )
+    .await?;
     let is_default_card = Some(q.card.id) == q.customer.default_payment_method_id;
     let is_default_address = Some(q.address.id) == q.customer.default_address_id;
     Ok(axum::Json(PreviewView {

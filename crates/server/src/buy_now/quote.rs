@@ -143,12 +143,23 @@ pub fn promise_for(
     window.ok_or_else(|| ApiError::internal("an order with no shipment"))
 }
 
+/// What sourcing may say when the stock looks short.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StockCheck {
+    /// The review: short stock is the answer (409 out_of_stock).
+    Require,
+    /// A placement: the transaction decides, after the idempotency key — so a retry of the purchase that took
+    /// the last unit is answered with that order, not with "out of stock".
+    Defer,
+}
+
 pub async fn quote(
     state: &AppState,
     c: &mut Conn<'_>,
     customer_id: CustomerId,
     choices: &Choices,
     now: DateTime<Utc>,
+    stock: StockCheck,
 ) -> ApiResult<Quote> {
     let customer = customers::by_id(c, customer_id).await?.ok_or(ApiError::Unauthorized)?;
     let product = catalog::product_by_sku(c, choices.sku.as_str()).await?.ok_or(ApiError::NotFound("product"))?;
@@ -169,8 +180,17 @@ pub async fn quote(
 
     let centers = state.centers();
     let levels = catalog::stock_levels(c, choices.sku.as_str()).await?;
-    let plan = sourcing::source(&rank_stock(&centers, &levels), choices.quantity.get())
-        .ok_or_else(|| ApiError::out_of_stock(choices.sku.as_str(), choices.quantity.get()))?;
+    let plan = match (sourcing::source(&rank_stock(&centers, &levels), choices.quantity.get()), stock) {
+        (Some(plan), _) => plan,
+        (None, StockCheck::Require) => {
+            return Err(ApiError::out_of_stock(choices.sku.as_str(), choices.quantity.get()))
+        }
+        // Promise as if from the preferred center; the placement re-sources and refuses if it must.
+        (None, StockCheck::Defer) => {
+            let center = centers.default_code.clone().ok_or_else(|| ApiError::internal("no fulfillment center"))?;
+            vec![Allocation { center, quantity: choices.quantity.get() }]
+        }
+    };
 
     let hold = if product.fulfilled_by_store() { state.config.hold_store } else { state.config.hold_seller };
     let ctx = ShippingContext { member: customer.prime, prime_eligible: product.prime_eligible };

@@ -4,7 +4,7 @@
 use buynow_payments::{Sandbox, Vault};
 use buynow_server::{AppState, Config, PasswordCost};
 use buynow_store::testing::{backend_under_test, TestDb};
-use buynow_store::{Backend, Store};
+use buynow_store::Backend;
 use reqwest::StatusCode;
 use secrecy::SecretString;
 use serde_json::{json, Value};
