@@ -1,6 +1,6 @@
 //! Orders, their items, shipments and timeline.
 
-use crate::{args, Conn, Row, StoreError};
+use crate::{args, Backend, Conn, Row, StoreError};
 use buynow_domain::{AddressId, Currency};
 use buynow_domain::{CustomerId, DeliverySpeed, Money, OrderId, OrderStatus, PaymentMethodId, ShipmentId};
 
@@ -136,6 +136,18 @@ pub async fn insert(c: &mut Conn<'_>, o: &Order, items: &[Item], shipments: &[Sh
 
 pub async fn get(c: &mut Conn<'_>, id: OrderId) -> Result<Option<Order>, StoreError> {
     let sql = format!("SELECT {ORDER_COLS} FROM orders WHERE id = $1");
+    c.opt(&sql, args![id.to_string()]).await?.as_ref().map(order).transpose()
+}
+
+/// The order, locked for the rest of the transaction. Every transaction that changes an order and its payment
+/// locks the order first, so two of them (a cancel, an authorization answer) cannot deadlock on PostgreSQL. On
+/// SQLite the writer holds the whole database already.
+pub async fn lock(c: &mut Conn<'_>, id: OrderId) -> Result<Option<Order>, StoreError> {
+    let for_update = match c.backend() {
+        Backend::Postgres => "FOR UPDATE",
+        Backend::Sqlite => "",
+    };
+    let sql = format!("SELECT {ORDER_COLS} FROM orders WHERE id = $1 {for_update}");
     c.opt(&sql, args![id.to_string()]).await?.as_ref().map(order).transpose()
 }
 

@@ -62,8 +62,9 @@ async fn record(
     outcome: AuthorizeOutcome,
 ) -> Result<(), JobError> {
     let now = now_micros();
-    // Read again inside the transaction: the customer may have cancelled while the gateway was answering.
-    let order = orders::get(c, payment.order_id).await?.ok_or_else(|| JobError::Fatal("no such order".into()))?;
+    // Read again inside the transaction (the customer may have cancelled while the gateway was answering), and
+    // lock the order before the payment, in the order every other writer uses.
+    let order = orders::lock(c, payment.order_id).await?.ok_or_else(|| JobError::Fatal("no such order".into()))?;
     match outcome {
         AuthorizeOutcome::Approved { authorization } => {
             let from = PaymentStatus::Pending;
