@@ -49,7 +49,7 @@ pub async fn buy_now(
     let order_id = OrderId::new();
     let (centers, inline) = (state.centers(), !state.config.inline_authorization_budget.is_zero());
     let lease = i64::try_from(state.config.job_lease.as_micros()).unwrap_or(i64::MAX / 2);
-    let total = q.totals.total;
+    let (total, card) = (q.totals.total, q.card.clone());
     // One write of a group commit: placements arriving together share a transaction and its fsync.
     let placed = state
         .store
@@ -69,8 +69,8 @@ pub async fn buy_now(
     };
     tracing::info!(order = %order_id, %total, "order placed");
 
-    if let Some(job) = job {
-        jobs::run_claimed(&state, job).await;
+    if let Some((job, payment)) = job {
+        jobs::run_claimed_authorization(&state, job, jobs::authorize::Known { payment, card }).await;
     }
     let view = order_view(&mut state.store.read().await?.conn(), customer, order_id).await?;
     Ok((StatusCode::CREATED, HeaderMap::new(), axum::Json(view)))
@@ -104,14 +104,14 @@ fn hash(choices: &Choices) -> String {
 /// The writes of one placement: reservation, order, payment intent, job, outbox event, timeline. Sourcing runs
 /// again here against live stock, inside the transaction, so two buyers can never both take the last unit.
 /// With `claim_until`, the authorization job is written already claimed by this process, to run right after
-/// the commit; otherwise it waits for a worker.
+/// the commit (it comes back with its payment); otherwise it waits for a worker.
 async fn write_order(
     c: &mut Conn<'_>,
     centers: &Centers,
     order_id: OrderId,
     q: &Quote,
     claim_until: Option<i64>,
-) -> ApiResult<Option<Job>> {
+) -> ApiResult<Option<(Job, Payment)>> {
     let sku = q.product.sku.as_str();
     let quantity = q.quantity.get();
     let levels = catalog::stock_levels(c, sku).await?;
@@ -176,7 +176,7 @@ async fn write_order(
     outbox::add(c, order_id, q.customer.id, "order_placed", &event.to_string(), at).await?;
     let job = jobs::authorize(payment.id, at);
     Ok(match claim_until {
-        Some(until) => buynow_store::jobs::enqueue_claimed(c, &job, at, until).await?,
+        Some(until) => buynow_store::jobs::enqueue_claimed(c, &job, at, until).await?.map(|j| (j, payment)),
         None => {
             jobs::enqueue(c, job).await?;
             None

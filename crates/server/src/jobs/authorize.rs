@@ -7,28 +7,40 @@ use crate::state::AppState;
 use buynow_domain::card::{CardNumber, Expiry};
 use buynow_domain::{OrderEvent, OrderStatus};
 use buynow_payments::{AuthorizeOutcome, AuthorizeRequest, DeclineCode, GatewayError};
+use buynow_store::customers::SavedCard;
 use buynow_store::jobs::Job;
 use buynow_store::payments::{self, Payment, PaymentStatus};
 use buynow_store::{customers, now_micros, orders, outbox, Conn};
 
-pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
-    let PaymentRef { payment_id } = parse(job)?;
-    let (payment, order, card) = {
-        let mut read = state.store.read().await?;
-        let mut c = read.conn();
-        let payment =
-            payments::get(&mut c, payment_id).await?.ok_or_else(|| JobError::Fatal("no such payment".into()))?;
-        let order =
-            orders::get(&mut c, payment.order_id).await?.ok_or_else(|| JobError::Fatal("no such order".into()))?;
-        let card = customers::card(&mut c, order.customer_id, payment.payment_method_id)
-            .await?
-            .ok_or_else(|| JobError::Fatal("the payment's card is gone".into()))?;
-        (payment, order, card)
+/// What the writer of a fresh authorization job already holds, so the inline run need not read it back.
+pub struct Known {
+    pub payment: Payment,
+    pub card: SavedCard,
+}
+
+pub async fn run(state: &AppState, job: &Job, known: Option<Known>) -> Result<(), JobError> {
+    let (payment, card) = match known {
+        // Written in the transaction that just committed: pending, on a placed order.
+        Some(Known { payment, card }) => (payment, card),
+        None => {
+            let PaymentRef { payment_id } = parse(job)?;
+            let mut read = state.store.read().await?;
+            let mut c = read.conn();
+            let payment =
+                payments::get(&mut c, payment_id).await?.ok_or_else(|| JobError::Fatal("no such payment".into()))?;
+            let order =
+                orders::get(&mut c, payment.order_id).await?.ok_or_else(|| JobError::Fatal("no such order".into()))?;
+            let card = customers::card(&mut c, order.customer_id, payment.payment_method_id)
+                .await?
+                .ok_or_else(|| JobError::Fatal("the payment's card is gone".into()))?;
+            if payment.status != PaymentStatus::Pending || order.status != OrderStatus::Placed {
+                // Answered already (this is a re-run), or the order moved on without it (cancelled).
+                drop(read);
+                return finish_idle(state, job).await;
+            }
+            (payment, card)
+        }
     };
-    if payment.status != PaymentStatus::Pending || order.status != OrderStatus::Placed {
-        // Answered already (this is a re-run), or the order moved on without it (cancelled).
-        return finish_idle(state, job).await;
-    }
     let number = state
         .vault
         .open(&card.key_id, &card.id.to_string(), &card.sealed)

@@ -4,12 +4,12 @@
 //! when its lease expires, so every handler checks where things stand before it acts, and every gateway call
 //! carries an idempotency key.
 
-mod authorize;
+pub mod authorize;
 mod release;
 mod void;
 mod worker;
 
-pub use worker::{run_claimed, run_inline, spawn_workers};
+pub use worker::{run_claimed, run_claimed_authorization, run_inline, spawn_workers};
 
 use crate::error::ApiError;
 use crate::state::AppState;

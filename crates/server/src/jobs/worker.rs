@@ -17,8 +17,12 @@ fn micros(d: Duration) -> i64 {
 
 /// Runs one job, and records a failure as a retry with exponential backoff (or as failed for good).
 pub async fn execute(state: AppState, job: Job) {
+    execute_with(state, job, None).await
+}
+
+async fn execute_with(state: AppState, job: Job, known: Option<authorize::Known>) {
     let result = match job.kind.as_str() {
-        AUTHORIZE => authorize::run(&state, &job).await,
+        AUTHORIZE => authorize::run(&state, &job, known).await,
         VOID => void::run(&state, &job).await,
         RELEASE => release::run(&state, &job).await,
         other => Err(JobError::Fatal(format!("unknown job kind {other}"))),
@@ -73,7 +77,15 @@ pub async fn run_inline(state: &AppState, job: Option<JobId>) {
 
 /// Runs a job this process claimed when it wrote it, waiting at most the inline budget for it to finish.
 pub async fn run_claimed(state: &AppState, job: Job) {
-    let task = tokio::spawn(execute(state.clone(), job));
+    wait_inline(state, tokio::spawn(execute(state.clone(), job))).await
+}
+
+/// `run_claimed` for the authorization job just written with its placement, from what the placement knows.
+pub async fn run_claimed_authorization(state: &AppState, job: Job, known: authorize::Known) {
+    wait_inline(state, tokio::spawn(execute_with(state.clone(), job, Some(known)))).await
+}
+
+async fn wait_inline(state: &AppState, task: tokio::task::JoinHandle<()>) {
     let _ = tokio::time::timeout(state.config.inline_authorization_budget, task).await;
 }
 
