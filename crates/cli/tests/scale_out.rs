@@ -30,7 +30,7 @@ fn spawn(args: &[&str], db: &str) -> (Proc, String) {
         .env("BUYNOW_ADMIN_KEY", ADMIN)
         .env("BUYNOW_VAULT_KEY", VAULT_KEY)
         .env("BUYNOW_JOB_LEASE_MS", "1500")
-        .env("BUYNOW_SANDBOX_LATENCY_MS", "20-60")
+        .env("BUYNOW_SANDBOX_LATENCY_MS", "100-200")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -152,14 +152,24 @@ async fn two_servers_and_two_workers_on_one_postgres_survive_a_killed_worker() {
         })
         .buffer_unordered(32)
         .collect::<Vec<_>>();
+    let watcher = Store::open(&url).await.unwrap();
     let killing = async {
         while answered.load(std::sync::atomic::Ordering::Relaxed) < 200 {
             tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // A worker holds at most one claim of 16 jobs at a time: with 17 running, both workers hold some, so
+        // the kill surely leaves leased, half-done jobs behind (however fast this machine ran them so far).
+        let waiting = Instant::now();
+        while count(&watcher, "SELECT COUNT(*) FROM jobs WHERE status = 'running'").await < 17
+            && waiting.elapsed() < Duration::from_secs(20)
+        {
+            tokio::time::sleep(Duration::from_millis(2)).await;
         }
         worker_a.0.kill().expect("SIGKILL worker A"); // Child::kill sends SIGKILL
         let _ = worker_a.0.wait();
     };
     let (answers, ()) = futures::join!(sending, killing);
+    watcher.close().await;
 
     let mut order_of_key: HashMap<String, String> = HashMap::new();
     let (mut placed, mut sold_out) = (0, 0);

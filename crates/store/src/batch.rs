@@ -71,6 +71,10 @@ pub(crate) type Queue = mpsc::UnboundedSender<Box<dyn Item>>;
 /// when the last `Store` clone is gone.
 pub(crate) fn start(engine: Engine, writers: usize, max_batch: usize) -> Queue {
     let (queue, rx) = mpsc::unbounded_channel::<Box<dyn Item>>();
+    if matches!(engine, Engine::Sqlite { .. }) {
+        start_thread(engine, rx, max_batch);
+        return queue;
+    }
     let rx = Arc::new(Mutex::new(rx));
     for _ in 0..writers.max(1) {
         let (engine, rx) = (engine.clone(), rx.clone());
@@ -79,20 +83,47 @@ pub(crate) fn start(engine: Engine, writers: usize, max_batch: usize) -> Queue {
                 let batch = {
                     let mut rx = rx.lock().await;
                     let Some(first) = rx.recv().await else { return };
-                    let mut batch = vec![first];
-                    while batch.len() < max_batch {
-                        match rx.try_recv() {
-                            Ok(item) => batch.push(item),
-                            Err(_) => break,
-                        }
-                    }
-                    batch
+                    drain(&mut rx, first, max_batch)
                 };
                 run_batch(&engine, batch).await;
             }
         });
     }
     queue
+}
+
+/// The SQLite writer gets a thread of its own: its statements are plain function calls and its commit waits
+/// for the disk, and neither should hold one of the few async workers that serve HTTP. Its futures are
+/// ready when first polled (see `db`), so a minimal executor runs them; the runtime is entered so that
+/// anything inside may still spawn or time.
+fn start_thread(engine: Engine, mut rx: mpsc::UnboundedReceiver<Box<dyn Item>>, max_batch: usize) {
+    let runtime = tokio::runtime::Handle::current();
+    std::thread::Builder::new()
+        .name("buynow-sqlite-writer".into())
+        .spawn(move || {
+            let _entered = runtime.enter();
+            while let Some(first) = rx.blocking_recv() {
+                let batch = drain(&mut rx, first, max_batch);
+                futures::executor::block_on(run_batch(&engine, batch));
+            }
+        })
+        .expect("the writer thread starts");
+}
+
+/// The first write and whatever is already queued behind it, up to `max_batch`, without waiting for more.
+fn drain(
+    rx: &mut mpsc::UnboundedReceiver<Box<dyn Item>>,
+    first: Box<dyn Item>,
+    max_batch: usize,
+) -> Vec<Box<dyn Item>> {
+    let mut batch = vec![first];
+    while batch.len() < max_batch {
+        match rx.try_recv() {
+            Ok(item) => batch.push(item),
+            Err(_) => break,
+        }
+    }
+    batch
 }
 
 async fn run_batch(engine: &Engine, mut batch: Vec<Box<dyn Item>>) {
