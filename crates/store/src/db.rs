@@ -164,6 +164,16 @@ fn sqlite_exec(c: &rusqlite::Connection, sql: &str, args: Vec<Arg>) -> Result<u6
     Ok(stmt.execute(rusqlite::params_from_iter(sqlite_values(args)))? as u64)
 }
 
+/// Statements without arguments. A single one (a savepoint, a transaction's begin or end: several per batch)
+/// is prepared once and cached, not parsed again on every use as `execute_batch` would.
+pub(crate) fn sqlite_control(c: &rusqlite::Connection, sql: &str) -> Result<(), StoreError> {
+    if sql.contains(';') {
+        return Ok(c.execute_batch(sql)?);
+    }
+    c.prepare_cached(sql)?.raw_execute()?;
+    Ok(())
+}
+
 fn sqlite_rows(c: &rusqlite::Connection, sql: &str, args: Vec<Arg>, limit: usize) -> Result<Vec<Row>, StoreError> {
     tracing::trace!(target: "buynow_store::sql", %sql);
     let mut stmt = c.prepare_cached(&sqlite_sql(sql))?;
@@ -209,6 +219,14 @@ impl Conn<'_> {
         }
     }
 
+    /// Rows changed on this connection since it opened, where the back end counts them (SQLite).
+    pub fn total_changes(&self) -> Option<u64> {
+        match &self.0 {
+            ConnInner::Sqlite(c) => Some(c.total_changes()),
+            ConnInner::Pg(_) => None,
+        }
+    }
+
     /// Runs a statement; returns the number of rows it changed.
     pub fn exec<'a>(&'a mut self, sql: &'a str, args: Vec<Arg>) -> BoxFuture<'a, Result<u64, StoreError>> {
         Box::pin(async move {
@@ -247,7 +265,7 @@ impl Conn<'_> {
     pub fn batch<'a>(&'a mut self, sql: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             match &mut self.0 {
-                ConnInner::Sqlite(c) => c.execute_batch(sql)?,
+                ConnInner::Sqlite(c) => sqlite_control(c, sql)?,
                 ConnInner::Pg(c) => sqlx::Executor::execute(&mut **c, sql).await.map(drop)?,
             }
             Ok(())

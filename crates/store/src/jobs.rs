@@ -104,6 +104,17 @@ pub async fn claim_one(c: &mut Conn<'_>, id: JobId, lease_until: i64) -> Result<
     row.as_ref().map(job).transpose()
 }
 
+/// Whether this attempt still holds the job (no other worker took it over after its lease ran out).
+pub async fn holds(c: &mut Conn<'_>, j: &Job) -> Result<bool, StoreError> {
+    let row = c
+        .opt(
+            "SELECT 1 FROM jobs WHERE id = $1 AND attempts = $2 AND status = 'running'",
+            args![j.id.to_string(), j.attempt],
+        )
+        .await?;
+    Ok(row.is_some())
+}
+
 /// Marks the job done; `false` if this attempt no longer holds it (its lease expired and it was re-claimed).
 pub async fn complete(c: &mut Conn<'_>, j: &Job, now: i64) -> Result<bool, StoreError> {
     let n = c

@@ -141,6 +141,7 @@ impl Store {
         let mut conn = sqlite::open_writer(path)?;
         migrate::run(&mut Conn(ConnInner::Sqlite(&mut conn))).await?;
         let read = sqlite::ReadPool::new(path);
+        sqlite::spawn_checkpointer(path, Arc::downgrade(&read))?;
         Ok(Engine::Sqlite { read, writer: Arc::new(Mutex::new(Writer { conn, in_tx: false })) })
     }
 
@@ -211,9 +212,9 @@ impl Engine {
                 Engine::Sqlite { writer, .. } => {
                     let mut w = writer.clone().lock_owned().await;
                     if w.in_tx {
-                        w.conn.execute_batch("ROLLBACK")?;
+                        db::sqlite_control(&w.conn, "ROLLBACK")?;
                     }
-                    w.conn.execute_batch("BEGIN IMMEDIATE")?;
+                    db::sqlite_control(&w.conn, "BEGIN IMMEDIATE")?;
                     w.in_tx = true;
                     Ok(WriteTx(WriteInner::Sqlite(Some(w))))
                 }
@@ -259,7 +260,7 @@ impl WriteTx {
             match &mut self.0 {
                 WriteInner::Sqlite(w) => {
                     let w = w.as_mut().expect("held until consumed");
-                    w.conn.execute_batch(if commit { "COMMIT" } else { "ROLLBACK" })?;
+                    db::sqlite_control(&w.conn, if commit { "COMMIT" } else { "ROLLBACK" })?;
                     w.in_tx = false;
                 }
                 WriteInner::Pg(tx) => {

@@ -3,7 +3,7 @@
 use crate::StoreError;
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 /// Readers kept open between uses; more are opened when needed and closed when they come back to a full pool.
@@ -31,7 +31,35 @@ fn configure(c: &Connection) -> Result<(), StoreError> {
 pub(crate) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
     let c = Connection::open(path)?;
     configure(&c)?;
+    // The checkpointer thread copies the WAL back; the writer does it itself only if that falls far behind.
+    c.execute_batch(&format!("PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES};"))?;
     Ok(c)
+}
+
+/// How often the checkpointer copies the WAL back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
+/// WAL pages past which the writer checkpoints in its own commit after all (SQLite's default is 1,000).
+const WRITER_CHECKPOINT_PAGES: u32 = 20_000;
+
+/// Copies the WAL back into the database from a thread of its own, so the writer's commits do not wait for
+/// that copy and its fsync: SQLite's automatic checkpoint runs inside whichever commit crosses 1,000 pages,
+/// and took a tenth of the writer's time in `buynow bench` profiles. A passive checkpoint never blocks the
+/// writer or the readers. The thread ends when the store's last handle is gone.
+pub(crate) fn spawn_checkpointer(path: &Path, alive: Weak<ReadPool>) -> Result<(), StoreError> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(1))?;
+    std::thread::Builder::new()
+        .name("buynow-sqlite-checkpoint".into())
+        .spawn(move || {
+            while alive.strong_count() > 0 {
+                std::thread::sleep(CHECKPOINT_EVERY);
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!(error = %e, "WAL checkpoint failed; the next one tries again");
+                }
+            }
+        })
+        .expect("the checkpointer thread starts");
+    Ok(())
 }
 
 pub(crate) struct ReadPool {

@@ -121,6 +121,36 @@ async fn group_commit_fails_a_write_alone_and_answers_only_after_commit(store) {
     assert_eq!(level(&store).await, (3, 3));
 }
 
+async fn a_write_that_fails_after_changing_rows_leaves_no_trace(store) {
+    let mut tx = store.write().await.unwrap();
+    catalog::set_on_hand(&mut tx.conn(), "S", "C1", 1000).await.unwrap();
+    tx.commit().await.unwrap();
+    // Half of 40 concurrent writes reserve one unit and then fail: none of their units may stay reserved, and
+    // a write that succeeded is only reported so once its reservation is committed.
+    let writes = (0..40).map(|i| {
+        let store = store.clone();
+        async move {
+            store
+                .write_batched(move |c| {
+                    Box::pin(async move {
+                        assert!(catalog::reserve(c, "S", "C1", 1).await?);
+                        if i % 2 == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+                    })
+                })
+                .await
+        }
+    });
+    let results = futures::future::join_all(writes).await;
+    let ok = results.iter().filter(|r| r.is_ok()).count();
+    for e in results.iter().filter_map(|r| r.as_ref().err()) {
+        // Its own failure, or that of a batch a failed write spoiled (the caller may retry that one).
+        assert!(matches!(e, StoreError::NotFound) || e.is_unavailable(), "{e}");
+    }
+    assert_eq!(level(&store).await, (1000, ok as i64), "exactly the successful writes hold stock");
+    let after = store.write_batched(|c| Box::pin(async move { catalog::reserve(c, "S", "C1", 1).await })).await;
+    assert!(after.unwrap(), "the writer goes on after a spoiled batch");
+}
+
 async fn a_dropped_transaction_is_rolled_back(store) {
     {
         let mut tx = store.write().await.unwrap();

@@ -8,7 +8,7 @@ use crate::state::{AppState, Centers};
 use crate::views::OrderView;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use buynow_domain::sourcing;
+use buynow_domain::sourcing::{self, Allocation};
 use buynow_domain::{CustomerId, OrderId, OrderStatus, PaymentId, ShipmentId};
 use buynow_store::idempotency::{self, Claim};
 use buynow_store::jobs::Job;
@@ -55,9 +55,19 @@ pub async fn buy_now(
         .store
         .write_batched(move |c| {
             Box::pin(async move {
+                // Every check comes before the first write, so a refused placement leaves nothing to undo in
+                // its batch: the key (a retry is answered with its order even once the stock is gone), then
+                // the stock.
+                if let Some(claim) = idempotency::lookup(c, customer, &key, &request_hash).await? {
+                    return Ok(Err(claim));
+                }
+                let plan = source_live(c, &centers, &q).await?;
                 let at = to_micros(q.placed_at);
                 match idempotency::claim(c, customer, &key, &request_hash, order_id, at).await? {
-                    Claim::New => write_order(c, &centers, order_id, &q, inline.then_some(at + lease)).await.map(Ok),
+                    Claim::New => {
+                        write_order(c, &centers, order_id, &q, plan, inline.then_some(at + lease)).await.map(Ok)
+                    }
+                    // Another server's transaction took the key first (PostgreSQL); nothing was written.
                     other => Ok(Err(other)),
                 }
             })
@@ -101,8 +111,15 @@ fn hash(choices: &Choices) -> String {
     hex::encode(Sha256::digest(&canonical))
 }
 
-/// The writes of one placement: reservation, order, payment intent, job, outbox event, timeline. Sourcing runs
-/// again here against live stock, inside the transaction, so two buyers can never both take the last unit.
+/// Sourcing again, inside the transaction, against live stock: the quote's plan was made on a read.
+async fn source_live(c: &mut Conn<'_>, centers: &Centers, q: &Quote) -> ApiResult<Vec<Allocation>> {
+    let (sku, quantity) = (q.product.sku.as_str(), q.quantity.get());
+    let levels = catalog::stock_levels(c, sku).await?;
+    sourcing::source(&rank_stock(centers, &levels), quantity).ok_or_else(|| ApiError::out_of_stock(sku, quantity))
+}
+
+/// The writes of one placement sourced as `plan`: reservation, order, payment intent, job, outbox event,
+/// timeline. Each reservation is a guarded update as well, so two buyers can never both take the last unit.
 /// With `claim_until`, the authorization job is written already claimed by this process, to run right after
 /// the commit (it comes back with its payment); otherwise it waits for a worker.
 async fn write_order(
@@ -110,13 +127,13 @@ async fn write_order(
     centers: &Centers,
     order_id: OrderId,
     q: &Quote,
+    plan: Vec<Allocation>,
     claim_until: Option<i64>,
 ) -> ApiResult<Option<(Job, Payment)>> {
     let sku = q.product.sku.as_str();
     let quantity = q.quantity.get();
-    let levels = catalog::stock_levels(c, sku).await?;
-    let plan = sourcing::source(&rank_stock(centers, &levels), quantity)
-        .ok_or_else(|| ApiError::out_of_stock(sku, quantity))?;
+    let window = if plan == q.plan { q.window() } else { promise_for(centers, &plan, q.placed_at, q.hold, q.speed)? };
+    let ship_to = serde_json::to_string(&q.address.address).map_err(ApiError::internal)?;
     // Every transaction locks stock rows in one order (by center), so two placements cannot deadlock.
     let mut by_center: Vec<_> = plan.iter().collect();
     by_center.sort_by(|a, b| a.center.cmp(&b.center));
@@ -125,7 +142,6 @@ async fn write_order(
             return Err(ApiError::out_of_stock(sku, quantity));
         }
     }
-    let window = if plan == q.plan { q.window() } else { promise_for(centers, &plan, q.placed_at, q.hold, q.speed)? };
     let at = to_micros(q.placed_at);
     let order = Order {
         id: order_id,
@@ -137,7 +153,7 @@ async fn write_order(
         tax: q.totals.tax,
         total: q.totals.total,
         address_id: q.address.id,
-        ship_to: serde_json::to_string(&q.address.address).map_err(ApiError::internal)?,
+        ship_to,
         payment_method_id: q.card.id,
         estimated_earliest: window.earliest.to_string(),
         estimated_latest: window.latest.to_string(),

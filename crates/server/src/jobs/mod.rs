@@ -116,6 +116,10 @@ where
         .store
         .write_batched(move |c| {
             Box::pin(async move {
+                // Checked first, so a lost lease is refused before anything is written (see the batch writer).
+                if !jobs::holds(c, &held).await? {
+                    return Err(JobError::LostLease);
+                }
                 effects(c).await?;
                 if jobs::complete(c, &held, buynow_store::now_micros()).await? {
                     Ok(())
