@@ -311,3 +311,21 @@ async fn the_server_answers_health_checks_and_serves_its_openapi_document() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn buy_nows_answer_is_the_order_as_stored_approved_or_declined() {
+    let app = spawn_app().await;
+    app.create_product("WIDGET", 1999, 10).await;
+    for (email, number, status) in
+        [("ok@example.com", VISA, "payment_authorized"), ("no@example.com", DECLINED, "payment_action_required")]
+    {
+        let c = app.buyer(email, number).await;
+        let (code, answered) = app.buy(&c, "k", json!({"sku": "WIDGET", "quantity": 1})).await;
+        assert_eq!(code, StatusCode::CREATED, "{answered}");
+        assert_eq!(answered["status"], status);
+        // Buy Now builds its answer from what it wrote; GET reads it back: the two must never differ.
+        let stored = app.order(&c, answered["id"].as_str().unwrap()).await;
+        assert_eq!(answered, stored);
+    }
+    app.stop().await;
+}

@@ -3,7 +3,7 @@ use crate::auth::CustomerAuth;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{IdempotencyKey, Json};
 use crate::jobs;
-use crate::orders::view::order_view;
+use crate::orders::view::{assemble, order_view, OrderParts};
 use crate::state::{AppState, Centers};
 use crate::views::OrderView;
 use axum::extract::State;
@@ -12,10 +12,11 @@ use buynow_domain::sourcing::{self, Allocation};
 use buynow_domain::{CustomerId, OrderId, OrderStatus, PaymentId, ShipmentId};
 use buynow_store::idempotency::{self, Claim};
 use buynow_store::jobs::Job;
-use buynow_store::orders::{self, Item, Order, Shipment};
+use buynow_store::orders::{self, Item, Order, Shipment, TimelineEntry};
 use buynow_store::payments::{self, Payment, PaymentStatus};
 use buynow_store::{catalog, outbox, to_micros, Conn};
 use sha2::{Digest, Sha256};
+use tokio::sync::oneshot;
 
 /// Place the order with one click: stock is reserved and the order written in one transaction, then the card
 /// is authorized (inline when it answers quickly, else by the durable job). Send the same `Idempotency-Key`
@@ -61,7 +62,17 @@ pub async fn buy_now(
                 if let Some(claim) = idempotency::lookup(c, customer, &key, &request_hash).await? {
                     return Ok(Err(claim));
                 }
-                let plan = source_live(c, &centers, &q).await?;
+                let plan = match source_live(c, &centers, &q).await {
+                    Ok(plan) => plan,
+                    Err(short) => {
+                        // The stock may have gone to this very purchase, committed since the lookup above (a
+                        // concurrent retry on PostgreSQL, or on another server): then this is its retry.
+                        if let Some(claim) = idempotency::lookup(c, customer, &key, &request_hash).await? {
+                            return Ok(Err(claim));
+                        }
+                        return Err(short);
+                    }
+                };
                 let at = to_micros(q.placed_at);
                 match idempotency::claim(c, customer, &key, &request_hash, order_id, at).await? {
                     Claim::New => {
@@ -73,16 +84,32 @@ pub async fn buy_now(
             })
         })
         .await?;
-    let job = match placed {
-        Ok(job) => job,
+    let placed = match placed {
+        Ok(placed) => placed,
         Err(claim) => return replay(&state, customer, claim).await,
     };
     tracing::info!(order = %order_id, %total, "order placed");
 
-    if let Some((job, payment)) = job {
-        jobs::run_claimed_authorization(&state, job, jobs::authorize::Known { payment, card }).await;
+    let mut recorded = None;
+    if let Some(job) = placed.job {
+        let (tell, mut told) = oneshot::channel();
+        let known = jobs::authorize::Known { payment: placed.payment.clone(), card: card.clone(), tell };
+        jobs::run_claimed_authorization(&state, job, known).await;
+        recorded = told.try_recv().ok();
     }
-    let view = order_view(&mut state.store.read().await?.conn(), customer, order_id).await?;
+    let view = match recorded {
+        // The answer is what was just written: no need to read the order back.
+        Some(answer) => assemble(OrderParts {
+            order: answer.order,
+            items: placed.items,
+            shipments: placed.shipments,
+            timeline: vec![placed.entry, answer.entry],
+            payment: answer.payment,
+            card: Some((card.brand, card.last4)),
+        })?,
+        // Authorization still under way (or left to the workers): the order as it now stands.
+        None => order_view(&mut state.store.read().await?.conn(), customer, order_id).await?,
+    };
     Ok((StatusCode::CREATED, HeaderMap::new(), axum::Json(view)))
 }
 
@@ -129,7 +156,7 @@ async fn write_order(
     q: &Quote,
     plan: Vec<Allocation>,
     claim_until: Option<i64>,
-) -> ApiResult<Option<(Job, Payment)>> {
+) -> ApiResult<Placed> {
     let sku = q.product.sku.as_str();
     let quantity = q.quantity.get();
     let window = if plan == q.plan { q.window() } else { promise_for(centers, &plan, q.placed_at, q.hold, q.speed)? };
@@ -191,11 +218,23 @@ async fn write_order(
     let event = serde_json::json!({ "order_id": order_id, "total": q.totals.total, "estimated_delivery": window });
     outbox::add(c, order_id, q.customer.id, "order_placed", &event.to_string(), at).await?;
     let job = jobs::authorize(payment.id, at);
-    Ok(match claim_until {
-        Some(until) => buynow_store::jobs::enqueue_claimed(c, &job, at, until).await?.map(|j| (j, payment)),
+    let job = match claim_until {
+        Some(until) => buynow_store::jobs::enqueue_claimed(c, &job, at, until).await?,
         None => {
             jobs::enqueue(c, job).await?;
             None
         }
-    })
+    };
+    let entry = TimelineEntry { at, status: OrderStatus::Placed.as_str().to_string(), note };
+    Ok(Placed { items: items.into(), shipments, entry, payment, job })
+}
+
+/// What a placement wrote, kept for its answer.
+struct Placed {
+    items: Vec<Item>,
+    shipments: Vec<Shipment>,
+    entry: TimelineEntry,
+    payment: Payment,
+    /// The authorization job, when this process claimed it to run right after the commit.
+    job: Option<Job>,
 }

@@ -105,11 +105,13 @@ fn parse<T: for<'de> Deserialize<'de>>(job: &Job) -> Result<T, JobError> {
     serde_json::from_str(&job.payload).map_err(|e| JobError::Fatal(format!("bad payload: {e}")))
 }
 
-/// Runs `effects` and marks the job done, together, as one write of a group commit. If this attempt no longer
-/// holds the job (its lease ran out and another worker took it), none of it is kept.
-async fn finish<F>(state: &AppState, job: &Job, effects: F) -> Result<(), JobError>
+/// Runs `effects` and marks the job done, together, as one write of a group commit; answers what `effects`
+/// returned once that is committed. If this attempt no longer holds the job (its lease ran out and another
+/// worker took it), none of it is kept and the answer is `None`.
+async fn finish<F, T>(state: &AppState, job: &Job, effects: F) -> Result<Option<T>, JobError>
 where
-    F: for<'a, 'c> FnOnce(&'a mut Conn<'c>) -> BoxFuture<'a, Result<(), JobError>> + Send + 'static,
+    F: for<'a, 'c> FnOnce(&'a mut Conn<'c>) -> BoxFuture<'a, Result<T, JobError>> + Send + 'static,
+    T: Send + 'static,
 {
     let held = job.clone();
     let result = state
@@ -120,9 +122,9 @@ where
                 if !jobs::holds(c, &held).await? {
                     return Err(JobError::LostLease);
                 }
-                effects(c).await?;
+                let value = effects(c).await?;
                 if jobs::complete(c, &held, buynow_store::now_micros()).await? {
-                    Ok(())
+                    Ok(value)
                 } else {
                     Err(JobError::LostLease)
                 }
@@ -132,13 +134,13 @@ where
     match result {
         Err(JobError::LostLease) => {
             tracing::warn!(job = %job.id, attempt = job.attempt, "lost the job's lease; its effects are rolled back");
-            Ok(())
+            Ok(None)
         }
-        other => other,
+        other => other.map(Some),
     }
 }
 
 /// `finish` for a job with nothing (more) to do.
 async fn finish_idle(state: &AppState, job: &Job) -> Result<(), JobError> {
-    finish(state, job, |_| Box::pin(async { Ok(()) })).await
+    finish(state, job, |_| Box::pin(async { Ok(()) })).await.map(drop)
 }

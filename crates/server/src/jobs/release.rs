@@ -24,4 +24,5 @@ pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
         })
     })
     .await
+    .map(drop)
 }

@@ -33,4 +33,5 @@ pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
         })
     })
     .await
+    .map(drop)
 }

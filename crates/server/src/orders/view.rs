@@ -2,9 +2,11 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::views::*;
+use buynow_domain::card::Brand;
 use buynow_domain::{CustomerId, OrderId, PostalAddress};
 use buynow_payments::DeclineCode;
-use buynow_store::orders::{self, Order};
+use buynow_store::orders::{self, Item, Order, Shipment, TimelineEntry};
+use buynow_store::payments::Payment;
 use buynow_store::{customers, from_micros, payments, Conn};
 use std::str::FromStr;
 
@@ -34,6 +36,25 @@ pub async fn render(c: &mut Conn<'_>, order: Order) -> ApiResult<OrderView> {
     let payment =
         payments::latest_for_order(c, order.id).await?.ok_or_else(|| ApiError::internal("order without payment"))?;
     let card = customers::card(c, order.customer_id, payment.payment_method_id).await?;
+    assemble(OrderParts { order, items, shipments, timeline, payment, card: card.map(|c| (c.brand, c.last4)) })
+}
+
+/// Everything an order's view is made of, as stored.
+pub struct OrderParts {
+    pub order: Order,
+    pub items: Vec<Item>,
+    pub shipments: Vec<Shipment>,
+    pub timeline: Vec<TimelineEntry>,
+    /// The latest payment attempt.
+    pub payment: Payment,
+    /// The brand and last four digits of its card, while the card is on file.
+    pub card: Option<(Brand, String)>,
+}
+
+/// The view of an order from its parts: from the database (`render`), or from what a placement has just
+/// written, so Buy Now's answer needs no second read of it.
+pub fn assemble(parts: OrderParts) -> ApiResult<OrderView> {
+    let OrderParts { order, items, shipments, timeline, payment, card } = parts;
     let ship_to: PostalAddress = serde_json::from_str(&order.ship_to).map_err(ApiError::internal)?;
     let decline = payment.decline_code.as_deref();
     let message = match order.status {
@@ -67,8 +88,8 @@ pub async fn render(c: &mut Conn<'_>, order: Order) -> ApiResult<OrderView> {
         payment: PaymentView {
             status: payment.status.as_str().to_string(),
             payment_method_id: payment.payment_method_id.to_string(),
-            brand: card.as_ref().map(|c| c.brand.as_str()),
-            last4: card.map(|c| c.last4),
+            brand: card.as_ref().map(|(brand, _)| brand.as_str()),
+            last4: card.map(|(_, last4)| last4),
             amount: payment.amount.into(),
             decline_code: payment.decline_code.clone(),
             message,
