@@ -88,13 +88,19 @@ struct Serve {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    // The bench's report is its output: the server it runs logs only warnings, unless RUST_LOG says otherwise.
+    let default_filter = match cli.command {
+        Some(Command::Bench(_)) => "warn",
+        _ => "info,sqlx=warn,tower_http=info",
+    };
+    // Logs go to stderr, so what a command prints on stdout (the URL, the bench's JSON) stays machine-readable.
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into()),
         )
+        .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     match cli.command {
         None => {
             // `buynow` alone: the demo shop on the defaults (flags and their env fallbacks still apply).
