@@ -13,9 +13,9 @@ const IDLE_READERS: usize = 64;
 fn tune(c: &Connection) -> Result<(), StoreError> {
     c.busy_timeout(Duration::from_secs(10))?;
     c.set_prepared_statement_cache_capacity(256);
-    // A stable query plan: without it a statement whose plan looked at a bound value (an ORDER BY over an
-    // indexed lookup did) is compiled again on every use, once its cached copy's bindings are cleared. The
-    // profile showed a third of read time spent re-parsing SQL.
+    // A stable query plan: without it a statement whose planning looked at a bound value (here, those with an
+    // ORDER BY) is compiled again on every use, once its cached copy's bindings are cleared. The bench profile
+    // showed a third of read time spent re-parsing SQL.
     c.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     c.execute_batch("PRAGMA cache_size = -32768; PRAGMA mmap_size = 268435456; PRAGMA temp_store = MEMORY;")?;
     Ok(())
