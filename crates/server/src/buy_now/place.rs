@@ -145,8 +145,8 @@ async fn source_live(c: &mut Conn<'_>, centers: &Centers, q: &Quote) -> ApiResul
     sourcing::source(&rank_stock(centers, &levels), quantity).ok_or_else(|| ApiError::out_of_stock(sku, quantity))
 }
 
-/// The writes of one placement sourced as `plan`: reservation, order, payment intent, job, outbox event,
-/// timeline. Each reservation is a guarded update as well, so two buyers can never both take the last unit.
+/// The writes of one placement sourced as `plan`: order, payment intent, job, outbox event, timeline and the
+/// reservation. Each reservation is a guarded update as well, so two buyers can never both take the last unit.
 /// With `claim_until`, the authorization job is written already claimed by this process, to run right after
 /// the commit (it comes back with its payment); otherwise it waits for a worker.
 async fn write_order(
@@ -161,14 +161,6 @@ async fn write_order(
     let quantity = q.quantity.get();
     let window = if plan == q.plan { q.window() } else { promise_for(centers, &plan, q.placed_at, q.hold, q.speed)? };
     let ship_to = serde_json::to_string(&q.address.address).map_err(ApiError::internal)?;
-    // Every transaction locks stock rows in one order (by center), so two placements cannot deadlock.
-    let mut by_center: Vec<_> = plan.iter().collect();
-    by_center.sort_by(|a, b| a.center.cmp(&b.center));
-    for a in by_center {
-        if !catalog::reserve(c, sku, &a.center, a.quantity).await? {
-            return Err(ApiError::out_of_stock(sku, quantity));
-        }
-    }
     let at = to_micros(q.placed_at);
     let order = Order {
         id: order_id,
@@ -225,6 +217,16 @@ async fn write_order(
             None
         }
     };
+    // The stock rows last: a flash sale's buyers all wait for the hot row's lock (on PostgreSQL), so it is held
+    // only from here to the commit, not across the writes above. Every transaction locks stock rows in one
+    // order (by center), so two placements cannot deadlock.
+    let mut by_center: Vec<_> = plan.iter().collect();
+    by_center.sort_by(|a, b| a.center.cmp(&b.center));
+    for a in by_center {
+        if !catalog::reserve(c, sku, &a.center, a.quantity).await? {
+            return Err(ApiError::out_of_stock(sku, quantity));
+        }
+    }
     let entry = TimelineEntry { at, status: OrderStatus::Placed.as_str().to_string(), note };
     Ok(Placed { items: items.into(), shipments, entry, payment, job })
 }
