@@ -16,17 +16,69 @@ pub struct Customer {
 }
 
 const CUSTOMER_COLS: &str = "id, email, name, password_hash, prime, default_address_id, default_payment_method_id";
+const CUSTOMER_COLUMNS: usize = 7;
 
 fn customer(r: &Row) -> Result<Customer, StoreError> {
+    customer_at(r, 0)
+}
+
+/// The customer in the columns from `at` on (`CUSTOMER_COLS`' order).
+fn customer_at(r: &Row, at: usize) -> Result<Customer, StoreError> {
     Ok(Customer {
-        id: r.parsed(0, CustomerId::parse)?,
-        email: r.text(1)?,
-        name: r.text(2)?,
-        password_hash: r.text(3)?,
-        prime: r.flag(4)?,
-        default_address_id: r.opt_text(5)?.map(|s| AddressId::parse(&s)).transpose().map_err(corrupt)?,
-        default_payment_method_id: r.opt_text(6)?.map(|s| PaymentMethodId::parse(&s)).transpose().map_err(corrupt)?,
+        id: r.parsed(at, CustomerId::parse)?,
+        email: r.text(at + 1)?,
+        name: r.text(at + 2)?,
+        password_hash: r.text(at + 3)?,
+        prime: r.flag(at + 4)?,
+        default_address_id: r.opt_text(at + 5)?.map(|s| AddressId::parse(&s)).transpose().map_err(corrupt)?,
+        default_payment_method_id: r
+            .opt_text(at + 6)?
+            .map(|s| PaymentMethodId::parse(&s))
+            .transpose()
+            .map_err(corrupt)?,
     })
+}
+
+/// `cols` with every column named as `table`'s, for a join.
+fn qualified(table: &str, cols: &str) -> String {
+    cols.split(", ").map(|c| format!("{table}.{c}")).collect::<Vec<_>>().join(", ")
+}
+
+/// A customer with the address and card a purchase names, or else their defaults.
+#[derive(Debug, Clone)]
+pub struct Buyer {
+    pub customer: Customer,
+    /// `None` when none is named and there is no default, or the one named is not this customer's.
+    pub address: Option<SavedAddress>,
+    /// As `address`.
+    pub card: Option<SavedCard>,
+}
+
+/// What Buy Now and its review need of the customer, in one query rather than three (on PostgreSQL each is a
+/// round trip).
+pub async fn buyer(
+    c: &mut Conn<'_>,
+    id: CustomerId,
+    address: Option<AddressId>,
+    card: Option<PaymentMethodId>,
+) -> Result<Option<Buyer>, StoreError> {
+    let sql = format!(
+        "SELECT {}, {}, {} FROM customers c \
+         LEFT JOIN addresses a ON a.id = COALESCE($2, c.default_address_id) AND a.customer_id = c.id \
+         LEFT JOIN payment_methods p ON p.id = COALESCE($3, c.default_payment_method_id) AND p.customer_id = c.id \
+         WHERE c.id = $1",
+        qualified("c", CUSTOMER_COLS),
+        qualified("a", ADDRESS_COLS),
+        qualified("p", CARD_COLS)
+    );
+    let row = c.opt(&sql, args![id.to_string(), address.map(|a| a.to_string()), card.map(|p| p.to_string())]).await?;
+    let Some(r) = row else { return Ok(None) };
+    let (address_at, card_at) = (CUSTOMER_COLUMNS, CUSTOMER_COLUMNS + ADDRESS_COLUMNS);
+    Ok(Some(Buyer {
+        customer: customer_at(&r, 0)?,
+        address: r.opt_text(address_at)?.map(|_| saved_address_at(&r, address_at)).transpose()?,
+        card: r.opt_text(card_at)?.map(|_| saved_card_at(&r, card_at)).transpose()?,
+    }))
 }
 
 fn corrupt(e: impl std::fmt::Display) -> StoreError {
@@ -134,19 +186,24 @@ pub async fn insert_address(c: &mut Conn<'_>, a: &SavedAddress) -> Result<(), St
 }
 
 const ADDRESS_COLS: &str = "id, customer_id, name, line1, line2, city, region, postal_code, country";
+const ADDRESS_COLUMNS: usize = 9;
 
 fn saved_address(r: &Row) -> Result<SavedAddress, StoreError> {
+    saved_address_at(r, 0)
+}
+
+fn saved_address_at(r: &Row, at: usize) -> Result<SavedAddress, StoreError> {
     Ok(SavedAddress {
-        id: r.parsed(0, AddressId::parse)?,
-        customer_id: r.parsed(1, CustomerId::parse)?,
+        id: r.parsed(at, AddressId::parse)?,
+        customer_id: r.parsed(at + 1, CustomerId::parse)?,
         address: PostalAddress {
-            name: r.text(2)?,
-            line1: r.text(3)?,
-            line2: r.opt_text(4)?,
-            city: r.text(5)?,
-            region: r.text(6)?,
-            postal_code: r.text(7)?,
-            country: r.text(8)?,
+            name: r.text(at + 2)?,
+            line1: r.text(at + 3)?,
+            line2: r.opt_text(at + 4)?,
+            city: r.text(at + 5)?,
+            region: r.text(at + 6)?,
+            postal_code: r.text(at + 7)?,
+            country: r.text(at + 8)?,
         },
     })
 }
@@ -206,16 +263,20 @@ pub async fn insert_card(c: &mut Conn<'_>, card: &SavedCard) -> Result<(), Store
 const CARD_COLS: &str = "id, customer_id, brand, funding, last4, exp_month, exp_year, key_id, sealed";
 
 fn saved_card(r: &Row) -> Result<SavedCard, StoreError> {
+    saved_card_at(r, 0)
+}
+
+fn saved_card_at(r: &Row, at: usize) -> Result<SavedCard, StoreError> {
     Ok(SavedCard {
-        id: r.parsed(0, PaymentMethodId::parse)?,
-        customer_id: r.parsed(1, CustomerId::parse)?,
-        brand: r.parsed(2, |s| Brand::parse(s).ok_or("unknown brand"))?,
-        funding: r.parsed(3, |s| Funding::parse(s).ok_or("unknown funding"))?,
-        last4: r.text(4)?,
-        exp_month: u32::try_from(r.int(5)?).map_err(corrupt)?,
-        exp_year: i32::try_from(r.int(6)?).map_err(corrupt)?,
-        key_id: r.text(7)?,
-        sealed: r.blob(8)?,
+        id: r.parsed(at, PaymentMethodId::parse)?,
+        customer_id: r.parsed(at + 1, CustomerId::parse)?,
+        brand: r.parsed(at + 2, |s| Brand::parse(s).ok_or("unknown brand"))?,
+        funding: r.parsed(at + 3, |s| Funding::parse(s).ok_or("unknown funding"))?,
+        last4: r.text(at + 4)?,
+        exp_month: u32::try_from(r.int(at + 5)?).map_err(corrupt)?,
+        exp_year: i32::try_from(r.int(at + 6)?).map_err(corrupt)?,
+        key_id: r.text(at + 7)?,
+        sealed: r.blob(at + 8)?,
     })
 }
 

@@ -1,7 +1,10 @@
 //! The store's own guarantees, on a real SQLite file: what the services rely on.
 
+use buynow_domain::card::{Brand, Funding};
+use buynow_domain::{AddressId, PaymentMethodId, PostalAddress};
 use buynow_domain::{CustomerId, Money, OrderId};
 use buynow_store::catalog::{self, Center, Product};
+use buynow_store::customers::{self, SavedAddress, SavedCard};
 use buynow_store::idempotency::{self, Claim};
 use buynow_store::jobs::{self, NewJob};
 use buynow_store::testing::TestDb;
@@ -58,6 +61,40 @@ macro_rules! conformance {
             })*
         }
     };
+}
+
+/// A customer with one address and one card, both their defaults.
+async fn customer_with_defaults(store: &Store, email: &str) -> (CustomerId, AddressId, PaymentMethodId) {
+    let (id, address, card) = (CustomerId::new(), AddressId::new(), PaymentMethodId::new());
+    let mut tx = store.write().await.unwrap();
+    let mut c = tx.conn();
+    customers::insert(&mut c, id, email, "Ada", "not a real hash").await.unwrap();
+    let postal = PostalAddress {
+        name: "Ada".into(),
+        line1: "1 Main St".into(),
+        line2: None,
+        city: "Austin".into(),
+        region: "TX".into(),
+        postal_code: "78701".into(),
+        country: "US".into(),
+    };
+    customers::insert_address(&mut c, &SavedAddress { id: address, customer_id: id, address: postal }).await.unwrap();
+    let saved = SavedCard {
+        id: card,
+        customer_id: id,
+        brand: Brand::Visa,
+        funding: Funding::Credit,
+        last4: "4242".into(),
+        exp_month: 12,
+        exp_year: 2035,
+        key_id: "k1".into(),
+        sealed: vec![1, 2, 3],
+    };
+    customers::insert_card(&mut c, &saved).await.unwrap();
+    customers::set_default_address(&mut c, id, address).await.unwrap();
+    customers::set_default_payment_method(&mut c, id, card).await.unwrap();
+    tx.commit().await.unwrap();
+    (id, address, card)
 }
 
 async fn level(store: &Store) -> (i64, i64) {
@@ -149,6 +186,24 @@ async fn a_write_that_fails_after_changing_rows_leaves_no_trace(store) {
     assert_eq!(level(&store).await, (1000, ok as i64), "exactly the successful writes hold stock");
     let after = store.write_batched(|c| Box::pin(async move { catalog::reserve(c, "S", "C1", 1).await })).await;
     assert!(after.unwrap(), "the writer goes on after a spoiled batch");
+}
+
+async fn a_buyer_comes_with_the_named_or_default_address_and_card_and_never_anothers(store) {
+    let (ada, ada_address, ada_card) = customer_with_defaults(&store, "ada@example.com").await;
+    let (bob, bob_address, bob_card) = customer_with_defaults(&store, "bob@example.com").await;
+    let mut read = store.read().await.unwrap();
+    let mut c = read.conn();
+    let defaults = customers::buyer(&mut c, ada, None, None).await.unwrap().unwrap();
+    assert_eq!(defaults.customer.id, ada);
+    assert_eq!(defaults.address.map(|a| a.id), Some(ada_address));
+    let card = defaults.card.unwrap();
+    assert_eq!((card.id, card.brand, card.last4.as_str(), card.sealed), (ada_card, Brand::Visa, "4242", vec![1, 2, 3]));
+    let named = customers::buyer(&mut c, ada, Some(ada_address), Some(ada_card)).await.unwrap().unwrap();
+    assert_eq!((named.address.map(|a| a.id), named.card.map(|c| c.id)), (Some(ada_address), Some(ada_card)));
+    let others = customers::buyer(&mut c, ada, Some(bob_address), Some(bob_card)).await.unwrap().unwrap();
+    assert!(others.address.is_none() && others.card.is_none(), "another customer's address and card are not found");
+    assert_eq!(customers::buyer(&mut c, bob, None, None).await.unwrap().unwrap().customer.id, bob);
+    assert!(customers::buyer(&mut c, CustomerId::new(), None, None).await.unwrap().is_none());
 }
 
 async fn a_dropped_transaction_is_rolled_back(store) {

@@ -161,21 +161,27 @@ pub async fn quote(
     now: DateTime<Utc>,
     stock: StockCheck,
 ) -> ApiResult<Quote> {
-    let customer = customers::by_id(c, customer_id).await?.ok_or(ApiError::Unauthorized)?;
+    let buyer = customers::buyer(c, customer_id, choices.address_id, choices.payment_method_id)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    let customer = buyer.customer;
     let product = catalog::product_by_sku(c, choices.sku.as_str()).await?.ok_or(ApiError::NotFound("product"))?;
 
-    let address_id = choices.address_id.or(customer.default_address_id).ok_or_else(|| {
-        ApiError::Unprocessable("address_required", "add a shipping address first, or name one with address_id".into())
-    })?;
-    let address = customers::address(c, customer_id, address_id).await?.ok_or(ApiError::NotFound("address"))?;
+    if choices.address_id.or(customer.default_address_id).is_none() {
+        return Err(ApiError::Unprocessable(
+            "address_required",
+            "add a shipping address first, or name one with address_id".into(),
+        ));
+    }
+    let address = buyer.address.ok_or(ApiError::NotFound("address"))?;
 
-    let card_id = choices.payment_method_id.or(customer.default_payment_method_id).ok_or_else(|| {
-        ApiError::Unprocessable(
+    if choices.payment_method_id.or(customer.default_payment_method_id).is_none() {
+        return Err(ApiError::Unprocessable(
             "payment_method_required",
             "add a card first, or name one with payment_method_id".into(),
-        )
-    })?;
-    let card = customers::card(c, customer_id, card_id).await?.ok_or(ApiError::NotFound("payment method"))?;
+        ));
+    }
+    let card = buyer.card.ok_or(ApiError::NotFound("payment method"))?;
     usable_card(&card, now.date_naive())?;
 
     let centers = state.centers();
