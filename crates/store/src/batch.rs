@@ -2,9 +2,9 @@
 //!
 //! A write sent with `Store::write_batched` joins a queue. A batch writer takes what is already queued — up to
 //! a bounded count, without waiting for more, so a lone request is never delayed — and runs the writes in one
-//! transaction: a write that fails (out of stock, a duplicate) is told at once and leaves no trace — on SQLite
-//! because writes check before they change anything (see `run_bare`), elsewhere by a savepoint of its own —
-//! and the rest commit together; only after that commit is each caller answered. One commit, one fsync, for
+//! transaction: a write that fails (out of stock, a duplicate) is told at once and leaves no trace, because
+//! writes check before they change anything (see `run_bare`); the rest commit together, and only after that
+//! commit is each caller answered. One commit, one fsync, for
 //! the whole batch; nothing is acknowledged before it is durable.
 //!
 //! That is for SQLite, whose one writer makes batches safe and commits expensive. On PostgreSQL, writes from
@@ -155,12 +155,7 @@ async fn run_batch(engine: &Engine, mut batch: Vec<Box<dyn Item>>) {
             drop(item);
             continue;
         }
-        let mut c = tx.conn();
-        let end = match c.total_changes() {
-            Some(before) => run_bare(&mut c, item, before, &mut kept).await,
-            None => run_in_savepoint(&mut c, item, &mut kept).await,
-        };
-        if let Err(e) = end {
+        if let Err(e) = run_bare(&mut tx.conn(), item, &mut kept).await {
             broken = Some(e);
         }
     }
@@ -177,35 +172,23 @@ async fn run_batch(engine: &Engine, mut batch: Vec<Box<dyn Item>>) {
     }
 }
 
-/// SQLite: a write runs without a savepoint of its own, because a savepoint copies every page the write
-/// touches into a journal first (a ninth of the writer's time in the bench profile). Writes are built to
+/// A write in a batch runs without a savepoint of its own, because a savepoint copies every page the write
+/// touches into a journal first (a ninth of SQLite's writer time in the bench profile). Writes are built to
 /// fail before they change anything (they check, then write). One that failed after changing rows all the
-/// same cannot be undone alone: then the whole batch is rolled back, and every caller in it told so.
-async fn run_bare(c: &mut Conn<'_>, item: Box<dyn Item>, before: u64, kept: &mut Vec<Reply>) -> Result<(), StoreError> {
+/// same — or on a back end that does not count changed rows, any that failed — cannot be undone alone: then
+/// the whole batch is rolled back, and every caller in it told so.
+async fn run_bare(c: &mut Conn<'_>, item: Box<dyn Item>, kept: &mut Vec<Reply>) -> Result<(), StoreError> {
+    let before = c.total_changes();
     let outcome = AssertUnwindSafe(item.run(c)).catch_unwind().await;
     match outcome {
         Ok(Outcome::Keep(reply)) => kept.push(reply),
-        Ok(Outcome::Discarded) | Err(_) if c.total_changes() != Some(before) => {
+        Ok(Outcome::Discarded) | Err(_) if before.is_none() || c.total_changes() != before => {
             tracing::warn!("a write failed after changing rows; its whole batch is rolled back");
             return Err(StoreError::BatchFailed("another write of the batch failed half-way".into()));
         }
         Ok(Outcome::Discarded) | Err(_) => {}
     }
     Ok(())
-}
-
-/// Elsewhere, a write in a savepoint of its own: a failed one is undone alone.
-async fn run_in_savepoint(c: &mut Conn<'_>, item: Box<dyn Item>, kept: &mut Vec<Reply>) -> Result<(), StoreError> {
-    c.batch("SAVEPOINT w").await?;
-    let outcome = AssertUnwindSafe(item.run(c)).catch_unwind().await;
-    match outcome {
-        Ok(Outcome::Keep(reply)) => {
-            kept.push(reply);
-            c.batch("RELEASE SAVEPOINT w").await
-        }
-        // A failed write, or one that panicked (its caller sees its reply dropped): undo it alone.
-        Ok(Outcome::Discarded) | Err(_) => c.batch("ROLLBACK TO SAVEPOINT w; RELEASE SAVEPOINT w").await,
-    }
 }
 
 async fn fail_all(batch: Vec<Box<dyn Item>>, e: &StoreError) {

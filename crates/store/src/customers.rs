@@ -3,6 +3,7 @@
 use crate::{args, Conn, Row, StoreError};
 use buynow_domain::card::{Brand, Funding};
 use buynow_domain::{AddressId, CustomerId, PaymentMethodId, PostalAddress};
+use std::sync::LazyLock;
 
 #[derive(Debug, Clone)]
 pub struct Customer {
@@ -16,7 +17,6 @@ pub struct Customer {
 }
 
 const CUSTOMER_COLS: &str = "id, email, name, password_hash, prime, default_address_id, default_payment_method_id";
-const CUSTOMER_COLUMNS: usize = 7;
 
 fn customer(r: &Row) -> Result<Customer, StoreError> {
     customer_at(r, 0)
@@ -39,10 +39,22 @@ fn customer_at(r: &Row, at: usize) -> Result<Customer, StoreError> {
     })
 }
 
-/// `cols` with every column named as `table`'s, for a join.
-fn qualified(table: &str, cols: &str) -> String {
-    cols.split(", ").map(|c| format!("{table}.{c}")).collect::<Vec<_>>().join(", ")
-}
+/// The `buyer` query, made once, and where the address's and the card's columns start in its rows.
+static BUYER_QUERY: LazyLock<(String, usize, usize)> = LazyLock::new(|| {
+    let qualified = |table: &str, cols: &str| cols.split(", ").map(|c| format!("{table}.{c}")).collect::<Vec<_>>();
+    let (customer, address, card) =
+        (qualified("c", CUSTOMER_COLS), qualified("a", ADDRESS_COLS), qualified("p", CARD_COLS));
+    let sql = format!(
+        "SELECT {}, {}, {} FROM customers c \
+         LEFT JOIN addresses a ON a.id = COALESCE($2, c.default_address_id) AND a.customer_id = c.id \
+         LEFT JOIN payment_methods p ON p.id = COALESCE($3, c.default_payment_method_id) AND p.customer_id = c.id \
+         WHERE c.id = $1",
+        customer.join(", "),
+        address.join(", "),
+        card.join(", ")
+    );
+    (sql, customer.len(), customer.len() + address.len())
+});
 
 /// A customer with the address and card a purchase names, or else their defaults.
 #[derive(Debug, Clone)]
@@ -62,18 +74,10 @@ pub async fn buyer(
     address: Option<AddressId>,
     card: Option<PaymentMethodId>,
 ) -> Result<Option<Buyer>, StoreError> {
-    let sql = format!(
-        "SELECT {}, {}, {} FROM customers c \
-         LEFT JOIN addresses a ON a.id = COALESCE($2, c.default_address_id) AND a.customer_id = c.id \
-         LEFT JOIN payment_methods p ON p.id = COALESCE($3, c.default_payment_method_id) AND p.customer_id = c.id \
-         WHERE c.id = $1",
-        qualified("c", CUSTOMER_COLS),
-        qualified("a", ADDRESS_COLS),
-        qualified("p", CARD_COLS)
-    );
-    let row = c.opt(&sql, args![id.to_string(), address.map(|a| a.to_string()), card.map(|p| p.to_string())]).await?;
+    let (sql, address_at, card_at) = &*BUYER_QUERY;
+    let row = c.opt(sql, args![id.to_string(), address.map(|a| a.to_string()), card.map(|p| p.to_string())]).await?;
     let Some(r) = row else { return Ok(None) };
-    let (address_at, card_at) = (CUSTOMER_COLUMNS, CUSTOMER_COLUMNS + ADDRESS_COLUMNS);
+    let (address_at, card_at) = (*address_at, *card_at);
     Ok(Some(Buyer {
         customer: customer_at(&r, 0)?,
         address: r.opt_text(address_at)?.map(|_| saved_address_at(&r, address_at)).transpose()?,
@@ -186,7 +190,6 @@ pub async fn insert_address(c: &mut Conn<'_>, a: &SavedAddress) -> Result<(), St
 }
 
 const ADDRESS_COLS: &str = "id, customer_id, name, line1, line2, city, region, postal_code, country";
-const ADDRESS_COLUMNS: usize = 9;
 
 fn saved_address(r: &Row) -> Result<SavedAddress, StoreError> {
     saved_address_at(r, 0)
@@ -206,16 +209,6 @@ fn saved_address_at(r: &Row, at: usize) -> Result<SavedAddress, StoreError> {
             country: r.text(at + 8)?,
         },
     })
-}
-
-/// The address, if it is this customer's.
-pub async fn address(
-    c: &mut Conn<'_>,
-    customer: CustomerId,
-    id: AddressId,
-) -> Result<Option<SavedAddress>, StoreError> {
-    let sql = format!("SELECT {ADDRESS_COLS} FROM addresses WHERE id = $1 AND customer_id = $2");
-    c.opt(&sql, args![id.to_string(), customer.to_string()]).await?.as_ref().map(saved_address).transpose()
 }
 
 pub async fn addresses(c: &mut Conn<'_>, customer: CustomerId) -> Result<Vec<SavedAddress>, StoreError> {

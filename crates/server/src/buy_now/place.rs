@@ -51,34 +51,28 @@ pub async fn buy_now(
     let (centers, inline) = (state.centers(), !state.config.inline_authorization_budget.is_zero());
     let lease = i64::try_from(state.config.job_lease.as_micros()).unwrap_or(i64::MAX / 2);
     let (total, card) = (q.totals.total, q.card.clone());
+    let card_shown = (card.brand, card.last4.clone());
     // One write of a group commit: placements arriving together share a transaction and its fsync.
     let placed = state
         .store
         .write_batched(move |c| {
             Box::pin(async move {
                 // Every check comes before the first write, so a refused placement leaves nothing to undo in
-                // its batch: the key (a retry is answered with its order even once the stock is gone), then
-                // the stock.
-                if let Some(claim) = idempotency::lookup(c, customer, &key, &request_hash).await? {
-                    return Ok(Err(claim));
-                }
+                // its batch. The stock first; when it looks gone, it may have gone to this very purchase (a
+                // retry, whose first attempt committed since the lookup above), which is answered with its order.
                 let plan = match source_live(c, &centers, &q).await {
                     Ok(plan) => plan,
-                    Err(short) => {
-                        // The stock may have gone to this very purchase, committed since the lookup above (a
-                        // concurrent retry on PostgreSQL, or on another server): then this is its retry.
-                        if let Some(claim) = idempotency::lookup(c, customer, &key, &request_hash).await? {
-                            return Ok(Err(claim));
-                        }
-                        return Err(short);
-                    }
+                    Err(short) => match idempotency::lookup(c, customer, &key, &request_hash).await? {
+                        Some(claim) => return Ok(Err(claim)),
+                        None => return Err(short),
+                    },
                 };
+                // Then the key: a key already taken is left as it is (nothing written), and answered.
                 let at = to_micros(q.placed_at);
                 match idempotency::claim(c, customer, &key, &request_hash, order_id, at).await? {
                     Claim::New => {
                         write_order(c, &centers, order_id, &q, plan, inline.then_some(at + lease)).await.map(Ok)
                     }
-                    // Another server's transaction took the key first (PostgreSQL); nothing was written.
                     other => Ok(Err(other)),
                 }
             })
@@ -93,7 +87,7 @@ pub async fn buy_now(
     let mut recorded = None;
     if let Some(job) = placed.job {
         let (tell, mut told) = oneshot::channel();
-        let known = jobs::authorize::Known { payment: placed.payment.clone(), card: card.clone(), tell };
+        let known = jobs::authorize::Known { payment: placed.payment, card, tell };
         jobs::run_claimed_authorization(&state, job, known).await;
         recorded = told.try_recv().ok();
     }
@@ -105,7 +99,7 @@ pub async fn buy_now(
             shipments: placed.shipments,
             timeline: vec![placed.entry, answer.entry],
             payment: answer.payment,
-            card: Some((card.brand, card.last4)),
+            card: Some(card_shown),
         })?,
         // Authorization still under way (or left to the workers): the order as it now stands.
         None => order_view(&mut state.store.read().await?.conn(), customer, order_id).await?,
