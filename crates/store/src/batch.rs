@@ -1,25 +1,39 @@
 //! Group commit: many small write transactions run as one.
 //!
-//! A write sent with `Store::write_batched` joins a queue. A batch writer takes what is already queued — up to
-//! a bounded count, without waiting for more, so a lone request is never delayed — and runs the writes in one
-//! transaction: a write that fails (out of stock, a duplicate) is told at once and leaves no trace, because
-//! writes check before they change anything (see `run_bare`); the rest commit together, and only after that
-//! commit is each caller answered. One commit, one fsync, for
-//! the whole batch; nothing is acknowledged before it is durable.
+//! A write sent with `Store::write_batched`, or a placement sent with `Store::place`, joins a queue. A batch
+//! writer takes what is already queued — up to a bounded count, without waiting for more, so a lone request is
+//! never delayed — and runs it in one transaction: the placements together, as one group written table by
+//! table (see `placement`), then the other writes one by one. A write or placement that fails (out of stock, a
+//! duplicate) is told at once and leaves no trace, because each checks before it changes anything (see
+//! `run_bare`); the rest commit together, and only after that commit is each caller answered. One commit, one
+//! fsync, for the whole batch; nothing is acknowledged before it is durable.
 //!
-//! That is for SQLite, whose one writer makes batches safe and commits expensive. On PostgreSQL, writes from
-//! concurrent batches would take row locks in orders no one controls — placements of different SKUs, two
-//! servers — and deadlock; there each write keeps a transaction of its own (batches of one, many writers side
-//! by side), and PostgreSQL's own group commit shares the WAL flushes of concurrent commits.
+//! On SQLite, whose one writer holds the whole database, everything goes through one queue and one writer. On
+//! PostgreSQL placements are grouped the same way, since a group takes its locks in one fixed order. Other
+//! writes are not: those of concurrent batches would take row locks in orders no one controls and could
+//! deadlock, and a failed statement there spoils its transaction. Each keeps a transaction of its own
+//! (batches of one, many writers side by side), and PostgreSQL's own group commit shares the WAL flushes of
+//! concurrent commits.
 
+use crate::placement::{self, Pending};
 use crate::{BoxFuture, Conn, Engine, StoreError};
 use futures::FutureExt;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
-/// The most writes one transaction takes on SQLite: enough to amortize a commit, few enough to keep latency low.
+/// The most writes one transaction takes: enough to amortize a commit, few enough to keep latency low.
 pub(crate) const MAX_BATCH: usize = 64;
+
+/// How many placement groups may be under way at once on PostgreSQL: while one waits for its commit's flush,
+/// the next is written.
+pub(crate) const PG_PLACEMENT_WRITERS: usize = 2;
+
+/// What a batch writer takes from its queue.
+pub(crate) enum Work {
+    Write(Box<dyn Item>),
+    Place(Box<dyn Pending>),
+}
 
 /// Sends a write's answer once its batch is over: `None` when the batch committed, else why it did not.
 type Reply = Box<dyn FnOnce(Option<&StoreError>) + Send>;
@@ -66,16 +80,28 @@ where
     }
 }
 
-pub(crate) type Queue = mpsc::UnboundedSender<Box<dyn Item>>;
+/// Where writes and placements are queued; on SQLite both go to the one writer.
+#[derive(Clone)]
+pub(crate) struct Queue {
+    writes: mpsc::UnboundedSender<Work>,
+    places: mpsc::UnboundedSender<Work>,
+}
 
-/// Starts `writers` batch writers on `engine`, each taking up to `max_batch` writes per transaction; they stop
-/// when the last `Store` clone is gone.
-pub(crate) fn start(engine: Engine, writers: usize, max_batch: usize) -> Queue {
-    let (queue, rx) = mpsc::unbounded_channel::<Box<dyn Item>>();
+/// Starts the batch writers on `engine`; they stop when the last `Store` clone is gone. On PostgreSQL,
+/// `writers` writers take other writes one at a time.
+pub(crate) fn start(engine: Engine, writers: usize) -> Queue {
+    let (writes, rx) = mpsc::unbounded_channel::<Work>();
     if matches!(engine, Engine::Sqlite { .. }) {
-        start_thread(engine, rx, max_batch);
-        return queue;
+        start_thread(engine, rx);
+        return Queue { places: writes.clone(), writes };
     }
+    let (places, place_rx) = mpsc::unbounded_channel::<Work>();
+    spawn_writers(&engine, rx, writers, 1);
+    spawn_writers(&engine, place_rx, PG_PLACEMENT_WRITERS, MAX_BATCH);
+    Queue { writes, places }
+}
+
+fn spawn_writers(engine: &Engine, rx: mpsc::UnboundedReceiver<Work>, writers: usize, max_batch: usize) {
     let rx = Arc::new(Mutex::new(rx));
     for _ in 0..writers.max(1) {
         let (engine, rx) = (engine.clone(), rx.clone());
@@ -90,21 +116,20 @@ pub(crate) fn start(engine: Engine, writers: usize, max_batch: usize) -> Queue {
             }
         });
     }
-    queue
 }
 
 /// The SQLite writer gets a thread of its own: its statements are plain function calls and its commit waits
 /// for the disk, and neither should hold one of the few async workers that serve HTTP. Its futures are
 /// ready when first polled (see `db`), so a minimal executor runs them; the runtime is entered so that
 /// anything inside may still spawn or time.
-fn start_thread(engine: Engine, mut rx: mpsc::UnboundedReceiver<Box<dyn Item>>, max_batch: usize) {
+fn start_thread(engine: Engine, mut rx: mpsc::UnboundedReceiver<Work>) {
     let runtime = tokio::runtime::Handle::current();
     std::thread::Builder::new()
         .name("buynow-sqlite-writer".into())
         .spawn(move || {
             let _entered = runtime.enter();
             while let Some(first) = rx.blocking_recv() {
-                let batch = drain(&mut rx, first, max_batch);
+                let batch = drain(&mut rx, first, MAX_BATCH);
                 futures::executor::block_on(run_batch(&engine, batch));
             }
         })
@@ -112,11 +137,7 @@ fn start_thread(engine: Engine, mut rx: mpsc::UnboundedReceiver<Box<dyn Item>>, 
 }
 
 /// The first write and whatever is already queued behind it, up to `max_batch`, without waiting for more.
-fn drain(
-    rx: &mut mpsc::UnboundedReceiver<Box<dyn Item>>,
-    first: Box<dyn Item>,
-    max_batch: usize,
-) -> Vec<Box<dyn Item>> {
+fn drain(rx: &mut mpsc::UnboundedReceiver<Work>, first: Work, max_batch: usize) -> Vec<Work> {
     let mut batch = vec![first];
     while batch.len() < max_batch {
         match rx.try_recv() {
@@ -127,14 +148,21 @@ fn drain(
     batch
 }
 
-async fn run_batch(engine: &Engine, mut batch: Vec<Box<dyn Item>>) {
+async fn run_batch(engine: &Engine, batch: Vec<Work>) {
+    let (mut places, mut writes) = (Vec::new(), Vec::new());
+    for work in batch {
+        match work {
+            Work::Place(p) => places.push(p),
+            Work::Write(w) => writes.push(w),
+        }
+    }
     let mut tx = match engine.begin().await {
         Ok(tx) => tx,
-        Err(e) => return fail_all(batch, &e).await,
+        Err(e) => return fail_all(places.len() + writes.len(), &e),
     };
-    if batch.len() == 1 {
-        // Alone, a write needs no savepoint: its failure rolls back the whole (its own) transaction.
-        let item = batch.pop().expect("one item");
+    if places.is_empty() && writes.len() == 1 {
+        // Alone, a write needs no care: its failure rolls back the whole (its own) transaction.
+        let item = writes.pop().expect("one item");
         let outcome = AssertUnwindSafe(item.run(&mut tx.conn())).catch_unwind().await;
         match outcome {
             Ok(Outcome::Keep(reply)) => {
@@ -147,9 +175,17 @@ async fn run_batch(engine: &Engine, mut batch: Vec<Box<dyn Item>>) {
         }
         return;
     }
-    let mut kept = Vec::with_capacity(batch.len());
+    let mut placed = Vec::new();
     let mut broken = None;
-    for item in batch {
+    if !places.is_empty() {
+        match AssertUnwindSafe(placement::run(&mut tx.conn(), places)).catch_unwind().await {
+            Ok(Ok(outcomes)) => placed = outcomes,
+            Ok(Err(e)) => broken = Some(e),
+            Err(_) => broken = Some(StoreError::BatchFailed("a placement's plan panicked".into())),
+        }
+    }
+    let mut kept = Vec::with_capacity(writes.len());
+    for item in writes {
         if broken.is_some() {
             // The transaction is unusable: this write never ran; dropping it tells its caller so.
             drop(item);
@@ -161,12 +197,19 @@ async fn run_batch(engine: &Engine, mut batch: Vec<Box<dyn Item>>) {
     }
     let result = match broken {
         Some(e) => {
+            tracing::warn!(error = %e, "a write batch is rolled back");
             let _ = tx.rollback().await;
             Err(e)
         }
         None => tx.commit().await,
     };
     let error = result.err();
+    for (mut p, outcome) in placed {
+        p.answer(match &error {
+            None => Ok(outcome),
+            Some(e) => Err(e),
+        });
+    }
     for reply in kept {
         reply(error.as_ref());
     }
@@ -191,10 +234,10 @@ async fn run_bare(c: &mut Conn<'_>, item: Box<dyn Item>, kept: &mut Vec<Reply>) 
     Ok(())
 }
 
-async fn fail_all(batch: Vec<Box<dyn Item>>, e: &StoreError) {
-    tracing::warn!(error = %e, size = batch.len(), "a write batch could not start");
-    // Dropping an item drops its reply sender: the caller gets "the batch failed".
-    drop(batch);
+fn fail_all(size: usize, e: &StoreError) {
+    // The batch's items are dropped on return, and their reply senders with them: each caller sees "the batch
+    // failed".
+    tracing::warn!(error = %e, size, "a write batch could not start");
 }
 
 pub(crate) fn enqueue<F, T, E>(queue: &Queue, f: F) -> oneshot::Receiver<Result<T, E>>
@@ -205,6 +248,18 @@ where
 {
     let (reply, answer) = oneshot::channel();
     // A closed queue drops the item, and with it the reply: the caller sees the failure.
-    let _ = queue.send(Box::new(Typed { f, reply }));
+    let _ = queue.writes.send(Work::Write(Box::new(Typed { f, reply })));
+    answer
+}
+
+pub(crate) fn enqueue_placement<E>(
+    queue: &Queue,
+    request: placement::Request<E>,
+) -> oneshot::Receiver<Result<placement::Placed, E>>
+where
+    E: From<StoreError> + Send + 'static,
+{
+    let (pending, answer) = placement::pending(request);
+    let _ = queue.places.send(Work::Place(pending));
     answer
 }

@@ -182,3 +182,90 @@ pub async fn release(c: &mut Conn<'_>, sku: &str, center: &str, quantity: u32) -
     }
     Ok(())
 }
+
+/// The stock rows of `skus`, by SKU, locked until the transaction ends (on PostgreSQL; SQLite's one writer
+/// holds the whole database already). Rows are locked in (SKU, center) order, the order every placement
+/// uses, so that two transactions wanting some of the same rows cannot deadlock.
+pub async fn lock_stock(
+    c: &mut Conn<'_>,
+    skus: &[&str],
+) -> Result<std::collections::HashMap<String, Vec<StockLevel>>, StoreError> {
+    let mut sorted = skus.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut levels: std::collections::HashMap<String, Vec<StockLevel>> = std::collections::HashMap::new();
+    match c.backend() {
+        crate::Backend::Postgres => {
+            let rows = c
+                .all(
+                    "SELECT sku, center, on_hand, reserved FROM stock WHERE sku = ANY($1) ORDER BY sku, center FOR UPDATE",
+                    vec![crate::Arg::Texts(sorted.iter().map(|s| s.to_string()).collect())],
+                )
+                .await?;
+            for r in rows {
+                let level = StockLevel { center: r.text(1)?, on_hand: r.int(2)?, reserved: r.int(3)? };
+                levels.entry(r.text(0)?).or_default().push(level);
+            }
+        }
+        crate::Backend::Sqlite => {
+            for sku in sorted {
+                levels.insert(sku.to_string(), stock_levels(c, sku).await?);
+            }
+        }
+    }
+    Ok(levels)
+}
+
+/// A quantity of a SKU to reserve at a center.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reservation {
+    pub sku: String,
+    pub center: String,
+    pub quantity: i64,
+}
+
+/// Reserves all of `wanted`, or says `false` (and the transaction must then be rolled back) when any of it is
+/// no longer free. Each is still a guarded update, made once per (SKU, center) for the sum wanted there, in
+/// (SKU, center) order; on PostgreSQL all in one statement.
+pub async fn reserve_all(c: &mut Conn<'_>, wanted: &[Reservation]) -> Result<bool, StoreError> {
+    let mut sums: std::collections::BTreeMap<(&str, &str), i64> = std::collections::BTreeMap::new();
+    for r in wanted {
+        *sums.entry((r.sku.as_str(), r.center.as_str())).or_default() += r.quantity;
+    }
+    match c.backend() {
+        crate::Backend::Postgres => {
+            if sums.is_empty() {
+                return Ok(true);
+            }
+            let (mut skus, mut centers, mut quantities) = (Vec::new(), Vec::new(), Vec::new());
+            for ((sku, center), quantity) in &sums {
+                skus.push(sku.to_string());
+                centers.push(center.to_string());
+                quantities.push(*quantity);
+            }
+            let n = c
+                .exec(
+                    "UPDATE stock s SET reserved = s.reserved + r.quantity \
+                     FROM UNNEST($1::text[], $2::text[], $3::bigint[]) AS r(sku, center, quantity) \
+                     WHERE s.sku = r.sku AND s.center = r.center AND s.on_hand - s.reserved >= r.quantity",
+                    vec![crate::Arg::Texts(skus), crate::Arg::Texts(centers), crate::Arg::Ints(quantities)],
+                )
+                .await?;
+            Ok(n == sums.len() as u64)
+        }
+        crate::Backend::Sqlite => {
+            for ((sku, center), quantity) in sums {
+                let n = c
+                    .exec(
+                        "UPDATE stock SET reserved = reserved + $3 WHERE sku = $1 AND center = $2 AND on_hand - reserved >= $3",
+                        args![sku, center, quantity],
+                    )
+                    .await?;
+                if n != 1 {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        }
+    }
+}

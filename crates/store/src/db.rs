@@ -26,6 +26,9 @@ pub enum Arg {
     Blob(Vec<u8>),
     NullInt,
     NullText,
+    /// A list, for `= ANY($N)`: PostgreSQL only (SQLite code runs one statement per value instead).
+    Texts(Vec<String>),
+    Ints(Vec<i64>),
 }
 
 macro_rules! arg_from {
@@ -147,13 +150,15 @@ fn sqlite_sql(sql: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-fn sqlite_values(args: Vec<Arg>) -> Vec<Value> {
+fn sqlite_values(args: Vec<Arg>) -> Result<Vec<Value>, StoreError> {
     args.into_iter()
         .map(|a| match a {
-            Arg::Int(v) => Value::Integer(v),
-            Arg::Text(v) => Value::Text(v),
-            Arg::Blob(v) => Value::Blob(v),
-            Arg::NullInt | Arg::NullText => Value::Null,
+            Arg::Int(v) => Ok(Value::Integer(v)),
+            Arg::Text(v) => Ok(Value::Text(v)),
+            Arg::Blob(v) => Ok(Value::Blob(v)),
+            Arg::NullInt | Arg::NullText => Ok(Value::Null),
+            // Repositories run one statement per value on SQLite instead.
+            Arg::Texts(_) | Arg::Ints(_) => Err(StoreError::Unsupported("a list as one argument, on SQLite")),
         })
         .collect()
 }
@@ -161,7 +166,7 @@ fn sqlite_values(args: Vec<Arg>) -> Vec<Value> {
 fn sqlite_exec(c: &rusqlite::Connection, sql: &str, args: Vec<Arg>) -> Result<u64, StoreError> {
     tracing::trace!(target: "buynow_store::sql", %sql);
     let mut stmt = c.prepare_cached(&sqlite_sql(sql))?;
-    Ok(stmt.execute(rusqlite::params_from_iter(sqlite_values(args)))? as u64)
+    Ok(stmt.execute(rusqlite::params_from_iter(sqlite_values(args)?))? as u64)
 }
 
 /// Statements without arguments. A single one (a savepoint, a transaction's begin or end: several per batch)
@@ -178,7 +183,7 @@ fn sqlite_rows(c: &rusqlite::Connection, sql: &str, args: Vec<Arg>, limit: usize
     tracing::trace!(target: "buynow_store::sql", %sql);
     let mut stmt = c.prepare_cached(&sqlite_sql(sql))?;
     let columns = stmt.column_count();
-    let mut rows = stmt.query(rusqlite::params_from_iter(sqlite_values(args)))?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(sqlite_values(args)?))?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
         let values = (0..columns).map(|i| row.get::<_, Value>(i)).collect::<Result<Vec<_>, _>>()?;
@@ -197,7 +202,55 @@ fn bind_pg(sql: &str, args: Vec<Arg>) -> sqlx::query::Query<'_, Postgres, PgArgu
         Arg::Blob(v) => q.bind(v),
         Arg::NullInt => q.bind(Option::<i64>::None),
         Arg::NullText => q.bind(Option::<String>::None),
+        Arg::Texts(v) => q.bind(v),
+        Arg::Ints(v) => q.bind(v),
     })
+}
+
+/// One column of a many-row insert on PostgreSQL, as the array `UNNEST` takes apart again.
+enum Column {
+    Int(Vec<Option<i64>>),
+    Text(Vec<Option<String>>),
+    Blob(Vec<Option<Vec<u8>>>),
+}
+
+impl Column {
+    fn for_arg(a: &Arg, rows: usize) -> Column {
+        match a {
+            Arg::Int(_) | Arg::NullInt | Arg::Ints(_) => Column::Int(Vec::with_capacity(rows)),
+            Arg::Blob(_) => Column::Blob(Vec::with_capacity(rows)),
+            Arg::Text(_) | Arg::NullText | Arg::Texts(_) => Column::Text(Vec::with_capacity(rows)),
+        }
+    }
+
+    fn push(&mut self, a: Arg) -> Result<(), StoreError> {
+        match (self, a) {
+            (Column::Int(v), Arg::Int(x)) => v.push(Some(x)),
+            (Column::Int(v), Arg::NullInt | Arg::NullText) => v.push(None),
+            (Column::Text(v), Arg::Text(x)) => v.push(Some(x)),
+            (Column::Text(v), Arg::NullText | Arg::NullInt) => v.push(None),
+            (Column::Blob(v), Arg::Blob(x)) => v.push(Some(x)),
+            (Column::Blob(v), Arg::NullText | Arg::NullInt) => v.push(None),
+            (_, a) => return Err(StoreError::Corrupt(format!("a many-row insert mixes types in a column: {a:?}"))),
+        }
+        Ok(())
+    }
+
+    fn sql_type(&self) -> &'static str {
+        match self {
+            Column::Int(_) => "bigint[]",
+            Column::Text(_) => "text[]",
+            Column::Blob(_) => "bytea[]",
+        }
+    }
+
+    fn bind(self, q: sqlx::query::Query<'_, Postgres, PgArguments>) -> sqlx::query::Query<'_, Postgres, PgArguments> {
+        match self {
+            Column::Int(v) => q.bind(v),
+            Column::Text(v) => q.bind(v),
+            Column::Blob(v) => q.bind(v),
+        }
+    }
 }
 
 pub(crate) enum ConnInner<'c> {
@@ -259,6 +312,59 @@ impl Conn<'_> {
 
     pub async fn one(&mut self, sql: &str, args: Vec<Arg>) -> Result<Row, StoreError> {
         self.opt(sql, args).await?.ok_or(StoreError::NotFound)
+    }
+
+    /// Inserts `rows` (each its values for `columns`, in order) into `table`, followed by `tail` (an
+    /// `ON CONFLICT …` and/or `RETURNING …`); returns what `RETURNING` gave. On PostgreSQL that is one statement
+    /// whatever the number of rows (the values travel as one array per column), so a group commit's hundred rows
+    /// cost one round trip, not a hundred; rows go in the order given. On SQLite, where a statement is a
+    /// function call, it is the one-row statement run once per row.
+    pub fn insert_rows<'a>(
+        &'a mut self,
+        table: &'a str,
+        columns: &'a [&'a str],
+        rows: Vec<Vec<Arg>>,
+        tail: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<Row>, StoreError>> {
+        Box::pin(async move {
+            if rows.is_empty() {
+                return Ok(Vec::new());
+            }
+            let names = columns.join(", ");
+            match &mut self.0 {
+                ConnInner::Sqlite(c) => {
+                    let values = (1..=columns.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+                    let sql = format!("INSERT INTO {table} ({names}) VALUES ({values}) {tail}");
+                    let mut out = Vec::new();
+                    for row in rows {
+                        out.extend(sqlite_rows(c, &sql, row, usize::MAX)?);
+                    }
+                    Ok(out)
+                }
+                ConnInner::Pg(c) => {
+                    let count = rows.len();
+                    let mut cols: Vec<Column> = rows[0].iter().map(|a| Column::for_arg(a, count)).collect();
+                    for row in rows {
+                        if row.len() != cols.len() {
+                            return Err(StoreError::Corrupt(format!("a row for {table} has {} values", row.len())));
+                        }
+                        for (col, arg) in cols.iter_mut().zip(row) {
+                            col.push(arg)?;
+                        }
+                    }
+                    let arrays = cols
+                        .iter()
+                        .enumerate()
+                        .map(|(i, col)| format!("${}::{}", i + 1, col.sql_type()))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let sql = format!("INSERT INTO {table} ({names}) SELECT * FROM UNNEST({arrays}) {tail}");
+                    tracing::trace!(target: "buynow_store::sql", %sql, rows = count);
+                    let q = cols.into_iter().fold(sqlx::query(&sql), |q, col| col.bind(q));
+                    Ok(q.fetch_all(&mut **c).await?.into_iter().map(|r| Row(RowInner::Pg(r))).collect())
+                }
+            }
+        })
     }
 
     /// Statements without arguments, possibly several separated by `;` (migrations, transaction control).

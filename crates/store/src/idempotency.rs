@@ -4,8 +4,9 @@
 //! one key — on one server or on two — can never both create an order: the second waits for or sees the
 //! first's row and gets a replay (same body) or a conflict (another body).
 
-use crate::{args, Conn, StoreError};
+use crate::{args, Arg, Backend, Conn, StoreError};
 use buynow_domain::{CustomerId, OrderId};
+use std::collections::{HashMap, HashSet};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
@@ -44,15 +45,120 @@ pub async fn claim(
     order: OrderId,
     at: i64,
 ) -> Result<Claim, StoreError> {
-    let inserted = c
-        .exec(
-            "INSERT INTO idempotency_keys (customer_id, key, request_hash, order_id, created_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (customer_id, key) DO NOTHING",
-            args![customer.to_string(), key, request_hash, order.to_string(), at],
-        )
-        .await?;
-    if inserted == 1 {
-        return Ok(Claim::New);
+    let wanted = KeyClaim { customer, key: key.to_string(), request_hash: request_hash.to_string(), order, at };
+    let mut claims = claim_all(c, std::slice::from_ref(&wanted)).await?;
+    claims.pop().ok_or_else(|| StoreError::Corrupt("a claim went unanswered".into()))
+}
+
+/// A key one request wants for the order it would create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyClaim {
+    pub customer: CustomerId,
+    pub key: String,
+    pub request_hash: String,
+    pub order: OrderId,
+    pub at: i64,
+}
+
+/// Claims keys, answering for each, in order. The keys are written in one statement, sorted, so that two
+/// transactions claiming some of the same keys wait for each other in one order and never deadlock. A key
+/// claimed twice in `wanted` goes to the first; the second is answered as a replay of (or conflict with) it.
+pub async fn claim_all(c: &mut Conn<'_>, wanted: &[KeyClaim]) -> Result<Vec<Claim>, StoreError> {
+    let mut sorted: Vec<&KeyClaim> = wanted.iter().collect();
+    sorted.sort_by(|a, b| (a.customer, &a.key).cmp(&(b.customer, &b.key)));
+    let rows = sorted
+        .iter()
+        .map(|w| args![w.customer.to_string(), &w.key, &w.request_hash, w.order.to_string(), w.at])
+        .collect();
+    let columns = ["customer_id", "key", "request_hash", "order_id", "created_at"];
+    let tail = "ON CONFLICT (customer_id, key) DO NOTHING RETURNING order_id";
+    let inserted = c.insert_rows("idempotency_keys", &columns, rows, tail).await?;
+    let inserted = inserted.iter().map(|r| r.parsed(0, OrderId::parse)).collect::<Result<HashSet<_>, _>>()?;
+    // The rest were taken before (this transaction's own rows included, so a key twice in `wanted` finds the
+    // first's order).
+    let taken: Vec<&KeyClaim> = wanted.iter().filter(|w| !inserted.contains(&w.order)).collect();
+    let found = lookup_all(c, &taken).await?;
+    wanted
+        .iter()
+        .map(|w| {
+            if inserted.contains(&w.order) {
+                return Ok(Claim::New);
+            }
+            let (hash, order) = found
+                .get(&(w.customer, w.key.as_str()))
+                .ok_or_else(|| StoreError::Corrupt("idempotency key vanished".into()))?;
+            Ok(if *hash == w.request_hash { Claim::Replay(*order) } else { Claim::Conflict })
+        })
+        .collect()
+}
+
+/// The request hash and order of each of these keys that exists.
+async fn lookup_all<'k>(
+    c: &mut Conn<'_>,
+    keys: &[&'k KeyClaim],
+) -> Result<HashMap<(CustomerId, &'k str), (String, OrderId)>, StoreError> {
+    let mut found = HashMap::new();
+    if keys.is_empty() {
+        return Ok(found);
     }
-    lookup(c, customer, key, request_hash).await?.ok_or_else(|| StoreError::Corrupt("idempotency key vanished".into()))
+    let rows = match c.backend() {
+        Backend::Postgres => {
+            let (customers, names) = keys.iter().map(|k| (k.customer.to_string(), k.key.clone())).unzip();
+            c.all(
+                "SELECT customer_id, key, request_hash, order_id FROM idempotency_keys \
+                 WHERE (customer_id, key) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))",
+                vec![Arg::Texts(customers), Arg::Texts(names)],
+            )
+            .await?
+        }
+        Backend::Sqlite => {
+            let mut rows = Vec::with_capacity(keys.len());
+            for k in keys {
+                let sql = "SELECT customer_id, key, request_hash, order_id FROM idempotency_keys \
+                           WHERE customer_id = $1 AND key = $2";
+                rows.extend(c.opt(sql, args![k.customer.to_string(), &k.key]).await?);
+            }
+            rows
+        }
+    };
+    for r in rows {
+        let (customer, key) = (r.parsed(0, CustomerId::parse)?, r.text(1)?);
+        // Keyed by the caller's own strings, so the map borrows from `keys`, not from the rows.
+        let Some(k) = keys.iter().find(|k| k.customer == customer && k.key == key) else { continue };
+        found.insert((k.customer, k.key.as_str()), (r.text(2)?, r.parsed(3, OrderId::parse)?));
+    }
+    Ok(found)
+}
+
+/// Gives claimed keys back (their requests were refused), so that a retry is free to try again.
+pub async fn release_all(c: &mut Conn<'_>, claimed: &[&KeyClaim]) -> Result<(), StoreError> {
+    if claimed.is_empty() {
+        return Ok(());
+    }
+    match c.backend() {
+        Backend::Postgres => {
+            let mut columns = (Vec::new(), Vec::new(), Vec::new());
+            for k in claimed {
+                columns.0.push(k.customer.to_string());
+                columns.1.push(k.key.clone());
+                columns.2.push(k.order.to_string());
+            }
+            c.exec(
+                "DELETE FROM idempotency_keys k USING UNNEST($1::text[], $2::text[], $3::text[]) AS r(customer_id, key, order_id) \
+                 WHERE k.customer_id = r.customer_id AND k.key = r.key AND k.order_id = r.order_id",
+                vec![Arg::Texts(columns.0), Arg::Texts(columns.1), Arg::Texts(columns.2)],
+            )
+            .await?;
+        }
+        Backend::Sqlite => {
+            for k in claimed {
+                c.exec(
+                    "DELETE FROM idempotency_keys WHERE customer_id = $1 AND key = $2 AND order_id = $3",
+                    args![k.customer.to_string(), &k.key, k.order.to_string()],
+                )
+                .await?;
+            }
+        }
+    }
+    Ok(())
 }

@@ -29,15 +29,8 @@ pub struct Job {
 
 /// Adds a job; `None` when its dedup key was already used.
 pub async fn enqueue(c: &mut Conn<'_>, job: &NewJob, now: i64) -> Result<Option<JobId>, StoreError> {
-    let id = JobId::new();
-    let n = c
-        .exec(
-            "INSERT INTO jobs (id, kind, payload, dedup_key, status, run_at, attempts, max_attempts, created_at) \
-             VALUES ($1, $2, $3, $4, 'queued', $5, 0, $6, $7) ON CONFLICT (dedup_key) DO NOTHING",
-            args![id.to_string(), job.kind, &job.payload, job.dedup_key.clone(), job.run_at, job.max_attempts, now],
-        )
-        .await?;
-    Ok((n == 1).then_some(id))
+    let added = insert_all(c, &[Enqueue { job, now, lease_until: None }]).await?;
+    Ok(added[0].as_ref().map(|j| j.id))
 }
 
 /// Adds a job already claimed by the caller, who runs it right after the commit (the inline fast path).
@@ -48,21 +41,71 @@ pub async fn enqueue_claimed(
     now: i64,
     lease_until: i64,
 ) -> Result<Option<Job>, StoreError> {
-    let id = JobId::new();
-    let n = c
-        .exec(
-            "INSERT INTO jobs (id, kind, payload, dedup_key, status, run_at, attempts, max_attempts, locked_until, created_at) \
-             VALUES ($1, $2, $3, $4, 'running', $5, 1, $6, $7, $5) ON CONFLICT (dedup_key) DO NOTHING",
-            args![id.to_string(), job.kind, &job.payload, job.dedup_key.clone(), now, job.max_attempts, lease_until],
-        )
-        .await?;
-    Ok((n == 1).then(|| Job {
-        id,
-        kind: job.kind.to_string(),
-        payload: job.payload.clone(),
-        attempt: 1,
-        max_attempts: i64::from(job.max_attempts),
-    }))
+    let mut added = insert_all(c, &[Enqueue { job, now, lease_until: Some(lease_until) }]).await?;
+    Ok(added.pop().flatten())
+}
+
+/// A job to add: with `lease_until`, already claimed by the caller (and due at once).
+pub struct Enqueue<'a> {
+    pub job: &'a NewJob,
+    pub now: i64,
+    pub lease_until: Option<i64>,
+}
+
+/// Adds jobs in one statement (see `Conn::insert_rows`). For each, in order: the job as written (attempt 1
+/// when claimed, else 0), or `None` when its dedup key was already used.
+pub async fn insert_all(c: &mut Conn<'_>, jobs: &[Enqueue<'_>]) -> Result<Vec<Option<Job>>, StoreError> {
+    let ids: Vec<JobId> = jobs.iter().map(|_| JobId::new()).collect();
+    let rows = jobs
+        .iter()
+        .zip(&ids)
+        .map(|(e, id)| {
+            let (status, attempts, run_at) = match e.lease_until {
+                Some(_) => ("running", 1, e.now),
+                None => ("queued", 0, e.job.run_at),
+            };
+            let j = e.job;
+            args![
+                id.to_string(),
+                j.kind,
+                &j.payload,
+                j.dedup_key.clone(),
+                status,
+                run_at,
+                attempts,
+                j.max_attempts,
+                e.lease_until,
+                e.now
+            ]
+        })
+        .collect();
+    let columns = [
+        "id",
+        "kind",
+        "payload",
+        "dedup_key",
+        "status",
+        "run_at",
+        "attempts",
+        "max_attempts",
+        "locked_until",
+        "created_at",
+    ];
+    let added = c.insert_rows("jobs", &columns, rows, "ON CONFLICT (dedup_key) DO NOTHING RETURNING id").await?;
+    let added = added.iter().map(|r| r.parsed(0, JobId::parse)).collect::<Result<Vec<_>, _>>()?;
+    Ok(jobs
+        .iter()
+        .zip(ids)
+        .map(|(e, id)| {
+            added.contains(&id).then(|| Job {
+                id,
+                kind: e.job.kind.to_string(),
+                payload: e.job.payload.clone(),
+                attempt: i64::from(e.lease_until.is_some()),
+                max_attempts: i64::from(e.job.max_attempts),
+            })
+        })
+        .collect())
 }
 
 fn job(r: &Row) -> Result<Job, StoreError> {

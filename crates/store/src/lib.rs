@@ -20,6 +20,7 @@ mod migrate;
 pub mod orders;
 pub mod outbox;
 pub mod payments;
+pub mod placement;
 mod sqlite;
 pub mod testing;
 mod time;
@@ -50,6 +51,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("the write's batch did not commit: {0}")]
     BatchFailed(String),
+    #[error("not supported on this back end: {0}")]
+    Unsupported(&'static str),
     #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://…")]
     UnsupportedUrl(String),
 }
@@ -121,13 +124,13 @@ const PG_POOL_SIZE: u32 = 24;
 impl Store {
     /// Opens and migrates the database at `url`: `sqlite://PATH` (created if missing) or `postgres://…`.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
-        // See `batch` for why SQLite batches and PostgreSQL does not.
-        let (engine, writers, max_batch) = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            (Self::open_postgres(url).await?, PG_POOL_SIZE as usize - 4, 1)
+        // See `batch` for what is grouped on which back end.
+        let (engine, writers) = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (Self::open_postgres(url).await?, PG_POOL_SIZE as usize - 4 - batch::PG_PLACEMENT_WRITERS)
         } else {
-            (Self::open_sqlite(url).await?, 1, batch::MAX_BATCH)
+            (Self::open_sqlite(url).await?, 1)
         };
-        let batch = batch::start(engine.clone(), writers, max_batch);
+        let batch = batch::start(engine.clone(), writers);
         Ok(Store { engine, batch })
     }
 
@@ -183,9 +186,9 @@ impl Store {
         self.engine.begin()
     }
 
-    /// Runs `f` as one write of a group commit (see `batch`): in its own savepoint, inside a transaction shared
-    /// with the other writes queued at the time. `Ok` is returned only once that transaction has committed;
-    /// an `Err` from `f` undoes `f`'s writes alone.
+    /// Runs `f` as one write of a group commit (see `batch`), inside a transaction shared with the other writes
+    /// queued at the time. `Ok` is returned only once that transaction has committed. `f` must check before it
+    /// writes: an `Err` from it before its first change leaves the others be, and one after fails them all.
     pub async fn write_batched<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: for<'a, 'c> FnOnce(&'a mut Conn<'c>) -> BoxFuture<'a, Result<T, E>> + Send + 'static,
@@ -195,6 +198,18 @@ impl Store {
         batch::enqueue(&self.batch, f)
             .await
             .unwrap_or_else(|_| Err(E::from(StoreError::BatchFailed("the write was dropped unfinished".into()))))
+    }
+
+    /// Places an order as one of a group (see `placement`): `Ok` once the group's transaction has committed,
+    /// with the order written or the order its key already names; `Err` with the plan's own refusal, which
+    /// leaves nothing behind, or with why the group did not commit (safe to retry with the same key).
+    pub async fn place<E>(&self, request: placement::Request<E>) -> Result<placement::Placed, E>
+    where
+        E: From<StoreError> + Send + 'static,
+    {
+        batch::enqueue_placement(&self.batch, request)
+            .await
+            .unwrap_or_else(|_| Err(E::from(StoreError::BatchFailed("the placement was dropped unfinished".into()))))
     }
 
     pub async fn close(&self) {

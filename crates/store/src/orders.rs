@@ -1,6 +1,6 @@
 //! Orders, their items, shipments and timeline.
 
-use crate::{args, Backend, Conn, Row, StoreError};
+use crate::{args, Arg, Backend, Conn, Row, StoreError};
 use buynow_domain::{AddressId, Currency};
 use buynow_domain::{CustomerId, DeliverySpeed, Money, OrderId, OrderStatus, PaymentMethodId, ShipmentId};
 
@@ -81,57 +81,78 @@ fn order(r: &Row) -> Result<Order, StoreError> {
     })
 }
 
-pub async fn insert(c: &mut Conn<'_>, o: &Order, items: &[Item], shipments: &[Shipment]) -> Result<(), StoreError> {
-    c.exec(
-        &format!("INSERT INTO orders ({ORDER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"),
-        args![
-            o.id.to_string(),
-            o.customer_id.to_string(),
-            o.status.as_str(),
-            o.delivery_speed.as_str(),
-            o.total.currency().code(),
-            o.subtotal.minor(),
-            o.shipping.minor(),
-            o.tax.minor(),
-            o.total.minor(),
-            o.address_id.to_string(),
-            &o.ship_to,
-            o.payment_method_id.to_string(),
-            &o.estimated_earliest,
-            &o.estimated_latest,
-            o.hold_until,
-            o.declines,
-            o.created_at,
-            o.updated_at
-        ],
-    )
-    .await?;
-    for i in items {
-        c.exec(
-            "INSERT INTO order_items (order_id, sku, title, quantity, unit_price) VALUES ($1, $2, $3, $4, $5)",
-            args![o.id.to_string(), &i.sku, &i.title, i.quantity, i.unit_price.minor()],
-        )
-        .await?;
-    }
-    for s in shipments {
-        c.exec(
-            "INSERT INTO shipments (id, order_id, center, sku, quantity, status, carrier, tracking_number, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            args![
-                s.id.to_string(),
-                o.id.to_string(),
-                &s.center,
-                &s.sku,
-                s.quantity,
-                &s.status,
-                s.carrier.clone(),
-                s.tracking_number.clone(),
-                o.created_at
-            ],
-        )
-        .await?;
-    }
+fn columns(list: &str) -> Vec<&str> {
+    list.split(',').map(str::trim).collect()
+}
+
+fn order_row(o: &Order) -> Vec<Arg> {
+    args![
+        o.id.to_string(),
+        o.customer_id.to_string(),
+        o.status.as_str(),
+        o.delivery_speed.as_str(),
+        o.total.currency().code(),
+        o.subtotal.minor(),
+        o.shipping.minor(),
+        o.tax.minor(),
+        o.total.minor(),
+        o.address_id.to_string(),
+        &o.ship_to,
+        o.payment_method_id.to_string(),
+        &o.estimated_earliest,
+        &o.estimated_latest,
+        o.hold_until,
+        o.declines,
+        o.created_at,
+        o.updated_at
+    ]
+}
+
+/// A new order with what it is made of.
+pub struct NewOrderRows<'a> {
+    pub order: &'a Order,
+    pub items: &'a [Item],
+    pub shipments: &'a [Shipment],
+}
+
+/// Writes new orders, their items and their shipments: one statement per table however many orders there are
+/// (see `Conn::insert_rows`), which is what lets a group commit of placements cost a handful of round trips.
+pub async fn insert_all(c: &mut Conn<'_>, orders: &[NewOrderRows<'_>]) -> Result<(), StoreError> {
+    let rows = orders.iter().map(|n| order_row(n.order)).collect();
+    c.insert_rows("orders", &columns(ORDER_COLS), rows, "").await?;
+    let items = orders
+        .iter()
+        .flat_map(|n| {
+            n.items.iter().map(|i| args![n.order.id.to_string(), &i.sku, &i.title, i.quantity, i.unit_price.minor()])
+        })
+        .collect();
+    c.insert_rows("order_items", &["order_id", "sku", "title", "quantity", "unit_price"], items, "").await?;
+    let shipments = orders
+        .iter()
+        .flat_map(|n| {
+            n.shipments.iter().map(|s| {
+                args![
+                    s.id.to_string(),
+                    n.order.id.to_string(),
+                    &s.center,
+                    &s.sku,
+                    s.quantity,
+                    &s.status,
+                    s.carrier.clone(),
+                    s.tracking_number.clone(),
+                    n.order.created_at
+                ]
+            })
+        })
+        .collect();
+    let shipment_columns =
+        ["id", "order_id", "center", "sku", "quantity", "status", "carrier", "tracking_number", "created_at"];
+    c.insert_rows("shipments", &shipment_columns, shipments, "").await?;
     Ok(())
+}
+
+pub async fn insert(c: &mut Conn<'_>, o: &Order, items: &[Item], shipments: &[Shipment]) -> Result<(), StoreError> {
+    insert_all(c, &[NewOrderRows { order: o, items, shipments }]).await
 }
 
 pub async fn get(c: &mut Conn<'_>, id: OrderId) -> Result<Option<Order>, StoreError> {
@@ -214,12 +235,14 @@ pub async fn add_timeline(
     status: OrderStatus,
     note: &str,
 ) -> Result<(), StoreError> {
-    c.exec(
-        "INSERT INTO order_timeline (order_id, at, status, note) VALUES ($1, $2, $3, $4)",
-        args![id.to_string(), at, status.as_str(), note],
-    )
-    .await
-    .map(drop)
+    let entry = TimelineEntry { at, status: status.as_str().to_string(), note: note.to_string() };
+    add_timeline_all(c, &[(id, &entry)]).await
+}
+
+/// Adds entries to orders' timelines, in one statement (see `Conn::insert_rows`).
+pub async fn add_timeline_all(c: &mut Conn<'_>, entries: &[(OrderId, &TimelineEntry)]) -> Result<(), StoreError> {
+    let rows = entries.iter().map(|(id, e)| args![id.to_string(), e.at, &e.status, &e.note]).collect();
+    c.insert_rows("order_timeline", &["order_id", "at", "status", "note"], rows, "").await.map(drop)
 }
 
 /// Moves the order from `from` to `to` only if it is still in `from`: `false` when someone else moved it first.

@@ -4,6 +4,15 @@
 use crate::{args, Conn, StoreError};
 use buynow_domain::{CustomerId, EventId, OrderId};
 
+/// An event to announce, written with the change it announces.
+pub struct NewEvent<'a> {
+    pub order: OrderId,
+    pub customer: CustomerId,
+    pub kind: &'a str,
+    pub payload: &'a str,
+    pub at: i64,
+}
+
 pub async fn add(
     c: &mut Conn<'_>,
     order: OrderId,
@@ -12,11 +21,18 @@ pub async fn add(
     payload: &str,
     at: i64,
 ) -> Result<EventId, StoreError> {
-    let id = EventId::new();
-    c.exec(
-        "INSERT INTO outbox (id, order_id, customer_id, kind, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        args![id.to_string(), order.to_string(), customer.to_string(), kind, payload, at],
-    )
-    .await?;
-    Ok(id)
+    let ids = add_all(c, &[NewEvent { order, customer, kind, payload, at }]).await?;
+    Ok(ids[0])
+}
+
+/// Writes events in one statement (see `Conn::insert_rows`); returns their ids, in order.
+pub async fn add_all(c: &mut Conn<'_>, events: &[NewEvent<'_>]) -> Result<Vec<EventId>, StoreError> {
+    let ids: Vec<EventId> = events.iter().map(|_| EventId::new()).collect();
+    let rows = events
+        .iter()
+        .zip(&ids)
+        .map(|(e, id)| args![id.to_string(), e.order.to_string(), e.customer.to_string(), e.kind, e.payload, e.at])
+        .collect();
+    c.insert_rows("outbox", &["id", "order_id", "customer_id", "kind", "payload", "created_at"], rows, "").await?;
+    Ok(ids)
 }

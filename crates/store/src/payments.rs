@@ -58,24 +58,30 @@ fn payment(r: &Row) -> Result<Payment, StoreError> {
 }
 
 pub async fn insert(c: &mut Conn<'_>, p: &Payment, at: i64) -> Result<(), StoreError> {
-    c.exec(
-        &format!(
-            "INSERT INTO payments ({COLS}, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)"
-        ),
-        args![
-            p.id.to_string(),
-            p.order_id.to_string(),
-            p.payment_method_id.to_string(),
-            p.amount.minor(),
-            p.amount.currency().code(),
-            p.status.as_str(),
-            p.authorization.clone(),
-            p.decline_code.clone(),
-            at
-        ],
-    )
-    .await
-    .map(drop)
+    insert_all(c, &[(p, at)]).await
+}
+
+/// Writes new payments, each with when it was made, in one statement (see `Conn::insert_rows`).
+pub async fn insert_all(c: &mut Conn<'_>, payments: &[(&Payment, i64)]) -> Result<(), StoreError> {
+    let rows = payments
+        .iter()
+        .map(|&(p, at)| {
+            args![
+                p.id.to_string(),
+                p.order_id.to_string(),
+                p.payment_method_id.to_string(),
+                p.amount.minor(),
+                p.amount.currency().code(),
+                p.status.as_str(),
+                p.authorization.clone(),
+                p.decline_code.clone(),
+                at,
+                at
+            ]
+        })
+        .collect();
+    let columns: Vec<&str> = COLS.split(',').map(str::trim).chain(["created_at", "updated_at"]).collect();
+    c.insert_rows("payments", &columns, rows, "").await.map(drop)
 }
 
 pub async fn get(c: &mut Conn<'_>, id: PaymentId) -> Result<Option<Payment>, StoreError> {

@@ -2,11 +2,14 @@
 
 use buynow_domain::card::{Brand, Funding};
 use buynow_domain::{AddressId, PaymentMethodId, PostalAddress};
-use buynow_domain::{CustomerId, Money, OrderId};
+use buynow_domain::{CustomerId, DeliverySpeed, Money, OrderId, OrderStatus, PaymentId, ShipmentId};
 use buynow_store::catalog::{self, Center, Product};
 use buynow_store::customers::{self, SavedAddress, SavedCard};
-use buynow_store::idempotency::{self, Claim};
+use buynow_store::idempotency::{self, Claim, KeyClaim};
 use buynow_store::jobs::{self, NewJob};
+use buynow_store::orders::{Item, Order, Shipment, TimelineEntry};
+use buynow_store::payments::{Payment, PaymentStatus};
+use buynow_store::placement::{NewOrder, Placed, Plan, Request};
 use buynow_store::testing::TestDb;
 use buynow_store::{now_micros, Backend, Store, StoreError};
 
@@ -104,6 +107,87 @@ async fn level(store: &Store) -> (i64, i64) {
 
 fn job(dedup: &str, run_at: i64) -> NewJob {
     NewJob { kind: "test", payload: "{}".into(), dedup_key: Some(dedup.into()), run_at, max_attempts: 3 }
+}
+
+/// A placement of one unit of "S" under `key`: the plan takes it from the first center with any free, or
+/// refuses with `None` (standing for the caller's "out of stock").
+fn placement(
+    customer: CustomerId,
+    card: PaymentMethodId,
+    address: AddressId,
+    key: &str,
+    hash: &str,
+) -> Request<Refusal> {
+    let order_id = OrderId::new();
+    let at = now_micros();
+    let plan: Plan<Refusal> = Box::new(move |levels| {
+        let center = levels.iter().find(|l| l.available() >= 1).ok_or(Refusal::OutOfStock)?.center.clone();
+        let order = Order {
+            id: order_id,
+            customer_id: customer,
+            status: OrderStatus::Placed,
+            delivery_speed: DeliverySpeed::Standard,
+            subtotal: Money::usd(100),
+            shipping: Money::usd(0),
+            tax: Money::usd(0),
+            total: Money::usd(100),
+            address_id: address,
+            ship_to: "{}".into(),
+            payment_method_id: card,
+            estimated_earliest: "2030-01-01".into(),
+            estimated_latest: "2030-01-02".into(),
+            hold_until: at,
+            declines: 0,
+            created_at: at,
+            updated_at: at,
+        };
+        let payment = Payment {
+            id: PaymentId::new(),
+            order_id,
+            payment_method_id: card,
+            amount: Money::usd(100),
+            status: PaymentStatus::Pending,
+            authorization: None,
+            decline_code: None,
+        };
+        Ok(NewOrder {
+            order,
+            items: vec![Item { sku: "S".into(), title: "S".into(), quantity: 1, unit_price: Money::usd(100) }],
+            shipments: vec![Shipment {
+                id: ShipmentId::new(),
+                center,
+                sku: "S".into(),
+                quantity: 1,
+                status: "pending".into(),
+                carrier: None,
+                tracking_number: None,
+            }],
+            job: job(&format!("authorize:{}", payment.id), at),
+            payment,
+            entry: TimelineEntry { at, status: "placed".into(), note: "placed".into() },
+            event: ("order_placed", "{}".into()),
+            claim_until: Some(at + 1_000_000),
+        })
+    });
+    let key = KeyClaim { customer, key: key.into(), request_hash: hash.into(), order: order_id, at };
+    Request { key, sku: "S".into(), plan }
+}
+
+#[derive(Debug, PartialEq)]
+enum Refusal {
+    OutOfStock,
+    Store(String),
+}
+
+impl From<StoreError> for Refusal {
+    fn from(e: StoreError) -> Self {
+        Refusal::Store(e.to_string())
+    }
+}
+
+async fn count(store: &Store, table: &str) -> i64 {
+    let sql = format!("SELECT COUNT(*) FROM {table}");
+    store.read().await.unwrap().conn().one(&sql, vec![]).await.unwrap().int(0).unwrap()
 }
 
 conformance! {
@@ -204,6 +288,51 @@ async fn a_buyer_comes_with_the_named_or_default_address_and_card_and_never_anot
     assert!(others.address.is_none() && others.card.is_none(), "another customer's address and card are not found");
     assert_eq!(customers::buyer(&mut c, bob, None, None).await.unwrap().unwrap().customer.id, bob);
     assert!(customers::buyer(&mut c, CustomerId::new(), None, None).await.unwrap().is_none());
+}
+
+async fn placements_together_share_the_stock_and_a_refusal_fails_only_its_own(store) {
+    let (customer, address, card) = customer_with_defaults(&store, "group@example.com").await;
+    // Sent at once, so the writer finds them queued together (in one group or a few; the answers must not
+    // depend on which).
+    let placed = futures::future::join_all(
+        (0..8).map(|i| store.place(placement(customer, card, address, &format!("k{i}"), "h"))),
+    )
+    .await;
+    let new: Vec<_> = placed.iter().filter(|p| matches!(p, Ok(Placed::New { .. }))).collect();
+    let refused = placed.iter().filter(|p| matches!(p, Err(Refusal::OutOfStock))).count();
+    assert_eq!((new.len(), refused), (3, 5), "{placed:?}");
+    for p in &new {
+        let Ok(Placed::New { job, .. }) = p else { unreachable!() };
+        assert_eq!(job.as_ref().map(|j| j.attempt), Some(1), "the job comes back claimed");
+    }
+    assert_eq!(level(&store).await, (3, 3));
+    for (table, rows) in [("orders", 3), ("order_items", 3), ("shipments", 3), ("payments", 3), ("order_timeline", 3),
+                          ("outbox", 3), ("jobs", 3), ("idempotency_keys", 3)] {
+        assert_eq!(count(&store, table).await, rows, "{table}: a refused placement leaves nothing behind");
+    }
+}
+
+async fn a_placement_under_a_taken_key_is_answered_with_its_order_and_writes_nothing(store) {
+    let (customer, address, card) = customer_with_defaults(&store, "again@example.com").await;
+    let first = store.place(placement(customer, card, address, "k", "h")).await.unwrap();
+    let Placed::New { order, .. } = first else { panic!("{first:?}") };
+    let again = store.place(placement(customer, card, address, "k", "h")).await.unwrap();
+    assert!(matches!(again, Placed::Taken(Claim::Replay(id)) if id == order.order.id), "{again:?}");
+    let other = store.place(placement(customer, card, address, "k", "another body")).await.unwrap();
+    assert!(matches!(other, Placed::Taken(Claim::Conflict)), "{other:?}");
+    // The same key sent twice at once: one order, and the other is its replay.
+    let twice = futures::future::join_all((0..2).map(|_| store.place(placement(customer, card, address, "k2", "h")))).await;
+    let new: Vec<OrderId> = twice
+        .iter()
+        .filter_map(|p| match p {
+            Ok(Placed::New { order, .. }) => Some(order.order.id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(new.len(), 1, "{twice:?}");
+    assert!(twice.iter().any(|p| matches!(p, Ok(Placed::Taken(Claim::Replay(id))) if *id == new[0])), "{twice:?}");
+    assert_eq!(count(&store, "orders").await, 2);
+    assert_eq!(level(&store).await, (3, 2));
 }
 
 async fn a_dropped_transaction_is_rolled_back(store) {

@@ -10,11 +10,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use buynow_domain::sourcing::{self, Allocation};
 use buynow_domain::{CustomerId, OrderId, OrderStatus, PaymentId, ShipmentId};
-use buynow_store::idempotency::{self, Claim};
-use buynow_store::jobs::Job;
-use buynow_store::orders::{self, Item, Order, Shipment, TimelineEntry};
-use buynow_store::payments::{self, Payment, PaymentStatus};
-use buynow_store::{catalog, outbox, to_micros, Conn};
+use buynow_store::idempotency::{self, Claim, KeyClaim};
+use buynow_store::orders::{Item, Order, Shipment, TimelineEntry};
+use buynow_store::payments::{Payment, PaymentStatus};
+use buynow_store::placement::{NewOrder, Placed, Plan, Request};
+use buynow_store::to_micros;
 use sha2::{Digest, Sha256};
 use tokio::sync::oneshot;
 
@@ -52,40 +52,28 @@ pub async fn buy_now(
     let lease = i64::try_from(state.config.job_lease.as_micros()).unwrap_or(i64::MAX / 2);
     let (total, card) = (q.totals.total, q.card.clone());
     let card_shown = (card.brand, card.last4.clone());
-    // One write of a group commit: placements arriving together share a transaction and its fsync.
-    let placed = state
-        .store
-        .write_batched(move |c| {
-            Box::pin(async move {
-                // Every check comes before the first write, so a refused placement leaves nothing to undo in
-                // its batch. The stock first; when it looks gone, it may have gone to this very purchase (a
-                // retry, whose first attempt committed since the lookup above), which is answered with its order.
-                let plan = match source_live(c, &centers, &q).await {
-                    Ok(plan) => plan,
-                    Err(short) => match idempotency::lookup(c, customer, &key, &request_hash).await? {
-                        Some(claim) => return Ok(Err(claim)),
-                        None => return Err(short),
-                    },
-                };
-                // Then the key: a key already taken is left as it is (nothing written), and answered.
-                let at = to_micros(q.placed_at);
-                match idempotency::claim(c, customer, &key, &request_hash, order_id, at).await? {
-                    Claim::New => {
-                        write_order(c, &centers, order_id, &q, plan, inline.then_some(at + lease)).await.map(Ok)
-                    }
-                    other => Ok(Err(other)),
-                }
-            })
-        })
-        .await?;
-    let placed = match placed {
-        Ok(placed) => placed,
-        Err(claim) => return replay(&state, customer, claim).await,
+    let at = to_micros(q.placed_at);
+    let key = KeyClaim { customer, key, request_hash, order: order_id, at };
+    let sku = q.product.sku.clone();
+    let claim_until = inline.then_some(at + lease);
+    // Planned again in the write transaction, against the stock as it is there: the quote's plan was made on a
+    // read. The key is claimed before this runs, so the retry of the purchase that took the last unit is
+    // answered with that order, not "out of stock".
+    let plan: Plan<ApiError> = Box::new(move |levels| {
+        let (sku, quantity) = (q.product.sku.as_str(), q.quantity.get());
+        let plan = sourcing::source(&rank_stock(&centers, levels), quantity)
+            .ok_or_else(|| ApiError::out_of_stock(sku, quantity))?;
+        new_order(&centers, order_id, &q, plan, claim_until)
+    });
+    // One placement of a group commit: placements arriving together share a transaction and its fsync.
+    let (placed, job) = match state.store.place(Request { key, sku, plan }).await? {
+        Placed::New { order, job } => (*order, job),
+        Placed::Taken(claim) => return replay(&state, customer, claim).await,
     };
     tracing::info!(order = %order_id, %total, "order placed");
 
     let mut recorded = None;
-    if let Some(job) = placed.job {
+    if let Some(job) = job {
         let (tell, mut told) = oneshot::channel();
         let known = jobs::authorize::Known { payment: placed.payment, card, tell };
         jobs::run_claimed_authorization(&state, job, known).await;
@@ -132,25 +120,16 @@ fn hash(choices: &Choices) -> String {
     hex::encode(Sha256::digest(&canonical))
 }
 
-/// Sourcing again, inside the transaction, against live stock: the quote's plan was made on a read.
-async fn source_live(c: &mut Conn<'_>, centers: &Centers, q: &Quote) -> ApiResult<Vec<Allocation>> {
-    let (sku, quantity) = (q.product.sku.as_str(), q.quantity.get());
-    let levels = catalog::stock_levels(c, sku).await?;
-    sourcing::source(&rank_stock(centers, &levels), quantity).ok_or_else(|| ApiError::out_of_stock(sku, quantity))
-}
-
-/// The writes of one placement sourced as `plan`: order, payment intent, job, outbox event, timeline and the
-/// reservation. Each reservation is a guarded update as well, so two buyers can never both take the last unit.
-/// With `claim_until`, the authorization job is written already claimed by this process, to run right after
-/// the commit (it comes back with its payment); otherwise it waits for a worker.
-async fn write_order(
-    c: &mut Conn<'_>,
+/// Everything a placement sourced as `plan` writes: order, payment intent, job, outbox event, timeline, and the
+/// shipments (which are also what is reserved where). With `claim_until`, the authorization job is written
+/// already claimed by this process, to run right after the commit; otherwise it waits for a worker.
+fn new_order(
     centers: &Centers,
     order_id: OrderId,
     q: &Quote,
     plan: Vec<Allocation>,
     claim_until: Option<i64>,
-) -> ApiResult<Placed> {
+) -> ApiResult<NewOrder> {
     let sku = q.product.sku.as_str();
     let quantity = q.quantity.get();
     let window = if plan == q.plan { q.window() } else { promise_for(centers, &plan, q.placed_at, q.hold, q.speed)? };
@@ -175,8 +154,9 @@ async fn write_order(
         created_at: at,
         updated_at: at,
     };
-    let items = [Item { sku: sku.to_string(), title: q.product.title.clone(), quantity, unit_price: q.product.price }];
-    let shipments: Vec<Shipment> = plan
+    let items =
+        vec![Item { sku: sku.to_string(), title: q.product.title.clone(), quantity, unit_price: q.product.price }];
+    let shipments = plan
         .iter()
         .map(|a| Shipment {
             id: ShipmentId::new(),
@@ -188,7 +168,6 @@ async fn write_order(
             tracking_number: None,
         })
         .collect();
-    orders::insert(c, &order, &items, &shipments).await?;
     let payment = Payment {
         id: PaymentId::new(),
         order_id,
@@ -198,39 +177,18 @@ async fn write_order(
         authorization: None,
         decline_code: None,
     };
-    payments::insert(c, &payment, at).await?;
     let note = format!("Order placed: {quantity} × {}, {} delivery", q.product.title, q.speed.as_str());
-    orders::add_timeline(c, order_id, at, OrderStatus::Placed, &note).await?;
-    let event = serde_json::json!({ "order_id": order_id, "total": q.totals.total, "estimated_delivery": window });
-    outbox::add(c, order_id, q.customer.id, "order_placed", &event.to_string(), at).await?;
-    let job = jobs::authorize(payment.id, at);
-    let job = match claim_until {
-        Some(until) => buynow_store::jobs::enqueue_claimed(c, &job, at, until).await?,
-        None => {
-            jobs::enqueue(c, job).await?;
-            None
-        }
-    };
-    // The stock rows last: a flash sale's buyers all wait for the hot row's lock (on PostgreSQL), so it is held
-    // only from here to the commit, not across the writes above. Every transaction locks stock rows in one
-    // order (by center), so two placements cannot deadlock.
-    let mut by_center: Vec<_> = plan.iter().collect();
-    by_center.sort_by(|a, b| a.center.cmp(&b.center));
-    for a in by_center {
-        if !catalog::reserve(c, sku, &a.center, a.quantity).await? {
-            return Err(ApiError::out_of_stock(sku, quantity));
-        }
-    }
     let entry = TimelineEntry { at, status: OrderStatus::Placed.as_str().to_string(), note };
-    Ok(Placed { items: items.into(), shipments, entry, payment, job })
-}
-
-/// What a placement wrote, kept for its answer.
-struct Placed {
-    items: Vec<Item>,
-    shipments: Vec<Shipment>,
-    entry: TimelineEntry,
-    payment: Payment,
-    /// The authorization job, when this process claimed it to run right after the commit.
-    job: Option<Job>,
+    let event = serde_json::json!({ "order_id": order_id, "total": q.totals.total, "estimated_delivery": window });
+    let job = jobs::authorize(payment.id, at);
+    Ok(NewOrder {
+        order,
+        items,
+        shipments,
+        payment,
+        entry,
+        event: ("order_placed", event.to_string()),
+        job,
+        claim_until,
+    })
 }
