@@ -78,16 +78,21 @@ impl Product {
     }
 }
 
-const PRODUCT_COLS: &str = "sku, title, price, currency, prime_eligible, fulfilled_by";
+pub(crate) const PRODUCT_COLS: &str = "sku, title, price, currency, prime_eligible, fulfilled_by";
 
 fn product(r: &Row) -> Result<Product, StoreError> {
-    let currency = r.parsed(3, Currency::parse)?;
+    product_at(r, 0)
+}
+
+/// The product in the columns from `at` on (`PRODUCT_COLS`' order).
+pub(crate) fn product_at(r: &Row, at: usize) -> Result<Product, StoreError> {
+    let currency = r.parsed(at + 3, Currency::parse)?;
     Ok(Product {
-        sku: r.text(0)?,
-        title: r.text(1)?,
-        price: Money::new(r.int(2)?, currency),
-        prime_eligible: r.flag(4)?,
-        fulfilled_by: r.text(5)?,
+        sku: r.text(at)?,
+        title: r.text(at + 1)?,
+        price: Money::new(r.int(at + 2)?, currency),
+        prime_eligible: r.flag(at + 4)?,
+        fulfilled_by: r.text(at + 5)?,
     })
 }
 

@@ -39,24 +39,37 @@ fn customer_at(r: &Row, at: usize) -> Result<Customer, StoreError> {
     })
 }
 
-/// The `buyer` query, made once, and where the address's and the card's columns start in its rows.
-static BUYER_QUERY: LazyLock<(String, usize, usize)> = LazyLock::new(|| {
+/// The `buyer` query, made once, and where the address's, the card's, the product's and the key's columns
+/// start in its rows.
+static BUYER_QUERY: LazyLock<(String, [usize; 4])> = LazyLock::new(|| {
     let qualified = |table: &str, cols: &str| cols.split(", ").map(|c| format!("{table}.{c}")).collect::<Vec<_>>();
-    let (customer, address, card) =
-        (qualified("c", CUSTOMER_COLS), qualified("a", ADDRESS_COLS), qualified("p", CARD_COLS));
+    let parts = [
+        qualified("c", CUSTOMER_COLS),
+        qualified("a", ADDRESS_COLS),
+        qualified("p", CARD_COLS),
+        qualified("pr", crate::catalog::PRODUCT_COLS),
+        qualified("k", "request_hash, order_id"),
+    ];
     let sql = format!(
-        "SELECT {}, {}, {} FROM customers c \
+        "SELECT {} FROM customers c \
          LEFT JOIN addresses a ON a.id = COALESCE($2, c.default_address_id) AND a.customer_id = c.id \
          LEFT JOIN payment_methods p ON p.id = COALESCE($3, c.default_payment_method_id) AND p.customer_id = c.id \
+         LEFT JOIN products pr ON pr.sku = $4 \
+         LEFT JOIN idempotency_keys k ON k.customer_id = c.id AND k.key = $5 \
          WHERE c.id = $1",
-        customer.join(", "),
-        address.join(", "),
-        card.join(", ")
+        parts.iter().map(|p| p.join(", ")).collect::<Vec<_>>().join(", ")
     );
-    (sql, customer.len(), customer.len() + address.len())
+    let mut starts = [0; 4];
+    let mut at = 0;
+    for (start, part) in starts.iter_mut().zip(&parts) {
+        at += part.len();
+        *start = at;
+    }
+    (sql, starts)
 });
 
-/// A customer with the address and card a purchase names, or else their defaults.
+/// What one purchase needs to read: the customer with the address and card it names (or else their defaults),
+/// the product, and what its idempotency key already names.
 #[derive(Debug, Clone)]
 pub struct Buyer {
     pub customer: Customer,
@@ -64,24 +77,34 @@ pub struct Buyer {
     pub address: Option<SavedAddress>,
     /// As `address`.
     pub card: Option<SavedCard>,
+    /// `None` when there is no such SKU.
+    pub product: Option<crate::catalog::Product>,
+    /// The request hash and order under the purchase's idempotency key, if it was used before.
+    pub key: Option<(String, buynow_domain::OrderId)>,
 }
 
-/// What Buy Now and its review need of the customer, in one query rather than three (on PostgreSQL each is a
-/// round trip).
+/// What Buy Now and its review read, in one query rather than five (on PostgreSQL each is a round trip).
 pub async fn buyer(
     c: &mut Conn<'_>,
     id: CustomerId,
     address: Option<AddressId>,
     card: Option<PaymentMethodId>,
+    sku: &str,
+    key: Option<&str>,
 ) -> Result<Option<Buyer>, StoreError> {
-    let (sql, address_at, card_at) = &*BUYER_QUERY;
-    let row = c.opt(sql, args![id.to_string(), address.map(|a| a.to_string()), card.map(|p| p.to_string())]).await?;
-    let Some(r) = row else { return Ok(None) };
-    let (address_at, card_at) = (*address_at, *card_at);
+    let (sql, [address_at, card_at, product_at, key_at]) = &*BUYER_QUERY;
+    let args = args![id.to_string(), address.map(|a| a.to_string()), card.map(|p| p.to_string()), sku, key];
+    let Some(r) = c.opt(sql, args).await? else { return Ok(None) };
+    let (address_at, card_at, product_at, key_at) = (*address_at, *card_at, *product_at, *key_at);
     Ok(Some(Buyer {
         customer: customer_at(&r, 0)?,
         address: r.opt_text(address_at)?.map(|_| saved_address_at(&r, address_at)).transpose()?,
         card: r.opt_text(card_at)?.map(|_| saved_card_at(&r, card_at)).transpose()?,
+        product: r.opt_text(product_at)?.map(|_| crate::catalog::product_at(&r, product_at)).transpose()?,
+        key: match r.opt_text(key_at)? {
+            Some(hash) => Some((hash, r.parsed(key_at + 1, buynow_domain::OrderId::parse)?)),
+            None => None,
+        },
     }))
 }
 

@@ -18,25 +18,6 @@ pub enum Claim {
     Conflict,
 }
 
-/// What a key already names, without claiming it (a read-side shortcut for retries).
-pub async fn lookup(
-    c: &mut Conn<'_>,
-    customer: CustomerId,
-    key: &str,
-    request_hash: &str,
-) -> Result<Option<Claim>, StoreError> {
-    let row = c
-        .opt(
-            "SELECT request_hash, order_id FROM idempotency_keys WHERE customer_id = $1 AND key = $2",
-            args![customer.to_string(), key],
-        )
-        .await?;
-    row.map(|r| {
-        Ok(if r.text(0)? == request_hash { Claim::Replay(r.parsed(1, OrderId::parse)?) } else { Claim::Conflict })
-    })
-    .transpose()
-}
-
 pub async fn claim(
     c: &mut Conn<'_>,
     customer: CustomerId,

@@ -275,19 +275,29 @@ async fn a_write_that_fails_after_changing_rows_leaves_no_trace(store) {
 async fn a_buyer_comes_with_the_named_or_default_address_and_card_and_never_anothers(store) {
     let (ada, ada_address, ada_card) = customer_with_defaults(&store, "ada@example.com").await;
     let (bob, bob_address, bob_card) = customer_with_defaults(&store, "bob@example.com").await;
+    let mut tx = store.write().await.unwrap();
+    let order = OrderId::new();
+    idempotency::claim(&mut tx.conn(), ada, "used", "h", order, now_micros()).await.unwrap();
+    tx.commit().await.unwrap();
     let mut read = store.read().await.unwrap();
     let mut c = read.conn();
-    let defaults = customers::buyer(&mut c, ada, None, None).await.unwrap().unwrap();
+    let defaults = customers::buyer(&mut c, ada, None, None, "S", Some("fresh")).await.unwrap().unwrap();
     assert_eq!(defaults.customer.id, ada);
     assert_eq!(defaults.address.map(|a| a.id), Some(ada_address));
     let card = defaults.card.unwrap();
     assert_eq!((card.id, card.brand, card.last4.as_str(), card.sealed), (ada_card, Brand::Visa, "4242", vec![1, 2, 3]));
-    let named = customers::buyer(&mut c, ada, Some(ada_address), Some(ada_card)).await.unwrap().unwrap();
+    let product = defaults.product.unwrap();
+    assert_eq!((product.sku.as_str(), product.price), ("S", Money::usd(100)));
+    assert!(defaults.key.is_none());
+    let named = customers::buyer(&mut c, ada, Some(ada_address), Some(ada_card), "nope", Some("used")).await.unwrap().unwrap();
     assert_eq!((named.address.map(|a| a.id), named.card.map(|c| c.id)), (Some(ada_address), Some(ada_card)));
-    let others = customers::buyer(&mut c, ada, Some(bob_address), Some(bob_card)).await.unwrap().unwrap();
+    assert!(named.product.is_none(), "no such SKU");
+    assert_eq!(named.key, Some(("h".to_string(), order)), "the key's earlier use");
+    let others = customers::buyer(&mut c, ada, Some(bob_address), Some(bob_card), "S", None).await.unwrap().unwrap();
     assert!(others.address.is_none() && others.card.is_none(), "another customer's address and card are not found");
-    assert_eq!(customers::buyer(&mut c, bob, None, None).await.unwrap().unwrap().customer.id, bob);
-    assert!(customers::buyer(&mut c, CustomerId::new(), None, None).await.unwrap().is_none());
+    let bob_row = customers::buyer(&mut c, bob, None, None, "S", Some("used")).await.unwrap().unwrap();
+    assert_eq!((bob_row.customer.id, bob_row.key), (bob, None), "a key is the customer's own");
+    assert!(customers::buyer(&mut c, CustomerId::new(), None, None, "S", None).await.unwrap().is_none());
 }
 
 async fn placements_together_share_the_stock_and_a_refusal_fails_only_its_own(store) {

@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use buynow_domain::sourcing::{self, Allocation};
 use buynow_domain::{CustomerId, OrderId, OrderStatus, PaymentId, ShipmentId};
-use buynow_store::idempotency::{self, Claim, KeyClaim};
+use buynow_store::idempotency::{Claim, KeyClaim};
 use buynow_store::orders::{Item, Order, Shipment, TimelineEntry};
 use buynow_store::payments::{Payment, PaymentStatus};
 use buynow_store::placement::{NewOrder, Placed, Plan, Request};
@@ -39,13 +39,15 @@ pub async fn buy_now(
     let now = chrono::Utc::now();
 
     let mut read = state.store.read().await?;
-    // A retry usually arrives after the first attempt committed: answer it from a read, no writer needed.
-    if let Some(claim) = idempotency::lookup(&mut read.conn(), customer, &key, &request_hash).await? {
-        drop(read);
-        return replay(&state, customer, claim).await;
-    }
-    let q = quote(&state, &mut read.conn(), customer, &choices, now, StockCheck::Defer).await?;
+    // A retry usually arrives after the first attempt committed: the quote's read finds its key, and it is
+    // answered from there, no writer needed.
+    let q = quote(&state, &mut read.conn(), customer, &choices, now, StockCheck::Defer, Some((&key, &request_hash)))
+        .await?;
     drop(read);
+    let q = match q {
+        Ok(q) => q,
+        Err(claim) => return replay(&state, customer, claim).await,
+    };
 
     let order_id = OrderId::new();
     let (centers, inline) = (state.centers(), !state.config.inline_authorization_budget.is_zero());

@@ -1,6 +1,6 @@
 use super::quote::{quote, BuyNowRequest, StockCheck};
 use crate::auth::CustomerAuth;
-use crate::error::{ApiResult, Problem};
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::Json;
 use crate::state::AppState;
 use crate::views::{AddressView, MoneyView, PaymentMethodView, PreviewView};
@@ -19,15 +19,12 @@ pub async fn preview(
     Json(body): Json<BuyNowRequest>,
 ) -> ApiResult<axum::Json<PreviewView>> {
     let choices = body.parse()?;
-    let q = quote(
-        &state,
-        &mut state.store.read().await?.conn(),
-        customer,
-        &choices,
-        chrono::Utc::now(),
-        StockCheck::Require,
-    )
-    .await?;
+    let mut read = state.store.read().await?;
+    let now = chrono::Utc::now();
+    let q = quote(&state, &mut read.conn(), customer, &choices, now, StockCheck::Require, None)
+        .await?
+        .map_err(|_| ApiError::internal("a review has no key to have been used"))?;
+    drop(read);
     let is_default_card = Some(q.card.id) == q.customer.default_payment_method_id;
     let is_default_address = Some(q.address.id) == q.customer.default_address_id;
     Ok(axum::Json(PreviewView {

@@ -11,6 +11,7 @@ use buynow_domain::sourcing::{self, Allocation, CenterStock};
 use buynow_domain::{AddressId, CustomerId, DeliverySpeed, InvalidValue, Money, PaymentMethodId, Quantity, Sku};
 use buynow_store::catalog::{self, Product, StockLevel};
 use buynow_store::customers::{self, Customer, SavedAddress, SavedCard};
+use buynow_store::idempotency::Claim;
 use buynow_store::Conn;
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
@@ -148,11 +149,14 @@ pub fn promise_for(
 pub enum StockCheck {
     /// The review: short stock is the answer (409 out_of_stock).
     Require,
-    /// A placement: the transaction decides, after the idempotency key — so a retry of the purchase that took
+    /// A placement: its group commit decides, after the idempotency key — so a retry of the purchase that took
     /// the last unit is answered with that order, not with "out of stock".
     Defer,
 }
 
+/// The quote for `choices`, from one read of the database (two, with `StockCheck::Require`). With `key` (the
+/// placement's idempotency key and request hash), a key already used is answered first, as `Err(claim)`,
+/// before anything else is checked: a retry gets its order back even if, say, its card expired since.
 pub async fn quote(
     state: &AppState,
     c: &mut Conn<'_>,
@@ -160,12 +164,18 @@ pub async fn quote(
     choices: &Choices,
     now: DateTime<Utc>,
     stock: StockCheck,
-) -> ApiResult<Quote> {
-    let buyer = customers::buyer(c, customer_id, choices.address_id, choices.payment_method_id)
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
+    key: Option<(&str, &str)>,
+) -> ApiResult<Result<Quote, Claim>> {
+    let sku = choices.sku.as_str();
+    let buyer =
+        customers::buyer(c, customer_id, choices.address_id, choices.payment_method_id, sku, key.map(|(k, _)| k))
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+    if let (Some((hash, order)), Some((_, request_hash))) = (&buyer.key, key) {
+        return Ok(Err(if hash == request_hash { Claim::Replay(*order) } else { Claim::Conflict }));
+    }
     let customer = buyer.customer;
-    let product = catalog::product_by_sku(c, choices.sku.as_str()).await?.ok_or(ApiError::NotFound("product"))?;
+    let product = buyer.product.ok_or(ApiError::NotFound("product"))?;
 
     if choices.address_id.or(customer.default_address_id).is_none() {
         return Err(ApiError::Unprocessable(
@@ -185,14 +195,15 @@ pub async fn quote(
     usable_card(&card, now.date_naive())?;
 
     let centers = state.centers();
-    let levels = catalog::stock_levels(c, choices.sku.as_str()).await?;
-    let plan = match (sourcing::source(&rank_stock(&centers, &levels), choices.quantity.get()), stock) {
-        (Some(plan), _) => plan,
-        (None, StockCheck::Require) => {
-            return Err(ApiError::out_of_stock(choices.sku.as_str(), choices.quantity.get()))
+    let plan = match stock {
+        StockCheck::Require => {
+            let levels = catalog::stock_levels(c, sku).await?;
+            sourcing::source(&rank_stock(&centers, &levels), choices.quantity.get())
+                .ok_or_else(|| ApiError::out_of_stock(sku, choices.quantity.get()))?
         }
-        // Promise as if from the preferred center; the placement re-sources and refuses if it must.
-        (None, StockCheck::Defer) => {
+        // Promise as if from the preferred center: the placement plans against live stock anyway, and promises
+        // again if it ships from elsewhere (or refuses), so reading the stock here would be a wasted round trip.
+        StockCheck::Defer => {
             let center = centers.default_code.clone().ok_or_else(|| ApiError::internal("no fulfillment center"))?;
             vec![Allocation { center, quantity: choices.quantity.get() }]
         }
@@ -210,7 +221,7 @@ pub async fn quote(
     let fee = options.iter().find(|(s, _, _)| *s == speed).map(|(_, f, _)| *f).expect("every speed is an option");
     let tax_bp = state.taxes.rate_bp(&address.address.country, &address.address.region);
     let totals = pricing::totals(product.price, choices.quantity, fee, tax_bp).map_err(|_| too_large())?;
-    Ok(Quote {
+    Ok(Ok(Quote {
         customer,
         product,
         quantity: choices.quantity,
@@ -222,7 +233,7 @@ pub async fn quote(
         placed_at: now,
         hold,
         plan,
-    })
+    }))
 }
 
 /// A saved card that can still be charged on `today`.
