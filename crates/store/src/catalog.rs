@@ -165,14 +165,11 @@ pub async fn set_on_hand(c: &mut Conn<'_>, sku: &str, center: &str, on_hand: i64
 
 /// Reserves `quantity` if that much is free; `false` when it is not (nothing changes).
 pub async fn reserve(c: &mut Conn<'_>, sku: &str, center: &str, quantity: u32) -> Result<bool, StoreError> {
-    let n = c
-        .exec(
-            "UPDATE stock SET reserved = reserved + $3 WHERE sku = $1 AND center = $2 AND on_hand - reserved >= $3",
-            args![sku, center, quantity],
-        )
-        .await?;
-    Ok(n == 1)
+    Ok(c.exec(RESERVE, args![sku, center, quantity]).await? == 1)
 }
+
+const RESERVE: &str =
+    "UPDATE stock SET reserved = reserved + $3 WHERE sku = $1 AND center = $2 AND on_hand - reserved >= $3";
 
 /// Gives a reservation back (a cancelled order).
 pub async fn release(c: &mut Conn<'_>, sku: &str, center: &str, quantity: u32) -> Result<(), StoreError> {
@@ -230,47 +227,43 @@ pub struct Reservation {
 }
 
 /// Reserves all of `wanted`, or says `false` (and the transaction must then be rolled back) when any of it is
-/// no longer free. Each is still a guarded update, made once per (SKU, center) for the sum wanted there, in
-/// (SKU, center) order; on PostgreSQL all in one statement.
+/// no longer free.
 pub async fn reserve_all(c: &mut Conn<'_>, wanted: &[Reservation]) -> Result<bool, StoreError> {
+    let (writes, expected) = reserve_writes(c.backend(), wanted);
+    Ok(c.together(writes).await?.iter().sum::<u64>() == expected)
+}
+
+/// The writes of `reserve_all`, and the count of changed rows that means all of it was free. Each is a guarded
+/// update, made once per (SKU, center) for the sum wanted there, in (SKU, center) order; on PostgreSQL all in one
+/// statement.
+pub fn reserve_writes(backend: crate::Backend, wanted: &[Reservation]) -> (Vec<crate::Write<'static>>, u64) {
     let mut sums: std::collections::BTreeMap<(&str, &str), i64> = std::collections::BTreeMap::new();
     for r in wanted {
         *sums.entry((r.sku.as_str(), r.center.as_str())).or_default() += r.quantity;
     }
-    match c.backend() {
+    let expected = sums.len() as u64;
+    if sums.is_empty() {
+        return (Vec::new(), 0);
+    }
+    let writes = match backend {
         crate::Backend::Postgres => {
-            if sums.is_empty() {
-                return Ok(true);
-            }
             let (mut skus, mut centers, mut quantities) = (Vec::new(), Vec::new(), Vec::new());
             for ((sku, center), quantity) in &sums {
                 skus.push(sku.to_string());
                 centers.push(center.to_string());
                 quantities.push(*quantity);
             }
-            let n = c
-                .exec(
-                    "UPDATE stock s SET reserved = s.reserved + r.quantity \
-                     FROM UNNEST($1::text[], $2::text[], $3::bigint[]) AS r(sku, center, quantity) \
-                     WHERE s.sku = r.sku AND s.center = r.center AND s.on_hand - s.reserved >= r.quantity",
-                    vec![crate::Arg::Texts(skus), crate::Arg::Texts(centers), crate::Arg::Ints(quantities)],
-                )
-                .await?;
-            Ok(n == sums.len() as u64)
+            vec![crate::Write::Sql {
+                sql: "UPDATE stock s SET reserved = s.reserved + r.quantity \
+                      FROM UNNEST($1::text[], $2::text[], $3::bigint[]) AS r(sku, center, quantity) \
+                      WHERE s.sku = r.sku AND s.center = r.center AND s.on_hand - s.reserved >= r.quantity",
+                args: vec![crate::Arg::Texts(skus), crate::Arg::Texts(centers), crate::Arg::Ints(quantities)],
+            }]
         }
-        crate::Backend::Sqlite => {
-            for ((sku, center), quantity) in sums {
-                let n = c
-                    .exec(
-                        "UPDATE stock SET reserved = reserved + $3 WHERE sku = $1 AND center = $2 AND on_hand - reserved >= $3",
-                        args![sku, center, quantity],
-                    )
-                    .await?;
-                if n != 1 {
-                    return Ok(false);
-                }
-            }
-            Ok(true)
-        }
-    }
+        crate::Backend::Sqlite => sums
+            .into_iter()
+            .map(|((sku, center), quantity)| crate::Write::Sql { sql: RESERVE, args: args![sku, center, quantity] })
+            .collect(),
+    };
+    (writes, expected)
 }

@@ -28,7 +28,10 @@ pub enum Arg {
     NullText,
     /// A list, for `= ANY($N)`: PostgreSQL only (SQLite code runs one statement per value instead).
     Texts(Vec<String>),
+    OptTexts(Vec<Option<String>>),
     Ints(Vec<i64>),
+    OptInts(Vec<Option<i64>>),
+    OptBlobs(Vec<Option<Vec<u8>>>),
 }
 
 macro_rules! arg_from {
@@ -158,7 +161,9 @@ fn sqlite_values(args: Vec<Arg>) -> Result<Vec<Value>, StoreError> {
             Arg::Blob(v) => Ok(Value::Blob(v)),
             Arg::NullInt | Arg::NullText => Ok(Value::Null),
             // Repositories run one statement per value on SQLite instead.
-            Arg::Texts(_) | Arg::Ints(_) => Err(StoreError::Unsupported("a list as one argument, on SQLite")),
+            Arg::Texts(_) | Arg::OptTexts(_) | Arg::Ints(_) | Arg::OptInts(_) | Arg::OptBlobs(_) => {
+                Err(StoreError::Unsupported("a list as one argument, on SQLite"))
+            }
         })
         .collect()
 }
@@ -203,54 +208,95 @@ fn bind_pg(sql: &str, args: Vec<Arg>) -> sqlx::query::Query<'_, Postgres, PgArgu
         Arg::NullInt => q.bind(Option::<i64>::None),
         Arg::NullText => q.bind(Option::<String>::None),
         Arg::Texts(v) => q.bind(v),
+        Arg::OptTexts(v) => q.bind(v),
         Arg::Ints(v) => q.bind(v),
+        Arg::OptInts(v) => q.bind(v),
+        Arg::OptBlobs(v) => q.bind(v),
     })
 }
 
-/// One column of a many-row insert on PostgreSQL, as the array `UNNEST` takes apart again.
-enum Column {
-    Int(Vec<Option<i64>>),
-    Text(Vec<Option<String>>),
-    Blob(Vec<Option<Vec<u8>>>),
+/// A many-row insert for PostgreSQL: one array per column, which `UNNEST` takes apart again, so a hundred rows
+/// cost one statement. Its parameters are numbered from `$first`.
+fn pg_insert_rows(
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<Arg>>,
+    tail: &str,
+    first: usize,
+) -> Result<(String, Vec<Arg>), StoreError> {
+    let count = rows.len();
+    let mut arrays: Vec<Arg> = columns.iter().map(|_| Arg::OptInts(Vec::with_capacity(count))).collect();
+    for (r, row) in rows.into_iter().enumerate() {
+        if row.len() != columns.len() {
+            return Err(StoreError::Corrupt(format!("a row for {table} has {} values", row.len())));
+        }
+        for (array, value) in arrays.iter_mut().zip(row) {
+            if r == 0 {
+                // The first row says each column's type; a NULL carries its column's.
+                *array = match value {
+                    Arg::Text(_) | Arg::NullText => Arg::OptTexts(Vec::with_capacity(count)),
+                    Arg::Blob(_) => Arg::OptBlobs(Vec::with_capacity(count)),
+                    _ => Arg::OptInts(Vec::with_capacity(count)),
+                };
+            }
+            match (array, value) {
+                (Arg::OptInts(v), Arg::Int(x)) => v.push(Some(x)),
+                (Arg::OptTexts(v), Arg::Text(x)) => v.push(Some(x)),
+                (Arg::OptBlobs(v), Arg::Blob(x)) => v.push(Some(x)),
+                (Arg::OptInts(v), Arg::NullInt | Arg::NullText) => v.push(None),
+                (Arg::OptTexts(v), Arg::NullInt | Arg::NullText) => v.push(None),
+                (Arg::OptBlobs(v), Arg::NullInt | Arg::NullText) => v.push(None),
+                (_, value) => {
+                    return Err(StoreError::Corrupt(format!("a many-row insert into {table} mixes types: {value:?}")))
+                }
+            }
+        }
+    }
+    let types = arrays.iter().enumerate().map(|(i, a)| {
+        let t = match a {
+            Arg::OptTexts(_) => "text[]",
+            Arg::OptBlobs(_) => "bytea[]",
+            _ => "bigint[]",
+        };
+        format!("${}::{t}", first + i)
+    });
+    let sql = format!(
+        "INSERT INTO {table} ({}) SELECT * FROM UNNEST({}) {tail}",
+        columns.join(", "),
+        types.collect::<Vec<_>>().join(", ")
+    );
+    Ok((sql, arrays))
 }
 
-impl Column {
-    fn for_arg(a: &Arg, rows: usize) -> Column {
-        match a {
-            Arg::Int(_) | Arg::NullInt | Arg::Ints(_) => Column::Int(Vec::with_capacity(rows)),
-            Arg::Blob(_) => Column::Blob(Vec::with_capacity(rows)),
-            Arg::Text(_) | Arg::NullText | Arg::Texts(_) => Column::Text(Vec::with_capacity(rows)),
+/// `sql` with each `$N` made `$(N + by)`.
+fn shift_params(sql: &str, by: usize) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut chars = sql.char_indices().peekable();
+    while let Some((_, ch)) = chars.next() {
+        out.push(ch);
+        if ch != '$' {
+            continue;
+        }
+        let mut n = String::new();
+        while let Some((_, d)) = chars.peek().filter(|(_, d)| d.is_ascii_digit()) {
+            n.push(*d);
+            chars.next();
+        }
+        match n.parse::<usize>() {
+            Ok(n) => out.push_str(&(n + by).to_string()),
+            Err(_) => out.push_str(&n),
         }
     }
+    out
+}
 
-    fn push(&mut self, a: Arg) -> Result<(), StoreError> {
-        match (self, a) {
-            (Column::Int(v), Arg::Int(x)) => v.push(Some(x)),
-            (Column::Int(v), Arg::NullInt | Arg::NullText) => v.push(None),
-            (Column::Text(v), Arg::Text(x)) => v.push(Some(x)),
-            (Column::Text(v), Arg::NullText | Arg::NullInt) => v.push(None),
-            (Column::Blob(v), Arg::Blob(x)) => v.push(Some(x)),
-            (Column::Blob(v), Arg::NullText | Arg::NullInt) => v.push(None),
-            (_, a) => return Err(StoreError::Corrupt(format!("a many-row insert mixes types in a column: {a:?}"))),
-        }
-        Ok(())
-    }
-
-    fn sql_type(&self) -> &'static str {
-        match self {
-            Column::Int(_) => "bigint[]",
-            Column::Text(_) => "text[]",
-            Column::Blob(_) => "bytea[]",
-        }
-    }
-
-    fn bind(self, q: sqlx::query::Query<'_, Postgres, PgArguments>) -> sqlx::query::Query<'_, Postgres, PgArguments> {
-        match self {
-            Column::Int(v) => q.bind(v),
-            Column::Text(v) => q.bind(v),
-            Column::Blob(v) => q.bind(v),
-        }
-    }
+/// One write of a `Conn::together`.
+pub enum Write<'a> {
+    /// Rows for `table`, as `Conn::insert_rows` takes them; `tail` may hold an `ON CONFLICT …`, not a
+    /// `RETURNING`.
+    Rows { table: &'a str, columns: &'a [&'a str], rows: Vec<Vec<Arg>>, tail: &'a str },
+    /// An `INSERT`, `UPDATE` or `DELETE` without `RETURNING`, with its own `$1…` arguments.
+    Sql { sql: &'a str, args: Vec<Arg> },
 }
 
 pub(crate) enum ConnInner<'c> {
@@ -343,25 +389,70 @@ impl Conn<'_> {
                 }
                 ConnInner::Pg(c) => {
                     let count = rows.len();
-                    let mut cols: Vec<Column> = rows[0].iter().map(|a| Column::for_arg(a, count)).collect();
-                    for row in rows {
-                        if row.len() != cols.len() {
-                            return Err(StoreError::Corrupt(format!("a row for {table} has {} values", row.len())));
-                        }
-                        for (col, arg) in cols.iter_mut().zip(row) {
-                            col.push(arg)?;
-                        }
-                    }
-                    let arrays = cols
-                        .iter()
-                        .enumerate()
-                        .map(|(i, col)| format!("${}::{}", i + 1, col.sql_type()))
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    let sql = format!("INSERT INTO {table} ({names}) SELECT * FROM UNNEST({arrays}) {tail}");
+                    let (sql, arrays) = pg_insert_rows(table, columns, rows, tail, 1)?;
                     tracing::trace!(target: "buynow_store::sql", %sql, rows = count);
-                    let q = cols.into_iter().fold(sqlx::query(&sql), |q, col| col.bind(q));
+                    let q = bind_pg(&sql, arrays);
                     Ok(q.fetch_all(&mut **c).await?.into_iter().map(|r| Row(RowInner::Pg(r))).collect())
+                }
+            }
+        })
+    }
+
+    /// Runs `writes` and returns how many rows each changed, in order. On PostgreSQL they go as one statement
+    /// (each a data-modifying `WITH` of it): a group commit's writes to seven tables cost one round trip, not
+    /// seven. The price is that they see the database as it was before all of them, not each other's rows, so
+    /// only writes that do not depend on one another belong together; constraints are still checked, at the
+    /// end of the statement. On SQLite they run one after another.
+    pub fn together<'a>(&'a mut self, writes: Vec<Write<'a>>) -> BoxFuture<'a, Result<Vec<u64>, StoreError>> {
+        Box::pin(async move {
+            match &mut self.0 {
+                ConnInner::Sqlite(c) => {
+                    let mut counts = Vec::with_capacity(writes.len());
+                    for w in writes {
+                        counts.push(match w {
+                            Write::Rows { table, columns, rows, tail } => {
+                                let values = (1..=columns.len()).map(|i| format!("?{i}")).collect::<Vec<_>>();
+                                let sql = format!(
+                                    "INSERT INTO {table} ({}) VALUES ({}) {tail}",
+                                    columns.join(", "),
+                                    values.join(", ")
+                                );
+                                let mut n = 0;
+                                for row in rows {
+                                    n += sqlite_exec(c, &sql, row)?;
+                                }
+                                n
+                            }
+                            Write::Sql { sql, args } => sqlite_exec(c, sql, args)?,
+                        });
+                    }
+                    Ok(counts)
+                }
+                ConnInner::Pg(c) => {
+                    let (mut parts, mut args, mut counted) = (Vec::new(), Vec::new(), Vec::new());
+                    for w in writes {
+                        let (sql, part_args) = match w {
+                            Write::Rows { rows, .. } if rows.is_empty() => {
+                                counted.push(None);
+                                continue;
+                            }
+                            Write::Rows { table, columns, rows, tail } => {
+                                pg_insert_rows(table, columns, rows, tail, args.len() + 1)?
+                            }
+                            Write::Sql { sql, args: part_args } => (shift_params(sql, args.len()), part_args),
+                        };
+                        counted.push(Some(parts.len()));
+                        parts.push(format!("w{} AS ({sql} RETURNING 1)", parts.len()));
+                        args.extend(part_args);
+                    }
+                    if parts.is_empty() {
+                        return Ok(counted.iter().map(|_| 0).collect());
+                    }
+                    let counts = (0..parts.len()).map(|i| format!("(SELECT COUNT(*) FROM w{i})"));
+                    let sql = format!("WITH {} SELECT {}", parts.join(", "), counts.collect::<Vec<_>>().join(", "));
+                    tracing::trace!(target: "buynow_store::sql", %sql);
+                    let row = Row(RowInner::Pg(bind_pg(&sql, args).fetch_one(&mut **c).await?));
+                    counted.into_iter().map(|i| i.map_or(Ok(0), |i| row.int(i).map(|n| n.max(0) as u64))).collect()
                 }
             }
         })

@@ -5,7 +5,7 @@
 //! fencing token). A process that dies mid-job leaves a lease that expires, and the job runs again — so every
 //! job is written to be idempotent.
 
-use crate::{args, Backend, Conn, Row, StoreError};
+use crate::{args, Arg, Backend, Conn, Row, StoreError, Write};
 use buynow_domain::JobId;
 
 #[derive(Debug, Clone)]
@@ -55,18 +55,49 @@ pub struct Enqueue<'a> {
 /// Adds jobs in one statement (see `Conn::insert_rows`). For each, in order: the job as written (attempt 1
 /// when claimed, else 0), or `None` when its dedup key was already used.
 pub async fn insert_all(c: &mut Conn<'_>, jobs: &[Enqueue<'_>]) -> Result<Vec<Option<Job>>, StoreError> {
-    let ids: Vec<JobId> = jobs.iter().map(|_| JobId::new()).collect();
-    let rows = jobs
-        .iter()
-        .zip(&ids)
-        .map(|(e, id)| {
+    let (rows, written) = rows(jobs);
+    let added = c.insert_rows("jobs", COLUMNS, rows, "ON CONFLICT (dedup_key) DO NOTHING RETURNING id").await?;
+    let added = added.iter().map(|r| r.parsed(0, JobId::parse)).collect::<Result<Vec<_>, _>>()?;
+    Ok(written.into_iter().map(|j| added.contains(&j.id).then_some(j)).collect())
+}
+
+/// The write of jobs among others (see `Conn::together`), and the jobs as it writes them. Its count says how
+/// many were new: a job whose dedup key was used already is left out.
+pub fn insert_write(jobs: &[Enqueue<'_>]) -> (Write<'static>, Vec<Job>) {
+    let (rows, written) = rows(jobs);
+    (Write::Rows { table: "jobs", columns: COLUMNS, rows, tail: "ON CONFLICT (dedup_key) DO NOTHING" }, written)
+}
+
+const COLUMNS: &[&str] = &[
+    "id",
+    "kind",
+    "payload",
+    "dedup_key",
+    "status",
+    "run_at",
+    "attempts",
+    "max_attempts",
+    "locked_until",
+    "created_at",
+];
+
+fn rows(jobs: &[Enqueue<'_>]) -> (Vec<Vec<Arg>>, Vec<Job>) {
+    jobs.iter()
+        .map(|e| {
             let (status, attempts, run_at) = match e.lease_until {
                 Some(_) => ("running", 1, e.now),
                 None => ("queued", 0, e.job.run_at),
             };
             let j = e.job;
-            args![
-                id.to_string(),
+            let written = Job {
+                id: JobId::new(),
+                kind: j.kind.to_string(),
+                payload: j.payload.clone(),
+                attempt: attempts,
+                max_attempts: i64::from(j.max_attempts),
+            };
+            let row = args![
+                written.id.to_string(),
                 j.kind,
                 &j.payload,
                 j.dedup_key.clone(),
@@ -76,36 +107,10 @@ pub async fn insert_all(c: &mut Conn<'_>, jobs: &[Enqueue<'_>]) -> Result<Vec<Op
                 j.max_attempts,
                 e.lease_until,
                 e.now
-            ]
+            ];
+            (row, written)
         })
-        .collect();
-    let columns = [
-        "id",
-        "kind",
-        "payload",
-        "dedup_key",
-        "status",
-        "run_at",
-        "attempts",
-        "max_attempts",
-        "locked_until",
-        "created_at",
-    ];
-    let added = c.insert_rows("jobs", &columns, rows, "ON CONFLICT (dedup_key) DO NOTHING RETURNING id").await?;
-    let added = added.iter().map(|r| r.parsed(0, JobId::parse)).collect::<Result<Vec<_>, _>>()?;
-    Ok(jobs
-        .iter()
-        .zip(ids)
-        .map(|(e, id)| {
-            added.contains(&id).then(|| Job {
-                id,
-                kind: e.job.kind.to_string(),
-                payload: e.job.payload.clone(),
-                attempt: i64::from(e.lease_until.is_some()),
-                max_attempts: i64::from(e.job.max_attempts),
-            })
-        })
-        .collect())
+        .unzip()
 }
 
 fn job(r: &Row) -> Result<Job, StoreError> {
@@ -160,13 +165,31 @@ pub async fn holds(c: &mut Conn<'_>, j: &Job) -> Result<bool, StoreError> {
 
 /// Marks the job done; `false` if this attempt no longer holds it (its lease expired and it was re-claimed).
 pub async fn complete(c: &mut Conn<'_>, j: &Job, now: i64) -> Result<bool, StoreError> {
-    let n = c
-        .exec(
-            "UPDATE jobs SET status = 'done', finished_at = $3, locked_until = NULL WHERE id = $1 AND attempts = $2 AND status = 'running'",
-            args![j.id.to_string(), j.attempt, now],
-        )
-        .await?;
-    Ok(n == 1)
+    Ok(c.exec(COMPLETE, args![j.id.to_string(), j.attempt, now]).await? == 1)
+}
+
+const COMPLETE: &str = "UPDATE jobs SET status = 'done', finished_at = $3, locked_until = NULL \
+    WHERE id = $1 AND attempts = $2 AND status = 'running'";
+
+/// The writes that mark `held` done, each guarded as `complete` is: on PostgreSQL one statement.
+pub fn complete_writes(backend: Backend, held: &[Job], now: i64) -> Vec<Write<'static>> {
+    if held.is_empty() {
+        return Vec::new();
+    }
+    match backend {
+        Backend::Postgres => {
+            let (ids, attempts) = held.iter().map(|j| (j.id.to_string(), j.attempt)).unzip();
+            vec![Write::Sql {
+                sql: "UPDATE jobs SET status = 'done', finished_at = $3, locked_until = NULL \
+                      FROM UNNEST($1::text[], $2::bigint[]) AS h(id, attempts) \
+                      WHERE jobs.id = h.id AND jobs.attempts = h.attempts AND jobs.status = 'running'",
+                args: vec![Arg::Texts(ids), Arg::Ints(attempts), Arg::Int(now)],
+            }]
+        }
+        Backend::Sqlite => {
+            held.iter().map(|j| Write::Sql { sql: COMPLETE, args: args![j.id.to_string(), j.attempt, now] }).collect()
+        }
+    }
 }
 
 /// Puts the job back to run again at `run_at`, or, with `give_up`, marks it failed for good.

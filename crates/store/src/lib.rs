@@ -17,6 +17,7 @@ pub mod db;
 pub mod idempotency;
 pub mod jobs;
 mod migrate;
+pub mod order_jobs;
 pub mod orders;
 pub mod outbox;
 pub mod payments;
@@ -25,7 +26,7 @@ mod sqlite;
 pub mod testing;
 mod time;
 
-pub use db::{Arg, Backend, Conn, Row};
+pub use db::{Arg, Backend, Conn, Row, Write};
 
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 pub use time::{from_micros, now_micros, to_micros};
@@ -126,7 +127,7 @@ impl Store {
     pub async fn open(url: &str) -> Result<Store, StoreError> {
         // See `batch` for what is grouped on which back end.
         let (engine, writers) = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            (Self::open_postgres(url).await?, PG_POOL_SIZE as usize - 4 - batch::PG_PLACEMENT_WRITERS)
+            (Self::open_postgres(url).await?, PG_POOL_SIZE as usize - 4 - 2 * batch::PG_GROUP_WRITERS)
         } else {
             (Self::open_sqlite(url).await?, 1)
         };
@@ -210,6 +211,19 @@ impl Store {
         batch::enqueue_placement(&self.batch, request)
             .await
             .unwrap_or_else(|_| Err(E::from(StoreError::BatchFailed("the placement was dropped unfinished".into()))))
+    }
+
+    /// Finishes a job that acts on one order, as one of a group (see `order_jobs`): `Ok` once the group's
+    /// transaction has committed, with the value its decision gave or `LostLease`; `Err` with the decision's
+    /// own refusal (nothing written, the job not marked done) or with why the group did not commit.
+    pub async fn finish_order_job<T, E>(&self, job: order_jobs::OrderJob<T, E>) -> Result<order_jobs::Finished<T>, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        batch::enqueue_order_job(&self.batch, job)
+            .await
+            .unwrap_or_else(|_| Err(E::from(StoreError::BatchFailed("the job was dropped unfinished".into()))))
     }
 
     pub async fn close(&self) {

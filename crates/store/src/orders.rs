@@ -1,8 +1,10 @@
 //! Orders, their items, shipments and timeline.
 
-use crate::{args, Arg, Backend, Conn, Row, StoreError};
+use crate::order_jobs::OrderMove;
+use crate::{args, Arg, Backend, Conn, Row, StoreError, Write};
 use buynow_domain::{AddressId, Currency};
 use buynow_domain::{CustomerId, DeliverySpeed, Money, OrderId, OrderStatus, PaymentMethodId, ShipmentId};
+use std::sync::LazyLock;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Order {
@@ -53,37 +55,44 @@ pub struct TimelineEntry {
     pub note: String,
 }
 
-const ORDER_COLS: &str =
+pub(crate) const ORDER_COLS: &str =
     "id, customer_id, status, delivery_speed, currency, subtotal, shipping, tax, total, address_id, \
     ship_to, payment_method_id, estimated_earliest, estimated_latest, hold_until, declines, created_at, updated_at";
 
 fn order(r: &Row) -> Result<Order, StoreError> {
-    let currency = r.parsed(4, Currency::parse)?;
+    order_at(r, 0)
+}
+
+/// The order in the columns from `at` on (`ORDER_COLS`' order).
+pub(crate) fn order_at(r: &Row, at: usize) -> Result<Order, StoreError> {
+    let currency = r.parsed(at + 4, Currency::parse)?;
     let money = |i| r.int(i).map(|m| Money::new(m, currency));
     Ok(Order {
-        id: r.parsed(0, OrderId::parse)?,
-        customer_id: r.parsed(1, CustomerId::parse)?,
-        status: r.parsed(2, |s| OrderStatus::parse(s).ok_or("unknown status"))?,
-        delivery_speed: r.parsed(3, |s| DeliverySpeed::parse(s).ok_or("unknown speed"))?,
-        subtotal: money(5)?,
-        shipping: money(6)?,
-        tax: money(7)?,
-        total: money(8)?,
-        address_id: r.parsed(9, AddressId::parse)?,
-        ship_to: r.text(10)?,
-        payment_method_id: r.parsed(11, PaymentMethodId::parse)?,
-        estimated_earliest: r.text(12)?,
-        estimated_latest: r.text(13)?,
-        hold_until: r.int(14)?,
-        declines: r.int(15)?,
-        created_at: r.int(16)?,
-        updated_at: r.int(17)?,
+        id: r.parsed(at, OrderId::parse)?,
+        customer_id: r.parsed(at + 1, CustomerId::parse)?,
+        status: r.parsed(at + 2, |s| OrderStatus::parse(s).ok_or("unknown status"))?,
+        delivery_speed: r.parsed(at + 3, |s| DeliverySpeed::parse(s).ok_or("unknown speed"))?,
+        subtotal: money(at + 5)?,
+        shipping: money(at + 6)?,
+        tax: money(at + 7)?,
+        total: money(at + 8)?,
+        address_id: r.parsed(at + 9, AddressId::parse)?,
+        ship_to: r.text(at + 10)?,
+        payment_method_id: r.parsed(at + 11, PaymentMethodId::parse)?,
+        estimated_earliest: r.text(at + 12)?,
+        estimated_latest: r.text(at + 13)?,
+        hold_until: r.int(at + 14)?,
+        declines: r.int(at + 15)?,
+        created_at: r.int(at + 16)?,
+        updated_at: r.int(at + 17)?,
     })
 }
 
-fn columns(list: &str) -> Vec<&str> {
-    list.split(',').map(str::trim).collect()
-}
+static ORDER_COLUMNS: LazyLock<Vec<&'static str>> = LazyLock::new(|| ORDER_COLS.split(',').map(str::trim).collect());
+const ITEM_COLUMNS: &[&str] = &["order_id", "sku", "title", "quantity", "unit_price"];
+const SHIPMENT_COLUMNS: &[&str] =
+    &["id", "order_id", "center", "sku", "quantity", "status", "carrier", "tracking_number", "created_at"];
+const TIMELINE_COLUMNS: &[&str] = &["order_id", "at", "status", "note"];
 
 fn order_row(o: &Order) -> Vec<Arg> {
     args![
@@ -115,18 +124,16 @@ pub struct NewOrderRows<'a> {
     pub shipments: &'a [Shipment],
 }
 
-/// Writes new orders, their items and their shipments: one statement per table however many orders there are
-/// (see `Conn::insert_rows`), which is what lets a group commit of placements cost a handful of round trips.
-pub async fn insert_all(c: &mut Conn<'_>, orders: &[NewOrderRows<'_>]) -> Result<(), StoreError> {
+/// The writes of new orders, their items and their shipments: one per table however many orders there are
+/// (see `Conn::together`), which is what lets a group commit of placements cost a handful of round trips.
+pub fn insert_writes(orders: &[NewOrderRows<'_>]) -> Vec<Write<'static>> {
     let rows = orders.iter().map(|n| order_row(n.order)).collect();
-    c.insert_rows("orders", &columns(ORDER_COLS), rows, "").await?;
     let items = orders
         .iter()
         .flat_map(|n| {
             n.items.iter().map(|i| args![n.order.id.to_string(), &i.sku, &i.title, i.quantity, i.unit_price.minor()])
         })
         .collect();
-    c.insert_rows("order_items", &["order_id", "sku", "title", "quantity", "unit_price"], items, "").await?;
     let shipments = orders
         .iter()
         .flat_map(|n| {
@@ -145,10 +152,15 @@ pub async fn insert_all(c: &mut Conn<'_>, orders: &[NewOrderRows<'_>]) -> Result
             })
         })
         .collect();
-    let shipment_columns =
-        ["id", "order_id", "center", "sku", "quantity", "status", "carrier", "tracking_number", "created_at"];
-    c.insert_rows("shipments", &shipment_columns, shipments, "").await?;
-    Ok(())
+    vec![
+        Write::Rows { table: "orders", columns: &ORDER_COLUMNS, rows, tail: "" },
+        Write::Rows { table: "order_items", columns: ITEM_COLUMNS, rows: items, tail: "" },
+        Write::Rows { table: "shipments", columns: SHIPMENT_COLUMNS, rows: shipments, tail: "" },
+    ]
+}
+
+pub async fn insert_all(c: &mut Conn<'_>, orders: &[NewOrderRows<'_>]) -> Result<(), StoreError> {
+    c.together(insert_writes(orders)).await.map(drop)
 }
 
 pub async fn insert(c: &mut Conn<'_>, o: &Order, items: &[Item], shipments: &[Shipment]) -> Result<(), StoreError> {
@@ -170,6 +182,73 @@ pub async fn lock(c: &mut Conn<'_>, id: OrderId) -> Result<Option<Order>, StoreE
     };
     let sql = format!("SELECT {ORDER_COLS} FROM orders WHERE id = $1 {for_update}");
     c.opt(&sql, args![id.to_string()]).await?.as_ref().map(order).transpose()
+}
+
+/// The orders of `ids` there are, locked for the rest of the transaction in id order (see `lock`), so that
+/// two transactions locking some of the same orders cannot deadlock.
+pub async fn lock_all(c: &mut Conn<'_>, ids: &[OrderId]) -> Result<Vec<Order>, StoreError> {
+    let mut sorted = ids.to_vec();
+    sorted.sort_unstable_by_key(|id| id.to_string());
+    sorted.dedup();
+    match c.backend() {
+        Backend::Postgres => {
+            let sql = format!("SELECT {ORDER_COLS} FROM orders WHERE id = ANY($1) ORDER BY id FOR UPDATE");
+            let ids = sorted.iter().map(|id| id.to_string()).collect();
+            c.all(&sql, vec![Arg::Texts(ids)]).await?.iter().map(order).collect()
+        }
+        Backend::Sqlite => {
+            let mut found = Vec::with_capacity(sorted.len());
+            for id in sorted {
+                found.extend(get(c, id).await?);
+            }
+            Ok(found)
+        }
+    }
+}
+
+/// Moves each order on, guarded by the state it was decided on; returns how many moved.
+pub async fn move_all(c: &mut Conn<'_>, moves: &[(OrderId, &OrderMove, i64)]) -> Result<u64, StoreError> {
+    let writes = move_writes(c.backend(), moves);
+    Ok(c.together(writes).await?.iter().sum())
+}
+
+/// The writes of `move_all`: on PostgreSQL one statement, on SQLite one per order.
+pub fn move_writes(backend: Backend, moves: &[(OrderId, &OrderMove, i64)]) -> Vec<Write<'static>> {
+    if moves.is_empty() {
+        return Vec::new();
+    }
+    match backend {
+        Backend::Postgres => {
+            let mut cols = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            for (id, m, at) in moves {
+                cols.0.push(id.to_string());
+                cols.1.push(m.from.as_str().to_string());
+                cols.2.push(m.to.as_str().to_string());
+                cols.3.push(m.declines);
+                cols.4.push(*at);
+            }
+            vec![Write::Sql {
+                sql: "UPDATE orders SET status = m.to_status, declines = m.declines, updated_at = m.at \
+                      FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[]) \
+                      AS m(id, from_status, to_status, declines, at) \
+                      WHERE orders.id = m.id AND orders.status = m.from_status",
+                args: vec![
+                    Arg::Texts(cols.0),
+                    Arg::Texts(cols.1),
+                    Arg::Texts(cols.2),
+                    Arg::Ints(cols.3),
+                    Arg::Ints(cols.4),
+                ],
+            }]
+        }
+        Backend::Sqlite => moves
+            .iter()
+            .map(|(id, m, at)| Write::Sql {
+                sql: "UPDATE orders SET status = $3, declines = $4, updated_at = $5 WHERE id = $1 AND status = $2",
+                args: args![id.to_string(), m.from.as_str(), m.to.as_str(), m.declines, *at],
+            })
+            .collect(),
+    }
 }
 
 /// Newest first.
@@ -239,10 +318,14 @@ pub async fn add_timeline(
     add_timeline_all(c, &[(id, &entry)]).await
 }
 
-/// Adds entries to orders' timelines, in one statement (see `Conn::insert_rows`).
+/// Adds entries to orders' timelines, in one statement (see `Conn::together`).
 pub async fn add_timeline_all(c: &mut Conn<'_>, entries: &[(OrderId, &TimelineEntry)]) -> Result<(), StoreError> {
+    c.together(vec![timeline_write(entries)]).await.map(drop)
+}
+
+pub fn timeline_write(entries: &[(OrderId, &TimelineEntry)]) -> Write<'static> {
     let rows = entries.iter().map(|(id, e)| args![id.to_string(), e.at, &e.status, &e.note]).collect();
-    c.insert_rows("order_timeline", &["order_id", "at", "status", "note"], rows, "").await.map(drop)
+    Write::Rows { table: "order_timeline", columns: TIMELINE_COLUMNS, rows, tail: "" }
 }
 
 /// Moves the order from `from` to `to` only if it is still in `from`: `false` when someone else moved it first.

@@ -1,7 +1,7 @@
 //! The transactional outbox: customer-facing events written in the same transaction as the change they
 //! announce, so an event exists exactly when its change does. Senders (e-mail, webhooks) read from here.
 
-use crate::{args, Conn, StoreError};
+use crate::{args, Conn, StoreError, Write};
 use buynow_domain::{CustomerId, EventId, OrderId};
 
 /// An event to announce, written with the change it announces.
@@ -25,14 +25,21 @@ pub async fn add(
     Ok(ids[0])
 }
 
-/// Writes events in one statement (see `Conn::insert_rows`); returns their ids, in order.
+/// Writes events in one statement (see `Conn::together`); returns their ids, in order.
 pub async fn add_all(c: &mut Conn<'_>, events: &[NewEvent<'_>]) -> Result<Vec<EventId>, StoreError> {
+    let (write, ids) = add_write(events);
+    c.together(vec![write]).await?;
+    Ok(ids)
+}
+
+/// The write of `add_all`, and the ids it gives the events.
+pub fn add_write(events: &[NewEvent<'_>]) -> (Write<'static>, Vec<EventId>) {
     let ids: Vec<EventId> = events.iter().map(|_| EventId::new()).collect();
     let rows = events
         .iter()
         .zip(&ids)
         .map(|(e, id)| args![id.to_string(), e.order.to_string(), e.customer.to_string(), e.kind, e.payload, e.at])
         .collect();
-    c.insert_rows("outbox", &["id", "order_id", "customer_id", "kind", "payload", "created_at"], rows, "").await?;
-    Ok(ids)
+    let columns = &["id", "order_id", "customer_id", "kind", "payload", "created_at"];
+    (Write::Rows { table: "outbox", columns, rows, tail: "" }, ids)
 }

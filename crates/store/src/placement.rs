@@ -187,7 +187,8 @@ fn take(levels: &mut [StockLevel], shipments: &[Shipment]) -> Result<(), StoreEr
     Ok(())
 }
 
-/// The new orders' rows, table by table, then their reservations.
+/// The new orders' rows, table by table, and their reservations: one statement on PostgreSQL (see
+/// `Conn::together`).
 async fn write(c: &mut Conn<'_>, outcomes: &mut [Outcome]) -> Result<(), StoreError> {
     let new: Vec<&NewOrder> = outcomes
         .iter()
@@ -201,11 +202,11 @@ async fn write(c: &mut Conn<'_>, outcomes: &mut [Outcome]) -> Result<(), StoreEr
     }
     let rows: Vec<NewOrderRows> =
         new.iter().map(|n| NewOrderRows { order: &n.order, items: &n.items, shipments: &n.shipments }).collect();
-    orders::insert_all(c, &rows).await?;
+    let mut writes = orders::insert_writes(&rows);
     let paid: Vec<(&Payment, i64)> = new.iter().map(|n| (&n.payment, n.order.created_at)).collect();
-    payments::insert_all(c, &paid).await?;
+    writes.push(payments::insert_write(&paid));
     let entries: Vec<(OrderId, &TimelineEntry)> = new.iter().map(|n| (n.order.id, &n.entry)).collect();
-    orders::add_timeline_all(c, &entries).await?;
+    writes.push(orders::timeline_write(&entries));
     let events: Vec<NewEvent> = new
         .iter()
         .map(|n| NewEvent {
@@ -216,23 +217,32 @@ async fn write(c: &mut Conn<'_>, outcomes: &mut [Outcome]) -> Result<(), StoreEr
             at: n.order.created_at,
         })
         .collect();
-    outbox::add_all(c, &events).await?;
+    writes.push(outbox::add_write(&events).0);
     let enqueue: Vec<Enqueue> =
         new.iter().map(|n| Enqueue { job: &n.job, now: n.order.created_at, lease_until: n.claim_until }).collect();
-    let added = jobs::insert_all(c, &enqueue).await?;
+    let (job_write, written) = jobs::insert_write(&enqueue);
+    let jobs_at = writes.len();
+    writes.push(job_write);
     let reservations: Vec<Reservation> = new
         .iter()
         .flat_map(|n| n.shipments.iter())
         .map(|s| Reservation { sku: s.sku.clone(), center: s.center.clone(), quantity: i64::from(s.quantity) })
         .collect();
-    if !catalog::reserve_all(c, &reservations).await? {
+    let (reserve, expected) = catalog::reserve_writes(c.backend(), &reservations);
+    writes.extend(reserve);
+    let counts = c.together(writes).await?;
+    if counts[jobs_at] != written.len() as u64 {
+        // Each job's dedup key names its new payment: only a bug gets here.
+        return Err(StoreError::Corrupt("a new payment's job was there already".into()));
+    }
+    if counts[jobs_at + 1..].iter().sum::<u64>() != expected {
         // The rows were locked and the plans checked against them: only a bug gets here.
         return Err(StoreError::Corrupt("a checked reservation was refused".into()));
     }
-    let mut added = added.into_iter();
+    let mut written = written.into_iter();
     for (_, placed) in outcomes.iter_mut() {
         if let Placed::New { order, job } = placed {
-            *job = added.next().flatten().filter(|_| order.claim_until.is_some());
+            *job = written.next().filter(|_| order.claim_until.is_some());
         }
     }
     Ok(())

@@ -6,7 +6,8 @@ use buynow_domain::{CustomerId, DeliverySpeed, Money, OrderId, OrderStatus, Paym
 use buynow_store::catalog::{self, Center, Product};
 use buynow_store::customers::{self, SavedAddress, SavedCard};
 use buynow_store::idempotency::{self, Claim, KeyClaim};
-use buynow_store::jobs::{self, NewJob};
+use buynow_store::jobs::{self, Job, NewJob};
+use buynow_store::order_jobs::{Decide, Decision, Effects, Finished, OrderJob, OrderMove, PaymentMove};
 use buynow_store::orders::{Item, Order, Shipment, TimelineEntry};
 use buynow_store::payments::{Payment, PaymentStatus};
 use buynow_store::placement::{NewOrder, Placed, Plan, Request};
@@ -343,6 +344,71 @@ async fn a_placement_under_a_taken_key_is_answered_with_its_order_and_writes_not
     assert!(twice.iter().any(|p| matches!(p, Ok(Placed::Taken(Claim::Replay(id))) if *id == new[0])), "{twice:?}");
     assert_eq!(count(&store, "orders").await, 2);
     assert_eq!(level(&store).await, (3, 2));
+}
+
+async fn order_jobs_finish_together_and_a_lost_lease_or_a_refusal_writes_nothing(store) {
+    let (customer, address, card) = customer_with_defaults(&store, "jobs@example.com").await;
+    let mut placed = Vec::new();
+    for key in ["a", "b", "c"] {
+        match store.place(placement(customer, card, address, key, "h")).await.unwrap() {
+            Placed::New { order, job } => placed.push((*order, job.expect("claimed"))),
+            other => panic!("{other:?}"),
+        }
+    }
+    // Job "b" was taken over by another worker (its attempt number moved on): this attempt no longer holds it.
+    let mut stale = placed[1].1.clone();
+    stale.attempt = 0;
+    let finish = |n: &NewOrder, held: Job, refuse: bool| {
+        let (order, payment) = (n.order.id, n.payment.id);
+        let decide: Decide<&'static str, Refusal> = Box::new(move |order: Option<&Order>, current: Option<&Payment>| {
+            if refuse {
+                return Err(Refusal::OutOfStock);
+            }
+            let (order, current) = (order.expect("the order"), current.expect("its payment"));
+            assert_eq!((order.status, current.status), (OrderStatus::Placed, PaymentStatus::Pending));
+            let at = now_micros();
+            let effects = Effects {
+                at,
+                payment: Some(PaymentMove {
+                    from: PaymentStatus::Pending,
+                    to: PaymentStatus::Authorized,
+                    authorization: Some("auth".into()),
+                    decline_code: None,
+                }),
+                order: Some(OrderMove { from: OrderStatus::Placed, to: OrderStatus::PaymentAuthorized, declines: 0 }),
+                timeline: vec![TimelineEntry { at, status: "payment_authorized".into(), note: "ok".into() }],
+                events: vec![("order_confirmed", "{}".into())],
+                jobs: vec![job(&format!("release:{}", order.id), at)],
+            };
+            Ok(Decision::Write(effects, "recorded"))
+        });
+        store.finish_order_job(OrderJob { job: held, order, payment, decide })
+    };
+    let answers = futures::future::join3(
+        finish(&placed[0].0, placed[0].1.clone(), false),
+        finish(&placed[1].0, stale, false),
+        finish(&placed[2].0, placed[2].1.clone(), true),
+    )
+    .await;
+    assert!(matches!(answers.0, Ok(Finished::Done("recorded"))), "{:?}", answers.0);
+    assert!(matches!(answers.1, Ok(Finished::LostLease)), "{:?}", answers.1);
+    assert_eq!(answers.2.unwrap_err(), Refusal::OutOfStock);
+
+    let mut read = store.read().await.unwrap();
+    let mut c = read.conn();
+    let order_status = |id: OrderId| format!("SELECT status FROM orders WHERE id = '{id}'");
+    let job_status = |id: buynow_domain::JobId| format!("SELECT status FROM jobs WHERE id = '{id}'");
+    let text = |row: buynow_store::Row| row.text(0).unwrap();
+    assert_eq!(text(c.one(&order_status(placed[0].0.order.id), vec![]).await.unwrap()), "payment_authorized");
+    assert_eq!(text(c.one(&job_status(placed[0].1.id), vec![]).await.unwrap()), "done");
+    for (n, job) in &placed[1..] {
+        assert_eq!(text(c.one(&order_status(n.order.id), vec![]).await.unwrap()), "placed", "nothing written");
+        assert_eq!(text(c.one(&job_status(job.id), vec![]).await.unwrap()), "running", "not marked done");
+    }
+    drop(read);
+    assert_eq!(count(&store, "order_timeline").await, 4, "three placements and one answer");
+    assert_eq!(count(&store, "outbox").await, 4);
+    assert_eq!(count(&store, "jobs").await, 4, "one release job added");
 }
 
 async fn a_dropped_transaction_is_rolled_back(store) {

@@ -1,17 +1,18 @@
 //! Authorize a payment with the gateway and move the order on: authorized, or declined (the customer is asked
 //! to revise payment; a second decline cancels the order).
 
-use super::{finish, finish_idle, parse, JobError, PaymentRef};
+use super::{finish_idle, parse, JobError, PaymentRef};
 use crate::orders::lifecycle;
 use crate::state::AppState;
 use buynow_domain::card::{CardNumber, Expiry};
-use buynow_domain::{OrderEvent, OrderStatus};
+use buynow_domain::{transition, OrderEvent, OrderStatus};
 use buynow_payments::{AuthorizeOutcome, AuthorizeRequest, DeclineCode, GatewayError};
 use buynow_store::customers::SavedCard;
 use buynow_store::jobs::Job;
+use buynow_store::order_jobs::{Decide, Decision, Effects, Finished, OrderJob, OrderMove, PaymentMove};
 use buynow_store::orders::{Order, TimelineEntry};
 use buynow_store::payments::{self, Payment, PaymentStatus};
-use buynow_store::{customers, now_micros, orders, outbox, Conn};
+use buynow_store::{customers, now_micros, orders};
 use tokio::sync::oneshot;
 
 /// What the writer of a fresh authorization job already holds, so the inline run need not read it back, and
@@ -74,82 +75,114 @@ pub async fn run(state: &AppState, job: &Job, known: Option<Known>) -> Result<()
     };
 
     let card_label = format!("{} ending {}", card.brand.as_str(), card.last4);
-    let recorded = finish(state, job, move |c| Box::pin(record(c, payment, card_label, outcome))).await?;
-    if let (Some(Some(recorded)), Some(tell)) = (recorded, tell) {
-        let _ = tell.send(recorded);
+    let (order, payment_id, now) = (payment.order_id, payment.id, now_micros());
+    let decide: Decide<Option<Recorded>, JobError> =
+        Box::new(move |order, current| decide(order, current, payment, card_label, outcome, now));
+    // One job of a group commit: the answers recorded together share a transaction and its fsync.
+    match state.store.finish_order_job(OrderJob { job: job.clone(), order, payment: payment_id, decide }).await? {
+        Finished::Done(recorded) => {
+            tracing::info!(%order, payment = %payment_id, "authorization answered");
+            if let (Some(recorded), Some(tell)) = (recorded, tell) {
+                let _ = tell.send(recorded);
+            }
+        }
+        Finished::LostLease => {
+            tracing::warn!(job = %job.id, attempt = job.attempt, "lost the job's lease; its effects are rolled back")
+        }
     }
     Ok(())
 }
 
-/// The answer's effects, in the transaction that completes the job.
-async fn record(
-    c: &mut Conn<'_>,
+/// What the answer changes, decided on the order and payment as they are under the order's lock (the customer
+/// may have cancelled while the gateway was answering).
+fn decide(
+    order: Option<&Order>,
+    current: Option<&Payment>,
     payment: Payment,
     card_label: String,
     outcome: AuthorizeOutcome,
-) -> Result<Option<Recorded>, JobError> {
-    let now = now_micros();
-    // Read again inside the transaction (the customer may have cancelled while the gateway was answering), and
-    // lock the order before the payment, in the order every other writer uses.
-    let order = orders::lock(c, payment.order_id).await?.ok_or_else(|| JobError::Fatal("no such order".into()))?;
-    let (order_id, payment_id) = (order.id, payment.id);
-    let mut recorded = None;
+    now: i64,
+) -> Result<Decision<Option<Recorded>, JobError>, JobError> {
+    let order = order.ok_or_else(|| JobError::Fatal("no such order".into()))?.clone();
+    let nothing = || Ok(Decision::Write(Effects { at: now, ..Effects::default() }, None));
+    if current.map(|p| p.status) != Some(PaymentStatus::Pending) {
+        // Answered already (this is a re-run), or dropped by a cancel: nothing more to record.
+        return nothing();
+    }
+    let placed = order.status == OrderStatus::Placed;
+    let illegal = |e: buynow_domain::IllegalTransition| JobError::Fatal(e.to_string());
     match outcome {
         AuthorizeOutcome::Approved { authorization } => {
-            let from = PaymentStatus::Pending;
-            if !payments::set_status(c, payment.id, from, PaymentStatus::Authorized, Some(&authorization), None, now)
-                .await?
-            {
-                return Ok(None);
-            }
-            if order.status == OrderStatus::Placed {
-                let note = format!("Payment of {} authorized on {card_label}", payment.amount);
-                let to = lifecycle::apply(c, &order, OrderEvent::PaymentAuthorized, &note, now).await?;
-                let event = serde_json::json!({ "order_id": order.id, "amount": payment.amount });
-                outbox::add(c, order.id, order.customer_id, "order_confirmed", &event.to_string(), now).await?;
-                super::enqueue(c, super::release(order.id, order.hold_until.max(now))).await?;
-                let payment =
-                    Payment { status: PaymentStatus::Authorized, authorization: Some(authorization), ..payment };
-                recorded = Some(Recorded::new(order, to, payment, note, now));
-            } else {
+            let moved = PaymentMove {
+                from: PaymentStatus::Pending,
+                to: PaymentStatus::Authorized,
+                authorization: Some(authorization.clone()),
+                decline_code: None,
+            };
+            if !placed {
                 // Cancelled while we were asking: give the hold straight back.
-                super::enqueue(c, super::void(payment.id, now)).await?;
+                let jobs = vec![super::void(payment.id, now)];
+                return Ok(Decision::Write(
+                    Effects { at: now, payment: Some(moved), jobs, ..Effects::default() },
+                    None,
+                ));
             }
+            let to = transition(order.status, OrderEvent::PaymentAuthorized).map_err(illegal)?;
+            let note = format!("Payment of {} authorized on {card_label}", payment.amount);
+            let event = serde_json::json!({ "order_id": order.id, "amount": payment.amount });
+            let effects = Effects {
+                at: now,
+                payment: Some(moved),
+                order: Some(OrderMove { from: order.status, to, declines: order.declines }),
+                timeline: vec![TimelineEntry { at: now, status: to.as_str().to_string(), note: note.clone() }],
+                events: vec![("order_confirmed", event.to_string())],
+                jobs: vec![super::release(order.id, order.hold_until.max(now))],
+            };
+            let payment = Payment { status: PaymentStatus::Authorized, authorization: Some(authorization), ..payment };
+            Ok(Decision::Write(effects, Some(Recorded::new(order, to, payment, note, now))))
         }
         AuthorizeOutcome::Declined { code } => {
-            let from = PaymentStatus::Pending;
-            if !payments::set_status(c, payment.id, from, PaymentStatus::Declined, None, Some(code.as_str()), now)
-                .await?
-            {
-                return Ok(None);
+            let moved = PaymentMove {
+                from: PaymentStatus::Pending,
+                to: PaymentStatus::Declined,
+                authorization: None,
+                decline_code: Some(code.as_str().to_string()),
+            };
+            if !placed {
+                return Ok(Decision::Write(Effects { at: now, payment: Some(moved), ..Effects::default() }, None));
             }
-            if order.status == OrderStatus::Placed {
-                let declines = orders::count_decline(c, order.id).await?;
-                if declines >= 2 {
-                    let reason = format!("Cancelled: the payment was declined again ({})", code.as_str());
-                    lifecycle::cancel(c, &order, &reason, now).await?;
-                } else {
-                    let note = format!(
-                        "Payment declined ({}): waiting for the customer to choose a payment method",
-                        code.as_str()
-                    );
-                    let to = lifecycle::apply(c, &order, OrderEvent::PaymentDeclined, &note, now).await?;
-                    let event = serde_json::json!({ "order_id": order.id, "decline_code": code.as_str() });
-                    outbox::add(c, order.id, order.customer_id, "payment_action_required", &event.to_string(), now)
-                        .await?;
-                    let payment = Payment {
-                        status: PaymentStatus::Declined,
-                        decline_code: Some(code.as_str().to_string()),
-                        ..payment
-                    };
-                    let order = Order { declines, ..order };
-                    recorded = Some(Recorded::new(order, to, payment, note, now));
-                }
+            let declines = order.declines + 1;
+            if declines >= 2 {
+                // A cancel gives back stock and more: a write of its own, in the same transaction.
+                let reason = format!("Cancelled: the payment was declined again ({})", code.as_str());
+                return Ok(Decision::Run(Box::new(move |c| {
+                    Box::pin(async move {
+                        let (from, to) = (PaymentStatus::Pending, PaymentStatus::Declined);
+                        payments::set_status(c, payment.id, from, to, None, Some(code.as_str()), now).await?;
+                        orders::count_decline(c, order.id).await?;
+                        lifecycle::cancel(c, &order, &reason, now).await?;
+                        Ok(None)
+                    })
+                })));
             }
+            let to = transition(order.status, OrderEvent::PaymentDeclined).map_err(illegal)?;
+            let note =
+                format!("Payment declined ({}): waiting for the customer to choose a payment method", code.as_str());
+            let event = serde_json::json!({ "order_id": order.id, "decline_code": code.as_str() });
+            let effects = Effects {
+                at: now,
+                payment: Some(moved),
+                order: Some(OrderMove { from: order.status, to, declines }),
+                timeline: vec![TimelineEntry { at: now, status: to.as_str().to_string(), note: note.clone() }],
+                events: vec![("payment_action_required", event.to_string())],
+                jobs: Vec::new(),
+            };
+            let payment =
+                Payment { status: PaymentStatus::Declined, decline_code: Some(code.as_str().to_string()), ..payment };
+            let order = Order { declines, ..order };
+            Ok(Decision::Write(effects, Some(Recorded::new(order, to, payment, note, now))))
         }
     }
-    tracing::info!(order = %order_id, payment = %payment_id, "authorization answered");
-    Ok(recorded)
 }
 
 impl Recorded {

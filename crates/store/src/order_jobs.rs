@@ -1,0 +1,373 @@
+//! Finishing jobs that act on one order each, as a group: an authorization answer, recorded, is the second
+//! write of every Buy Now, and the jobs answered at one moment are written by one transaction in a handful of
+//! statements, as placements are (see `placement`).
+//!
+//! A job arrives with its order, the payment it is about, and a pure function that decides, from the order and
+//! payment as they are under lock, what to write — as data (`Effects`), or, for a rare path that needs more,
+//! as a write of its own (`Decision::Run`). The group:
+//!
+//! 1. locks its orders, sorted (every writer that changes an order and its payment locks the order first),
+//!    reads their payments, and locks the jobs this attempt still holds (their attempt numbers are the
+//!    fencing tokens): a job another worker took over meanwhile (its lease ran out) is told so, and not run;
+//! 2. decides each held job: a refusal is told at once, and nothing of it is written;
+//! 3. marks the rest done and writes their effects, table by table — payment and order moves (each still
+//!    guarded by the state it was decided on), timeline entries, outbox events, new jobs — on PostgreSQL in
+//!    one statement; then any `Run` writes.
+//!
+//! Answers go out once the transaction has committed (see `batch`).
+
+use crate::jobs::{self, Enqueue, Job, NewJob};
+use crate::orders::{self, Order, TimelineEntry};
+use crate::outbox::{self, NewEvent};
+use crate::payments::{self, Payment, PaymentStatus};
+use crate::{Arg, Backend, BoxFuture, Conn, StoreError};
+use buynow_domain::{JobId, OrderId, OrderStatus, PaymentId};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use tokio::sync::oneshot;
+
+/// A job's write, for a path that needs more than `Effects` holds; it runs in the group's transaction, after
+/// the order was locked and the job marked done. Its failure fails the whole group (so the jobs run again).
+pub type RunWrite<T, E> = Box<dyn for<'a, 'c> FnOnce(&'a mut Conn<'c>) -> BoxFuture<'a, Result<T, E>> + Send>;
+
+pub enum Decision<T, E> {
+    Write(Effects, T),
+    Run(RunWrite<T, E>),
+}
+
+/// Decides a job from its order and payment as they are under lock (`None`: there is no such row).
+pub type Decide<T, E> = Box<dyn FnOnce(Option<&Order>, Option<&Payment>) -> Result<Decision<T, E>, E> + Send>;
+
+pub struct OrderJob<T, E> {
+    pub job: Job,
+    pub order: OrderId,
+    pub payment: PaymentId,
+    pub decide: Decide<T, E>,
+}
+
+/// What finishing a job writes besides marking it done, all at `at`.
+#[derive(Debug, Clone, Default)]
+pub struct Effects {
+    pub at: i64,
+    pub payment: Option<PaymentMove>,
+    pub order: Option<OrderMove>,
+    pub timeline: Vec<TimelineEntry>,
+    /// Outbox events: kind and JSON payload.
+    pub events: Vec<(&'static str, String)>,
+    pub jobs: Vec<NewJob>,
+}
+
+/// The job's payment moves from `from` to `to`, with the gateway's reference or decline code when given.
+#[derive(Debug, Clone)]
+pub struct PaymentMove {
+    pub from: PaymentStatus,
+    pub to: PaymentStatus,
+    pub authorization: Option<String>,
+    pub decline_code: Option<String>,
+}
+
+/// The job's order moves from `from` to `to`, and its decline count becomes `declines`.
+#[derive(Debug, Clone)]
+pub struct OrderMove {
+    pub from: OrderStatus,
+    pub to: OrderStatus,
+    pub declines: i64,
+}
+
+/// How a job of the group came out, once committed.
+#[derive(Debug)]
+pub enum Finished<T> {
+    Done(T),
+    /// Another worker holds the job now (this attempt's lease ran out): nothing of this attempt was kept.
+    LostLease,
+}
+
+pub(crate) trait Pending: Send {
+    fn job(&self) -> &Job;
+    fn order(&self) -> OrderId;
+    fn payment(&self) -> PaymentId;
+    /// Decides; on refusal the caller is told at once and `None` returned.
+    fn decide(&mut self, order: Option<&Order>, payment: Option<&Payment>) -> Option<Decided>;
+    fn refuse(&mut self, e: StoreError);
+    /// Tells the caller how it came out: `Done` (committed) with the value its decision set aside, or why not
+    /// — its own write's error if that is what failed the group.
+    fn answer(&mut self, result: Result<Finished<()>, &StoreError>);
+}
+
+/// A decision, its value set aside for the answer.
+pub(crate) enum Decided {
+    Write(Effects),
+    /// Runs the write; `false` when it failed (its error set aside for its caller).
+    Run(RunErased),
+}
+
+type RunErased = Box<dyn for<'a, 'c> FnOnce(&'a mut Conn<'c>) -> BoxFuture<'a, bool> + Send>;
+
+/// Where a caller waits for its job's answer.
+pub(crate) type Answer<T, E> = oneshot::Receiver<Result<Finished<T>, E>>;
+
+type Slot<T, E> = Arc<Mutex<Option<Result<T, E>>>>;
+
+fn put<T, E>(slot: &Slot<T, E>, value: Result<T, E>) {
+    *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(value);
+}
+
+struct Typed<T, E> {
+    job: Job,
+    order: OrderId,
+    payment: PaymentId,
+    decide: Option<Decide<T, E>>,
+    outcome: Slot<T, E>,
+    reply: Option<oneshot::Sender<Result<Finished<T>, E>>>,
+}
+
+impl<T, E> Typed<T, E> {
+    fn refuse_with(&mut self, e: E) {
+        if let Some(reply) = self.reply.take() {
+            let _ = reply.send(Err(e));
+        }
+    }
+}
+
+impl<T: Send + 'static, E: From<StoreError> + Send + 'static> Pending for Typed<T, E> {
+    fn job(&self) -> &Job {
+        &self.job
+    }
+
+    fn order(&self) -> OrderId {
+        self.order
+    }
+
+    fn payment(&self) -> PaymentId {
+        self.payment
+    }
+
+    fn decide(&mut self, order: Option<&Order>, payment: Option<&Payment>) -> Option<Decided> {
+        let decide = self.decide.take()?;
+        match decide(order, payment) {
+            Ok(Decision::Write(effects, value)) => {
+                put(&self.outcome, Ok(value));
+                Some(Decided::Write(effects))
+            }
+            Ok(Decision::Run(run)) => {
+                let slot = self.outcome.clone();
+                Some(Decided::Run(Box::new(move |c| {
+                    Box::pin(async move {
+                        let result = run(c).await;
+                        let ok = result.is_ok();
+                        put(&slot, result);
+                        ok
+                    })
+                })))
+            }
+            Err(e) => {
+                self.refuse_with(e);
+                None
+            }
+        }
+    }
+
+    fn refuse(&mut self, e: StoreError) {
+        self.refuse_with(E::from(e));
+    }
+
+    fn answer(&mut self, result: Result<Finished<()>, &StoreError>) {
+        let Some(reply) = self.reply.take() else { return };
+        let outcome = self.outcome.lock().unwrap_or_else(PoisonError::into_inner).take();
+        let answer = match (result, outcome) {
+            (Ok(Finished::LostLease), _) => Ok(Finished::LostLease),
+            (Ok(Finished::Done(())), Some(Ok(value))) => Ok(Finished::Done(value)),
+            (_, Some(Err(own))) => Err(own),
+            (Ok(Finished::Done(())), None) => {
+                Err(E::from(StoreError::BatchFailed("the job's write left no answer".into())))
+            }
+            (Err(e), _) => Err(E::from(StoreError::BatchFailed(e.to_string()))),
+        };
+        let _ = reply.send(answer);
+    }
+}
+
+pub(crate) fn pending<T, E>(job: OrderJob<T, E>) -> (Box<dyn Pending>, Answer<T, E>)
+where
+    T: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+{
+    let (reply, answer) = oneshot::channel();
+    let OrderJob { job, order, payment, decide } = job;
+    let typed = Typed { job, order, payment, decide: Some(decide), outcome: Default::default(), reply: Some(reply) };
+    (Box::new(typed), answer)
+}
+
+/// Where a job of the group stands once the group is written.
+pub(crate) enum Standing {
+    /// Held and decided: `Done` once committed.
+    Done,
+    LostLease,
+    /// Refused, and told so already.
+    Answered,
+}
+
+/// Writes the group in the open transaction `c` (see the module's description) and returns each job's
+/// standing, in order. An `Err` means the transaction must be rolled back.
+pub(crate) async fn run(c: &mut Conn<'_>, group: &mut [Box<dyn Pending>]) -> Result<Vec<Standing>, StoreError> {
+    let wanted: Vec<(OrderId, PaymentId, Job)> =
+        group.iter().map(|p| (p.order(), p.payment(), p.job().clone())).collect();
+    let (locked, payments, held) = lock(c, &wanted).await?;
+    let mut standings = Vec::with_capacity(group.len());
+    let (mut writes, mut runs, mut done) = (Vec::new(), Vec::new(), Vec::new());
+    let mut seen = HashSet::new();
+    for p in group.iter_mut() {
+        if !held.contains(&p.job().id) {
+            standings.push(Standing::LostLease);
+            continue;
+        }
+        // Two jobs on one order would be decided on the same state, and the second's guarded move would fail:
+        // the second is told to run again later instead.
+        if !seen.insert(p.order()) {
+            p.refuse(StoreError::BatchFailed("another job on the same order is being finished".into()));
+            standings.push(Standing::Answered);
+            continue;
+        }
+        match p.decide(locked.get(&p.order()), payments.get(&p.payment())) {
+            None => standings.push(Standing::Answered),
+            Some(d) => {
+                standings.push(Standing::Done);
+                done.push(p.job().clone());
+                match d {
+                    Decided::Write(effects) => writes.push((p.order(), p.payment(), effects)),
+                    Decided::Run(run) => runs.push(run),
+                }
+            }
+        }
+    }
+    write(c, &done, &writes, &locked).await?;
+    for run in runs {
+        if !run(c).await {
+            return Err(StoreError::BatchFailed("another job of the group failed".into()));
+        }
+    }
+    Ok(standings)
+}
+
+type Locked = (HashMap<OrderId, Order>, HashMap<PaymentId, Payment>, HashSet<JobId>);
+
+/// The group's orders, locked (in id order), their payments, and which jobs this attempt still holds, those
+/// locked too so that no one takes them over before the commit: on PostgreSQL in one statement.
+async fn lock(c: &mut Conn<'_>, wanted: &[(OrderId, PaymentId, Job)]) -> Result<Locked, StoreError> {
+    let (mut orders_found, mut payments_found, mut held) = (HashMap::new(), HashMap::new(), HashSet::new());
+    match c.backend() {
+        Backend::Postgres => {
+            let mut cols = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            for (order, payment, job) in wanted {
+                cols.0.push(order.to_string());
+                cols.1.push(payment.to_string());
+                cols.2.push(job.id.to_string());
+                cols.3.push(job.attempt);
+            }
+            let (sql, payment_at, held_at) = &*LOCK_QUERY;
+            let args = vec![Arg::Texts(cols.0), Arg::Texts(cols.1), Arg::Texts(cols.2), Arg::Ints(cols.3)];
+            for r in c.all(sql, args).await? {
+                let order = orders::order_at(&r, 0)?;
+                if r.opt_text(*payment_at)?.is_some() {
+                    let payment = payments::payment_at(&r, *payment_at)?;
+                    payments_found.insert(payment.id, payment);
+                }
+                if let Some(job) = r.opt_text(*held_at)? {
+                    held.insert(JobId::parse(&job).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+                }
+                orders_found.insert(order.id, order);
+            }
+        }
+        Backend::Sqlite => {
+            let ids: Vec<OrderId> = wanted.iter().map(|w| w.0).collect();
+            for order in orders::lock_all(c, &ids).await? {
+                orders_found.insert(order.id, order);
+            }
+            let ids: Vec<PaymentId> = wanted.iter().map(|w| w.1).collect();
+            for payment in payments::get_all(c, &ids).await? {
+                payments_found.insert(payment.id, payment);
+            }
+            for (_, _, job) in wanted {
+                if jobs::holds(c, job).await? {
+                    held.insert(job.id);
+                }
+            }
+        }
+    }
+    Ok((orders_found, payments_found, held))
+}
+
+/// The PostgreSQL `lock` query, and where the payment's columns and the held job's id are in its rows. The held
+/// jobs are gathered whole (`ARRAY(…)`), so each is locked, not only the first few a scan happened to need.
+static LOCK_QUERY: LazyLock<(String, usize, usize)> = LazyLock::new(|| {
+    let qualified =
+        |table: &str, cols: &str| cols.split(',').map(|c| format!("{table}.{}", c.trim())).collect::<Vec<_>>();
+    let (order, payment) = (qualified("o", orders::ORDER_COLS), qualified("p", payments::COLS));
+    let sql = format!(
+        "WITH held AS (SELECT j.id FROM jobs j JOIN UNNEST($3::text[], $4::bigint[]) AS h(id, attempts) \
+                       ON j.id = h.id AND j.attempts = h.attempts WHERE j.status = 'running' FOR UPDATE OF j) \
+         SELECT {}, {}, CASE WHEN w.job_id = ANY(ARRAY(SELECT id FROM held)) THEN w.job_id END \
+         FROM UNNEST($1::text[], $2::text[], $3::text[]) AS w(order_id, payment_id, job_id) \
+         JOIN orders o ON o.id = w.order_id LEFT JOIN payments p ON p.id = w.payment_id \
+         ORDER BY o.id FOR UPDATE OF o",
+        order.join(", "),
+        payment.join(", ")
+    );
+    (sql, order.len(), order.len() + payment.len())
+});
+
+/// The effects, table by table: one statement on PostgreSQL (see `Conn::together`). The moves were decided
+/// under the orders' locks, so each guard holds; one that does not is a bug, and fails the group.
+async fn write(
+    c: &mut Conn<'_>,
+    done: &[Job],
+    writes: &[(OrderId, PaymentId, Effects)],
+    locked: &HashMap<OrderId, Order>,
+) -> Result<(), StoreError> {
+    if done.is_empty() {
+        return Ok(());
+    }
+    let backend = c.backend();
+    let payment_moves: Vec<(PaymentId, &PaymentMove, i64)> =
+        writes.iter().filter_map(|(_, payment, e)| Some((*payment, e.payment.as_ref()?, e.at))).collect();
+    let order_moves: Vec<(OrderId, &OrderMove, i64)> =
+        writes.iter().filter_map(|(order, _, e)| Some((*order, e.order.as_ref()?, e.at))).collect();
+    // The jobs were locked as held: marking them done cannot miss.
+    let mut all = jobs::complete_writes(backend, done, crate::now_micros());
+    let jobs_end = all.len();
+    all.extend(payments::move_writes(backend, &payment_moves));
+    let payments_end = all.len();
+    all.extend(orders::move_writes(backend, &order_moves));
+    let orders_end = all.len();
+    let entries: Vec<(OrderId, &TimelineEntry)> =
+        writes.iter().flat_map(|(order, _, e)| e.timeline.iter().map(move |t| (*order, t))).collect();
+    all.push(orders::timeline_write(&entries));
+    let mut events = Vec::new();
+    for (order, _, e) in writes {
+        for (kind, payload) in &e.events {
+            let customer = locked
+                .get(order)
+                .map(|o| o.customer_id)
+                .ok_or_else(|| StoreError::Corrupt("an event for an order not found".into()))?;
+            events.push(NewEvent { order: *order, customer, kind, payload, at: e.at });
+        }
+    }
+    all.push(outbox::add_write(&events).0);
+    let enqueue: Vec<Enqueue> = writes
+        .iter()
+        .flat_map(|(_, _, e)| e.jobs.iter().map(move |job| Enqueue { job, now: e.at, lease_until: None }))
+        .collect();
+    // A job whose dedup key was used already is not added twice (see `jobs::enqueue`).
+    all.push(jobs::insert_write(&enqueue).0);
+    let counts = c.together(all).await?;
+    if counts[..jobs_end].iter().sum::<u64>() != done.len() as u64 {
+        return Err(StoreError::Corrupt("a job was taken over under its lock".into()));
+    }
+    if counts[jobs_end..payments_end].iter().sum::<u64>() != payment_moves.len() as u64 {
+        return Err(StoreError::Corrupt("a payment moved under its order's lock".into()));
+    }
+    if counts[payments_end..orders_end].iter().sum::<u64>() != order_moves.len() as u64 {
+        return Err(StoreError::Corrupt("an order moved under its lock".into()));
+    }
+    Ok(())
+}
