@@ -256,7 +256,8 @@ pub fn reserve_writes(backend: crate::Backend, wanted: &[Reservation]) -> (Vec<c
             vec![crate::Write::Sql {
                 sql: "UPDATE stock s SET reserved = s.reserved + r.quantity \
                       FROM UNNEST($1::text[], $2::text[], $3::bigint[]) AS r(sku, center, quantity) \
-                      WHERE s.sku = r.sku AND s.center = r.center AND s.on_hand - s.reserved >= r.quantity",
+                      WHERE s.sku = ANY($1::text[]) AND s.sku = r.sku AND s.center = r.center \
+                      AND s.on_hand - s.reserved >= r.quantity",
                 args: vec![crate::Arg::Texts(skus), crate::Arg::Texts(centers), crate::Arg::Ints(quantities)],
             }]
         }

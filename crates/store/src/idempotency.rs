@@ -87,7 +87,7 @@ async fn lookup_all<'k>(
             let (customers, names) = keys.iter().map(|k| (k.customer.to_string(), k.key.clone())).unzip();
             c.all(
                 "SELECT customer_id, key, request_hash, order_id FROM idempotency_keys \
-                 WHERE (customer_id, key) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))",
+                 WHERE customer_id = ANY($1::text[]) AND (customer_id, key) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))",
                 vec![Arg::Texts(customers), Arg::Texts(names)],
             )
             .await?
@@ -126,7 +126,8 @@ pub async fn release_all(c: &mut Conn<'_>, claimed: &[&KeyClaim]) -> Result<(), 
             }
             c.exec(
                 "DELETE FROM idempotency_keys k USING UNNEST($1::text[], $2::text[], $3::text[]) AS r(customer_id, key, order_id) \
-                 WHERE k.customer_id = r.customer_id AND k.key = r.key AND k.order_id = r.order_id",
+                 WHERE k.customer_id = ANY($1::text[]) AND k.customer_id = r.customer_id AND k.key = r.key \
+                 AND k.order_id = r.order_id",
                 vec![Arg::Texts(columns.0), Arg::Texts(columns.1), Arg::Texts(columns.2)],
             )
             .await?;

@@ -182,7 +182,8 @@ pub fn complete_writes(backend: Backend, held: &[Job], now: i64) -> Vec<Write<'s
             vec![Write::Sql {
                 sql: "UPDATE jobs SET status = 'done', finished_at = $3, locked_until = NULL \
                       FROM UNNEST($1::text[], $2::bigint[]) AS h(id, attempts) \
-                      WHERE jobs.id = h.id AND jobs.attempts = h.attempts AND jobs.status = 'running'",
+                      WHERE jobs.id = ANY($1::text[]) AND jobs.id = h.id AND jobs.attempts = h.attempts \
+                      AND jobs.status = 'running'",
                 args: vec![Arg::Texts(ids), Arg::Ints(attempts), Arg::Int(now)],
             }]
         }

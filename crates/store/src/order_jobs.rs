@@ -257,23 +257,27 @@ async fn lock(c: &mut Conn<'_>, wanted: &[(OrderId, PaymentId, Job)]) -> Result<
     let (mut orders_found, mut payments_found, mut held) = (HashMap::new(), HashMap::new(), HashSet::new());
     match c.backend() {
         Backend::Postgres => {
-            let mut cols = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            let mut cols = (Vec::new(), Vec::new(), Vec::new());
             for (order, payment, job) in wanted {
                 cols.0.push(order.to_string());
                 cols.1.push(payment.to_string());
                 cols.2.push(job.id.to_string());
-                cols.3.push(job.attempt);
             }
-            let (sql, payment_at, held_at) = &*LOCK_QUERY;
-            let args = vec![Arg::Texts(cols.0), Arg::Texts(cols.1), Arg::Texts(cols.2), Arg::Ints(cols.3)];
+            let (sql, payment_at, job_at) = &*LOCK_QUERY;
+            let args = vec![Arg::Texts(cols.0), Arg::Texts(cols.1), Arg::Texts(cols.2)];
+            let attempts: HashMap<&JobId, i64> = wanted.iter().map(|(_, _, j)| (&j.id, j.attempt)).collect();
             for r in c.all(sql, args).await? {
                 let order = orders::order_at(&r, 0)?;
                 if r.opt_text(*payment_at)?.is_some() {
                     let payment = payments::payment_at(&r, *payment_at)?;
                     payments_found.insert(payment.id, payment);
                 }
-                if let Some(job) = r.opt_text(*held_at)? {
-                    held.insert(JobId::parse(&job).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+                if let Some(job) = r.opt_text(*job_at)? {
+                    let job = JobId::parse(&job).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    let (attempt, status) = (r.int(job_at + 1)?, r.text(job_at + 2)?);
+                    if status == "running" && attempts.get(&job) == Some(&attempt) {
+                        held.insert(job);
+                    }
                 }
                 orders_found.insert(order.id, order);
             }
@@ -297,19 +301,22 @@ async fn lock(c: &mut Conn<'_>, wanted: &[(OrderId, PaymentId, Job)]) -> Result<
     Ok((orders_found, payments_found, held))
 }
 
-/// The PostgreSQL `lock` query, and where the payment's columns and the held job's id are in its rows. The held
-/// jobs are gathered whole (`ARRAY(…)`), so each is locked, not only the first few a scan happened to need.
+/// The PostgreSQL `lock` query, and where the payment's columns and the job's start in its rows. Every table is
+/// reached by its primary key (`= ANY`), whatever the planner believes of a table that grew since its
+/// statistics were taken (a join on the payments let it scan them all). A job row another transaction has
+/// locked is skipped, not waited for: only a worker taking it over (its lease ran out) locks it.
 static LOCK_QUERY: LazyLock<(String, usize, usize)> = LazyLock::new(|| {
     let qualified =
         |table: &str, cols: &str| cols.split(',').map(|c| format!("{table}.{}", c.trim())).collect::<Vec<_>>();
     let (order, payment) = (qualified("o", orders::ORDER_COLS), qualified("p", payments::COLS));
     let sql = format!(
-        "WITH held AS (SELECT j.id FROM jobs j JOIN UNNEST($3::text[], $4::bigint[]) AS h(id, attempts) \
-                       ON j.id = h.id AND j.attempts = h.attempts WHERE j.status = 'running' FOR UPDATE OF j) \
-         SELECT {}, {}, CASE WHEN w.job_id = ANY(ARRAY(SELECT id FROM held)) THEN w.job_id END \
-         FROM UNNEST($1::text[], $2::text[], $3::text[]) AS w(order_id, payment_id, job_id) \
-         JOIN orders o ON o.id = w.order_id LEFT JOIN payments p ON p.id = w.payment_id \
-         ORDER BY o.id FOR UPDATE OF o",
+        "WITH held AS (SELECT id, attempts, status FROM jobs WHERE id = ANY($3::text[]) FOR UPDATE SKIP LOCKED), \
+              paid AS (SELECT {} FROM payments WHERE id = ANY($2::text[])) \
+         SELECT {}, {}, h.id, h.attempts, h.status \
+         FROM orders o JOIN UNNEST($1::text[], $2::text[], $3::text[]) AS w(order_id, payment_id, job_id) ON w.order_id = o.id \
+         LEFT JOIN paid p ON p.id = w.payment_id LEFT JOIN held h ON h.id = w.job_id \
+         WHERE o.id = ANY($1::text[]) ORDER BY o.id FOR UPDATE OF o",
+        payments::COLS,
         order.join(", "),
         payment.join(", ")
     );

@@ -231,7 +231,7 @@ pub fn move_writes(backend: Backend, moves: &[(OrderId, &OrderMove, i64)]) -> Ve
                 sql: "UPDATE orders SET status = m.to_status, declines = m.declines, updated_at = m.at \
                       FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[]) \
                       AS m(id, from_status, to_status, declines, at) \
-                      WHERE orders.id = m.id AND orders.status = m.from_status",
+                      WHERE orders.id = ANY($1::text[]) AND orders.id = m.id AND orders.status = m.from_status",
                 args: vec![
                     Arg::Texts(cols.0),
                     Arg::Texts(cols.1),

@@ -152,7 +152,7 @@ pub fn move_writes(backend: Backend, moves: &[(PaymentId, &PaymentMove, i64)]) -
                       decline_code = COALESCE(m.decline_code, payments.decline_code), updated_at = m.at \
                       FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) \
                       AS m(id, from_status, to_status, authorization_ref, decline_code, at) \
-                      WHERE payments.id = m.id AND payments.status = m.from_status",
+                      WHERE payments.id = ANY($1::text[]) AND payments.id = m.id AND payments.status = m.from_status",
                 args: vec![
                     Arg::Texts(cols.0),
                     Arg::Texts(cols.1),
