@@ -447,6 +447,46 @@ async fn bad_inputs_get_a_problem_and_change_nothing() {
     );
     long_key.idempotency_key = Some("k".repeat(300));
     cases.push(long_key);
+    // Without a good session the answer is 401, whatever else is wrong (Buy Now reads the session with the
+    // purchase, after the body is parsed).
+    cases.push(case(
+        "buy now, forged token, bad body",
+        "POST",
+        "/v1/buy-now",
+        Some("bnt_forged"),
+        "{",
+        401,
+        "unauthorized",
+    ));
+    let mut no_key = case(
+        "buy now, forged token, no key",
+        "POST",
+        "/v1/buy-now",
+        Some("bnt_forged"),
+        buy(json!({"sku": "REAL-SKU", "quantity": 1})),
+        401,
+        "unauthorized",
+    );
+    no_key.idempotency_key = None;
+    cases.push(no_key);
+    cases.push(case(
+        "buy now, forged token, good body",
+        "POST",
+        "/v1/buy-now",
+        Some("bnt_forged"),
+        buy(json!({"sku": "REAL-SKU", "quantity": 1})),
+        401,
+        "unauthorized",
+    ));
+    cases.push(case(
+        "review, forged token, bad body",
+        "POST",
+        "/v1/buy-now/preview",
+        Some("bnt_forged"),
+        "[]",
+        401,
+        "unauthorized",
+    ));
     assert!(cases.len() >= 25);
 
     let before = app.dump().await;

@@ -51,12 +51,12 @@ static BUYER_QUERY: LazyLock<(String, [usize; 4])> = LazyLock::new(|| {
         qualified("k", "request_hash, order_id"),
     ];
     let sql = format!(
-        "SELECT {} FROM customers c \
+        "SELECT {} FROM sessions s JOIN customers c ON c.id = s.customer_id \
          LEFT JOIN addresses a ON a.id = COALESCE($2, c.default_address_id) AND a.customer_id = c.id \
          LEFT JOIN payment_methods p ON p.id = COALESCE($3, c.default_payment_method_id) AND p.customer_id = c.id \
          LEFT JOIN products pr ON pr.sku = $4 \
          LEFT JOIN idempotency_keys k ON k.customer_id = c.id AND k.key = $5 \
-         WHERE c.id = $1",
+         WHERE s.token_hash = $1 AND s.expires_at > $6",
         parts.iter().map(|p| p.join(", ")).collect::<Vec<_>>().join(", ")
     );
     let mut starts = [0; 4];
@@ -68,8 +68,8 @@ static BUYER_QUERY: LazyLock<(String, [usize; 4])> = LazyLock::new(|| {
     (sql, starts)
 });
 
-/// What one purchase needs to read: the customer with the address and card it names (or else their defaults),
-/// the product, and what its idempotency key already names.
+/// What one purchase needs to read: who is buying (by their session), with the address and card the purchase
+/// names (or else their defaults), the product, and what its idempotency key already names.
 #[derive(Debug, Clone)]
 pub struct Buyer {
     pub customer: Customer,
@@ -83,17 +83,23 @@ pub struct Buyer {
     pub key: Option<(String, buynow_domain::OrderId)>,
 }
 
-/// What Buy Now and its review read, in one query rather than five (on PostgreSQL each is a round trip).
-pub async fn buyer(
-    c: &mut Conn<'_>,
-    id: CustomerId,
-    address: Option<AddressId>,
-    card: Option<PaymentMethodId>,
-    sku: &str,
-    key: Option<&str>,
-) -> Result<Option<Buyer>, StoreError> {
+/// A purchase's read: whose session, and what it names.
+#[derive(Debug, Clone, Copy)]
+pub struct Purchase<'a> {
+    pub token_hash: &'a str,
+    pub now: i64,
+    pub address: Option<AddressId>,
+    pub card: Option<PaymentMethodId>,
+    pub sku: &'a str,
+    pub key: Option<&'a str>,
+}
+
+/// What Buy Now and its review read, in one query rather than six (on PostgreSQL each is a round trip): `None`
+/// when the session is unknown or expired.
+pub async fn buyer(c: &mut Conn<'_>, purchase: Purchase<'_>) -> Result<Option<Buyer>, StoreError> {
     let (sql, [address_at, card_at, product_at, key_at]) = &*BUYER_QUERY;
-    let args = args![id.to_string(), address.map(|a| a.to_string()), card.map(|p| p.to_string()), sku, key];
+    let Purchase { token_hash, now, address, card, sku, key } = purchase;
+    let args = args![token_hash, address.map(|a| a.to_string()), card.map(|p| p.to_string()), sku, key, now];
     let Some(r) = c.opt(sql, args).await? else { return Ok(None) };
     let (address_at, card_at, product_at, key_at) = (*address_at, *card_at, *product_at, *key_at);
     Ok(Some(Buyer {

@@ -4,7 +4,7 @@ use buynow_domain::card::{Brand, Funding};
 use buynow_domain::{AddressId, PaymentMethodId, PostalAddress};
 use buynow_domain::{CustomerId, DeliverySpeed, Money, OrderId, OrderStatus, PaymentId, ShipmentId};
 use buynow_store::catalog::{self, Center, Product};
-use buynow_store::customers::{self, SavedAddress, SavedCard};
+use buynow_store::customers::{self, Purchase, SavedAddress, SavedCard};
 use buynow_store::idempotency::{self, Claim, KeyClaim};
 use buynow_store::jobs::{self, Job, NewJob};
 use buynow_store::order_jobs::{Decide, Decision, Effects, Finished, OrderJob, OrderMove, PaymentMove};
@@ -276,13 +276,18 @@ async fn a_write_that_fails_after_changing_rows_leaves_no_trace(store) {
 async fn a_buyer_comes_with_the_named_or_default_address_and_card_and_never_anothers(store) {
     let (ada, ada_address, ada_card) = customer_with_defaults(&store, "ada@example.com").await;
     let (bob, bob_address, bob_card) = customer_with_defaults(&store, "bob@example.com").await;
+    let now = now_micros();
     let mut tx = store.write().await.unwrap();
     let order = OrderId::new();
-    idempotency::claim(&mut tx.conn(), ada, "used", "h", order, now_micros()).await.unwrap();
+    idempotency::claim(&mut tx.conn(), ada, "used", "h", order, now).await.unwrap();
+    customers::insert_session(&mut tx.conn(), "ada-session", ada, now + 60_000_000).await.unwrap();
+    customers::insert_session(&mut tx.conn(), "bob-session", bob, now + 60_000_000).await.unwrap();
+    customers::insert_session(&mut tx.conn(), "ada-expired", ada, now - 1).await.unwrap();
     tx.commit().await.unwrap();
     let mut read = store.read().await.unwrap();
     let mut c = read.conn();
-    let defaults = customers::buyer(&mut c, ada, None, None, "S", Some("fresh")).await.unwrap().unwrap();
+    let ada_buys = Purchase { token_hash: "ada-session", now, address: None, card: None, sku: "S", key: Some("fresh") };
+    let defaults = customers::buyer(&mut c, ada_buys).await.unwrap().unwrap();
     assert_eq!(defaults.customer.id, ada);
     assert_eq!(defaults.address.map(|a| a.id), Some(ada_address));
     let card = defaults.card.unwrap();
@@ -290,15 +295,21 @@ async fn a_buyer_comes_with_the_named_or_default_address_and_card_and_never_anot
     let product = defaults.product.unwrap();
     assert_eq!((product.sku.as_str(), product.price), ("S", Money::usd(100)));
     assert!(defaults.key.is_none());
-    let named = customers::buyer(&mut c, ada, Some(ada_address), Some(ada_card), "nope", Some("used")).await.unwrap().unwrap();
+    let named = Purchase { address: Some(ada_address), card: Some(ada_card), sku: "nope", key: Some("used"), ..ada_buys };
+    let named = customers::buyer(&mut c, named).await.unwrap().unwrap();
     assert_eq!((named.address.map(|a| a.id), named.card.map(|c| c.id)), (Some(ada_address), Some(ada_card)));
     assert!(named.product.is_none(), "no such SKU");
     assert_eq!(named.key, Some(("h".to_string(), order)), "the key's earlier use");
-    let others = customers::buyer(&mut c, ada, Some(bob_address), Some(bob_card), "S", None).await.unwrap().unwrap();
+    let others = Purchase { address: Some(bob_address), card: Some(bob_card), ..ada_buys };
+    let others = customers::buyer(&mut c, others).await.unwrap().unwrap();
     assert!(others.address.is_none() && others.card.is_none(), "another customer's address and card are not found");
-    let bob_row = customers::buyer(&mut c, bob, None, None, "S", Some("used")).await.unwrap().unwrap();
+    let bob_buys = Purchase { token_hash: "bob-session", key: Some("used"), ..ada_buys };
+    let bob_row = customers::buyer(&mut c, bob_buys).await.unwrap().unwrap();
     assert_eq!((bob_row.customer.id, bob_row.key), (bob, None), "a key is the customer's own");
-    assert!(customers::buyer(&mut c, CustomerId::new(), None, None, "S", None).await.unwrap().is_none());
+    for unknown in ["ada-expired", "nobody"] {
+        let purchase = Purchase { token_hash: unknown, ..ada_buys };
+        assert!(customers::buyer(&mut c, purchase).await.unwrap().is_none(), "{unknown}: no buyer");
+    }
 }
 
 async fn placements_together_share_the_stock_and_a_refusal_fails_only_its_own(store) {

@@ -1,5 +1,5 @@
 use super::quote::{promise_for, quote, rank_stock, BuyNowRequest, Choices, Quote, StockCheck};
-use crate::auth::CustomerAuth;
+use crate::auth::SessionToken;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{IdempotencyKey, Json};
 use crate::jobs;
@@ -27,27 +27,37 @@ use tokio::sync::oneshot;
               (status = 400, body = Problem), (status = 404, body = Problem),
               (status = 409, description = "out of stock, or the key was used with another body", body = Problem),
               (status = 422, body = Problem)))]
-#[tracing::instrument(skip_all, fields(customer = %customer))]
+#[tracing::instrument(skip_all, fields(customer = tracing::field::Empty))]
 pub async fn buy_now(
     State(state): State<AppState>,
-    CustomerAuth(customer): CustomerAuth,
-    IdempotencyKey(key): IdempotencyKey,
-    Json(body): Json<BuyNowRequest>,
+    SessionToken(session): SessionToken,
+    key: Result<IdempotencyKey, ApiError>,
+    body: Result<Json<BuyNowRequest>, ApiError>,
 ) -> ApiResult<(StatusCode, HeaderMap, axum::Json<OrderView>)> {
-    let choices = body.parse()?;
+    // The session is read with the purchase, below; a request refused before that is refused only once the
+    // session is known to be good, so that without one the answer is always 401.
+    let (key, choices) = match (key, body.and_then(|Json(body)| body.parse())) {
+        (Ok(IdempotencyKey(key)), Ok(choices)) => (key, choices),
+        (Err(e), _) | (_, Err(e)) => {
+            session.customer(&state).await?;
+            return Err(e);
+        }
+    };
     let request_hash = hash(&choices);
     let now = chrono::Utc::now();
 
     let mut read = state.store.read().await?;
     // A retry usually arrives after the first attempt committed: the quote's read finds its key, and it is
     // answered from there, no writer needed.
-    let q = quote(&state, &mut read.conn(), customer, &choices, now, StockCheck::Defer, Some((&key, &request_hash)))
+    let q = quote(&state, &mut read.conn(), &session, &choices, now, StockCheck::Defer, Some((&key, &request_hash)))
         .await?;
     drop(read);
     let q = match q {
         Ok(q) => q,
-        Err(claim) => return replay(&state, customer, claim).await,
+        Err((customer, claim)) => return replay(&state, customer, claim).await,
     };
+    let customer = q.customer.id;
+    tracing::Span::current().record("customer", tracing::field::display(customer));
 
     let order_id = OrderId::new();
     let (centers, inline) = (state.centers(), !state.config.inline_authorization_budget.is_zero());

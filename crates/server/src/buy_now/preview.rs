@@ -1,5 +1,5 @@
 use super::quote::{quote, BuyNowRequest, StockCheck};
-use crate::auth::CustomerAuth;
+use crate::auth::SessionToken;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::Json;
 use crate::state::AppState;
@@ -12,19 +12,27 @@ use buynow_domain::Money;
 #[utoipa::path(post, path = "/v1/buy-now/preview", tag = "buy-now", request_body = BuyNowRequest, security(("bearer" = [])),
     responses((status = 200, body = PreviewView), (status = 404, body = Problem), (status = 409, description = "out of stock", body = Problem),
               (status = 422, body = Problem)))]
-#[tracing::instrument(skip_all, fields(customer = %customer))]
+#[tracing::instrument(skip_all, fields(customer = tracing::field::Empty))]
 pub async fn preview(
     State(state): State<AppState>,
-    CustomerAuth(customer): CustomerAuth,
-    Json(body): Json<BuyNowRequest>,
+    SessionToken(session): SessionToken,
+    body: Result<Json<BuyNowRequest>, ApiError>,
 ) -> ApiResult<axum::Json<PreviewView>> {
-    let choices = body.parse()?;
+    // As for Buy Now: without a good session, the answer is 401 whatever the body.
+    let choices = match body.and_then(|Json(body)| body.parse()) {
+        Ok(choices) => choices,
+        Err(e) => {
+            session.customer(&state).await?;
+            return Err(e);
+        }
+    };
     let mut read = state.store.read().await?;
     let now = chrono::Utc::now();
-    let q = quote(&state, &mut read.conn(), customer, &choices, now, StockCheck::Require, None)
+    let q = quote(&state, &mut read.conn(), &session, &choices, now, StockCheck::Require, None)
         .await?
         .map_err(|_| ApiError::internal("a review has no key to have been used"))?;
     drop(read);
+    tracing::Span::current().record("customer", tracing::field::display(q.customer.id));
     let is_default_card = Some(q.card.id) == q.customer.default_payment_method_id;
     let is_default_address = Some(q.address.id) == q.customer.default_address_id;
     Ok(axum::Json(PreviewView {

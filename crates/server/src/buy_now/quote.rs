@@ -1,6 +1,7 @@
 //! Everything a placement needs that is not a write: the buyer's defaults, the price, the delivery promise.
 //! It runs on a read connection, before the write transaction, so the writer only does writes.
 
+use crate::auth::TokenHash;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, Centers};
 use crate::views::{DeliveryOptionView, DeliveryWindowView};
@@ -10,7 +11,7 @@ use buynow_domain::promise::{self, DeliveryWindow};
 use buynow_domain::sourcing::{self, Allocation, CenterStock};
 use buynow_domain::{AddressId, CustomerId, DeliverySpeed, InvalidValue, Money, PaymentMethodId, Quantity, Sku};
 use buynow_store::catalog::{self, Product, StockLevel};
-use buynow_store::customers::{self, Customer, SavedAddress, SavedCard};
+use buynow_store::customers::{self, Customer, Purchase, SavedAddress, SavedCard};
 use buynow_store::idempotency::Claim;
 use buynow_store::Conn;
 use chrono::{DateTime, Duration, Utc};
@@ -154,25 +155,32 @@ pub enum StockCheck {
     Defer,
 }
 
-/// The quote for `choices`, from one read of the database (two, with `StockCheck::Require`). With `key` (the
-/// placement's idempotency key and request hash), a key already used is answered first, as `Err(claim)`,
-/// before anything else is checked: a retry gets its order back even if, say, its card expired since.
+/// The quote for `choices`, from one read of the database (two, with `StockCheck::Require`), which also says
+/// whose `session` it is (401 when none). With `key` (the placement's idempotency key and request hash), a key
+/// already used is answered first, as `Err`, before anything else is checked: a retry gets its order back even
+/// if, say, its card expired since.
 pub async fn quote(
     state: &AppState,
     c: &mut Conn<'_>,
-    customer_id: CustomerId,
+    session: &TokenHash,
     choices: &Choices,
     now: DateTime<Utc>,
     stock: StockCheck,
     key: Option<(&str, &str)>,
-) -> ApiResult<Result<Quote, Claim>> {
+) -> ApiResult<Result<Quote, (CustomerId, Claim)>> {
     let sku = choices.sku.as_str();
-    let buyer =
-        customers::buyer(c, customer_id, choices.address_id, choices.payment_method_id, sku, key.map(|(k, _)| k))
-            .await?
-            .ok_or(ApiError::Unauthorized)?;
+    let purchase = Purchase {
+        token_hash: &session.0,
+        now: buynow_store::to_micros(now),
+        address: choices.address_id,
+        card: choices.payment_method_id,
+        sku,
+        key: key.map(|(k, _)| k),
+    };
+    let buyer = customers::buyer(c, purchase).await?.ok_or(ApiError::Unauthorized)?;
     if let (Some((hash, order)), Some((_, request_hash))) = (&buyer.key, key) {
-        return Ok(Err(if hash == request_hash { Claim::Replay(*order) } else { Claim::Conflict }));
+        let claim = if hash == request_hash { Claim::Replay(*order) } else { Claim::Conflict };
+        return Ok(Err((buyer.customer.id, claim)));
     }
     let customer = buyer.customer;
     let product = buyer.product.ok_or(ApiError::NotFound("product"))?;
