@@ -110,9 +110,10 @@ fn job(dedup: &str, run_at: i64) -> NewJob {
     NewJob { kind: "test", payload: "{}".into(), dedup_key: Some(dedup.into()), run_at, max_attempts: 3 }
 }
 
-/// A placement of one unit of "S" under `key`: the plan takes it from the first center with any free, or
-/// refuses with `None` (standing for the caller's "out of stock").
-fn placement(
+/// A placement of one unit of `sku` under `key`: the plan takes it from the first center with any free, or
+/// refuses (standing for the caller's "out of stock").
+fn placement_of(
+    sku: &'static str,
     customer: CustomerId,
     card: PaymentMethodId,
     address: AddressId,
@@ -153,11 +154,11 @@ fn placement(
         };
         Ok(NewOrder {
             order,
-            items: vec![Item { sku: "S".into(), title: "S".into(), quantity: 1, unit_price: Money::usd(100) }],
+            items: vec![Item { sku: sku.into(), title: sku.into(), quantity: 1, unit_price: Money::usd(100) }],
             shipments: vec![Shipment {
                 id: ShipmentId::new(),
                 center,
-                sku: "S".into(),
+                sku: sku.into(),
                 quantity: 1,
                 status: "pending".into(),
                 carrier: None,
@@ -171,7 +172,18 @@ fn placement(
         })
     });
     let key = KeyClaim { customer, key: key.into(), request_hash: hash.into(), order: order_id, at };
-    Request { key, sku: "S".into(), plan }
+    Request { key, sku: sku.into(), plan }
+}
+
+/// `placement_of` the fixture's "S".
+fn placement(
+    customer: CustomerId,
+    card: PaymentMethodId,
+    address: AddressId,
+    key: &str,
+    hash: &str,
+) -> Request<Refusal> {
+    placement_of("S", customer, card, address, key, hash)
 }
 
 #[derive(Debug, PartialEq)]
@@ -492,4 +504,59 @@ async fn a_database_url_other_than_sqlite_is_refused_clearly() {
         let err = Store::open(url).await.err().expect("refused");
         assert!(err.to_string().contains("sqlite://PATH or postgres://"), "{url}: {err}");
     }
+}
+
+/// Two processes' stores on one PostgreSQL database, placing at once under the same keys in opposite orders, on
+/// different SKUs (so their groups do not queue behind each other for stock rows): each group claims its keys
+/// in one order, so neither waits on the other in a cycle (a deadlock would fail a whole group with a 503),
+/// and each key makes one order, which the other store replays. (Claiming in arrival order fails this.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_stores_placing_under_the_same_keys_make_one_order_each_and_never_deadlock() {
+    let Some(db) = TestDb::postgres("two_stores").await else { return };
+    let (one, two) = (db.open().await, db.open().await);
+    fixture(&one).await;
+    let mut tx = one.write().await.unwrap();
+    let other = Product {
+        sku: "T".into(),
+        title: "T".into(),
+        price: Money::usd(100),
+        prime_eligible: false,
+        fulfilled_by: "store".into(),
+    };
+    catalog::insert_product(&mut tx.conn(), &other).await.unwrap();
+    catalog::set_on_hand(&mut tx.conn(), "S", "C1", 1000).await.unwrap();
+    catalog::set_on_hand(&mut tx.conn(), "T", "C1", 1000).await.unwrap();
+    tx.commit().await.unwrap();
+    let (customer, address, card) = customer_with_defaults(&one, "twice@example.com").await;
+
+    for round in 0..5 {
+        let keys: Vec<String> = (0..40).map(|i| format!("r{round}-k{i}")).collect();
+        let (a, b) = futures::future::join(
+            futures::future::join_all(
+                keys.iter().map(|k| one.place(placement_of("S", customer, card, address, k, "h"))),
+            ),
+            futures::future::join_all(
+                keys.iter().rev().map(|k| two.place(placement_of("T", customer, card, address, k, "h"))),
+            ),
+        )
+        .await;
+        let placed: Vec<_> = keys.iter().zip(&a).chain(keys.iter().rev().zip(&b)).collect();
+        let mut orders = std::collections::HashMap::new();
+        for (key, placed) in &placed {
+            match placed {
+                Ok(Placed::New { order, .. }) => {
+                    assert!(orders.insert(*key, order.order.id).is_none(), "{key}: two orders")
+                }
+                Ok(Placed::Taken(Claim::Replay(_))) => {}
+                other => panic!("{key}: {other:?}"),
+            }
+        }
+        assert_eq!(orders.len(), keys.len(), "every key made its order");
+        for (key, placed) in &placed {
+            if let Ok(Placed::Taken(Claim::Replay(id))) = placed {
+                assert_eq!(orders[*key], *id, "{key}: the replay names the key's order");
+            }
+        }
+    }
+    assert_eq!(count(&one, "orders").await, 200);
 }
