@@ -1,19 +1,20 @@
 //! Group commit: many small write transactions run as one.
 //!
-//! A write sent with `Store::write_batched`, or a placement sent with `Store::place`, joins a queue. A batch
-//! writer takes what is already queued — up to a bounded count, without waiting for more, so a lone request is
-//! never delayed — and runs it in one transaction: the placements together, as one group written table by
-//! table (see `placement`), then the other writes one by one. A write or placement that fails (out of stock, a
-//! duplicate) is told at once and leaves no trace, because each checks before it changes anything (see
-//! `run_bare`); the rest commit together, and only after that commit is each caller answered. One commit, one
-//! fsync, for the whole batch; nothing is acknowledged before it is durable.
+//! A write sent with `Store::write_batched`, a placement sent with `Store::place`, or an order job's answer sent
+//! with `Store::finish_order_job` joins a queue. A batch writer takes what is already queued — up to a bounded
+//! count, without waiting for more, so a lone request is never delayed — and runs it in one transaction: the
+//! placements as one group written table by table (see `placement`), the order jobs likewise (see
+//! `order_jobs`), then the other writes one by one. One that fails (out of stock, a taken key, a lost lease) is
+//! told at once and leaves no trace, because each checks before it changes anything (see `run_bare`); the rest
+//! commit together, and only after that commit is each caller answered. One commit, one fsync, for the whole
+//! batch; nothing is acknowledged before it is durable.
 //!
 //! On SQLite, whose one writer holds the whole database, everything goes through one queue and one writer. On
-//! PostgreSQL placements are grouped the same way, since a group takes its locks in one fixed order. Other
-//! writes are not: those of concurrent batches would take row locks in orders no one controls and could
-//! deadlock, and a failed statement there spoils its transaction. Each keeps a transaction of its own
-//! (batches of one, many writers side by side), and PostgreSQL's own group commit shares the WAL flushes of
-//! concurrent commits.
+//! PostgreSQL placements and order jobs are grouped the same way, each kind by a writer of its own, since a group
+//! takes its locks in one fixed order. Other writes are not: those of concurrent batches would take row locks in
+//! orders no one controls and could deadlock, and a failed statement there spoils its transaction. Each keeps a
+//! transaction of its own (batches of one, many writers side by side), and PostgreSQL's own group commit shares
+//! the WAL flushes of concurrent commits.
 
 use crate::order_jobs::{self, Finished, Standing};
 use crate::placement;

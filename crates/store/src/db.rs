@@ -26,7 +26,8 @@ pub enum Arg {
     Blob(Vec<u8>),
     NullInt,
     NullText,
-    /// A list, for `= ANY($N)`: PostgreSQL only (SQLite code runs one statement per value instead).
+    // Lists, bound as arrays (for `= ANY($N)` and `UNNEST`): PostgreSQL only; SQLite code runs one statement
+    // per value instead.
     Texts(Vec<String>),
     OptTexts(Vec<Option<String>>),
     Ints(Vec<i64>),
@@ -282,12 +283,17 @@ fn shift_params(sql: &str, by: usize) -> String {
             n.push(*d);
             chars.next();
         }
-        match n.parse::<usize>() {
-            Ok(n) => out.push_str(&(n + by).to_string()),
-            Err(_) => out.push_str(&n),
+        if let Ok(n) = n.parse::<usize>() {
+            out.push_str(&(n + by).to_string());
         }
     }
     out
+}
+
+/// The one-row insert SQLite runs once per row of a many-row one.
+fn sqlite_insert_sql(table: &str, columns: &[&str], tail: &str) -> String {
+    let values = (1..=columns.len()).map(|i| format!("?{i}")).collect::<Vec<_>>();
+    format!("INSERT INTO {table} ({}) VALUES ({}) {tail}", columns.join(", "), values.join(", "))
 }
 
 /// One write of a `Conn::together`.
@@ -376,11 +382,9 @@ impl Conn<'_> {
             if rows.is_empty() {
                 return Ok(Vec::new());
             }
-            let names = columns.join(", ");
             match &mut self.0 {
                 ConnInner::Sqlite(c) => {
-                    let values = (1..=columns.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
-                    let sql = format!("INSERT INTO {table} ({names}) VALUES ({values}) {tail}");
+                    let sql = sqlite_insert_sql(table, columns, tail);
                     let mut out = Vec::new();
                     for row in rows {
                         out.extend(sqlite_rows(c, &sql, row, usize::MAX)?);
@@ -411,12 +415,7 @@ impl Conn<'_> {
                     for w in writes {
                         counts.push(match w {
                             Write::Rows { table, columns, rows, tail } => {
-                                let values = (1..=columns.len()).map(|i| format!("?{i}")).collect::<Vec<_>>();
-                                let sql = format!(
-                                    "INSERT INTO {table} ({}) VALUES ({}) {tail}",
-                                    columns.join(", "),
-                                    values.join(", ")
-                                );
+                                let sql = sqlite_insert_sql(table, columns, tail);
                                 let mut n = 0;
                                 for row in rows {
                                     n += sqlite_exec(c, &sql, row)?;

@@ -217,7 +217,10 @@ pub(crate) async fn run(c: &mut Conn<'_>, group: &mut [Box<dyn Pending>]) -> Res
     let (mut writes, mut runs, mut done) = (Vec::new(), Vec::new(), Vec::new());
     let mut seen = HashSet::new();
     for p in group.iter_mut() {
-        if !held.contains(&p.job().id) {
+        let order = locked.get(&p.order());
+        // Whether the job is held is known only with its order (on PostgreSQL both come from one join); without
+        // it, the decision is asked all the same, and refuses (a job on no order cannot succeed).
+        if order.is_some() && !held.contains(&p.job().id) {
             standings.push(Standing::LostLease);
             continue;
         }
@@ -228,7 +231,7 @@ pub(crate) async fn run(c: &mut Conn<'_>, group: &mut [Box<dyn Pending>]) -> Res
             standings.push(Standing::Answered);
             continue;
         }
-        match p.decide(locked.get(&p.order()), payments.get(&p.payment())) {
+        match p.decide(order, payments.get(&p.payment())) {
             None => standings.push(Standing::Answered),
             Some(d) => {
                 standings.push(Standing::Done);

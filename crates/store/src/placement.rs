@@ -9,8 +9,9 @@
 //!    conflict, and nothing is written for it;
 //! 3. plan each claimed placement in arrival order against what the ones before it left; one that finds too
 //!    little stock is refused alone and its key given back;
-//! 4. write the orders, items, shipments, payments, timeline entries, outbox events and jobs of the rest, one
-//!    statement per table, and reserve their stock, one guarded update per (SKU, center).
+//! 4. write the orders, items, shipments, payments, timeline entries, outbox events and jobs of the rest, and
+//!    reserve their stock with one guarded update per (SKU, center) — on PostgreSQL all as one statement (see
+//!    `Conn::together`).
 //!
 //! Locks are taken in one order by every group — stock rows sorted, then keys sorted, then only new rows — so
 //! two groups (in one process or two) wait for each other but never deadlock. Answers go out only once the

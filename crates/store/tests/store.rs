@@ -27,16 +27,20 @@ async fn fixture(store: &Store) {
         is_default: true,
     };
     catalog::upsert_center(&mut tx.conn(), &center).await.unwrap();
-    let product = Product {
-        sku: "S".into(),
-        title: "S".into(),
+    catalog::insert_product(&mut tx.conn(), &product("S")).await.unwrap();
+    catalog::set_on_hand(&mut tx.conn(), "S", "C1", 3).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
+/// A product at $1.00, sold by the store.
+fn product(sku: &str) -> Product {
+    Product {
+        sku: sku.into(),
+        title: sku.into(),
         price: Money::usd(100),
         prime_eligible: false,
         fulfilled_by: "store".into(),
-    };
-    catalog::insert_product(&mut tx.conn(), &product).await.unwrap();
-    catalog::set_on_hand(&mut tx.conn(), "S", "C1", 3).await.unwrap();
-    tx.commit().await.unwrap();
+    }
 }
 
 /// The conformance suite: every test below runs once on SQLite and once on PostgreSQL.
@@ -516,14 +520,7 @@ async fn two_stores_placing_under_the_same_keys_make_one_order_each_and_never_de
     let (one, two) = (db.open().await, db.open().await);
     fixture(&one).await;
     let mut tx = one.write().await.unwrap();
-    let other = Product {
-        sku: "T".into(),
-        title: "T".into(),
-        price: Money::usd(100),
-        prime_eligible: false,
-        fulfilled_by: "store".into(),
-    };
-    catalog::insert_product(&mut tx.conn(), &other).await.unwrap();
+    catalog::insert_product(&mut tx.conn(), &product("T")).await.unwrap();
     catalog::set_on_hand(&mut tx.conn(), "S", "C1", 1000).await.unwrap();
     catalog::set_on_hand(&mut tx.conn(), "T", "C1", 1000).await.unwrap();
     tx.commit().await.unwrap();

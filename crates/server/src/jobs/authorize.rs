@@ -104,10 +104,9 @@ fn decide(
     now: i64,
 ) -> Result<Decision<Option<Recorded>, JobError>, JobError> {
     let order = order.ok_or_else(|| JobError::Fatal("no such order".into()))?.clone();
-    let nothing = || Ok(Decision::Write(Effects { at: now, ..Effects::default() }, None));
     if current.map(|p| p.status) != Some(PaymentStatus::Pending) {
         // Answered already (this is a re-run), or dropped by a cancel: nothing more to record.
-        return nothing();
+        return Ok(Decision::Write(Effects { at: now, ..Effects::default() }, None));
     }
     let placed = order.status == OrderStatus::Placed;
     let illegal = |e: buynow_domain::IllegalTransition| JobError::Fatal(e.to_string());
