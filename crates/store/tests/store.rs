@@ -438,6 +438,27 @@ async fn order_jobs_finish_together_and_a_lost_lease_or_a_refusal_writes_nothing
     assert_eq!(count(&store, "jobs").await, 4, "one release job added");
 }
 
+async fn a_key_whose_first_use_is_refused_is_never_answered_as_a_replay(store) {
+    let (customer, address, card) = customer_with_defaults(&store, "sold-out@example.com").await;
+    let mut tx = store.write().await.unwrap();
+    catalog::set_on_hand(&mut tx.conn(), "S", "C1", 0).await.unwrap();
+    tx.commit().await.unwrap();
+    for round in 0..10 {
+        // The same key twice at once: in one group the second finds the first's claim, then sees it given back.
+        let key = format!("dup-{round}");
+        let twice =
+            futures::future::join_all((0..2).map(|_| store.place(placement(customer, card, address, &key, "h")))).await;
+        for placed in &twice {
+            assert!(
+                matches!(placed, Err(Refusal::OutOfStock)) || matches!(placed, Err(Refusal::Store(e)) if e.contains("did not commit")),
+                "{twice:?}"
+            );
+        }
+    }
+    assert_eq!(count(&store, "idempotency_keys").await, 0, "no key is kept for a refused placement");
+    assert_eq!(count(&store, "orders").await, 0);
+}
+
 async fn a_dropped_transaction_is_rolled_back(store) {
     {
         let mut tx = store.write().await.unwrap();
