@@ -3,7 +3,10 @@
 use crate::{args, Backend, Conn, StoreError};
 
 const SQLITE: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_spine.sql"))];
-const POSTGRES: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_spine.sql"))];
+const POSTGRES: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/postgres/0001_spine.sql")),
+    (2, include_str!("../migrations/postgres/0002_room_for_updates.sql")),
+];
 
 pub(crate) async fn run(c: &mut Conn<'_>) -> Result<(), StoreError> {
     let backend = c.backend();
