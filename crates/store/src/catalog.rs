@@ -226,14 +226,8 @@ pub struct Reservation {
     pub quantity: i64,
 }
 
-/// Reserves all of `wanted`, or says `false` (and the transaction must then be rolled back) when any of it is
-/// no longer free.
-pub async fn reserve_all(c: &mut Conn<'_>, wanted: &[Reservation]) -> Result<bool, StoreError> {
-    let (writes, expected) = reserve_writes(c.backend(), wanted);
-    Ok(c.together(writes).await?.iter().sum::<u64>() == expected)
-}
-
-/// The writes of `reserve_all`, and the count of changed rows that means all of it was free. Each is a guarded
+/// The writes that reserve all of `wanted` (among others, see `Conn::together`), and the count of changed rows
+/// that means all of it was free; less means the transaction must be rolled back. Each is a guarded
 /// update, made once per (SKU, center) for the sum wanted there, in (SKU, center) order; on PostgreSQL all in one
 /// statement.
 pub fn reserve_writes(backend: crate::Backend, wanted: &[Reservation]) -> (Vec<crate::Write<'static>>, u64) {

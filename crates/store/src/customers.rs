@@ -42,7 +42,7 @@ fn customer_at(r: &Row, at: usize) -> Result<Customer, StoreError> {
 /// The `buyer` query, made once, and where the address's, the card's, the product's and the key's columns
 /// start in its rows.
 static BUYER_QUERY: LazyLock<(String, [usize; 4])> = LazyLock::new(|| {
-    let qualified = |table: &str, cols: &str| cols.split(", ").map(|c| format!("{table}.{c}")).collect::<Vec<_>>();
+    use crate::db::qualified;
     let parts = [
         qualified("c", CUSTOMER_COLS),
         qualified("a", ADDRESS_COLS),

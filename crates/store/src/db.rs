@@ -269,6 +269,11 @@ fn pg_insert_rows(
     Ok((sql, arrays))
 }
 
+/// `cols` (a comma-separated column list) each prefixed with `table.`, for a query that joins tables.
+pub(crate) fn qualified(table: &str, cols: &str) -> Vec<String> {
+    cols.split(',').map(|c| format!("{table}.{}", c.trim())).collect()
+}
+
 /// `sql` with each `$N` made `$(N + by)`.
 fn shift_params(sql: &str, by: usize) -> String {
     let mut out = String::with_capacity(sql.len() + 8);

@@ -29,36 +29,17 @@ pub struct Job {
 
 /// Adds a job; `None` when its dedup key was already used.
 pub async fn enqueue(c: &mut Conn<'_>, job: &NewJob, now: i64) -> Result<Option<JobId>, StoreError> {
-    let added = insert_all(c, &[Enqueue { job, now, lease_until: None }]).await?;
-    Ok(added[0].as_ref().map(|j| j.id))
+    let (write, written) = insert_write(&[Enqueue { job, now, lease_until: None }]);
+    let added = c.together(vec![write]).await?;
+    Ok((added[0] == 1).then(|| written[0].id))
 }
 
-/// Adds a job already claimed by the caller, who runs it right after the commit (the inline fast path).
-/// Should the caller die first, the lease runs out and a worker runs it.
-pub async fn enqueue_claimed(
-    c: &mut Conn<'_>,
-    job: &NewJob,
-    now: i64,
-    lease_until: i64,
-) -> Result<Option<Job>, StoreError> {
-    let mut added = insert_all(c, &[Enqueue { job, now, lease_until: Some(lease_until) }]).await?;
-    Ok(added.pop().flatten())
-}
-
-/// A job to add: with `lease_until`, already claimed by the caller (and due at once).
+/// A job to add: with `lease_until`, already claimed by the caller, who runs it right after the commit (the
+/// inline fast path; should the caller die first, the lease runs out and a worker runs it), and due at once.
 pub struct Enqueue<'a> {
     pub job: &'a NewJob,
     pub now: i64,
     pub lease_until: Option<i64>,
-}
-
-/// Adds jobs in one statement (see `Conn::insert_rows`). For each, in order: the job as written (attempt 1
-/// when claimed, else 0), or `None` when its dedup key was already used.
-pub async fn insert_all(c: &mut Conn<'_>, jobs: &[Enqueue<'_>]) -> Result<Vec<Option<Job>>, StoreError> {
-    let (rows, written) = rows(jobs);
-    let added = c.insert_rows("jobs", COLUMNS, rows, "ON CONFLICT (dedup_key) DO NOTHING RETURNING id").await?;
-    let added = added.iter().map(|r| r.parsed(0, JobId::parse)).collect::<Result<Vec<_>, _>>()?;
-    Ok(written.into_iter().map(|j| added.contains(&j.id).then_some(j)).collect())
 }
 
 /// The write of jobs among others (see `Conn::together`), and the jobs as it writes them. Its count says how

@@ -7,8 +7,8 @@
 //! as a write of its own (`Decision::Run`). The group:
 //!
 //! 1. locks its orders, sorted (every writer that changes an order and its payment locks the order first),
-//!    reads their payments, and locks the jobs this attempt still holds (their attempt numbers are the
-//!    fencing tokens): a job another worker took over meanwhile (its lease ran out) is told so, and not run;
+//!    and the jobs this attempt still holds (their attempt numbers are the fencing tokens): a job another
+//!    worker took over meanwhile (its lease ran out) is told so, and not run; then reads the payments;
 //! 2. decides each held job: a refusal is told at once, and nothing of it is written;
 //! 3. marks the rest done and writes their effects, table by table — payment and order moves (each still
 //!    guarded by the state it was decided on), timeline entries, outbox events, new jobs — on PostgreSQL in
@@ -254,27 +254,20 @@ pub(crate) async fn run(c: &mut Conn<'_>, group: &mut [Box<dyn Pending>]) -> Res
 
 type Locked = (HashMap<OrderId, Order>, HashMap<PaymentId, Payment>, HashSet<JobId>);
 
-/// The group's orders, locked (in id order), their payments, and which jobs this attempt still holds, those
-/// locked too so that no one takes them over before the commit: on PostgreSQL in one statement.
+/// The group's orders, locked (in id order), the jobs this attempt still holds, locked too so that no one takes
+/// them over before the commit (on PostgreSQL one statement), and then the payments. The payments are read
+/// only once the orders are locked: a statement that waited for an order's lock (a cancel committing) sees the
+/// order as the cancel left it, but any other table as it was when the statement began.
 async fn lock(c: &mut Conn<'_>, wanted: &[(OrderId, PaymentId, Job)]) -> Result<Locked, StoreError> {
-    let (mut orders_found, mut payments_found, mut held) = (HashMap::new(), HashMap::new(), HashSet::new());
+    let (mut orders_found, mut held) = (HashMap::new(), HashSet::new());
     match c.backend() {
         Backend::Postgres => {
-            let mut cols = (Vec::new(), Vec::new(), Vec::new());
-            for (order, payment, job) in wanted {
-                cols.0.push(order.to_string());
-                cols.1.push(payment.to_string());
-                cols.2.push(job.id.to_string());
-            }
-            let (sql, payment_at, job_at) = &*LOCK_QUERY;
-            let args = vec![Arg::Texts(cols.0), Arg::Texts(cols.1), Arg::Texts(cols.2)];
+            let (order_ids, job_ids) =
+                wanted.iter().map(|(order, _, job)| (order.to_string(), job.id.to_string())).unzip();
             let attempts: HashMap<&JobId, i64> = wanted.iter().map(|(_, _, j)| (&j.id, j.attempt)).collect();
-            for r in c.all(sql, args).await? {
+            let (sql, job_at) = &*LOCK_QUERY;
+            for r in c.all(sql, vec![Arg::Texts(order_ids), Arg::Texts(job_ids)]).await? {
                 let order = orders::order_at(&r, 0)?;
-                if r.opt_text(*payment_at)?.is_some() {
-                    let payment = payments::payment_at(&r, *payment_at)?;
-                    payments_found.insert(payment.id, payment);
-                }
                 if let Some(job) = r.opt_text(*job_at)? {
                     let job = JobId::parse(&job).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                     let (attempt, status) = (r.int(job_at + 1)?, r.text(job_at + 2)?);
@@ -285,45 +278,38 @@ async fn lock(c: &mut Conn<'_>, wanted: &[(OrderId, PaymentId, Job)]) -> Result<
                 orders_found.insert(order.id, order);
             }
         }
+        // The one writer holds the whole database already.
         Backend::Sqlite => {
-            let ids: Vec<OrderId> = wanted.iter().map(|w| w.0).collect();
-            for order in orders::lock_all(c, &ids).await? {
-                orders_found.insert(order.id, order);
-            }
-            let ids: Vec<PaymentId> = wanted.iter().map(|w| w.1).collect();
-            for payment in payments::get_all(c, &ids).await? {
-                payments_found.insert(payment.id, payment);
-            }
-            for (_, _, job) in wanted {
+            for (order, _, job) in wanted {
+                if let Some(order) = orders::get(c, *order).await? {
+                    orders_found.insert(order.id, order);
+                }
                 if jobs::holds(c, job).await? {
                     held.insert(job.id);
                 }
             }
         }
     }
+    let payment_ids: Vec<PaymentId> = wanted.iter().map(|w| w.1).collect();
+    let payments_found = payments::get_all(c, &payment_ids).await?.into_iter().map(|p| (p.id, p)).collect();
     Ok((orders_found, payments_found, held))
 }
 
-/// The PostgreSQL `lock` query, and where the payment's columns and the job's start in its rows. Every table is
-/// reached by its primary key (`= ANY`), whatever the planner believes of a table that grew since its
-/// statistics were taken (a join on the payments let it scan them all). A job row another transaction has
-/// locked is skipped, not waited for: only a worker taking it over (its lease ran out) locks it.
-static LOCK_QUERY: LazyLock<(String, usize, usize)> = LazyLock::new(|| {
-    let qualified =
-        |table: &str, cols: &str| cols.split(',').map(|c| format!("{table}.{}", c.trim())).collect::<Vec<_>>();
-    let (order, payment) = (qualified("o", orders::ORDER_COLS), qualified("p", payments::COLS));
+/// The PostgreSQL `lock` query, and where the job's columns start in its rows. Every table is reached by its
+/// primary key (`= ANY`), whatever the planner believes of a table that grew since its statistics were taken
+/// (a join on the payments let it scan them all). A job row another transaction has locked is skipped, not
+/// waited for: only a worker taking it over (its lease ran out) locks it.
+static LOCK_QUERY: LazyLock<(String, usize)> = LazyLock::new(|| {
+    let order = crate::db::qualified("o", orders::ORDER_COLS);
     let sql = format!(
-        "WITH held AS (SELECT id, attempts, status FROM jobs WHERE id = ANY($3::text[]) FOR UPDATE SKIP LOCKED), \
-              paid AS (SELECT {} FROM payments WHERE id = ANY($2::text[])) \
-         SELECT {}, {}, h.id, h.attempts, h.status \
-         FROM orders o JOIN UNNEST($1::text[], $2::text[], $3::text[]) AS w(order_id, payment_id, job_id) ON w.order_id = o.id \
-         LEFT JOIN paid p ON p.id = w.payment_id LEFT JOIN held h ON h.id = w.job_id \
+        "WITH held AS (SELECT id, attempts, status FROM jobs WHERE id = ANY($2::text[]) FOR UPDATE SKIP LOCKED) \
+         SELECT {}, h.id, h.attempts, h.status \
+         FROM orders o JOIN UNNEST($1::text[], $2::text[]) AS w(order_id, job_id) ON w.order_id = o.id \
+         LEFT JOIN held h ON h.id = w.job_id \
          WHERE o.id = ANY($1::text[]) ORDER BY o.id FOR UPDATE OF o",
-        payments::COLS,
-        order.join(", "),
-        payment.join(", ")
+        order.join(", ")
     );
-    (sql, order.len(), order.len() + payment.len())
+    (sql, order.len())
 });
 
 /// The effects, table by table: one statement on PostgreSQL (see `Conn::together`). The moves were decided

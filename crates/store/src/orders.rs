@@ -159,60 +159,13 @@ pub fn insert_writes(orders: &[NewOrderRows<'_>]) -> Vec<Write<'static>> {
     ]
 }
 
-pub async fn insert_all(c: &mut Conn<'_>, orders: &[NewOrderRows<'_>]) -> Result<(), StoreError> {
-    c.together(insert_writes(orders)).await.map(drop)
-}
-
-pub async fn insert(c: &mut Conn<'_>, o: &Order, items: &[Item], shipments: &[Shipment]) -> Result<(), StoreError> {
-    insert_all(c, &[NewOrderRows { order: o, items, shipments }]).await
-}
-
 pub async fn get(c: &mut Conn<'_>, id: OrderId) -> Result<Option<Order>, StoreError> {
     let sql = format!("SELECT {ORDER_COLS} FROM orders WHERE id = $1");
     c.opt(&sql, args![id.to_string()]).await?.as_ref().map(order).transpose()
 }
 
-/// The order, locked for the rest of the transaction. Every transaction that changes an order and its payment
-/// locks the order first, so two of them (a cancel, an authorization answer) cannot deadlock on PostgreSQL. On
-/// SQLite the writer holds the whole database already.
-pub async fn lock(c: &mut Conn<'_>, id: OrderId) -> Result<Option<Order>, StoreError> {
-    let for_update = match c.backend() {
-        Backend::Postgres => "FOR UPDATE",
-        Backend::Sqlite => "",
-    };
-    let sql = format!("SELECT {ORDER_COLS} FROM orders WHERE id = $1 {for_update}");
-    c.opt(&sql, args![id.to_string()]).await?.as_ref().map(order).transpose()
-}
-
-/// The orders of `ids` there are, locked for the rest of the transaction in id order (see `lock`), so that
-/// two transactions locking some of the same orders cannot deadlock.
-pub async fn lock_all(c: &mut Conn<'_>, ids: &[OrderId]) -> Result<Vec<Order>, StoreError> {
-    let mut sorted = ids.to_vec();
-    sorted.sort_unstable_by_key(|id| id.to_string());
-    sorted.dedup();
-    match c.backend() {
-        Backend::Postgres => {
-            let sql = format!("SELECT {ORDER_COLS} FROM orders WHERE id = ANY($1) ORDER BY id FOR UPDATE");
-            let ids = sorted.iter().map(|id| id.to_string()).collect();
-            c.all(&sql, vec![Arg::Texts(ids)]).await?.iter().map(order).collect()
-        }
-        Backend::Sqlite => {
-            let mut found = Vec::with_capacity(sorted.len());
-            for id in sorted {
-                found.extend(get(c, id).await?);
-            }
-            Ok(found)
-        }
-    }
-}
-
-/// Moves each order on, guarded by the state it was decided on; returns how many moved.
-pub async fn move_all(c: &mut Conn<'_>, moves: &[(OrderId, &OrderMove, i64)]) -> Result<u64, StoreError> {
-    let writes = move_writes(c.backend(), moves);
-    Ok(c.together(writes).await?.iter().sum())
-}
-
-/// The writes of `move_all`: on PostgreSQL one statement, on SQLite one per order.
+/// The writes that move each order on, guarded by the state it was decided on (among others, see
+/// `Conn::together`; their counts say how many moved): on PostgreSQL one statement, on SQLite one per order.
 pub fn move_writes(backend: Backend, moves: &[(OrderId, &OrderMove, i64)]) -> Vec<Write<'static>> {
     if moves.is_empty() {
         return Vec::new();
@@ -315,14 +268,10 @@ pub async fn add_timeline(
     note: &str,
 ) -> Result<(), StoreError> {
     let entry = TimelineEntry { at, status: status.as_str().to_string(), note: note.to_string() };
-    add_timeline_all(c, &[(id, &entry)]).await
+    c.together(vec![timeline_write(&[(id, &entry)])]).await.map(drop)
 }
 
-/// Adds entries to orders' timelines, in one statement (see `Conn::together`).
-pub async fn add_timeline_all(c: &mut Conn<'_>, entries: &[(OrderId, &TimelineEntry)]) -> Result<(), StoreError> {
-    c.together(vec![timeline_write(entries)]).await.map(drop)
-}
-
+/// The write of entries to orders' timelines, among others (see `Conn::together`).
 pub fn timeline_write(entries: &[(OrderId, &TimelineEntry)]) -> Write<'static> {
     let rows = entries.iter().map(|(id, e)| args![id.to_string(), e.at, &e.status, &e.note]).collect();
     Write::Rows { table: "order_timeline", columns: TIMELINE_COLUMNS, rows, tail: "" }

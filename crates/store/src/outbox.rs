@@ -21,18 +21,12 @@ pub async fn add(
     payload: &str,
     at: i64,
 ) -> Result<EventId, StoreError> {
-    let ids = add_all(c, &[NewEvent { order, customer, kind, payload, at }]).await?;
+    let (write, ids) = add_write(&[NewEvent { order, customer, kind, payload, at }]);
+    c.together(vec![write]).await?;
     Ok(ids[0])
 }
 
-/// Writes events in one statement (see `Conn::together`); returns their ids, in order.
-pub async fn add_all(c: &mut Conn<'_>, events: &[NewEvent<'_>]) -> Result<Vec<EventId>, StoreError> {
-    let (write, ids) = add_write(events);
-    c.together(vec![write]).await?;
-    Ok(ids)
-}
-
-/// The write of `add_all`, and the ids it gives the events.
+/// The write of events among others (see `Conn::together`), and the ids it gives them, in order.
 pub fn add_write(events: &[NewEvent<'_>]) -> (Write<'static>, Vec<EventId>) {
     let ids: Vec<EventId> = events.iter().map(|_| EventId::new()).collect();
     let rows = events

@@ -66,17 +66,13 @@ pub(crate) fn payment_at(r: &Row, at: usize) -> Result<Payment, StoreError> {
 }
 
 pub async fn insert(c: &mut Conn<'_>, p: &Payment, at: i64) -> Result<(), StoreError> {
-    insert_all(c, &[(p, at)]).await
-}
-
-/// Writes new payments, each with when it was made, in one statement (see `Conn::together`).
-pub async fn insert_all(c: &mut Conn<'_>, payments: &[(&Payment, i64)]) -> Result<(), StoreError> {
-    c.together(vec![insert_write(payments)]).await.map(drop)
+    c.together(vec![insert_write(&[(p, at)])]).await.map(drop)
 }
 
 static INSERT_COLUMNS: LazyLock<Vec<&'static str>> =
     LazyLock::new(|| COLS.split(',').map(str::trim).chain(["created_at", "updated_at"]).collect());
 
+/// The write of new payments, each with when it was made, among others (see `Conn::together`).
 pub fn insert_write(payments: &[(&Payment, i64)]) -> Write<'static> {
     let rows = payments
         .iter()
@@ -121,16 +117,12 @@ pub async fn get_all(c: &mut Conn<'_>, ids: &[PaymentId]) -> Result<Vec<Payment>
     }
 }
 
-/// Moves each payment on, guarded by the state it was decided on (see `set_status`); returns how many moved.
-pub async fn move_all(c: &mut Conn<'_>, moves: &[(PaymentId, &PaymentMove, i64)]) -> Result<u64, StoreError> {
-    let writes = move_writes(c.backend(), moves);
-    Ok(c.together(writes).await?.iter().sum())
-}
-
 const SET_STATUS: &str = "UPDATE payments SET status = $3, authorization_ref = COALESCE($4, authorization_ref), \
     decline_code = COALESCE($5, decline_code), updated_at = $6 WHERE id = $1 AND status = $2";
 
-/// The writes of `move_all`: on PostgreSQL one statement, on SQLite one per payment.
+/// The writes that move each payment on, guarded by the state it was decided on as `set_status` is (among
+/// others, see `Conn::together`; their counts say how many moved): on PostgreSQL one statement, on SQLite one
+/// per payment.
 pub fn move_writes(backend: Backend, moves: &[(PaymentId, &PaymentMove, i64)]) -> Vec<Write<'static>> {
     if moves.is_empty() {
         return Vec::new();

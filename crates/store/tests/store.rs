@@ -8,8 +8,8 @@ use buynow_store::customers::{self, Purchase, SavedAddress, SavedCard};
 use buynow_store::idempotency::{self, Claim, KeyClaim};
 use buynow_store::jobs::{self, Job, NewJob};
 use buynow_store::order_jobs::{Decide, Decision, Effects, Finished, OrderJob, OrderMove, PaymentMove};
-use buynow_store::orders::{Item, Order, Shipment, TimelineEntry};
-use buynow_store::payments::{Payment, PaymentStatus};
+use buynow_store::orders::{self, Item, Order, Shipment, TimelineEntry};
+use buynow_store::payments::{self, Payment, PaymentStatus};
 use buynow_store::placement::{NewOrder, Placed, Plan, Request};
 use buynow_store::testing::TestDb;
 use buynow_store::{now_micros, Backend, Store, StoreError};
@@ -371,6 +371,47 @@ async fn a_placement_under_a_taken_key_is_answered_with_its_order_and_writes_not
     assert!(twice.iter().any(|p| matches!(p, Ok(Placed::Taken(Claim::Replay(id))) if *id == new[0])), "{twice:?}");
     assert_eq!(count(&store, "orders").await, 2);
     assert_eq!(level(&store).await, (3, 2));
+}
+
+async fn an_order_job_decides_on_the_payment_as_a_cancel_committed_while_it_waited(store) {
+    let (customer, address, card) = customer_with_defaults(&store, "cancel-race@example.com").await;
+    let Placed::New { order: placed, job } = store.place(placement(customer, card, address, "k", "h")).await.unwrap()
+    else {
+        panic!("placed")
+    };
+    let (order, payment, job) = (placed.order.id, placed.payment.id, job.expect("claimed"));
+    // A cancel holds the order (and drops the pending payment) while the job's group starts.
+    let mut cancel = store.write().await.unwrap();
+    let now = now_micros();
+    assert!(orders::set_status(&mut cancel.conn(), order, OrderStatus::Placed, OrderStatus::Cancelled, now)
+        .await
+        .unwrap());
+    let (from, to) = (PaymentStatus::Pending, PaymentStatus::Cancelled);
+    assert!(payments::set_status(&mut cancel.conn(), payment, from, to, None, None, now).await.unwrap());
+    let decide: Decide<&'static str, Refusal> = Box::new(move |order: Option<&Order>, current: Option<&Payment>| {
+        let order = order.expect("the order");
+        if current.map(|p| p.status) != Some(PaymentStatus::Pending) {
+            assert_eq!(order.status, OrderStatus::Cancelled, "the order as the cancel left it");
+            return Ok(Decision::Write(Effects { at: now_micros(), ..Effects::default() }, "nothing to record"));
+        }
+        let moved = PaymentMove {
+            from: PaymentStatus::Pending,
+            to: PaymentStatus::Authorized,
+            authorization: Some("auth".into()),
+            decline_code: None,
+        };
+        Ok(Decision::Write(Effects { at: now_micros(), payment: Some(moved), ..Effects::default() }, "authorized"))
+    });
+    let finishing = {
+        let store = store.clone();
+        tokio::spawn(async move { store.finish_order_job(OrderJob { job, order, payment, decide }).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    cancel.commit().await.unwrap();
+    let finished = finishing.await.unwrap();
+    assert!(matches!(finished, Ok(Finished::Done("nothing to record"))), "{finished:?}");
+    let payment = payments::get(&mut store.read().await.unwrap().conn(), payment).await.unwrap().unwrap();
+    assert_eq!(payment.status, PaymentStatus::Cancelled);
 }
 
 async fn order_jobs_finish_together_and_a_lost_lease_or_a_refusal_writes_nothing(store) {
