@@ -68,13 +68,18 @@ pub async fn buy_now(
     let key = KeyClaim { customer, key, request_hash, order: order_id, at };
     let sku = q.product.sku.clone();
     let claim_until = inline.then_some(at + lease);
-    // Planned again in the write transaction, against the stock as it is there: the quote's plan was made on a
-    // read. The key is claimed before this runs, so the retry of the purchase that took the last unit is
-    // answered with that order, not "out of stock".
+    // The order as quoted is built here, off the writer's path; the writer only sources it again, against the
+    // stock as it is in the write transaction (the quote's plan was made on a read), and builds it anew in the
+    // rare case it ships otherwise. The key is claimed before this runs, so the retry of the purchase that took
+    // the last unit is answered with that order, not "out of stock".
+    let quoted = new_order(&centers, order_id, &q, q.plan.clone(), claim_until)?;
     let plan: Plan<ApiError> = Box::new(move |levels| {
         let (sku, quantity) = (q.product.sku.as_str(), q.quantity.get());
         let plan = sourcing::source(&rank_stock(&centers, levels), quantity)
             .ok_or_else(|| ApiError::out_of_stock(sku, quantity))?;
+        if plan == q.plan {
+            return Ok(quoted);
+        }
         new_order(&centers, order_id, &q, plan, claim_until)
     });
     // One placement of a group commit: placements arriving together share a transaction and its fsync.
