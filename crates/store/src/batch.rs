@@ -164,7 +164,8 @@ async fn run_batch(engine: &Engine, batch: Vec<Work>) {
             Work::Write(w) => writes.push(w),
         }
     }
-    let mut tx = match engine.begin().await {
+    let begin = if places.is_empty() && finishes.is_empty() { engine.begin() } else { engine.begin_group() };
+    let mut tx = match begin.await {
         Ok(tx) => tx,
         Err(e) => return fail_all(places.len() + finishes.len() + writes.len(), &e),
     };

@@ -152,7 +152,10 @@ pub async fn complete(c: &mut Conn<'_>, j: &Job, now: i64) -> Result<bool, Store
 const COMPLETE: &str = "UPDATE jobs SET status = 'done', finished_at = $3, locked_until = NULL \
     WHERE id = $1 AND attempts = $2 AND status = 'running'";
 
-/// The writes that mark `held` done, each guarded as `complete` is: on PostgreSQL one statement.
+/// The writes that mark `held` done: on PostgreSQL one statement. Only for jobs this transaction has locked
+/// and found running under their attempt (see `order_jobs`), so the statement checks the attempt alone: a
+/// test of `status` there led PostgreSQL to walk `jobs_due` over every running job, live or dead, instead of
+/// reaching each row by its key.
 pub fn complete_writes(backend: Backend, held: &[Job], now: i64) -> Vec<Write<'static>> {
     if held.is_empty() {
         return Vec::new();
@@ -163,8 +166,7 @@ pub fn complete_writes(backend: Backend, held: &[Job], now: i64) -> Vec<Write<'s
             vec![Write::Sql {
                 sql: "UPDATE jobs SET status = 'done', finished_at = $3, locked_until = NULL \
                       FROM UNNEST($1::text[], $2::bigint[]) AS h(id, attempts) \
-                      WHERE jobs.id = ANY($1::text[]) AND jobs.id = h.id AND jobs.attempts = h.attempts \
-                      AND jobs.status = 'running'",
+                      WHERE jobs.id = ANY($1::text[]) AND jobs.id = h.id AND jobs.attempts = h.attempts",
                 args: vec![Arg::Texts(ids), Arg::Ints(attempts), Arg::Int(now)],
             }]
         }

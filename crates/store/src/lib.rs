@@ -110,7 +110,7 @@ struct Writer {
 #[derive(Clone)]
 enum Engine {
     Sqlite { read: Arc<sqlite::ReadPool>, writer: Arc<Mutex<Writer>> },
-    Postgres { pool: PgPool },
+    Postgres { pool: PgPool, groups: PgPool },
 }
 
 #[derive(Clone)]
@@ -127,7 +127,7 @@ impl Store {
     pub async fn open(url: &str) -> Result<Store, StoreError> {
         // See `batch` for what is grouped on which back end.
         let (engine, writers) = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            (Self::open_postgres(url).await?, PG_POOL_SIZE as usize - 4 - 2 * batch::PG_GROUP_WRITERS)
+            (Self::open_postgres(url).await?, PG_POOL_SIZE as usize - 4)
         } else {
             (Self::open_sqlite(url).await?, 1)
         };
@@ -158,11 +158,23 @@ impl Store {
             .max_connections(PG_POOL_SIZE)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         let mut conn = pool.acquire().await?;
         migrate::run(&mut Conn(ConnInner::Pg(&mut conn))).await?;
-        Ok(Engine::Postgres { pool })
+        // The group statements reach every row by primary key, whatever the tables' size. A prepared
+        // statement is planned once for all (a generic plan), and on a young database that plan is made while
+        // the tables are nearly empty and have no statistics: PostgreSQL then scanned payments whole and
+        // walked every dead entry of `jobs_due` in each group, for as long as the process lived (in a 10 s
+        // `buynow bench` the order-job group went from 0.5 ms to 5 ms). Without sequential and bitmap scans
+        // the only plans left are the index lookups these statements are written for.
+        let groups = PgPoolOptions::new()
+            .max_connections(2 * batch::PG_GROUP_WRITERS as u32)
+            .min_connections(0)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.options([("enable_seqscan", "off"), ("enable_bitmapscan", "off")]))
+            .await?;
+        Ok(Engine::Postgres { pool, groups })
     }
 
     pub fn backend(&self) -> Backend {
@@ -177,7 +189,7 @@ impl Store {
         Box::pin(async move {
             Ok(match &self.engine {
                 Engine::Sqlite { read, .. } => ReadConn::Sqlite(read.acquire()?),
-                Engine::Postgres { pool } => ReadConn::Pg(pool.acquire().await?),
+                Engine::Postgres { pool, .. } => ReadConn::Pg(pool.acquire().await?),
             })
         })
     }
@@ -229,13 +241,25 @@ impl Store {
     pub async fn close(&self) {
         match &self.engine {
             Engine::Sqlite { read, .. } => read.close(),
-            Engine::Postgres { pool } => pool.close().await,
+            Engine::Postgres { pool, groups } => {
+                groups.close().await;
+                pool.close().await
+            }
         }
     }
 }
 
 impl Engine {
     fn begin(&self) -> BoxFuture<'_, Result<WriteTx, StoreError>> {
+        self.begin_on(false)
+    }
+
+    /// Begins a group's transaction: on PostgreSQL, on a connection kept for groups (see `open_postgres`).
+    fn begin_group(&self) -> BoxFuture<'_, Result<WriteTx, StoreError>> {
+        self.begin_on(true)
+    }
+
+    fn begin_on(&self, group: bool) -> BoxFuture<'_, Result<WriteTx, StoreError>> {
         Box::pin(async move {
             match self {
                 Engine::Sqlite { writer, .. } => {
@@ -247,7 +271,10 @@ impl Engine {
                     w.in_tx = true;
                     Ok(WriteTx(WriteInner::Sqlite(Some(w))))
                 }
-                Engine::Postgres { pool } => Ok(WriteTx(WriteInner::Pg(Some(pool.begin().await?)))),
+                Engine::Postgres { pool, groups } => {
+                    let pool = if group { groups } else { pool };
+                    Ok(WriteTx(WriteInner::Pg(Some(pool.begin().await?))))
+                }
             }
         })
     }
