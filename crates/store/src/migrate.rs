@@ -6,6 +6,7 @@ const SQLITE: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_spi
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_spine.sql")),
     (2, include_str!("../migrations/postgres/0002_room_for_updates.sql")),
+    (3, include_str!("../migrations/postgres/0003_order_rows_without_foreign_keys.sql")),
 ];
 
 pub(crate) async fn run(c: &mut Conn<'_>) -> Result<(), StoreError> {
