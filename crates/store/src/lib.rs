@@ -7,8 +7,9 @@
 //! power loss.
 //!
 //! PostgreSQL: a pool; each write transaction takes a connection of its own (READ COMMITTED, with every
-//! contended update written as a guarded, conditional statement), `synchronous_commit=on`. Any number of
-//! processes may share the database.
+//! contended update written as a guarded, conditional statement), `synchronous_commit=on`. The group commits
+//! (see `batch`) have connections of their own, planned for key lookups only. Any number of processes may
+//! share the database.
 
 mod batch;
 pub mod catalog;
@@ -119,8 +120,11 @@ pub struct Store {
     batch: batch::Queue,
 }
 
-/// How many connections one process keeps to PostgreSQL.
-const PG_POOL_SIZE: u32 = 24;
+/// How many connections one process keeps to PostgreSQL, the group writers' own included.
+const PG_CONNECTIONS: u32 = 24;
+/// The connections of the group writers (see `open_postgres`); the pool has the rest.
+const PG_GROUP_CONNECTIONS: u32 = 2 * batch::PG_GROUP_WRITERS as u32;
+const PG_POOL_SIZE: u32 = PG_CONNECTIONS - PG_GROUP_CONNECTIONS;
 
 impl Store {
     /// Opens and migrates the database at `url`: `sqlite://PATH` (created if missing) or `postgres://…`.
@@ -169,7 +173,7 @@ impl Store {
         // `buynow bench` the order-job group went from 0.5 ms to 5 ms). Without sequential and bitmap scans
         // the only plans left are the index lookups these statements are written for.
         let groups = PgPoolOptions::new()
-            .max_connections(2 * batch::PG_GROUP_WRITERS as u32)
+            .max_connections(PG_GROUP_CONNECTIONS)
             .min_connections(0)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.options([("enable_seqscan", "off"), ("enable_bitmapscan", "off")]))
