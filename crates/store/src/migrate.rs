@@ -7,6 +7,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_spine.sql")),
     (2, include_str!("../migrations/postgres/0002_room_for_updates.sql")),
     (3, include_str!("../migrations/postgres/0003_order_rows_without_foreign_keys.sql")),
+    (4, include_str!("../migrations/postgres/0004_timeline_keyed_by_order.sql")),
 ];
 
 pub(crate) async fn run(c: &mut Conn<'_>) -> Result<(), StoreError> {
