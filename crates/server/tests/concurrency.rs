@@ -131,3 +131,51 @@ async fn retries_of_the_purchase_that_took_the_last_unit_get_that_order_not_out_
     assert_eq!(app.stock("LAST-ONE").await, (1, 1));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_placement_whose_group_loses_a_race_is_placed_again() {
+    let app = spawn_app().await;
+    if app.backend != buynow_store::Backend::Postgres {
+        eprintln!(
+            "skipped on SQLite: its one writer never deadlocks nor fails to serialize; \
+             BUYNOW_TEST_BACKEND=postgres runs this test"
+        );
+        app.stop().await;
+        return;
+    }
+    app.create_product("RACE", 1000, 10).await;
+    let c = app.buyer("racer@example.com", VISA).await;
+    // The first two group writes of orders fail as a deadlock would; the sequence is not rolled back with them.
+    app.execute("CREATE SEQUENCE races_lost").await;
+    app.execute(
+        "CREATE FUNCTION lose_races() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+           IF nextval('races_lost') <= 2 THEN RAISE EXCEPTION 'deadlock detected' USING ERRCODE = '40P01'; END IF; \
+           RETURN NULL; END $$",
+    )
+    .await;
+    app.execute("CREATE TRIGGER lose_races BEFORE INSERT ON orders FOR EACH STATEMENT EXECUTE FUNCTION lose_races()")
+        .await;
+
+    let (status, order) = app.buy(&c, "race-1", json!({"sku": "RACE", "quantity": 1})).await;
+    assert_eq!(status, StatusCode::CREATED, "{order}");
+    assert_eq!(app.scalar("SELECT last_value FROM races_lost").await, 3, "two groups lost, the third wrote");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM orders").await, 1);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM idempotency_keys").await, 1);
+    assert_eq!(app.stock("RACE").await, (10, 1));
+
+    // A race lost every time: the caller is told to try again later, and nothing of the attempt stays.
+    app.execute("ALTER SEQUENCE races_lost RESTART WITH 1").await;
+    app.execute("ALTER SEQUENCE races_lost MAXVALUE 2 CYCLE").await;
+    let (status, problem) = app.buy(&c, "race-2", json!({"sku": "RACE", "quantity": 1})).await;
+    assert_eq!((status, problem_code(&problem)), (StatusCode::SERVICE_UNAVAILABLE, "unavailable"), "{problem}");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM orders").await, 1);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM idempotency_keys").await, 1);
+    assert_eq!(app.stock("RACE").await, (10, 1));
+
+    // Once the races end, the same key places the order.
+    app.execute("DROP TRIGGER lose_races ON orders").await;
+    let (status, order) = app.buy(&c, "race-2", json!({"sku": "RACE", "quantity": 1})).await;
+    assert_eq!(status, StatusCode::CREATED, "{order}");
+    assert_eq!(app.stock("RACE").await, (10, 2));
+    app.stop().await;
+}

@@ -53,6 +53,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("the write's batch did not commit: {0}")]
     BatchFailed(String),
+    /// The batch met a concurrent transaction (a deadlock, a serialization failure) and was rolled back whole:
+    /// the same write, sent again, may well go through.
+    #[error("the write's batch met a concurrent transaction and did not commit: {0}")]
+    BatchConflict(String),
     #[error("not supported on this back end: {0}")]
     Unsupported(&'static str),
     #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://…")]
@@ -79,8 +83,21 @@ impl StoreError {
         }
     }
 
-    /// The database is out of reach or too busy: worth a 503 and a retry, not a 500.
+    /// A deadlock or a serialization failure: the transaction lost a race, and running it again is the cure
+    /// (DESIGN.md asks for it, for the PostgreSQL-speaking engines that report these often).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            StoreError::BatchConflict(_) => true,
+            StoreError::Db(sqlx::Error::Database(e)) => matches!(e.code().as_deref(), Some("40001" | "40P01")),
+            _ => false,
+        }
+    }
+
+    /// The database is out of reach, too busy, or lost a race: worth a 503 and a retry, not a 500.
     pub fn is_unavailable(&self) -> bool {
+        if self.is_retryable() {
+            return true;
+        }
         match self {
             StoreError::BatchFailed(_) => true,
             StoreError::Db(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed) => true,

@@ -25,7 +25,7 @@ use crate::outbox::{self, NewEvent};
 use crate::payments::{self, Payment};
 use crate::{Conn, StoreError};
 use buynow_domain::OrderId;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use tokio::sync::oneshot;
 
 /// Everything one placement writes.
@@ -111,7 +111,13 @@ impl<E: From<StoreError> + Send + 'static> Pending for Typed<E> {
 
     fn answer(&mut self, result: Result<Placed, &StoreError>) {
         if let Some(reply) = self.reply.take() {
-            let _ = reply.send(result.map_err(|e| E::from(StoreError::BatchFailed(e.to_string()))));
+            let _ = reply.send(result.map_err(|e| {
+                E::from(if e.is_retryable() {
+                    StoreError::BatchConflict(e.to_string())
+                } else {
+                    StoreError::BatchFailed(e.to_string())
+                })
+            }));
         }
     }
 }
@@ -128,13 +134,17 @@ pub(crate) fn pending<E: From<StoreError> + Send + 'static>(
 pub(crate) type Outcome = (Box<dyn Pending>, Placed);
 
 /// Writes the group in the open transaction `c` (see the module's description). An `Err` means the transaction
-/// must be rolled back, and every placement not yet answered is then failed by its caller's dropped reply.
-pub(crate) async fn run(c: &mut Conn<'_>, group: Vec<Box<dyn Pending>>) -> Result<Vec<Outcome>, StoreError> {
-    let skus: Vec<&str> = group.iter().map(|p| p.sku()).collect();
-    let mut stock = catalog::lock_stock(c, &skus).await?;
+/// must be rolled back; every placement not yet answered has then been answered with it.
+pub(crate) async fn run(c: &mut Conn<'_>, mut group: Vec<Box<dyn Pending>>) -> Result<Vec<Outcome>, StoreError> {
+    let skus: Vec<String> = group.iter().map(|p| p.sku().to_string()).collect();
     let wanted: Vec<KeyClaim> = group.iter().map(|p| p.key().clone()).collect();
-    let claims = idempotency::claim_all(c, &wanted).await?;
-
+    let (mut stock, claims) = match lock_and_claim(c, &skus, &wanted).await {
+        Ok(found) => found,
+        Err(e) => {
+            group.iter_mut().for_each(|p| p.answer(Err(&e)));
+            return Err(e);
+        }
+    };
     let mut outcomes: Vec<Outcome> = Vec::with_capacity(group.len());
     let mut refused: Vec<KeyClaim> = Vec::new();
     for (mut p, claim) in group.into_iter().zip(claims) {
@@ -154,19 +164,35 @@ pub(crate) async fn run(c: &mut Conn<'_>, group: Vec<Box<dyn Pending>>) -> Resul
         }
         outcomes.push((p, Placed::New { order: Box::new(order), job: None }));
     }
-    idempotency::release_all(c, &refused.iter().collect::<Vec<_>>()).await?;
     // A key sent twice in the group went to the first; if that one was refused, the second would replay an order
     // that will not exist. It is told to try again (a 503), which then finds the key free.
-    let refused: HashSet<OrderId> = refused.iter().map(|k| k.order).collect();
+    let refused_orders: HashSet<OrderId> = refused.iter().map(|k| k.order).collect();
     outcomes.retain_mut(|(p, placed)| match placed {
-        Placed::Taken(Claim::Replay(order)) if refused.contains(order) => {
+        Placed::Taken(Claim::Replay(order)) if refused_orders.contains(order) => {
             p.refuse(StoreError::BatchFailed("its key's first use in the same group was refused".into()));
             false
         }
         _ => true,
     });
-    write(c, &mut outcomes).await?;
+    let written = match idempotency::release_all(c, &refused.iter().collect::<Vec<_>>()).await {
+        Ok(()) => write(c, &mut outcomes).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = written {
+        outcomes.iter_mut().for_each(|(p, _)| p.answer(Err(&e)));
+        return Err(e);
+    }
     Ok(outcomes)
+}
+
+async fn lock_and_claim(
+    c: &mut Conn<'_>,
+    skus: &[String],
+    wanted: &[KeyClaim],
+) -> Result<(HashMap<String, Vec<StockLevel>>, Vec<Claim>), StoreError> {
+    let skus: Vec<&str> = skus.iter().map(String::as_str).collect();
+    let stock = catalog::lock_stock(c, &skus).await?;
+    Ok((stock, idempotency::claim_all(c, wanted).await?))
 }
 
 /// Takes the shipments' quantities off `levels`, or refuses if the plan asked for more than there is (a plan

@@ -15,7 +15,11 @@ use buynow_store::orders::{Item, Order, Shipment, TimelineEntry};
 use buynow_store::payments::{Payment, PaymentStatus};
 use buynow_store::placement::{NewOrder, Placed, Plan, Request};
 use buynow_store::to_micros;
+use buynow_store::StoreError;
+use rand::Rng;
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::oneshot;
 
 /// Place the order with one click: stock is reserved and the order written in one transaction, then the card
@@ -68,22 +72,28 @@ pub async fn buy_now(
     let key = KeyClaim { customer, key, request_hash, order: order_id, at };
     let sku = q.product.sku.clone();
     let claim_until = inline.then_some(at + lease);
-    // The order as quoted is built here, off the writer's path; the writer only sources it again, against the
-    // stock as it is in the write transaction (the quote's plan was made on a read), and builds it anew in the
-    // rare case it ships otherwise. The key is claimed before this runs, so the retry of the purchase that took
-    // the last unit is answered with that order, not "out of stock".
+    // The order as quoted is built here, off the writer's path (see `plan`). The key is claimed before the plan
+    // runs, so the retry of the purchase that took the last unit is answered with that order, not "out of stock".
     let quoted = new_order(&centers, order_id, &q, q.plan.clone(), claim_until)?;
-    let plan: Plan<ApiError> = Box::new(move |levels| {
-        let (sku, quantity) = (q.product.sku.as_str(), q.quantity.get());
-        let plan = sourcing::source(&rank_stock(&centers, levels), quantity)
-            .ok_or_else(|| ApiError::out_of_stock(sku, quantity))?;
-        if plan == q.plan {
-            return Ok(quoted);
+    let q = Arc::new(q);
+    // One placement of a group commit: placements arriving together share a transaction and its fsync. A group
+    // that lost a race with another transaction (a deadlock, a serialization failure) was rolled back whole,
+    // this placement's key claim with it, so it is simply placed again.
+    let mut attempt = 1;
+    let placed = loop {
+        let plan = plan(&centers, &q, order_id, &quoted, claim_until);
+        let request = Request { key: key.clone(), sku: sku.clone(), plan };
+        match state.store.place(request).await {
+            Err(PlaceError::Store(e)) if e.is_retryable() && attempt < PLACE_ATTEMPTS => {
+                tracing::info!(error = %e, attempt, "placement group lost a race; placing again");
+                let pause = Duration::from_millis(rand::thread_rng().gen_range(1..=5) * attempt);
+                tokio::time::sleep(pause).await;
+                attempt += 1;
+            }
+            placed => break placed?,
         }
-        new_order(&centers, order_id, &q, plan, claim_until)
-    });
-    // One placement of a group commit: placements arriving together share a transaction and its fsync.
-    let (placed, job) = match state.store.place(Request { key, sku, plan }).await? {
+    };
+    let (placed, job) = match placed {
         Placed::New { order, job } => (*order, job),
         Placed::Taken(claim) => return replay(&state, customer, claim).await,
     };
@@ -110,6 +120,52 @@ pub async fn buy_now(
         None => order_view(&mut state.store.read().await?.conn(), customer, order_id).await?,
     };
     Ok((StatusCode::CREATED, HeaderMap::new(), axum::Json(view)))
+}
+
+/// How many times a placement is tried when its group loses a race with another transaction.
+const PLACE_ATTEMPTS: u64 = 3;
+
+/// Why a placement did not go through: refused for its own sake (out of stock), or its group did not commit.
+enum PlaceError {
+    Refused(ApiError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for PlaceError {
+    fn from(e: StoreError) -> Self {
+        PlaceError::Store(e)
+    }
+}
+
+impl From<PlaceError> for ApiError {
+    fn from(e: PlaceError) -> Self {
+        match e {
+            PlaceError::Refused(e) => e,
+            PlaceError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// The placement's plan for the writer: sources the order against the stock as it is in the write transaction
+/// (the quote's plan was made on a read) and keeps the order as quoted, or builds it anew in the rare case it
+/// ships otherwise.
+fn plan(
+    centers: &Arc<Centers>,
+    q: &Arc<Quote>,
+    order_id: OrderId,
+    quoted: &NewOrder,
+    claim_until: Option<i64>,
+) -> Plan<PlaceError> {
+    let (centers, q, quoted) = (centers.clone(), q.clone(), quoted.clone());
+    Box::new(move |levels| {
+        let (sku, quantity) = (q.product.sku.as_str(), q.quantity.get());
+        let plan = sourcing::source(&rank_stock(&centers, levels), quantity)
+            .ok_or_else(|| PlaceError::Refused(ApiError::out_of_stock(sku, quantity)))?;
+        if plan == q.plan {
+            return Ok(quoted);
+        }
+        new_order(&centers, order_id, &q, plan, claim_until).map_err(PlaceError::Refused)
+    })
 }
 
 async fn replay(
