@@ -136,7 +136,7 @@ pub(crate) type Outcome = (Box<dyn Pending>, Placed);
 /// Writes the group in the open transaction `c` (see the module's description). An `Err` means the transaction
 /// must be rolled back; every placement not yet answered has then been answered with it.
 pub(crate) async fn run(c: &mut Conn<'_>, mut group: Vec<Box<dyn Pending>>) -> Result<Vec<Outcome>, StoreError> {
-    let skus: Vec<String> = group.iter().map(|p| p.sku().to_string()).collect();
+    let skus: Vec<&str> = group.iter().map(|p| p.sku()).collect();
     let wanted: Vec<KeyClaim> = group.iter().map(|p| p.key().clone()).collect();
     let (mut stock, claims) = match lock_and_claim(c, &skus, &wanted).await {
         Ok(found) => found,
@@ -187,11 +187,10 @@ pub(crate) async fn run(c: &mut Conn<'_>, mut group: Vec<Box<dyn Pending>>) -> R
 
 async fn lock_and_claim(
     c: &mut Conn<'_>,
-    skus: &[String],
+    skus: &[&str],
     wanted: &[KeyClaim],
 ) -> Result<(HashMap<String, Vec<StockLevel>>, Vec<Claim>), StoreError> {
-    let skus: Vec<&str> = skus.iter().map(String::as_str).collect();
-    let stock = catalog::lock_stock(c, &skus).await?;
+    let stock = catalog::lock_stock(c, skus).await?;
     Ok((stock, idempotency::claim_all(c, wanted).await?))
 }
 

@@ -74,14 +74,19 @@ pub async fn buy_now(
     let claim_until = inline.then_some(at + lease);
     // The order as quoted is built here, off the writer's path (see `plan`). The key is claimed before the plan
     // runs, so the retry of the purchase that took the last unit is answered with that order, not "out of stock".
-    let quoted = new_order(&centers, order_id, &q, q.plan.clone(), claim_until)?;
+    let mut quoted = Some(new_order(&centers, order_id, &q, q.plan.clone(), claim_until)?);
     let q = Arc::new(q);
     // One placement of a group commit: placements arriving together share a transaction and its fsync. A group
     // that lost a race with another transaction (a deadlock, a serialization failure) was rolled back whole,
     // this placement's key claim with it, so it is simply placed again.
     let mut attempt = 1;
     let placed = loop {
-        let plan = plan(&centers, &q, order_id, &quoted, claim_until);
+        // The order as quoted goes with the first attempt; the rare attempt after a lost race builds it again.
+        let order = match quoted.take() {
+            Some(order) => order,
+            None => new_order(&centers, order_id, &q, q.plan.clone(), claim_until)?,
+        };
+        let plan = plan(&centers, &q, order_id, order, claim_until);
         let request = Request { key: key.clone(), sku: sku.clone(), plan };
         match state.store.place(request).await {
             Err(PlaceError::Store(e)) if e.is_retryable() && attempt < PLACE_ATTEMPTS => {
@@ -153,10 +158,10 @@ fn plan(
     centers: &Arc<Centers>,
     q: &Arc<Quote>,
     order_id: OrderId,
-    quoted: &NewOrder,
+    quoted: NewOrder,
     claim_until: Option<i64>,
 ) -> Plan<PlaceError> {
-    let (centers, q, quoted) = (centers.clone(), q.clone(), quoted.clone());
+    let (centers, q) = (centers.clone(), q.clone());
     Box::new(move |levels| {
         let (sku, quantity) = (q.product.sku.as_str(), q.quantity.get());
         let plan = sourcing::source(&rank_stock(&centers, levels), quantity)
