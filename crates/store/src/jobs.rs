@@ -105,7 +105,8 @@ fn job(r: &Row) -> Result<Job, StoreError> {
 }
 
 /// Claims up to `limit` due jobs: queued ones whose time has come, and running ones whose lease ran out.
-/// On PostgreSQL, rows another worker is claiming right now are skipped, not waited for.
+/// On PostgreSQL, rows another worker is claiming right now are skipped, not waited for. The first test repeats
+/// `jobs_due`'s own condition word for word, which is how SQLite knows that index holds every row asked for.
 pub async fn claim_due(c: &mut Conn<'_>, now: i64, lease_until: i64, limit: u32) -> Result<Vec<Job>, StoreError> {
     let skip_locked = match c.backend() {
         Backend::Postgres => "FOR UPDATE SKIP LOCKED",
@@ -113,8 +114,9 @@ pub async fn claim_due(c: &mut Conn<'_>, now: i64, lease_until: i64, limit: u32)
     };
     let sql = format!(
         "UPDATE jobs SET status = 'running', locked_until = $2, attempts = attempts + 1 \
-         WHERE id IN (SELECT id FROM jobs WHERE (status = 'queued' AND run_at <= $1) \
-                      OR (status = 'running' AND locked_until < $1) ORDER BY run_at LIMIT $3 {skip_locked}) \
+         WHERE id IN (SELECT id FROM jobs WHERE status IN ('queued', 'running') \
+                      AND ((status = 'queued' AND run_at <= $1) OR (status = 'running' AND locked_until < $1)) \
+                      ORDER BY run_at LIMIT $3 {skip_locked}) \
          RETURNING id, kind, payload, attempts, max_attempts"
     );
     let rows = c.all(&sql, args![now, lease_until, limit]).await?;

@@ -2,12 +2,16 @@
 
 use crate::{args, Backend, Conn, StoreError};
 
-const SQLITE: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_spine.sql"))];
+const SQLITE: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/sqlite/0001_spine.sql")),
+    (2, include_str!("../migrations/sqlite/0002_due_jobs_only.sql")),
+];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_spine.sql")),
     (2, include_str!("../migrations/postgres/0002_room_for_updates.sql")),
     (3, include_str!("../migrations/postgres/0003_order_rows_without_foreign_keys.sql")),
     (4, include_str!("../migrations/postgres/0004_timeline_keyed_by_order.sql")),
+    (5, include_str!("../migrations/postgres/0005_due_jobs_only.sql")),
 ];
 
 pub(crate) async fn run(c: &mut Conn<'_>) -> Result<(), StoreError> {
