@@ -127,8 +127,16 @@ struct Writer {
 
 #[derive(Clone)]
 enum Engine {
-    Sqlite { read: Arc<sqlite::ReadPool>, writer: Arc<Mutex<Writer>> },
-    Postgres { pool: PgPool, groups: PgPool },
+    Sqlite {
+        read: Arc<sqlite::ReadPool>,
+        writer: Arc<Mutex<Writer>>,
+    },
+    /// `groups` lives on `group_thread`'s runtime, as do the group writers that use it (see `batch`).
+    Postgres {
+        pool: PgPool,
+        groups: PgPool,
+        group_thread: Arc<batch::GroupThread>,
+    },
 }
 
 #[derive(Clone)]
@@ -186,14 +194,19 @@ impl Store {
         // by key). Without sequential and bitmap scans the only plans left are the index lookups these
         // statements are written for. Those plans are then kept: left to choose, PostgreSQL planned the stock
         // lock (`sku = ANY($1)`) afresh for every group, which took twice as long as running it.
-        let groups = pg_pool(PG_GROUP_CONNECTIONS)
-            .connect_with(options.options([
-                ("enable_seqscan", "off"),
-                ("enable_bitmapscan", "off"),
-                ("plan_cache_mode", "force_generic_plan"),
-            ]))
-            .await?;
-        Ok(Engine::Postgres { pool, groups })
+        let keyed = options.options([
+            ("enable_seqscan", "off"),
+            ("enable_bitmapscan", "off"),
+            ("plan_cache_mode", "force_generic_plan"),
+        ]);
+        let group_thread = Arc::new(batch::GroupThread::start()?);
+        // Connected from the group thread, so that its runtime is the one that hears these sockets.
+        let groups = group_thread
+            .handle()
+            .spawn(async move { pg_pool(PG_GROUP_CONNECTIONS).connect_with(keyed).await })
+            .await
+            .map_err(|e| StoreError::BatchFailed(format!("the group thread stopped: {e}")))??;
+        Ok(Engine::Postgres { pool, groups, group_thread })
     }
 
     pub fn backend(&self) -> Backend {
@@ -260,7 +273,7 @@ impl Store {
     pub async fn close(&self) {
         match &self.engine {
             Engine::Sqlite { read, .. } => read.close(),
-            Engine::Postgres { pool, groups } => {
+            Engine::Postgres { pool, groups, .. } => {
                 groups.close().await;
                 pool.close().await
             }
@@ -311,7 +324,7 @@ impl Engine {
                     w.in_tx = true;
                     Ok(WriteTx(WriteInner::Sqlite(Some(w))))
                 }
-                Engine::Postgres { pool, groups } => {
+                Engine::Postgres { pool, groups, .. } => {
                     let pool = if group { groups } else { pool };
                     Ok(WriteTx(WriteInner::Pg(Some(pool.begin().await?))))
                 }
