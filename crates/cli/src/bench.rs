@@ -236,20 +236,25 @@ async fn setup_customers(client: &reqwest::Client, t: &Target, run: &str, n: usi
 }
 
 async fn drive_api(client: &reqwest::Client, url: &str, tokens: &[String], skus: &[String], args: &Bench) -> Tally {
-    let tally = Tally::default();
+    let tally = Arc::new(Tally::default());
     let deadline = Instant::now() + Duration::from_secs(args.duration);
-    let seq = AtomicU64::new(0);
+    let seq = Arc::new(AtomicU64::new(0));
     let ticker = ticker(args, &tally, deadline);
+    let (url, skus): (Arc<str>, Arc<[String]>) = (url.into(), skus.into());
     let clients = (0..args.concurrency).map(|c| {
-        let (tally, seq) = (&tally, &seq);
-        async move {
+        let (tally, seq, client, url, skus) = (tally.clone(), seq.clone(), client.clone(), url.clone(), skus.clone());
+        let token = tokens[c].clone();
+        // Each client a task of its own, spread over the runtime's threads like the server's requests, rather
+        // than all polled by the one thread that runs the bench: that thread held the bare baseline back (on
+        // PostgreSQL it ran 11–20 % faster as tasks), and a limit is only a limit if the client is not one.
+        tokio::spawn(async move {
             while Instant::now() < deadline {
                 let n = seq.fetch_add(1, Ordering::Relaxed);
                 let sku = &skus[(n as usize) % skus.len()];
                 let started = Instant::now();
                 let resp = client
                     .post(format!("{url}/v1/buy-now"))
-                    .bearer_auth(&tokens[c])
+                    .bearer_auth(&token)
                     .header("Idempotency-Key", format!("bench-{c}-{n}"))
                     .json(&json!({"sku": sku, "quantity": 1}))
                     .send()
@@ -261,10 +266,10 @@ async fn drive_api(client: &reqwest::Client, url: &str, tokens: &[String], skus:
                     _ => tally.errors.fetch_add(1, Ordering::Relaxed),
                 };
             }
-        }
+        })
     });
     futures::join!(join_all(clients), ticker);
-    tally
+    Arc::into_inner(tally).expect("every client has finished")
 }
 
 /// The live progress line.
@@ -310,19 +315,21 @@ async fn drive_baseline(store: &Store, run: &str, args: &Bench) -> anyhow::Resul
         }
         tx.commit().await?;
     }
-    let tally = Tally::default();
+    let tally = Arc::new(Tally::default());
     let deadline = Instant::now() + Duration::from_secs(args.duration);
-    let seq = AtomicU64::new(0);
-    let (reserve, order, payment, event) = (
+    let seq = Arc::new(AtomicU64::new(0));
+    let sql: Arc<[String; 4]> = Arc::new([
         format!("UPDATE {t}_stock SET reserved = reserved + 1 WHERE sku = $1 AND on_hand - reserved >= 1"),
         format!("INSERT INTO {t}_orders (id, customer, sku, quantity, total, status, created_at) VALUES ($1, $2, $3, 1, 1999, 'placed', $4)"),
         format!("INSERT INTO {t}_payments (id, order_id, amount, status) VALUES ($1, $2, 1999, 'pending')"),
         format!("INSERT INTO {t}_outbox (id, order_id, kind, payload) VALUES ($1, $2, 'order_placed', $3)"),
-    );
+    ]);
     let ticker = ticker(args, &tally, deadline);
     let workers = (0..args.concurrency).map(|c| {
-        let (tally, seq, reserve, order, payment, event) = (&tally, &seq, &reserve, &order, &payment, &event);
-        async move {
+        let (tally, seq, sql, store) = (tally.clone(), seq.clone(), sql.clone(), store.clone());
+        // A task each, as the API's clients are (see `drive_api`).
+        tokio::spawn(async move {
+            let [reserve, order, payment, event] = &*sql;
             while Instant::now() < deadline {
                 let n = seq.fetch_add(1, Ordering::Relaxed);
                 let started = Instant::now();
@@ -350,9 +357,10 @@ async fn drive_baseline(store: &Store, run: &str, args: &Bench) -> anyhow::Resul
                     Err(_) => tally.errors.fetch_add(1, Ordering::Relaxed),
                 };
             }
-        }
+        })
     });
     futures::join!(join_all(workers), ticker);
+    let tally = Arc::into_inner(tally).expect("every worker has finished");
     let mut tx = store.write().await?;
     tx.conn()
         .batch(&format!("DROP TABLE {t}_stock; DROP TABLE {t}_orders; DROP TABLE {t}_payments; DROP TABLE {t}_outbox"))
