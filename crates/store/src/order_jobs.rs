@@ -297,12 +297,16 @@ async fn lock(c: &mut Conn<'_>, wanted: &[(OrderId, PaymentId, Job)]) -> Result<
 
 /// The PostgreSQL `lock` query, and where the job's columns start in its rows. Every table is reached by its
 /// primary key (`= ANY`), whatever the planner believes of a table that grew since its statistics were taken
-/// (a join on the payments let it scan them all). A job row another transaction has locked is skipped, not
-/// waited for: only a worker taking it over (its lease ran out) locks it.
+/// (a join on the payments let it scan them all). A job row another transaction has locked is waited for, and
+/// then read as that transaction left it: a worker that took the job over has raised its attempt, and this
+/// attempt is told it lost the lease. It must not be skipped instead: a worker's claim that merely looked at
+/// the row also locks it for a moment (PostgreSQL keeps the lock on a row it re-checked after a concurrent
+/// update, even when the row no longer qualifies), and skipping it made the job's true holder give up, leaving
+/// the job to wait out its lease (seen as a Buy Now's revised payment still `placed` in a loaded CI run).
 static LOCK_QUERY: LazyLock<(String, usize)> = LazyLock::new(|| {
     let order = crate::db::qualified("o", orders::ORDER_COLS);
     let sql = format!(
-        "WITH held AS (SELECT id, attempts, status FROM jobs WHERE id = ANY($2::text[]) FOR UPDATE SKIP LOCKED) \
+        "WITH held AS (SELECT id, attempts, status FROM jobs WHERE id = ANY($2::text[]) ORDER BY id FOR UPDATE) \
          SELECT {}, h.id, h.attempts, h.status \
          FROM orders o JOIN UNNEST($1::text[], $2::text[]) AS w(order_id, job_id) ON w.order_id = o.id \
          LEFT JOIN held h ON h.id = w.job_id \
