@@ -218,7 +218,7 @@ fn bind_pg(sql: &str, args: Vec<Arg>) -> sqlx::query::Query<'_, Postgres, PgArgu
 
 /// A many-row insert for PostgreSQL: one array per column, which `UNNEST` takes apart again, so a hundred rows
 /// cost one statement. Its parameters are numbered from `$first`.
-fn pg_insert_rows(
+pub(crate) fn pg_insert_rows(
     table: &str,
     columns: &[&str],
     rows: Vec<Vec<Arg>>,

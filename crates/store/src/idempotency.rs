@@ -45,15 +45,32 @@ pub struct KeyClaim {
 /// transactions claiming some of the same keys wait for each other in one order and never deadlock. A key
 /// claimed twice in `wanted` goes to the first; the second is answered as a replay of (or conflict with) it.
 pub async fn claim_all(c: &mut Conn<'_>, wanted: &[KeyClaim]) -> Result<Vec<Claim>, StoreError> {
+    let inserted = c.insert_rows("idempotency_keys", &CLAIM_COLUMNS, claim_rows(wanted), CLAIM_TAIL).await?;
+    answer_claims(c, wanted, &inserted).await
+}
+
+const CLAIM_COLUMNS: [&str; 5] = ["customer_id", "key", "request_hash", "order_id", "created_at"];
+const CLAIM_TAIL: &str = "ON CONFLICT (customer_id, key) DO NOTHING RETURNING order_id";
+
+/// The claim's rows, sorted by key.
+fn claim_rows(wanted: &[KeyClaim]) -> Vec<Vec<Arg>> {
     let mut sorted: Vec<&KeyClaim> = wanted.iter().collect();
     sorted.sort_by(|a, b| (a.customer, &a.key).cmp(&(b.customer, &b.key)));
-    let rows = sorted
-        .iter()
-        .map(|w| args![w.customer.to_string(), &w.key, &w.request_hash, w.order.to_string(), w.at])
-        .collect();
-    let columns = ["customer_id", "key", "request_hash", "order_id", "created_at"];
-    let tail = "ON CONFLICT (customer_id, key) DO NOTHING RETURNING order_id";
-    let inserted = c.insert_rows("idempotency_keys", &columns, rows, tail).await?;
+    sorted.iter().map(|w| args![w.customer.to_string(), &w.key, &w.request_hash, w.order.to_string(), w.at]).collect()
+}
+
+/// The claim of `claim_all` as a PostgreSQL statement whose parameters start at `$first`, with their values,
+/// to run inside another (see `placement`); it returns the order of each key it wrote, for `answer_claims`.
+pub(crate) fn claim_statement(wanted: &[KeyClaim], first: usize) -> Result<(String, Vec<Arg>), StoreError> {
+    crate::db::pg_insert_rows("idempotency_keys", &CLAIM_COLUMNS, claim_rows(wanted), CLAIM_TAIL, first)
+}
+
+/// Each claim's answer, given the orders of the keys the claim wrote (`inserted`, rows of one column).
+pub(crate) async fn answer_claims(
+    c: &mut Conn<'_>,
+    wanted: &[KeyClaim],
+    inserted: &[crate::Row],
+) -> Result<Vec<Claim>, StoreError> {
     let inserted = inserted.iter().map(|r| r.parsed(0, OrderId::parse)).collect::<Result<HashSet<_>, _>>()?;
     // The rest were taken before (this transaction's own rows included, so a key twice in `wanted` finds the
     // first's order).
@@ -73,7 +90,6 @@ pub async fn claim_all(c: &mut Conn<'_>, wanted: &[KeyClaim]) -> Result<Vec<Clai
         .collect()
 }
 
-/// The request hash and order of each of these keys that exists.
 async fn lookup_all<'k>(
     c: &mut Conn<'_>,
     keys: &[&'k KeyClaim],

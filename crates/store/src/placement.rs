@@ -23,7 +23,7 @@ use crate::jobs::{self, Enqueue, Job, NewJob};
 use crate::orders::{self, Item, NewOrderRows, Order, Shipment, TimelineEntry};
 use crate::outbox::{self, NewEvent};
 use crate::payments::{self, Payment};
-use crate::{Conn, StoreError};
+use crate::{Arg, Backend, Conn, Row, StoreError};
 use buynow_domain::OrderId;
 use std::collections::{HashMap, HashSet};
 use tokio::sync::oneshot;
@@ -185,13 +185,43 @@ pub(crate) async fn run(c: &mut Conn<'_>, mut group: Vec<Box<dyn Pending>>) -> R
     Ok(outcomes)
 }
 
+/// Steps 1 and 2: the group's stock rows, locked, and its keys' claims. On PostgreSQL both are one statement,
+/// since the group writer waits on every round trip and every Buy Now waits on the group writer.
 async fn lock_and_claim(
     c: &mut Conn<'_>,
     skus: &[&str],
     wanted: &[KeyClaim],
 ) -> Result<(HashMap<String, Vec<StockLevel>>, Vec<Claim>), StoreError> {
-    let stock = catalog::lock_stock(c, skus).await?;
-    Ok((stock, idempotency::claim_all(c, wanted).await?))
+    if c.backend() == Backend::Sqlite {
+        let stock = catalog::lock_stock(c, skus).await?;
+        return Ok((stock, idempotency::claim_all(c, wanted).await?));
+    }
+    let mut sorted: Vec<String> = skus.iter().map(|s| s.to_string()).collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let (claim, claim_args) = idempotency::claim_statement(wanted, 2)?;
+    // `UNION ALL` reads its arms in order, so the stock rows are locked, in (SKU, center) order, before any key
+    // is claimed: the lock order of every group (see the module's description).
+    let sql = format!(
+        "WITH s AS (SELECT sku, center, on_hand, reserved FROM stock WHERE sku = ANY($1) \
+                    ORDER BY sku, center FOR UPDATE), \
+              k AS ({claim}) \
+         SELECT NULL::text, sku, center, on_hand, reserved FROM s \
+         UNION ALL SELECT order_id, NULL, NULL, NULL, NULL FROM k"
+    );
+    let mut args = vec![Arg::Texts(sorted)];
+    args.extend(claim_args);
+    let (mut stock, mut inserted): (HashMap<String, Vec<StockLevel>>, Vec<Row>) = Default::default();
+    for r in c.all(&sql, args).await? {
+        match r.opt_text(1)? {
+            Some(sku) => {
+                let level = StockLevel { center: r.text(2)?, on_hand: r.int(3)?, reserved: r.int(4)? };
+                stock.entry(sku).or_default().push(level);
+            }
+            None => inserted.push(r),
+        }
+    }
+    Ok((stock, idempotency::answer_claims(c, wanted, &inserted).await?))
 }
 
 /// Takes the shipments' quantities off `levels`, or refuses if the plan asked for more than there is (a plan
