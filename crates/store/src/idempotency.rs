@@ -90,6 +90,7 @@ pub(crate) async fn answer_claims(
         .collect()
 }
 
+/// The request hash and order of each of these keys that exists.
 async fn lookup_all<'k>(
     c: &mut Conn<'_>,
     keys: &[&'k KeyClaim],
