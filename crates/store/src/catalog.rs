@@ -192,30 +192,43 @@ pub async fn lock_stock(
     c: &mut Conn<'_>,
     skus: &[&str],
 ) -> Result<std::collections::HashMap<String, Vec<StockLevel>>, StoreError> {
-    let mut sorted = skus.to_vec();
-    sorted.sort_unstable();
-    sorted.dedup();
     let mut levels: std::collections::HashMap<String, Vec<StockLevel>> = std::collections::HashMap::new();
     match c.backend() {
         crate::Backend::Postgres => {
-            let rows = c
-                .all(
-                    "SELECT sku, center, on_hand, reserved FROM stock WHERE sku = ANY($1) ORDER BY sku, center FOR UPDATE",
-                    vec![crate::Arg::Texts(sorted.iter().map(|s| s.to_string()).collect())],
-                )
-                .await?;
-            for r in rows {
-                let level = StockLevel { center: r.text(1)?, on_hand: r.int(2)?, reserved: r.int(3)? };
-                levels.entry(r.text(0)?).or_default().push(level);
+            for r in c.all(LOCK_STOCK, vec![lock_stock_arg(skus)]).await? {
+                add_locked_level(&mut levels, &r, 0)?;
             }
         }
         crate::Backend::Sqlite => {
+            let mut sorted = skus.to_vec();
+            sorted.sort_unstable();
+            sorted.dedup();
             for sku in sorted {
                 levels.insert(sku.to_string(), stock_levels(c, sku).await?);
             }
         }
     }
     Ok(levels)
+}
+
+/// `lock_stock`'s PostgreSQL statement, its SKUs in `$1` (see `lock_stock_arg`); also run inside another (see
+/// `placement`).
+pub(crate) const LOCK_STOCK: &str =
+    "SELECT sku, center, on_hand, reserved FROM stock WHERE sku = ANY($1) ORDER BY sku, center FOR UPDATE";
+
+pub(crate) fn lock_stock_arg(skus: &[&str]) -> crate::Arg {
+    crate::Arg::Texts(skus.iter().map(|s| s.to_string()).collect())
+}
+
+/// Adds the stock level in `LOCK_STOCK`'s columns, from `at` on, to `levels`.
+pub(crate) fn add_locked_level(
+    levels: &mut std::collections::HashMap<String, Vec<StockLevel>>,
+    r: &crate::Row,
+    at: usize,
+) -> Result<(), StoreError> {
+    let level = StockLevel { center: r.text(at + 1)?, on_hand: r.int(at + 2)?, reserved: r.int(at + 3)? };
+    levels.entry(r.text(at)?).or_default().push(level);
+    Ok(())
 }
 
 /// A quantity of a SKU to reserve at a center.

@@ -23,7 +23,7 @@ use crate::jobs::{self, Enqueue, Job, NewJob};
 use crate::orders::{self, Item, NewOrderRows, Order, Shipment, TimelineEntry};
 use crate::outbox::{self, NewEvent};
 use crate::payments::{self, Payment};
-use crate::{Arg, Backend, Conn, Row, StoreError};
+use crate::{Backend, Conn, Row, StoreError};
 use buynow_domain::OrderId;
 use std::collections::{HashMap, HashSet};
 use tokio::sync::oneshot;
@@ -196,29 +196,22 @@ async fn lock_and_claim(
         let stock = catalog::lock_stock(c, skus).await?;
         return Ok((stock, idempotency::claim_all(c, wanted).await?));
     }
-    let mut sorted: Vec<String> = skus.iter().map(|s| s.to_string()).collect();
-    sorted.sort_unstable();
-    sorted.dedup();
     let (claim, claim_args) = idempotency::claim_statement(wanted, 2)?;
     // `UNION ALL` reads its arms in order, so the stock rows are locked, in (SKU, center) order, before any key
     // is claimed: the lock order of every group (see the module's description).
     let sql = format!(
-        "WITH s AS (SELECT sku, center, on_hand, reserved FROM stock WHERE sku = ANY($1) \
-                    ORDER BY sku, center FOR UPDATE), \
-              k AS ({claim}) \
-         SELECT NULL::text, sku, center, on_hand, reserved FROM s \
-         UNION ALL SELECT order_id, NULL, NULL, NULL, NULL FROM k"
+        "WITH s AS ({}), k AS ({claim}) \
+         SELECT NULL::text, * FROM s UNION ALL SELECT order_id, NULL, NULL, NULL, NULL FROM k",
+        catalog::LOCK_STOCK
     );
-    let mut args = vec![Arg::Texts(sorted)];
+    let mut args = vec![catalog::lock_stock_arg(skus)];
     args.extend(claim_args);
     let (mut stock, mut inserted): (HashMap<String, Vec<StockLevel>>, Vec<Row>) = Default::default();
     for r in c.all(&sql, args).await? {
-        match r.opt_text(1)? {
-            Some(sku) => {
-                let level = StockLevel { center: r.text(2)?, on_hand: r.int(3)?, reserved: r.int(4)? };
-                stock.entry(sku).or_default().push(level);
-            }
-            None => inserted.push(r),
+        if r.opt_text(0)?.is_some() {
+            inserted.push(r);
+        } else {
+            catalog::add_locked_level(&mut stock, &r, 1)?;
         }
     }
     Ok((stock, idempotency::answer_claims(c, wanted, &inserted).await?))
