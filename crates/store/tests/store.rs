@@ -414,6 +414,43 @@ async fn an_order_job_decides_on_the_payment_as_a_cancel_committed_while_it_wait
     assert_eq!(payment.status, PaymentStatus::Cancelled);
 }
 
+async fn an_order_job_waits_for_a_job_row_another_transaction_has_locked_and_still_holds_it(store) {
+    let (customer, address, card) = customer_with_defaults(&store, "looked-at@example.com").await;
+    let Placed::New { order: placed, job } = store.place(placement(customer, card, address, "k", "h")).await.unwrap()
+    else {
+        panic!("placed")
+    };
+    let (order, payment, job) = (placed.order.id, placed.payment.id, job.expect("claimed"));
+    // Another transaction locks the job's row without taking the job over, as a worker's claim that only
+    // looked at the row does on PostgreSQL (it keeps the lock of a row it re-checked and passed over).
+    let mut other = store.write().await.unwrap();
+    let lock = match store.backend() {
+        Backend::Postgres => format!("SELECT id FROM jobs WHERE id = '{}' FOR UPDATE", job.id),
+        Backend::Sqlite => format!("UPDATE jobs SET attempts = attempts WHERE id = '{}'", job.id),
+    };
+    other.conn().all(&lock, vec![]).await.unwrap();
+    let decide: Decide<&'static str, Refusal> = Box::new(move |_: Option<&Order>, _: Option<&Payment>| {
+        let moved = PaymentMove {
+            from: PaymentStatus::Pending,
+            to: PaymentStatus::Authorized,
+            authorization: Some("auth".into()),
+            decline_code: None,
+        };
+        Ok(Decision::Write(Effects { at: now_micros(), payment: Some(moved), ..Effects::default() }, "authorized"))
+    });
+    let finishing = {
+        let store = store.clone();
+        tokio::spawn(async move { store.finish_order_job(OrderJob { job, order, payment, decide }).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    other.rollback().await.unwrap();
+    // The job's holder waited for the row and found the job still its own: it is not told it lost the lease.
+    let finished = finishing.await.unwrap();
+    assert!(matches!(finished, Ok(Finished::Done("authorized"))), "{finished:?}");
+    let payment = payments::get(&mut store.read().await.unwrap().conn(), payment).await.unwrap().unwrap();
+    assert_eq!(payment.status, PaymentStatus::Authorized);
+}
+
 async fn order_jobs_finish_together_and_a_lost_lease_or_a_refusal_writes_nothing(store) {
     let (customer, address, card) = customer_with_defaults(&store, "jobs@example.com").await;
     let mut placed = Vec::new();
