@@ -8,8 +8,8 @@
 //!
 //! PostgreSQL: a pool; each write transaction takes a connection of its own (READ COMMITTED, with every
 //! contended update written as a guarded, conditional statement), `synchronous_commit=on`. The group commits
-//! (see `batch`) have connections of their own, planned for key lookups only. Any number of processes may
-//! share the database.
+//! (see `batch`) have connections of their own, planned for key lookups only, and so do reads (see
+//! `pg_readers`). Any number of processes may share the database.
 
 mod batch;
 pub mod catalog;
@@ -22,6 +22,7 @@ pub mod order_jobs;
 pub mod orders;
 pub mod outbox;
 pub mod payments;
+mod pg_readers;
 pub mod placement;
 mod sqlite;
 pub mod testing;
@@ -33,7 +34,6 @@ pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T
 pub use time::{from_micros, now_micros, to_micros};
 
 use db::ConnInner;
-use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Postgres, Transaction};
 use std::str::FromStr;
@@ -44,7 +44,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database: {0}")]
-    Db(#[from] sqlx::Error),
+    Db(sqlx::Error),
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("row not found")]
@@ -100,7 +100,8 @@ impl StoreError {
         }
         match self {
             StoreError::BatchFailed(_) => true,
-            StoreError::Db(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed) => true,
+            StoreError::Db(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed) => true,
+            StoreError::Db(e) => pg_readers::connection_lost(e),
             StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => {
                 matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
             }
@@ -118,6 +119,13 @@ impl StoreError {
     }
 }
 
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        pg_readers::note_fault(&e);
+        StoreError::Db(e)
+    }
+}
+
 struct Writer {
     conn: rusqlite::Connection,
     /// A transaction was begun and neither committed nor rolled back: its owner was dropped mid-way (an error
@@ -131,9 +139,11 @@ enum Engine {
         read: Arc<sqlite::ReadPool>,
         writer: Arc<Mutex<Writer>>,
     },
-    /// `groups` lives on `group_thread`'s runtime, as do the group writers that use it (see `batch`).
+    /// `pool` is for writes, `readers` for reads (see `pg_readers`); `groups` lives on `group_thread`'s
+    /// runtime, as do the group writers that use it (see `batch`).
     Postgres {
         pool: PgPool,
+        readers: Arc<pg_readers::Readers>,
         groups: PgPool,
         group_thread: Arc<batch::GroupThread>,
     },
@@ -147,9 +157,11 @@ pub struct Store {
 
 /// How many connections one process keeps to PostgreSQL, the group writers' own included.
 const PG_CONNECTIONS: u32 = 24;
-/// The connections of the group writers (see `open_postgres`); the pool has the rest.
+/// The connections of the group writers (see `open_postgres`) and of reads; the pool for other writes has
+/// the rest.
 const PG_GROUP_CONNECTIONS: u32 = 2 * batch::PG_GROUP_WRITERS as u32;
-const PG_POOL_SIZE: u32 = PG_CONNECTIONS - PG_GROUP_CONNECTIONS;
+const PG_READ_CONNECTIONS: u32 = 10;
+const PG_POOL_SIZE: u32 = PG_CONNECTIONS - PG_GROUP_CONNECTIONS - PG_READ_CONNECTIONS;
 
 impl Store {
     /// Opens and migrates the database at `url`: `sqlite://PATH` (created if missing) or `postgres://…`.
@@ -186,6 +198,11 @@ impl Store {
         let pool = pg_pool(PG_POOL_SIZE).min_connections(1).connect_with(options.clone()).await?;
         let mut conn = pool.acquire().await?;
         migrate::run(&mut Conn(ConnInner::Pg(&mut conn))).await?;
+        drop(conn);
+        let readers = pg_readers::Readers::new(
+            pg_pool(PG_READ_CONNECTIONS).connect_with(options.clone()).await?,
+            PG_READ_CONNECTIONS,
+        );
         // The group statements reach every row by primary key, whatever the tables' size. A prepared
         // statement is planned once for all (a generic plan), and on a young database that plan is made while
         // the tables are nearly empty and have no statistics: PostgreSQL then scanned payments whole and
@@ -206,7 +223,7 @@ impl Store {
             .spawn(async move { pg_pool(PG_GROUP_CONNECTIONS).connect_with(keyed).await })
             .await
             .map_err(|e| StoreError::BatchFailed(format!("the group thread stopped: {e}")))??;
-        Ok(Engine::Postgres { pool, groups, group_thread })
+        Ok(Engine::Postgres { pool, readers, groups, group_thread })
     }
 
     pub fn backend(&self) -> Backend {
@@ -221,7 +238,7 @@ impl Store {
         Box::pin(async move {
             Ok(match &self.engine {
                 Engine::Sqlite { read, .. } => ReadConn::Sqlite(read.acquire()?),
-                Engine::Postgres { pool, .. } => ReadConn::Pg(pool.acquire().await?),
+                Engine::Postgres { readers, .. } => ReadConn::Pg(readers.lend().await?),
             })
         })
     }
@@ -273,8 +290,9 @@ impl Store {
     pub async fn close(&self) {
         match &self.engine {
             Engine::Sqlite { read, .. } => read.close(),
-            Engine::Postgres { pool, groups, .. } => {
+            Engine::Postgres { pool, readers, groups, .. } => {
                 groups.close().await;
+                readers.close().await;
                 pool.close().await
             }
         }
@@ -335,14 +353,14 @@ impl Engine {
 
 pub enum ReadConn {
     Sqlite(sqlite::PooledReader),
-    Pg(PoolConnection<Postgres>),
+    Pg(pg_readers::Reader),
 }
 
 impl ReadConn {
     pub fn conn(&mut self) -> Conn<'_> {
         match self {
             ReadConn::Sqlite(c) => Conn(ConnInner::Sqlite(c.conn())),
-            ReadConn::Pg(c) => Conn(ConnInner::Pg(c)),
+            ReadConn::Pg(c) => Conn(ConnInner::Pg(c.conn())),
         }
     }
 }

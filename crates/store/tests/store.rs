@@ -451,6 +451,23 @@ async fn an_order_job_waits_for_a_job_row_another_transaction_has_locked_and_sti
     assert_eq!(payment.status, PaymentStatus::Authorized);
 }
 
+async fn many_more_reads_at_once_than_readers_each_get_one_in_turn(store) {
+    // Readers given back are kept for the next read (on PostgreSQL, outside sqlx's pool): a read that had to
+    // wait must be woken by one given back, not left to time out after 10 s.
+    let reads = (0..60).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut read = store.read().await?;
+            let row = read.conn().one("SELECT COUNT(*) FROM products", vec![]).await?;
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            row.int(0)
+        })
+    });
+    for read in futures::future::join_all(reads).await {
+        assert_eq!(read.unwrap().unwrap(), 1);
+    }
+}
+
 async fn order_jobs_finish_together_and_a_lost_lease_or_a_refusal_writes_nothing(store) {
     let (customer, address, card) = customer_with_defaults(&store, "jobs@example.com").await;
     let mut placed = Vec::new();
@@ -607,6 +624,33 @@ async fn a_database_url_other_than_sqlite_is_refused_clearly() {
         let err = Store::open(url).await.err().expect("refused");
         assert!(err.to_string().contains("sqlite://PATH or postgres://"), "{url}: {err}");
     }
+}
+
+/// A kept PostgreSQL reader whose connection the server ended is not lent again: the one read that meets it
+/// fails (as a 503 would tell its caller), and the reads after it get live connections.
+#[tokio::test]
+async fn a_reader_whose_connection_the_server_ended_is_not_lent_again() {
+    let Some(db) = TestDb::postgres("ended_reader").await else { return };
+    let store = db.open().await;
+    fixture(&store).await;
+    let pid = |row: buynow_store::Row| row.int(0).unwrap();
+    let ended = pid(store.read().await.unwrap().conn().one("SELECT pg_backend_pid()::bigint", vec![]).await.unwrap());
+    let mut tx = store.write().await.unwrap();
+    let sql = format!("SELECT pg_terminate_backend({ended})::int::bigint");
+    assert_eq!(tx.conn().one(&sql, vec![]).await.unwrap().int(0).unwrap(), 1);
+    tx.commit().await.unwrap();
+    let mut failed = 0;
+    for _ in 0..5 {
+        let mut read = store.read().await.unwrap();
+        match read.conn().one("SELECT pg_backend_pid()::bigint", vec![]).await {
+            Ok(row) => assert_ne!(pid(row), ended),
+            Err(e) => {
+                assert!(e.is_unavailable(), "a 503, to be tried again: {e}");
+                failed += 1;
+            }
+        }
+    }
+    assert!(failed <= 1, "{failed} reads met the ended connection");
 }
 
 /// Two processes' stores on one PostgreSQL database, placing at once under the same keys in opposite orders, on
