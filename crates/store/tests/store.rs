@@ -202,6 +202,39 @@ impl From<StoreError> for Refusal {
     }
 }
 
+/// A placed order, its payment and its authorization job, claimed by this process.
+async fn placed_with_its_job(store: &Store, email: &str) -> (OrderId, PaymentId, Job) {
+    let (customer, address, card) = customer_with_defaults(store, email).await;
+    let Placed::New { order: placed, job } = store.place(placement(customer, card, address, "k", "h")).await.unwrap()
+    else {
+        panic!("placed")
+    };
+    (placed.order.id, placed.payment.id, job.expect("claimed"))
+}
+
+/// An authorization's answer: the pending payment authorized, nothing else.
+fn authorized() -> Effects {
+    let moved = PaymentMove {
+        from: PaymentStatus::Pending,
+        to: PaymentStatus::Authorized,
+        authorization: Some("auth".into()),
+        decline_code: None,
+    };
+    Effects { at: now_micros(), payment: Some(moved), ..Effects::default() }
+}
+
+fn finish_in_background(
+    store: &Store,
+    job: OrderJob<&'static str, Refusal>,
+) -> tokio::task::JoinHandle<Result<Finished<&'static str>, Refusal>> {
+    let store = store.clone();
+    tokio::spawn(async move { store.finish_order_job(job).await })
+}
+
+async fn payment_status(store: &Store, payment: PaymentId) -> PaymentStatus {
+    payments::get(&mut store.read().await.unwrap().conn(), payment).await.unwrap().expect("the payment").status
+}
+
 async fn count(store: &Store, table: &str) -> i64 {
     let sql = format!("SELECT COUNT(*) FROM {table}");
     store.read().await.unwrap().conn().one(&sql, vec![]).await.unwrap().int(0).unwrap()
@@ -374,12 +407,7 @@ async fn a_placement_under_a_taken_key_is_answered_with_its_order_and_writes_not
 }
 
 async fn an_order_job_decides_on_the_payment_as_a_cancel_committed_while_it_waited(store) {
-    let (customer, address, card) = customer_with_defaults(&store, "cancel-race@example.com").await;
-    let Placed::New { order: placed, job } = store.place(placement(customer, card, address, "k", "h")).await.unwrap()
-    else {
-        panic!("placed")
-    };
-    let (order, payment, job) = (placed.order.id, placed.payment.id, job.expect("claimed"));
+    let (order, payment, job) = placed_with_its_job(&store, "cancel-race@example.com").await;
     // A cancel holds the order (and drops the pending payment) while the job's group starts.
     let mut cancel = store.write().await.unwrap();
     let now = now_micros();
@@ -394,33 +422,18 @@ async fn an_order_job_decides_on_the_payment_as_a_cancel_committed_while_it_wait
             assert_eq!(order.status, OrderStatus::Cancelled, "the order as the cancel left it");
             return Ok(Decision::Write(Effects { at: now_micros(), ..Effects::default() }, "nothing to record"));
         }
-        let moved = PaymentMove {
-            from: PaymentStatus::Pending,
-            to: PaymentStatus::Authorized,
-            authorization: Some("auth".into()),
-            decline_code: None,
-        };
-        Ok(Decision::Write(Effects { at: now_micros(), payment: Some(moved), ..Effects::default() }, "authorized"))
+        Ok(Decision::Write(authorized(), "authorized"))
     });
-    let finishing = {
-        let store = store.clone();
-        tokio::spawn(async move { store.finish_order_job(OrderJob { job, order, payment, decide }).await })
-    };
+    let finishing = finish_in_background(&store, OrderJob { job, order, payment, decide });
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     cancel.commit().await.unwrap();
     let finished = finishing.await.unwrap();
     assert!(matches!(finished, Ok(Finished::Done("nothing to record"))), "{finished:?}");
-    let payment = payments::get(&mut store.read().await.unwrap().conn(), payment).await.unwrap().unwrap();
-    assert_eq!(payment.status, PaymentStatus::Cancelled);
+    assert_eq!(payment_status(&store, payment).await, PaymentStatus::Cancelled);
 }
 
 async fn an_order_job_waits_for_a_job_row_another_transaction_has_locked_and_still_holds_it(store) {
-    let (customer, address, card) = customer_with_defaults(&store, "looked-at@example.com").await;
-    let Placed::New { order: placed, job } = store.place(placement(customer, card, address, "k", "h")).await.unwrap()
-    else {
-        panic!("placed")
-    };
-    let (order, payment, job) = (placed.order.id, placed.payment.id, job.expect("claimed"));
+    let (order, payment, job) = placed_with_its_job(&store, "looked-at@example.com").await;
     // Another transaction locks the job's row without taking the job over, as a worker's claim that only
     // looked at the row does on PostgreSQL (it keeps the lock of a row it re-checked and passed over).
     let mut other = store.write().await.unwrap();
@@ -430,25 +443,15 @@ async fn an_order_job_waits_for_a_job_row_another_transaction_has_locked_and_sti
     };
     other.conn().all(&lock, vec![]).await.unwrap();
     let decide: Decide<&'static str, Refusal> = Box::new(move |_: Option<&Order>, _: Option<&Payment>| {
-        let moved = PaymentMove {
-            from: PaymentStatus::Pending,
-            to: PaymentStatus::Authorized,
-            authorization: Some("auth".into()),
-            decline_code: None,
-        };
-        Ok(Decision::Write(Effects { at: now_micros(), payment: Some(moved), ..Effects::default() }, "authorized"))
+        Ok(Decision::Write(authorized(), "authorized"))
     });
-    let finishing = {
-        let store = store.clone();
-        tokio::spawn(async move { store.finish_order_job(OrderJob { job, order, payment, decide }).await })
-    };
+    let finishing = finish_in_background(&store, OrderJob { job, order, payment, decide });
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     other.rollback().await.unwrap();
     // The job's holder waited for the row and found the job still its own: it is not told it lost the lease.
     let finished = finishing.await.unwrap();
     assert!(matches!(finished, Ok(Finished::Done("authorized"))), "{finished:?}");
-    let payment = payments::get(&mut store.read().await.unwrap().conn(), payment).await.unwrap().unwrap();
-    assert_eq!(payment.status, PaymentStatus::Authorized);
+    assert_eq!(payment_status(&store, payment).await, PaymentStatus::Authorized);
 }
 
 async fn many_more_reads_at_once_than_readers_each_get_one_in_turn(store) {
