@@ -13,7 +13,9 @@
 //! - a broken connection: a connection-level error anywhere in this process (see `note_fault`) retires every
 //!   reader lent or kept before it, the one that met it among them;
 //! - a connection left idle for long (a server or proxy may have closed it): pinged before it is lent again,
-//!   as the pool does.
+//!   as the pool does;
+//! - a connection's lifetime: one lent for the first time over 30 minutes ago goes back to the pool, which
+//!   closes it (sqlx's `max_lifetime`), so that a server's memory per session and a proxy's balance are renewed.
 
 use crate::StoreError;
 use sqlx::pool::PoolConnection;
@@ -26,6 +28,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Idle longer than this, a reader is pinged before it is lent again.
 const PING_AFTER: Duration = Duration::from_secs(10);
+/// Lent for the first time longer ago than this, a reader goes back to the pool rather than being kept (sqlx's
+/// default `max_lifetime`, which the pool then applies).
+const RENEW_AFTER: Duration = Duration::from_secs(30 * 60);
 /// How long a read waits for a reader before it is refused, as the pools' own acquire timeout.
 const WAIT_AT_MOST: Duration = Duration::from_secs(10);
 
@@ -52,6 +57,7 @@ pub(crate) fn note_fault(e: &sqlx::Error) {
 struct Kept {
     conn: PoolConnection<Postgres>,
     since: Instant,
+    first_lent: Instant,
     faults: u64,
 }
 
@@ -85,11 +91,12 @@ impl Readers {
             if k.since.elapsed() > PING_AFTER && k.conn.ping().await.is_err() {
                 continue;
             }
-            return Ok(Reader { conn: Some(k.conn), home: self.clone(), faults: k.faults, _permit: permit });
+            let (home, faults, first_lent) = (self.clone(), k.faults, k.first_lent);
+            return Ok(Reader { conn: Some(k.conn), home, faults, first_lent, _permit: permit });
         }
         let faults = FAULTS.load(Ordering::Relaxed);
         let conn = self.pool.acquire().await?;
-        Ok(Reader { conn: Some(conn), home: self.clone(), faults, _permit: permit })
+        Ok(Reader { conn: Some(conn), home: self.clone(), faults, first_lent: Instant::now(), _permit: permit })
     }
 
     /// Gives every kept reader back to the pool, and any lent one as it comes back, so the pool can close.
@@ -106,6 +113,7 @@ pub struct Reader {
     home: Arc<Readers>,
     /// `FAULTS` when it was lent: any fault since, and it is not kept.
     faults: u64,
+    first_lent: Instant,
     /// Given back after `drop` has kept the reader, so the read it lets in finds it there.
     _permit: OwnedSemaphorePermit,
 }
@@ -119,11 +127,12 @@ impl Reader {
 impl Drop for Reader {
     fn drop(&mut self) {
         let Some(conn) = self.conn.take() else { return };
-        if self.faults != FAULTS.load(Ordering::Relaxed) || conn.is_in_transaction() {
+        let stale = self.faults != FAULTS.load(Ordering::Relaxed) || self.first_lent.elapsed() > RENEW_AFTER;
+        if stale || conn.is_in_transaction() {
             return;
         }
         if let Some(kept) = self.home.kept.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
-            kept.push(Kept { conn, since: Instant::now(), faults: self.faults });
+            kept.push(Kept { conn, since: Instant::now(), first_lent: self.first_lent, faults: self.faults });
         }
     }
 }
