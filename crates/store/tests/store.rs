@@ -656,6 +656,35 @@ async fn a_reader_whose_connection_the_server_ended_is_not_lent_again() {
     assert!(failed <= 1, "{failed} reads met the ended connection");
 }
 
+/// A PostgreSQL read given up half-way (its request cancelled) leaves its reader with an answer still to come; the
+/// reader is kept and lent again, and the next read on it gets its own answer, never the one left behind.
+#[tokio::test]
+async fn a_read_given_up_half_way_leaves_its_reader_fit_for_the_next_read() {
+    let Some(db) = TestDb::postgres("given_up_read").await else { return };
+    let store = db.open().await;
+    let text = |row: buynow_store::Row| row.text(0).unwrap();
+    // A connection-level error in any test of this process retires every kept reader, so a round may get a new
+    // one; most rounds get the reader back.
+    let mut reused = 0;
+    for round in 0..5 {
+        let pid = {
+            let mut read = store.read().await.unwrap();
+            let mut c = read.conn();
+            let pid = text(c.one("SELECT pg_backend_pid()::text", vec![]).await.unwrap());
+            let slow = c.one("SELECT 'left behind' || pg_sleep(0.3)::text", vec![]);
+            assert!(tokio::time::timeout(std::time::Duration::from_millis(50), slow).await.is_err(), "given up");
+            pid
+        };
+        let mut read = store.read().await.unwrap();
+        let mut c = read.conn();
+        let sql = format!("SELECT 'round {round}', pg_backend_pid()::text");
+        let row = c.one(&sql, vec![]).await.unwrap();
+        reused += usize::from(row.text(1).unwrap() == pid);
+        assert_eq!(text(row), format!("round {round}"));
+    }
+    assert!(reused > 0, "the reader left with an answer to come was never lent again");
+}
+
 /// Two processes' stores on one PostgreSQL database, placing at once under the same keys in opposite orders, on
 /// different SKUs (so their groups do not queue behind each other for stock rows): each group claims its keys
 /// in one order, so neither waits on the other in a cycle (a deadlock would fail a whole group with a 503),
