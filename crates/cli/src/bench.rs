@@ -268,8 +268,18 @@ async fn drive_api(client: &reqwest::Client, url: &str, tokens: &[String], skus:
             }
         })
     });
-    futures::join!(join_all(clients), ticker);
+    let (clients, ()) = futures::join!(join_all(clients), ticker);
+    resume_panics(clients);
     Arc::into_inner(tally).expect("every client has finished")
+}
+
+/// A client task that panicked would otherwise only be missing from the tally: its panic ends the bench.
+fn resume_panics(ended: Vec<Result<(), tokio::task::JoinError>>) {
+    for e in ended.into_iter().filter_map(Result::err) {
+        if let Ok(panic) = e.try_into_panic() {
+            std::panic::resume_unwind(panic);
+        }
+    }
 }
 
 /// The live progress line.
@@ -359,7 +369,8 @@ async fn drive_baseline(store: &Store, run: &str, args: &Bench) -> anyhow::Resul
             }
         })
     });
-    futures::join!(join_all(workers), ticker);
+    let (workers, ()) = futures::join!(join_all(workers), ticker);
+    resume_panics(workers);
     let tally = Arc::into_inner(tally).expect("every worker has finished");
     let mut tx = store.write().await?;
     tx.conn()

@@ -199,10 +199,7 @@ impl Store {
         let mut conn = pool.acquire().await?;
         migrate::run(&mut Conn(ConnInner::Pg(&mut conn))).await?;
         drop(conn);
-        let readers = pg_readers::Readers::new(
-            pg_pool(PG_READ_CONNECTIONS).connect_with(options.clone()).await?,
-            PG_READ_CONNECTIONS,
-        );
+        let readers = pg_readers::Readers::new(pg_pool(PG_READ_CONNECTIONS).connect_with(options.clone()).await?);
         // The group statements reach every row by primary key, whatever the tables' size. A prepared
         // statement is planned once for all (a generic plan), and on a young database that plan is made while
         // the tables are nearly empty and have no statistics: PostgreSQL then scanned payments whole and

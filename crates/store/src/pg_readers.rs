@@ -70,9 +70,9 @@ pub(crate) struct Readers {
 }
 
 impl Readers {
-    /// Readers opened by `pool`, which has at most `size` connections.
-    pub(crate) fn new(pool: PgPool, size: u32) -> Arc<Readers> {
-        let permits = Arc::new(Semaphore::new(size as usize));
+    /// Readers opened by `pool`: as many permits as it may open connections.
+    pub(crate) fn new(pool: PgPool) -> Arc<Readers> {
+        let permits = Arc::new(Semaphore::new(pool.options().get_max_connections() as usize));
         Arc::new(Readers { pool, permits, kept: Mutex::new(Some(Vec::new())) })
     }
 
