@@ -10,19 +10,23 @@
 //! batch; nothing is acknowledged before it is durable.
 //!
 //! On SQLite, whose one writer holds the whole database, everything goes through one queue and one writer. On
-//! PostgreSQL placements and order jobs are grouped the same way, each kind by a writer of its own, since a group
-//! takes its locks in one fixed order. Other writes are not: those of concurrent batches would take row locks in
-//! orders no one controls and could deadlock, and a failed statement there spoils its transaction. Each keeps a
-//! transaction of its own (batches of one, many writers side by side), and PostgreSQL's own group commit shares
-//! the WAL flushes of concurrent commits.
+//! PostgreSQL placements and order jobs are grouped the same way, each kind by a writer of its own (on a
+//! connection of its own, see `pg_group_conn`), since a group takes its locks in one fixed order. Other writes
+//! are not: those of concurrent batches would take row locks in orders no one controls and could deadlock, and
+//! a failed statement there spoils its transaction. Each keeps a transaction of its own (batches of one, many
+//! writers side by side), and PostgreSQL's own group commit shares the WAL flushes of concurrent commits.
 
+use crate::db::ConnInner;
 use crate::order_jobs::{self, Finished, Standing};
+use crate::pg_group_conn::{End, GroupConn};
 use crate::placement;
-use crate::{BoxFuture, Conn, Engine, StoreError};
+use crate::{BoxFuture, Conn, Engine, StoreError, WriteTx};
 use futures::FutureExt;
+use sqlx::postgres::PgPool;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use tokio::runtime::Handle;
+use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
 /// The most writes one transaction takes: enough to amortize a commit, few enough to keep latency low.
@@ -103,10 +107,10 @@ pub(crate) fn start(engine: Engine, writers: usize) -> Queue {
     }
     let (places, place_rx) = mpsc::unbounded_channel::<Work>();
     let (order_jobs, order_job_rx) = mpsc::unbounded_channel::<Work>();
-    spawn_writers(&Handle::current(), &engine, rx, writers, 1);
-    if let Engine::Postgres { group_thread, .. } = &engine {
-        spawn_writers(group_thread.handle(), &engine, place_rx, PG_GROUP_WRITERS, MAX_BATCH);
-        spawn_writers(group_thread.handle(), &engine, order_job_rx, PG_GROUP_WRITERS, MAX_BATCH);
+    spawn_writers(&Handle::current(), &engine, rx, writers);
+    if let Engine::Postgres { group_thread, groups, .. } = &engine {
+        spawn_group_writers(group_thread.handle(), &engine, groups, place_rx);
+        spawn_group_writers(group_thread.handle(), &engine, groups, order_job_rx);
     }
     Queue { writes, places, order_jobs }
 }
@@ -147,7 +151,8 @@ impl GroupThread {
     }
 }
 
-fn spawn_writers(on: &Handle, engine: &Engine, rx: mpsc::UnboundedReceiver<Work>, writers: usize, max_batch: usize) {
+/// Writers of other writes on PostgreSQL: each batch (of one) in a transaction of its own, on a pooled connection.
+fn spawn_writers(on: &Handle, engine: &Engine, rx: mpsc::UnboundedReceiver<Work>, writers: usize) {
     let rx = Arc::new(Mutex::new(rx));
     for _ in 0..writers.max(1) {
         let (engine, rx) = (engine.clone(), rx.clone());
@@ -156,12 +161,49 @@ fn spawn_writers(on: &Handle, engine: &Engine, rx: mpsc::UnboundedReceiver<Work>
                 let batch = {
                     let mut rx = rx.lock().await;
                     let Some(first) = rx.recv().await else { return };
-                    drain(&mut rx, first, max_batch)
+                    drain(&mut rx, first, 1)
                 };
-                run_batch(&engine, batch).await;
+                run_batch(&engine, batch, Via::Own).await;
             }
         });
     }
+}
+
+/// PostgreSQL's group writers of one kind, each on a connection of its own (see `pg_group_conn`).
+fn spawn_group_writers(on: &Handle, engine: &Engine, groups: &PgPool, rx: mpsc::UnboundedReceiver<Work>) {
+    let rx = Arc::new(Mutex::new(rx));
+    for _ in 0..PG_GROUP_WRITERS {
+        let (engine, rx, conn) = (engine.clone(), rx.clone(), GroupConn::new(groups.clone()));
+        on.spawn(write_groups(engine, rx, conn));
+    }
+}
+
+/// A group writer: takes what is queued, runs it as one group on its connection, and again.
+async fn write_groups(engine: Engine, rx: Arc<Mutex<mpsc::UnboundedReceiver<Work>>>, mut conn: GroupConn) {
+    loop {
+        let batch = {
+            let mut rx = rx.lock().await;
+            let first = match rx.try_recv() {
+                Ok(first) => first,
+                Err(TryRecvError::Disconnected) => break,
+                Err(TryRecvError::Empty) => {
+                    conn.idle().await;
+                    // A closing pool waits for every connection: this one goes back while the writer waits.
+                    let first = tokio::select! {
+                        first = rx.recv() => first,
+                        () = conn.give_back_on_close() => rx.recv().await,
+                    };
+                    let Some(first) = first else { break };
+                    first
+                }
+            };
+            drain(&mut rx, first, MAX_BATCH)
+        };
+        // Another group queued already: the commit begins its transaction (see `pg_group_conn`).
+        let more = || rx.try_lock().map_or(true, |rx| !rx.is_empty());
+        run_batch(&engine, batch, Via::Kept { conn: &mut conn, more: &more }).await;
+    }
+    conn.idle().await;
 }
 
 /// The SQLite writer gets a thread of its own: its statements are plain function calls and its commit waits
@@ -176,7 +218,7 @@ fn start_thread(engine: Engine, mut rx: mpsc::UnboundedReceiver<Work>) {
             let _entered = runtime.enter();
             while let Some(first) = rx.blocking_recv() {
                 let batch = drain(&mut rx, first, MAX_BATCH);
-                futures::executor::block_on(run_batch(&engine, batch));
+                futures::executor::block_on(run_batch(&engine, batch, Via::Own));
             }
         })
         .expect("the writer thread starts");
@@ -194,7 +236,54 @@ fn drain(rx: &mut mpsc::UnboundedReceiver<Work>, first: Work, max_batch: usize) 
     batch
 }
 
-async fn run_batch(engine: &Engine, batch: Vec<Work>) {
+/// Where a batch's transaction runs.
+enum Via<'k> {
+    /// A transaction of its own (`Engine::begin`).
+    Own,
+    /// A group writer's kept connection; `more` says whether another group waits behind this one.
+    Kept { conn: &'k mut GroupConn, more: &'k (dyn Fn() -> bool + Send + Sync) },
+}
+
+/// A batch's open transaction.
+enum BatchTx<'k> {
+    Own(WriteTx),
+    Kept { conn: &'k mut GroupConn, more: &'k (dyn Fn() -> bool + Send + Sync) },
+}
+
+impl<'k> BatchTx<'k> {
+    async fn begin(engine: &Engine, via: Via<'k>) -> Result<BatchTx<'k>, StoreError> {
+        Ok(match via {
+            Via::Own => BatchTx::Own(engine.begin().await?),
+            Via::Kept { conn, more } => {
+                conn.begin().await?;
+                BatchTx::Kept { conn, more }
+            }
+        })
+    }
+
+    fn conn(&mut self) -> Conn<'_> {
+        match self {
+            BatchTx::Own(tx) => tx.conn(),
+            BatchTx::Kept { conn, .. } => Conn(ConnInner::Pg(conn.conn())),
+        }
+    }
+
+    async fn commit(self) -> Result<(), StoreError> {
+        match self {
+            BatchTx::Own(tx) => tx.commit().await,
+            BatchTx::Kept { conn, more } => conn.end(if more() { End::CommitAndBegin } else { End::Commit }).await,
+        }
+    }
+
+    async fn rollback(self) -> Result<(), StoreError> {
+        match self {
+            BatchTx::Own(tx) => tx.rollback().await,
+            BatchTx::Kept { conn, .. } => conn.end(End::Rollback).await,
+        }
+    }
+}
+
+async fn run_batch(engine: &Engine, batch: Vec<Work>, via: Via<'_>) {
     let (mut places, mut finishes, mut writes) = (Vec::new(), Vec::new(), Vec::new());
     for work in batch {
         match work {
@@ -203,8 +292,7 @@ async fn run_batch(engine: &Engine, batch: Vec<Work>) {
             Work::Write(w) => writes.push(w),
         }
     }
-    let begin = if places.is_empty() && finishes.is_empty() { engine.begin() } else { engine.begin_group() };
-    let mut tx = match begin.await {
+    let mut tx = match BatchTx::begin(engine, via).await {
         Ok(tx) => tx,
         Err(e) => return fail_all(places.len() + finishes.len() + writes.len(), &e),
     };

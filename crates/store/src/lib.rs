@@ -22,6 +22,7 @@ pub mod order_jobs;
 pub mod orders;
 pub mod outbox;
 pub mod payments;
+mod pg_group_conn;
 mod pg_readers;
 pub mod placement;
 mod sqlite;
@@ -140,7 +141,7 @@ enum Engine {
         writer: Arc<Mutex<Writer>>,
     },
     /// `pool` is for writes, `readers` for reads (see `pg_readers`); `groups` lives on `group_thread`'s
-    /// runtime, as do the group writers that use it (see `batch`).
+    /// runtime, as do the group writers, each of which keeps one of its connections (see `pg_group_conn`).
     Postgres {
         pool: PgPool,
         readers: Arc<pg_readers::Readers>,
@@ -208,7 +209,8 @@ impl Store {
         // by key). Without sequential and bitmap scans the only plans left are the index lookups these
         // statements are written for. Those plans are then kept: left to choose, PostgreSQL planned the stock
         // lock (`sku = ANY($1)`) afresh for every group, which took twice as long as running it.
-        let keyed = options.options([
+        // Named, so that an operator can tell them apart in `pg_stat_activity`.
+        let keyed = options.application_name("buynow group writer").options([
             ("enable_seqscan", "off"),
             ("enable_bitmapscan", "off"),
             ("plan_cache_mode", "force_generic_plan"),
@@ -318,16 +320,9 @@ fn pg_pool(max: u32) -> PgPoolOptions {
 }
 
 impl Engine {
+    /// Begins a write transaction of its own. PostgreSQL's group writers keep connections of their own instead
+    /// (see `pg_group_conn`).
     fn begin(&self) -> BoxFuture<'_, Result<WriteTx, StoreError>> {
-        self.begin_on(false)
-    }
-
-    /// Begins a group's transaction: on PostgreSQL, on a connection kept for groups (see `open_postgres`).
-    fn begin_group(&self) -> BoxFuture<'_, Result<WriteTx, StoreError>> {
-        self.begin_on(true)
-    }
-
-    fn begin_on(&self, group: bool) -> BoxFuture<'_, Result<WriteTx, StoreError>> {
         Box::pin(async move {
             match self {
                 Engine::Sqlite { writer, .. } => {
@@ -339,10 +334,7 @@ impl Engine {
                     w.in_tx = true;
                     Ok(WriteTx(WriteInner::Sqlite(Some(w))))
                 }
-                Engine::Postgres { pool, groups, .. } => {
-                    let pool = if group { groups } else { pool };
-                    Ok(WriteTx(WriteInner::Pg(Some(pool.begin().await?))))
-                }
+                Engine::Postgres { pool, .. } => Ok(WriteTx(WriteInner::Pg(Some(pool.begin().await?)))),
             }
         })
     }

@@ -30,7 +30,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 const PING_AFTER: Duration = Duration::from_secs(10);
 /// Lent for the first time longer ago than this, a reader goes back to the pool rather than being kept (sqlx's
 /// default `max_lifetime`, which the pool then applies).
-const RENEW_AFTER: Duration = Duration::from_secs(30 * 60);
+pub(crate) const RENEW_AFTER: Duration = Duration::from_secs(30 * 60);
 /// How long a read waits for a reader before it is refused, as the pools' own acquire timeout.
 const WAIT_AT_MOST: Duration = Duration::from_secs(10);
 

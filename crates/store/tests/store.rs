@@ -656,6 +656,51 @@ async fn a_reader_whose_connection_the_server_ended_is_not_lent_again() {
     assert!(failed <= 1, "{failed} reads met the ended connection");
 }
 
+/// A PostgreSQL group writer keeps its connection from one group to the next (see `pg_group_conn`). When the
+/// server ends it between groups, the next group begins on a new one, and no placement fails for it.
+#[tokio::test]
+async fn a_group_writer_whose_connection_the_server_ended_begins_on_a_new_one() {
+    let Some(db) = TestDb::postgres("ended_group_writer").await else { return };
+    let store = db.open().await;
+    fixture(&store).await;
+    let (customer, address, card) = customer_with_defaults(&store, "ended-writer@example.com").await;
+    let placed = |key: &str| store.place(placement(customer, card, address, key, "h"));
+    assert!(matches!(placed("k0").await, Ok(Placed::New { .. })));
+    let writers =
+        "FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'buynow group writer'";
+    let mut tx = store.write().await.unwrap();
+    let sql = format!("SELECT COUNT(pg_terminate_backend(pid))::bigint {writers}");
+    assert!(tx.conn().one(&sql, vec![]).await.unwrap().int(0).unwrap() >= 1, "the placement writer's connection");
+    tx.commit().await.unwrap();
+    // Only once the ended sessions are gone is the next group sure to meet a dead connection.
+    let sql = format!("SELECT COUNT(*) {writers}");
+    for _ in 0..100 {
+        if store.read().await.unwrap().conn().one(&sql, vec![]).await.unwrap().int(0).unwrap() == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    for key in ["k1", "k2"] {
+        let result = placed(key).await;
+        assert!(matches!(result, Ok(Placed::New { .. })), "{key}: {result:?}");
+    }
+}
+
+/// A PostgreSQL store closes although its group writers keep their connections: a closing pool waits for every
+/// connection, and a writer with nothing to do gives its own back.
+#[tokio::test]
+async fn a_store_closes_while_its_group_writers_keep_their_connections() {
+    let Some(db) = TestDb::postgres("closing_groups").await else { return };
+    let store = db.open().await;
+    fixture(&store).await;
+    let (order, payment, job) = placed_with_its_job(&store, "closing@example.com").await;
+    let decide: Decide<&'static str, Refusal> = Box::new(|_, _| Ok(Decision::Write(authorized(), "authorized")));
+    let finished = store.finish_order_job(OrderJob { job, order, payment, decide }).await;
+    assert!(matches!(finished, Ok(Finished::Done("authorized"))), "{finished:?}");
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(10), store.close()).await;
+    assert!(closed.is_ok(), "the store did not close in 10 s");
+}
+
 /// A PostgreSQL read given up half-way (its request cancelled) leaves its reader with an answer still to come; the
 /// reader is kept and lent again, and the next read on it gets its own answer, never the one left behind.
 #[tokio::test]
