@@ -98,6 +98,8 @@ impl GroupConn {
             let Some(held) = self.conn.as_mut().filter(|h| h.open) else {
                 return Err(StoreError::BatchFailed("no transaction was open on the group's connection".into()));
             };
+            // A connection due for renewal (see `begin`) is left without a transaction, even under steady load.
+            let end = if end == End::CommitAndBegin && held.taken.elapsed() > RENEW_AFTER { End::Commit } else { end };
             let sql = match end {
                 End::Commit => "COMMIT",
                 End::CommitAndBegin => "COMMIT; BEGIN",
