@@ -161,9 +161,9 @@ fn spawn_writers(on: &Handle, engine: &Engine, rx: mpsc::UnboundedReceiver<Work>
                 let batch = {
                     let mut rx = rx.lock().await;
                     let Some(first) = rx.recv().await else { return };
-                    drain(&mut rx, first, 1)
+                    vec![first]
                 };
-                run_batch(&engine, batch, Via::Own).await;
+                run_batch(&engine, batch, None).await;
             }
         });
     }
@@ -201,7 +201,7 @@ async fn write_groups(engine: Engine, rx: Arc<Mutex<mpsc::UnboundedReceiver<Work
         };
         // Another group queued already: the commit begins its transaction (see `pg_group_conn`).
         let more = || rx.try_lock().map_or(true, |rx| !rx.is_empty());
-        run_batch(&engine, batch, Via::Kept { conn: &mut conn, more: &more }).await;
+        run_batch(&engine, batch, Some(Kept { conn: &mut conn, more: &more })).await;
     }
     conn.idle().await;
 }
@@ -218,7 +218,7 @@ fn start_thread(engine: Engine, mut rx: mpsc::UnboundedReceiver<Work>) {
             let _entered = runtime.enter();
             while let Some(first) = rx.blocking_recv() {
                 let batch = drain(&mut rx, first, MAX_BATCH);
-                futures::executor::block_on(run_batch(&engine, batch, Via::Own));
+                futures::executor::block_on(run_batch(&engine, batch, None));
             }
         })
         .expect("the writer thread starts");
@@ -236,27 +236,25 @@ fn drain(rx: &mut mpsc::UnboundedReceiver<Work>, first: Work, max_batch: usize) 
     batch
 }
 
-/// Where a batch's transaction runs.
-enum Via<'k> {
-    /// A transaction of its own (`Engine::begin`).
-    Own,
-    /// A group writer's kept connection; `more` says whether another group waits behind this one.
-    Kept { conn: &'k mut GroupConn, more: &'k (dyn Fn() -> bool + Send + Sync) },
+/// A PostgreSQL group writer's kept connection, and whether another group waits behind the one on it.
+struct Kept<'k> {
+    conn: &'k mut GroupConn,
+    more: &'k (dyn Fn() -> bool + Send + Sync),
 }
 
-/// A batch's open transaction.
+/// A batch's open transaction: one of its own (`Engine::begin`), or on a group writer's kept connection.
 enum BatchTx<'k> {
     Own(WriteTx),
-    Kept { conn: &'k mut GroupConn, more: &'k (dyn Fn() -> bool + Send + Sync) },
+    Kept(Kept<'k>),
 }
 
 impl<'k> BatchTx<'k> {
-    async fn begin(engine: &Engine, via: Via<'k>) -> Result<BatchTx<'k>, StoreError> {
-        Ok(match via {
-            Via::Own => BatchTx::Own(engine.begin().await?),
-            Via::Kept { conn, more } => {
-                conn.begin().await?;
-                BatchTx::Kept { conn, more }
+    async fn begin(engine: &Engine, kept: Option<Kept<'k>>) -> Result<BatchTx<'k>, StoreError> {
+        Ok(match kept {
+            None => BatchTx::Own(engine.begin().await?),
+            Some(kept) => {
+                kept.conn.begin().await?;
+                BatchTx::Kept(kept)
             }
         })
     }
@@ -264,26 +262,30 @@ impl<'k> BatchTx<'k> {
     fn conn(&mut self) -> Conn<'_> {
         match self {
             BatchTx::Own(tx) => tx.conn(),
-            BatchTx::Kept { conn, .. } => Conn(ConnInner::Pg(conn.conn())),
+            BatchTx::Kept(kept) => Conn(ConnInner::Pg(kept.conn.conn())),
         }
     }
 
     async fn commit(self) -> Result<(), StoreError> {
         match self {
             BatchTx::Own(tx) => tx.commit().await,
-            BatchTx::Kept { conn, more } => conn.end(if more() { End::CommitAndBegin } else { End::Commit }).await,
+            BatchTx::Kept(Kept { conn, more }) => {
+                conn.end(if more() { End::CommitAndBegin } else { End::Commit }).await
+            }
         }
     }
 
     async fn rollback(self) -> Result<(), StoreError> {
         match self {
             BatchTx::Own(tx) => tx.rollback().await,
-            BatchTx::Kept { conn, .. } => conn.end(End::Rollback).await,
+            BatchTx::Kept(kept) => kept.conn.end(End::Rollback).await,
         }
     }
 }
 
-async fn run_batch(engine: &Engine, batch: Vec<Work>, via: Via<'_>) {
+/// Runs `batch` in one transaction: on `kept` when a PostgreSQL group writer gives its connection, else in a
+/// transaction of its own.
+async fn run_batch(engine: &Engine, batch: Vec<Work>, kept: Option<Kept<'_>>) {
     let (mut places, mut finishes, mut writes) = (Vec::new(), Vec::new(), Vec::new());
     for work in batch {
         match work {
@@ -292,7 +294,7 @@ async fn run_batch(engine: &Engine, batch: Vec<Work>, via: Via<'_>) {
             Work::Write(w) => writes.push(w),
         }
     }
-    let mut tx = match BatchTx::begin(engine, via).await {
+    let mut tx = match BatchTx::begin(engine, kept).await {
         Ok(tx) => tx,
         Err(e) => return fail_all(places.len() + finishes.len() + writes.len(), &e),
     };

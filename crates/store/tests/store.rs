@@ -12,7 +12,7 @@ use buynow_store::orders::{self, Item, Order, Shipment, TimelineEntry};
 use buynow_store::payments::{self, Payment, PaymentStatus};
 use buynow_store::placement::{NewOrder, Placed, Plan, Request};
 use buynow_store::testing::TestDb;
-use buynow_store::{now_micros, Backend, Store, StoreError};
+use buynow_store::{now_micros, Backend, Store, StoreError, WriteTx};
 
 async fn fixture(store: &Store) {
     let mut tx = store.write().await.unwrap();
@@ -223,12 +223,25 @@ fn authorized() -> Effects {
     Effects { at: now_micros(), payment: Some(moved), ..Effects::default() }
 }
 
-fn finish_in_background(
+/// Finishes `job` while `other` holds a lock it needs, ends `other` 300 ms later (commits it, or rolls it back),
+/// and returns how the job came out.
+async fn finish_while_held(
     store: &Store,
     job: OrderJob<&'static str, Refusal>,
-) -> tokio::task::JoinHandle<Result<Finished<&'static str>, Refusal>> {
-    let store = store.clone();
-    tokio::spawn(async move { store.finish_order_job(job).await })
+    other: WriteTx,
+    commit: bool,
+) -> Result<Finished<&'static str>, Refusal> {
+    let finishing = {
+        let store = store.clone();
+        tokio::spawn(async move { store.finish_order_job(job).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    if commit {
+        other.commit().await.unwrap();
+    } else {
+        other.rollback().await.unwrap();
+    }
+    finishing.await.unwrap()
 }
 
 async fn payment_status(store: &Store, payment: PaymentId) -> PaymentStatus {
@@ -424,10 +437,7 @@ async fn an_order_job_decides_on_the_payment_as_a_cancel_committed_while_it_wait
         }
         Ok(Decision::Write(authorized(), "authorized"))
     });
-    let finishing = finish_in_background(&store, OrderJob { job, order, payment, decide });
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    cancel.commit().await.unwrap();
-    let finished = finishing.await.unwrap();
+    let finished = finish_while_held(&store, OrderJob { job, order, payment, decide }, cancel, true).await;
     assert!(matches!(finished, Ok(Finished::Done("nothing to record"))), "{finished:?}");
     assert_eq!(payment_status(&store, payment).await, PaymentStatus::Cancelled);
 }
@@ -445,11 +455,8 @@ async fn an_order_job_waits_for_a_job_row_another_transaction_has_locked_and_sti
     let decide: Decide<&'static str, Refusal> = Box::new(move |_: Option<&Order>, _: Option<&Payment>| {
         Ok(Decision::Write(authorized(), "authorized"))
     });
-    let finishing = finish_in_background(&store, OrderJob { job, order, payment, decide });
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    other.rollback().await.unwrap();
+    let finished = finish_while_held(&store, OrderJob { job, order, payment, decide }, other, false).await;
     // The job's holder waited for the row and found the job still its own: it is not told it lost the lease.
-    let finished = finishing.await.unwrap();
     assert!(matches!(finished, Ok(Finished::Done("authorized"))), "{finished:?}");
     assert_eq!(payment_status(&store, payment).await, PaymentStatus::Authorized);
 }
