@@ -95,6 +95,14 @@ prefixed_id!(/// A durable background job.
     JobId, "job_", "job");
 prefixed_id!(/// A customer-facing event in the transactional outbox.
     EventId, "evt_", "event");
+prefixed_id!(/// A marketplace seller, who ships its own items.
+    SellerId, "slr_", "seller");
+prefixed_id!(/// One capture of a payment: a shipment's share, taken when it ships.
+    CaptureId, "cap_", "capture");
+prefixed_id!(/// A return of some of an order's items.
+    ReturnId, "ret_", "return");
+prefixed_id!(/// A staff API key (its secret is shown once and stored as a hash).
+    StaffKeyId, "key_", "staff key");
 
 #[cfg(test)]
 mod tests {

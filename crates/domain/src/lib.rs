@@ -1,16 +1,22 @@
 //! BuyNow's pure rules: no I/O, no async, no clock reads except id generation.
 
 pub mod card;
+pub mod event;
 pub mod ids;
 pub mod money;
 pub mod order;
+pub mod payment;
 pub mod pricing;
 pub mod promise;
+pub mod shipment;
 pub mod sourcing;
 pub mod values;
 
 pub use ids::*;
+pub use event::EventKind;
 pub use money::{Currency, Money, MoneyError};
 pub use order::{transition, IllegalTransition, OrderEvent, OrderStatus};
+pub use payment::{PaymentEvent, PaymentStatus};
 pub use pricing::DeliverySpeed;
+pub use shipment::{ShipmentEvent, ShipmentStatus};
 pub use values::*;

@@ -73,7 +73,7 @@ impl CenterCalendar {
 }
 
 /// Carriers deliver Monday to Friday, not on holidays.
-fn add_business_days(mut day: NaiveDate, n: u32, holidays: &BTreeSet<NaiveDate>) -> Option<NaiveDate> {
+pub fn add_business_days(mut day: NaiveDate, n: u32, holidays: &BTreeSet<NaiveDate>) -> Option<NaiveDate> {
     for _ in 0..n {
         day = day.succ_opt()?;
         while matches!(day.weekday(), Weekday::Sat | Weekday::Sun) || holidays.contains(&day) {
