@@ -71,9 +71,70 @@ pub enum GatewayError {
     Processing,
 }
 
+/// The processor's answer to a capture or a refund.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MoveOutcome {
+    /// Done; `reference` is the processor's id of the movement.
+    Done { reference: String },
+    /// Refused for good: retrying the same call will not change it.
+    Refused(Refusal),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The hold lapsed (7 days): authorize again, then capture against the new hold.
+    HoldExpired,
+    /// More than the hold has left (capture), or than was captured (refund).
+    ExceedsAvailable,
+    /// The hold was voided.
+    Voided,
+    /// No such authorization.
+    Unknown,
+}
+
+impl Refusal {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refusal::HoldExpired => "hold_expired",
+            Refusal::ExceedsAvailable => "exceeds_available",
+            Refusal::Voided => "voided",
+            Refusal::Unknown => "unknown_authorization",
+        }
+    }
+}
+
+/// What the processor recorded for an idempotency key, looked up after a lost answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recorded {
+    Authorization(AuthorizeOutcome),
+    Movement { kind: String, amount: Money, outcome: MoveOutcome },
+}
+
+/// An authorization hold lapses after this long (card networks' rule for most merchants).
+pub const HOLD_LIFETIME_DAYS: i64 = 7;
+
 pub trait Gateway: Send + Sync + 'static {
     fn authorize<'a>(&'a self, req: AuthorizeRequest<'a>) -> BoxFuture<'a, Result<AuthorizeOutcome, GatewayError>>;
 
-    /// Releases an authorization hold. Voiding one that is already void succeeds.
+    /// Takes `amount` of the hold; partial captures add up to at most the hold.
+    fn capture<'a>(
+        &'a self,
+        authorization: &'a str,
+        amount: Money,
+        idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<MoveOutcome, GatewayError>>;
+
+    /// Releases what is left of an authorization hold. Voiding one that is already void succeeds.
     fn void<'a>(&'a self, authorization: &'a str, idempotency_key: &'a str) -> BoxFuture<'a, Result<(), GatewayError>>;
+
+    /// Gives back `amount` of what was captured on the authorization.
+    fn refund<'a>(
+        &'a self,
+        authorization: &'a str,
+        amount: Money,
+        idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<MoveOutcome, GatewayError>>;
+
+    /// What the processor recorded for `idempotency_key`, if anything.
+    fn lookup<'a>(&'a self, idempotency_key: &'a str) -> BoxFuture<'a, Result<Option<Recorded>, GatewayError>>;
 }

@@ -1,15 +1,23 @@
 //! The sandbox connector: answers like a card processor, keyed by the processors' published test numbers.
 //!
+//! Its records (authorizations, captures, voids, refunds, each by idempotency key) live in the database, as a
+//! processor's live in its own: a retried call gets the first answer, nothing grows in memory with the orders,
+//! and a hold made before a restart (or by another process) can still be captured after it.
+//!
 //! Faults (latency, timeouts, server errors) are injected from a seeded generator, so a failing run replays
-//! exactly. A timeout is the nasty kind: the processor *did* authorize, but the answer is lost — the retry with
-//! the same idempotency key must then get that same authorization back, not a second hold.
+//! exactly. A timeout is the nasty kind: the processor *did* act, but the answer is lost — the retry with the
+//! same idempotency key must then get that same answer back, not a second hold or charge.
 
-use crate::gateway::{AuthorizeOutcome, AuthorizeRequest, BoxFuture, DeclineCode, Gateway, GatewayError};
-use buynow_domain::Money;
+use crate::gateway::{
+    AuthorizeOutcome, AuthorizeRequest, BoxFuture, DeclineCode, Gateway, GatewayError, MoveOutcome, Recorded, Refusal,
+    HOLD_LIFETIME_DAYS,
+};
+use buynow_domain::{Currency, Money};
+use buynow_store::sandbox::{self, Authorization, Operation};
+use buynow_store::{Store, StoreError};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The default injects nothing: no latency, no faults.
@@ -24,24 +32,14 @@ pub struct SandboxConfig {
     pub errors_per_mille: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Hold {
-    amount: Money,
-    voided: bool,
-}
-
-#[derive(Default)]
-struct Ledger {
-    /// Idempotency key → the answer given the first time.
-    answers: HashMap<String, AuthorizeOutcome>,
-    holds: HashMap<String, Hold>,
-    next: u64,
-}
+/// The time as the processor sees it, in microseconds since the epoch (a test clock in tests).
+pub type Now = Arc<dyn Fn() -> i64 + Send + Sync>;
 
 pub struct Sandbox {
     config: SandboxConfig,
     rng: Mutex<StdRng>,
-    ledger: Mutex<Ledger>,
+    store: Store,
+    now: Now,
 }
 
 enum Fault {
@@ -50,10 +48,17 @@ enum Fault {
     AfterEffect,
 }
 
+/// The authorization reference the sandbox gives for an idempotency key: its records are found by it.
+const AUTH_PREFIX: &str = "auth_sbx_";
+
+fn unavailable(e: StoreError) -> GatewayError {
+    GatewayError::Unavailable(format!("sandbox records: {e}"))
+}
+
 impl Sandbox {
-    pub fn new(config: SandboxConfig) -> Self {
+    pub fn new(config: SandboxConfig, store: Store, now: Now) -> Self {
         let rng = StdRng::seed_from_u64(config.seed);
-        Sandbox { config, rng: Mutex::new(rng), ledger: Mutex::default() }
+        Sandbox { config, rng: Mutex::new(rng), store, now }
     }
 
     fn draw(&self) -> (Duration, Fault) {
@@ -94,10 +99,92 @@ impl Sandbox {
         })
     }
 
-    /// Holds that are live (authorized and not voided), for tests that count money.
-    pub fn live_holds(&self) -> Vec<Money> {
-        let ledger = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
-        ledger.holds.values().filter(|h| !h.voided).map(|h| h.amount).collect()
+    fn outcome_of(a: &Authorization) -> AuthorizeOutcome {
+        const CODES: [DeclineCode; 4] = [
+            DeclineCode::CardDeclined,
+            DeclineCode::InsufficientFunds,
+            DeclineCode::ExpiredCard,
+            DeclineCode::ProcessingError,
+        ];
+        match CODES.into_iter().find(|c| c.as_str() == a.outcome) {
+            Some(code) => AuthorizeOutcome::Declined { code },
+            None => AuthorizeOutcome::Approved { authorization: format!("{AUTH_PREFIX}{}", a.idempotency_key) },
+        }
+    }
+
+    /// An operation on `authorization`, recorded once by its key; the checks run against the records as they
+    /// stand, in the same transaction as the record, so two captures can never both take the last of a hold.
+    async fn operate(
+        &self,
+        authorization: &str,
+        kind: &'static str,
+        amount: Money,
+        key: &str,
+    ) -> Result<MoveOutcome, GatewayError> {
+        let fault = self.arrive().await?;
+        let (authorization, key, now) = (authorization.to_string(), key.to_string(), (self.now)());
+        let outcome = self
+            .store
+            .write_batched(move |c| {
+                Box::pin(async move {
+                    if let Some(previous) = sandbox::get_operation(c, &key).await? {
+                        return Ok(previous);
+                    }
+                    let auth_key = authorization.strip_prefix(AUTH_PREFIX).unwrap_or("");
+                    let auth = sandbox::get_authorization(c, auth_key).await?;
+                    let ops = sandbox::operations(c, &authorization).await?;
+                    let sum = |kind: &str| -> i64 {
+                        ops.iter().filter(|o| o.kind == kind && o.outcome == "ok").map(|o| o.amount).sum()
+                    };
+                    let (captured, refunded) = (sum("capture"), sum("refund"));
+                    let voided = ops.iter().any(|o| o.kind == "void" && o.outcome == "ok");
+                    let refusal = match &auth {
+                        None => Some(Refusal::Unknown),
+                        Some(a) if a.outcome != "approved" => Some(Refusal::Unknown),
+                        Some(a) => match kind {
+                            "capture" if voided => Some(Refusal::Voided),
+                            "capture" if now - a.created_at > HOLD_LIFETIME_DAYS * 86_400_000_000 => {
+                                Some(Refusal::HoldExpired)
+                            }
+                            "capture" if captured + amount.minor() > a.amount => Some(Refusal::ExceedsAvailable),
+                            "refund" if refunded + amount.minor() > captured => Some(Refusal::ExceedsAvailable),
+                            _ => None,
+                        },
+                    };
+                    let op = Operation {
+                        idempotency_key: key,
+                        authorization,
+                        kind: kind.to_string(),
+                        amount: amount.minor(),
+                        outcome: refusal.map_or("ok", Refusal::as_str).to_string(),
+                        created_at: now,
+                    };
+                    sandbox::record(c, &op).await?;
+                    Ok::<_, StoreError>(op)
+                })
+            })
+            .await
+            .map_err(unavailable)?;
+        if matches!(fault, Fault::AfterEffect) {
+            return Err(GatewayError::Timeout);
+        }
+        Ok(move_outcome(&outcome))
+    }
+
+    /// Money the processor holds and moved, over all its records: (approved authorizations, captured,
+    /// refunded, voids), for tests that count it.
+    pub async fn totals(&self) -> Result<(i64, i64, i64, i64), StoreError> {
+        sandbox::totals(&mut self.store.read().await?.conn()).await
+    }
+}
+
+fn move_outcome(op: &Operation) -> MoveOutcome {
+    match op.outcome.as_str() {
+        "ok" => MoveOutcome::Done { reference: format!("{}_{}", op.kind, op.idempotency_key) },
+        "hold_expired" => MoveOutcome::Refused(Refusal::HoldExpired),
+        "exceeds_available" => MoveOutcome::Refused(Refusal::ExceedsAvailable),
+        "voided" => MoveOutcome::Refused(Refusal::Voided),
+        _ => MoveOutcome::Refused(Refusal::Unknown),
     }
 }
 
@@ -105,117 +192,72 @@ impl Gateway for Sandbox {
     fn authorize<'a>(&'a self, req: AuthorizeRequest<'a>) -> BoxFuture<'a, Result<AuthorizeOutcome, GatewayError>> {
         Box::pin(async move {
             let fault = self.arrive().await?;
-            let outcome = {
-                let mut ledger = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
-                if let Some(previous) = ledger.answers.get(req.idempotency_key) {
-                    previous.clone()
-                } else {
-                    let outcome = match Self::decide(req.card.expose())? {
-                        Some(code) => AuthorizeOutcome::Declined { code },
-                        None => {
-                            ledger.next += 1;
-                            let authorization = format!("auth_sbx_{:012}", ledger.next);
-                            ledger.holds.insert(authorization.clone(), Hold { amount: req.amount, voided: false });
-                            AuthorizeOutcome::Approved { authorization }
-                        }
-                    };
-                    ledger.answers.insert(req.idempotency_key.to_string(), outcome.clone());
-                    outcome
+            let outcome = match Self::decide(req.card.expose()) {
+                Ok(Some(code)) => code.as_str(),
+                Ok(None) => "approved",
+                Err(e) => {
+                    // A processing error takes no effect; a retry may find a different answer than this.
+                    return Err(e);
                 }
             };
+            let record = Authorization {
+                idempotency_key: req.idempotency_key.to_string(),
+                outcome: outcome.to_string(),
+                amount: req.amount.minor(),
+                currency: req.amount.currency().code().to_string(),
+                created_at: (self.now)(),
+            };
+            let stands = self
+                .store
+                .write_batched(move |c| Box::pin(async move { sandbox::authorize(c, &record).await }))
+                .await
+                .map_err(unavailable)?;
             if matches!(fault, Fault::AfterEffect) {
                 return Err(GatewayError::Timeout);
             }
-            Ok(outcome)
+            Ok(Self::outcome_of(&stands))
         })
     }
 
-    fn void<'a>(
+    fn capture<'a>(
         &'a self,
         authorization: &'a str,
-        _idempotency_key: &'a str,
-    ) -> BoxFuture<'a, Result<(), GatewayError>> {
+        amount: Money,
+        idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<MoveOutcome, GatewayError>> {
+        Box::pin(self.operate(authorization, "capture", amount, idempotency_key))
+    }
+
+    fn void<'a>(&'a self, authorization: &'a str, idempotency_key: &'a str) -> BoxFuture<'a, Result<(), GatewayError>> {
         Box::pin(async move {
-            let fault = self.arrive().await?;
-            {
-                let mut ledger = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
-                match ledger.holds.get_mut(authorization) {
-                    Some(hold) => hold.voided = true,
-                    None => return Err(GatewayError::Unavailable(format!("no authorization {authorization}"))),
-                }
+            match self.operate(authorization, "void", Money::zero(Currency::Usd), idempotency_key).await? {
+                MoveOutcome::Done { .. } => Ok(()),
+                MoveOutcome::Refused(r) => Err(GatewayError::Unavailable(format!("void refused: {}", r.as_str()))),
             }
-            if matches!(fault, Fault::AfterEffect) {
-                return Err(GatewayError::Timeout);
-            }
-            Ok(())
         })
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use buynow_domain::card::{CardNumber, Expiry};
-
-    fn req<'a>(key: &'a str, card: &'a CardNumber) -> AuthorizeRequest<'a> {
-        AuthorizeRequest {
-            idempotency_key: key,
-            amount: Money::usd(1000),
-            card,
-            expiry: Expiry::parse(12, 2030).unwrap(),
-        }
+    fn refund<'a>(
+        &'a self,
+        authorization: &'a str,
+        amount: Money,
+        idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<MoveOutcome, GatewayError>> {
+        Box::pin(self.operate(authorization, "refund", amount, idempotency_key))
     }
 
-    #[tokio::test]
-    async fn answers_by_test_card_number() {
-        let sbx = Sandbox::new(SandboxConfig::default());
-        let cases = [
-            ("4242424242424242", None),
-            ("5555555555554444", None),
-            ("4000056655665556", None),
-            ("4000000000000002", Some(DeclineCode::CardDeclined)),
-            ("4000000000009995", Some(DeclineCode::InsufficientFunds)),
-            ("4000000000000069", Some(DeclineCode::ExpiredCard)),
-        ];
-        for (i, (number, decline)) in cases.into_iter().enumerate() {
-            let card = CardNumber::parse(number).unwrap();
-            let out = sbx.authorize(req(&format!("k{i}"), &card)).await.unwrap();
-            match decline {
-                None => assert!(matches!(out, AuthorizeOutcome::Approved { .. }), "{number}"),
-                Some(code) => assert_eq!(out, AuthorizeOutcome::Declined { code }),
+    fn lookup<'a>(&'a self, idempotency_key: &'a str) -> BoxFuture<'a, Result<Option<Recorded>, GatewayError>> {
+        Box::pin(async move {
+            let mut read = self.store.read().await.map_err(unavailable)?;
+            let mut c = read.conn();
+            if let Some(a) = sandbox::get_authorization(&mut c, idempotency_key).await.map_err(unavailable)? {
+                return Ok(Some(Recorded::Authorization(Self::outcome_of(&a))));
             }
-        }
-        let card = CardNumber::parse("4000000000000119").unwrap();
-        assert_eq!(sbx.authorize(req("k9", &card)).await, Err(GatewayError::Processing));
-    }
-
-    #[tokio::test]
-    async fn a_retried_key_after_a_lost_answer_gets_the_same_hold() {
-        let sbx = Sandbox::new(SandboxConfig { seed: 7, timeouts_per_mille: 1000, ..SandboxConfig::default() });
-        let card = CardNumber::parse("4242424242424242").unwrap();
-        assert_eq!(sbx.authorize(req("order-1", &card)).await, Err(GatewayError::Timeout));
-        assert_eq!(sbx.live_holds().len(), 1, "the hold was made though the answer was lost");
-        assert_eq!(sbx.authorize(req("order-1", &card)).await, Err(GatewayError::Timeout));
-        assert_eq!(sbx.live_holds().len(), 1, "the retry made no second hold");
-    }
-
-    #[tokio::test]
-    async fn the_same_seed_injects_the_same_faults() {
-        let run = |seed| async move {
-            let sbx = Sandbox::new(SandboxConfig {
-                seed,
-                errors_per_mille: 300,
-                timeouts_per_mille: 200,
-                ..SandboxConfig::default()
-            });
-            let card = CardNumber::parse("4242424242424242").unwrap();
-            let mut results = Vec::new();
-            for i in 0..50 {
-                results.push(sbx.authorize(req(&format!("k{i}"), &card)).await.is_ok());
-            }
-            results
-        };
-        assert_eq!(run(42).await, run(42).await);
-        assert_ne!(run(42).await, run(43).await);
+            let op = sandbox::get_operation(&mut c, idempotency_key).await.map_err(unavailable)?;
+            Ok(op.map(|op| {
+                let amount = Money::new(op.amount, Currency::Usd);
+                Recorded::Movement { kind: op.kind.clone(), amount, outcome: move_outcome(&op) }
+            }))
+        })
     }
 }

@@ -1,7 +1,7 @@
 //! Products, fulfillment centers and stock per center.
 
 use crate::{args, Conn, Row, StoreError};
-use buynow_domain::{Currency, Money};
+use buynow_domain::{Currency, Money, SellerId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Center {
@@ -14,16 +14,27 @@ pub struct Center {
     pub holidays: Vec<String>,
     pub rank: u32,
     pub is_default: bool,
+    /// The center's postal address, JSON (empty for a center made before addresses were kept).
+    pub address: String,
+    /// Its box table, JSON; empty for the standard one.
+    pub boxes: String,
+    /// Set when this is a marketplace seller's own place, from which only that seller ships.
+    pub seller_id: Option<SellerId>,
 }
 
+/// Creates the center or replaces what is known of it. Every process notices within seconds (see
+/// `centers_version`).
 pub async fn upsert_center(c: &mut Conn<'_>, center: &Center) -> Result<(), StoreError> {
     let days: String = center.operating_days.iter().map(|d| d.to_string()).collect();
     c.exec(
-        "INSERT INTO centers (code, name, time_zone, cutoff_minute, operating_days, holidays, rank, is_default) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+        "INSERT INTO centers (code, name, time_zone, cutoff_minute, operating_days, holidays, rank, is_default, \
+         address, boxes, seller_id, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
          ON CONFLICT (code) DO UPDATE SET name = excluded.name, time_zone = excluded.time_zone, \
          cutoff_minute = excluded.cutoff_minute, operating_days = excluded.operating_days, \
-         holidays = excluded.holidays, rank = excluded.rank, is_default = excluded.is_default",
+         holidays = excluded.holidays, rank = excluded.rank, is_default = excluded.is_default, \
+         address = excluded.address, boxes = excluded.boxes, seller_id = excluded.seller_id, \
+         updated_at = excluded.updated_at",
         args![
             &center.code,
             &center.name,
@@ -32,8 +43,22 @@ pub async fn upsert_center(c: &mut Conn<'_>, center: &Center) -> Result<(), Stor
             days,
             center.holidays.join(","),
             center.rank,
-            center.is_default
+            center.is_default,
+            &center.address,
+            &center.boxes,
+            center.seller_id.map(|s| s.to_string()),
+            crate::now_micros()
         ],
+    )
+    .await
+    .map(drop)
+}
+
+/// Makes `code` the one default center (where stock goes when no center is named).
+pub async fn set_default_center(c: &mut Conn<'_>, code: &str) -> Result<(), StoreError> {
+    c.exec(
+        "UPDATE centers SET is_default = CASE WHEN code = $1 THEN 1 ELSE 0 END, updated_at = $2",
+        args![code, crate::now_micros()],
     )
     .await
     .map(drop)
@@ -42,24 +67,39 @@ pub async fn upsert_center(c: &mut Conn<'_>, center: &Center) -> Result<(), Stor
 pub async fn centers(c: &mut Conn<'_>) -> Result<Vec<Center>, StoreError> {
     let rows = c
         .all(
-            "SELECT code, name, time_zone, cutoff_minute, operating_days, holidays, rank, is_default FROM centers ORDER BY rank, code",
+            "SELECT code, name, time_zone, cutoff_minute, operating_days, holidays, rank, is_default, address, boxes, \
+             seller_id FROM centers ORDER BY rank, code",
             args![],
         )
         .await?;
     rows.iter()
         .map(|r| {
             Ok(Center {
-                code: r.text(0)?,
-                name: r.text(1)?,
-                time_zone: r.text(2)?,
-                cutoff_minute: u32::try_from(r.int(3)?).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                operating_days: r.text(4)?.chars().filter_map(|ch| ch.to_digit(10)).collect(),
-                holidays: r.text(5)?.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
-                rank: u32::try_from(r.int(6)?).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                is_default: r.flag(7)?,
+                code: r.text("code")?,
+                name: r.text("name")?,
+                time_zone: r.text("time_zone")?,
+                cutoff_minute: u32::try_from(r.int("cutoff_minute")?).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                operating_days: r.text("operating_days")?.chars().filter_map(|ch| ch.to_digit(10)).collect(),
+                holidays: r.text("holidays")?.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+                rank: u32::try_from(r.int("rank")?).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                is_default: r.flag("is_default")?,
+                address: r.text("address")?,
+                boxes: r.text("boxes")?,
+                seller_id: r
+                    .opt_text("seller_id")?
+                    .map(|s| SellerId::parse(&s))
+                    .transpose()
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
             })
         })
         .collect()
+}
+
+/// A cheap fingerprint of the centers table: it changes whenever a center is added or changed, so a process
+/// knows to reload its cached calendars.
+pub async fn centers_version(c: &mut Conn<'_>) -> Result<(i64, i64), StoreError> {
+    let r = c.one("SELECT COUNT(*), CAST(COALESCE(MAX(updated_at), 0) AS BIGINT) FROM centers", args![]).await?;
+    Ok((r.int(0)?, r.int(1)?))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,17 +108,48 @@ pub struct Product {
     pub title: String,
     pub price: Money,
     pub prime_eligible: bool,
-    /// `store`, or the name of the marketplace seller who ships it.
+    /// `store`, or the id of the marketplace seller who ships it.
     pub fulfilled_by: String,
+    pub weight_grams: u32,
+    /// Outer size in millimetres: length, width, height.
+    pub size_mm: [u32; 3],
+    /// Where it may not be sent: countries (`CA`) or country-regions (`US-HI`).
+    pub not_shippable_to: Vec<String>,
 }
 
 impl Product {
     pub fn fulfilled_by_store(&self) -> bool {
         self.fulfilled_by == "store"
     }
+
+    /// The seller who ships it, when it is not the store.
+    pub fn seller(&self) -> Option<SellerId> {
+        SellerId::parse(&self.fulfilled_by).ok()
+    }
+
+    /// A product of the given basics, with the default size and weight and no shipping limits.
+    pub fn new(sku: &str, title: &str, price: Money, prime_eligible: bool, fulfilled_by: &str) -> Product {
+        Product {
+            sku: sku.into(),
+            title: title.into(),
+            price,
+            prime_eligible,
+            fulfilled_by: fulfilled_by.into(),
+            weight_grams: 500,
+            size_mm: [200, 150, 100],
+            not_shippable_to: Vec::new(),
+        }
+    }
+
+    /// Whether it may be sent to `country` / `region`.
+    pub fn ships_to(&self, country: &str, region: &str) -> bool {
+        let place = format!("{country}-{region}");
+        !self.not_shippable_to.iter().any(|n| n == country || *n == place)
+    }
 }
 
-pub(crate) const PRODUCT_COLS: &str = "sku, title, price, currency, prime_eligible, fulfilled_by";
+pub(crate) const PRODUCT_COLS: &str = "sku, title, price, currency, prime_eligible, fulfilled_by, weight_grams, \
+    length_mm, width_mm, height_mm, not_shippable_to";
 
 fn product(r: &Row) -> Result<Product, StoreError> {
     product_at(r, 0)
@@ -93,13 +164,21 @@ pub(crate) fn product_at(r: &Row, at: usize) -> Result<Product, StoreError> {
         price: Money::new(r.int(at + 2)?, currency),
         prime_eligible: r.flag(at + 4)?,
         fulfilled_by: r.text(at + 5)?,
+        weight_grams: dimension(r, at + 6)?,
+        size_mm: [dimension(r, at + 7)?, dimension(r, at + 8)?, dimension(r, at + 9)?],
+        not_shippable_to: r.text(at + 10)?.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
     })
+}
+
+fn dimension(r: &Row, i: usize) -> Result<u32, StoreError> {
+    u32::try_from(r.int(i)?).map_err(|e| StoreError::Corrupt(format!("column {i}: {e}")))
 }
 
 /// Creates a product; an existing SKU is `Err` with `is_unique_violation()`.
 pub async fn insert_product(c: &mut Conn<'_>, p: &Product) -> Result<(), StoreError> {
     c.exec(
-        "INSERT INTO products (sku, title, price, currency, prime_eligible, fulfilled_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO products (sku, title, price, currency, prime_eligible, fulfilled_by, weight_grams, length_mm, \
+         width_mm, height_mm, not_shippable_to, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         args![
             &p.sku,
             &p.title,
@@ -107,6 +186,11 @@ pub async fn insert_product(c: &mut Conn<'_>, p: &Product) -> Result<(), StoreEr
             p.price.currency().code(),
             p.prime_eligible,
             &p.fulfilled_by,
+            p.weight_grams,
+            p.size_mm[0],
+            p.size_mm[1],
+            p.size_mm[2],
+            p.not_shippable_to.join(","),
             crate::now_micros()
         ],
     )
@@ -127,11 +211,14 @@ pub struct Listing {
 }
 
 pub async fn listings(c: &mut Conn<'_>, sku: Option<&str>) -> Result<Vec<Listing>, StoreError> {
-    let sql = "SELECT p.sku, p.title, p.price, p.currency, p.prime_eligible, p.fulfilled_by, \
-               CAST(COALESCE((SELECT SUM(s.on_hand - s.reserved) FROM stock s WHERE s.sku = p.sku), 0) AS BIGINT) \
-               FROM products p WHERE ($1 IS NULL OR p.sku = $1) ORDER BY p.sku";
-    let rows = c.all(sql, args![sku]).await?;
-    rows.iter().map(|r| Ok(Listing { product: product(r)?, available: r.int(6)? })).collect()
+    let cols = crate::db::qualified("p", PRODUCT_COLS).join(", ");
+    let sql = format!(
+        "SELECT {cols}, \
+         CAST(COALESCE((SELECT SUM(s.on_hand - s.reserved) FROM stock s WHERE s.sku = p.sku), 0) AS BIGINT) AS available \
+         FROM products p WHERE ($1 IS NULL OR p.sku = $1) ORDER BY p.sku"
+    );
+    let rows = c.all(&sql, args![sku]).await?;
+    rows.iter().map(|r| Ok(Listing { product: product(r)?, available: r.int("available")? })).collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,6 +257,37 @@ pub async fn reserve(c: &mut Conn<'_>, sku: &str, center: &str, quantity: u32) -
 
 const RESERVE: &str =
     "UPDATE stock SET reserved = reserved + $3 WHERE sku = $1 AND center = $2 AND on_hand - reserved >= $3";
+
+/// Takes shipped units off the shelf: what was reserved for them leaves with them.
+pub async fn ship(c: &mut Conn<'_>, sku: &str, center: &str, quantity: u32) -> Result<(), StoreError> {
+    let n = c
+        .exec(
+            "UPDATE stock SET on_hand = on_hand - $3, reserved = reserved - $3 \
+             WHERE sku = $1 AND center = $2 AND reserved >= $3",
+            args![sku, center, quantity],
+        )
+        .await?;
+    if n != 1 {
+        return Err(StoreError::Corrupt(format!("shipping {quantity} of {sku} at {center}: not that much reserved")));
+    }
+    Ok(())
+}
+
+/// Units found missing at a pick: off the shelf and out of the reservation made for them.
+pub async fn write_off_reserved(c: &mut Conn<'_>, sku: &str, center: &str, quantity: u32) -> Result<(), StoreError> {
+    ship(c, sku, center, quantity).await
+}
+
+/// Units back on the shelf (a return received in sellable condition).
+pub async fn restock(c: &mut Conn<'_>, sku: &str, center: &str, quantity: u32) -> Result<(), StoreError> {
+    c.exec(
+        "INSERT INTO stock (sku, center, on_hand, reserved) VALUES ($1, $2, $3, 0) \
+         ON CONFLICT (sku, center) DO UPDATE SET on_hand = stock.on_hand + excluded.on_hand",
+        args![sku, center, quantity],
+    )
+    .await
+    .map(drop)
+}
 
 /// Gives a reservation back (a cancelled order).
 pub async fn release(c: &mut Conn<'_>, sku: &str, center: &str, quantity: u32) -> Result<(), StoreError> {

@@ -1,4 +1,5 @@
-//! A thin, backend-neutral layer: positional `$N` arguments, rows read by column index.
+//! A thin, backend-neutral layer: positional `$N` arguments, rows read by column name (or, where a query
+//! lays several tables' columns side by side, by position).
 //!
 //! Repositories are written once against `Conn`; each back end only says how to bind an `Arg` and read a
 //! column. Where the SQL itself must differ (job claiming), a repository asks `Conn::backend`.
@@ -68,39 +69,62 @@ macro_rules! args {
 }
 
 enum RowInner {
-    Sqlite(Vec<Value>),
+    /// The values, and the names of the statement's columns (shared by all its rows).
+    Sqlite(Vec<Value>, std::sync::Arc<[String]>),
     Pg(PgRow),
 }
 
-/// A result row; columns are read by their position in the SELECT list.
+/// A result row; a column is read by its name (`"status"`) or by its position in the SELECT list.
 pub struct Row(RowInner);
 
-fn decode(i: usize, e: sqlx::Error) -> StoreError {
+/// How a column is named when it is read: by name, or by position.
+pub trait Col: Copy + std::fmt::Display {
+    fn index(self, row: &Row) -> Result<usize, StoreError>;
+}
+
+impl Col for usize {
+    fn index(self, _: &Row) -> Result<usize, StoreError> {
+        Ok(self)
+    }
+}
+
+impl Col for &str {
+    fn index(self, row: &Row) -> Result<usize, StoreError> {
+        let found = match &row.0 {
+            RowInner::Sqlite(_, names) => names.iter().position(|n| n == self),
+            RowInner::Pg(r) => sqlx::Row::columns(r).iter().position(|c| sqlx::Column::name(c) == self),
+        };
+        found.ok_or_else(|| StoreError::Corrupt(format!("no column {self:?}")))
+    }
+}
+
+fn decode(i: impl std::fmt::Display, e: sqlx::Error) -> StoreError {
     StoreError::Corrupt(format!("column {i}: {e}"))
 }
 
 macro_rules! get {
-    ($row:expr, $t:ty, $i:expr, $from_sqlite:expr) => {
+    ($row:expr, $t:ty, $col:expr, $from_sqlite:expr) => {{
+        let i = $col.index($row)?;
         match &$row.0 {
-            RowInner::Sqlite(values) => match values.get($i) {
+            RowInner::Sqlite(values, _) => match values.get(i) {
                 Some(v) => $from_sqlite(v)
-                    .ok_or_else(|| StoreError::Corrupt(format!("column {}: unexpected {:?}", $i, v.data_type()))),
-                None => Err(StoreError::Corrupt(format!("no column {}", $i))),
+                    .ok_or_else(|| StoreError::Corrupt(format!("column {}: unexpected {:?}", $col, v.data_type()))),
+                None => Err(StoreError::Corrupt(format!("no column {}", $col))),
             },
-            RowInner::Pg(r) => r.try_get::<$t, _>($i).map_err(|e| decode($i, e)),
+            RowInner::Pg(r) => r.try_get::<$t, _>(i).map_err(|e| decode($col, e)),
         }
-    };
+    }};
 }
 
 impl Row {
-    pub fn int(&self, i: usize) -> Result<i64, StoreError> {
+    pub fn int(&self, i: impl Col) -> Result<i64, StoreError> {
         get!(self, i64, i, |v: &Value| match v {
             Value::Integer(n) => Some(*n),
             _ => None,
         })
     }
 
-    pub fn opt_int(&self, i: usize) -> Result<Option<i64>, StoreError> {
+    pub fn opt_int(&self, i: impl Col) -> Result<Option<i64>, StoreError> {
         get!(self, Option<i64>, i, |v: &Value| match v {
             Value::Integer(n) => Some(Some(*n)),
             Value::Null => Some(None),
@@ -108,18 +132,18 @@ impl Row {
         })
     }
 
-    pub fn flag(&self, i: usize) -> Result<bool, StoreError> {
+    pub fn flag(&self, i: impl Col) -> Result<bool, StoreError> {
         Ok(self.int(i)? != 0)
     }
 
-    pub fn text(&self, i: usize) -> Result<String, StoreError> {
+    pub fn text(&self, i: impl Col) -> Result<String, StoreError> {
         get!(self, String, i, |v: &Value| match v {
             Value::Text(t) => Some(t.clone()),
             _ => None,
         })
     }
 
-    pub fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
+    pub fn opt_text(&self, i: impl Col) -> Result<Option<String>, StoreError> {
         get!(self, Option<String>, i, |v: &Value| match v {
             Value::Text(t) => Some(Some(t.clone())),
             Value::Null => Some(None),
@@ -127,7 +151,7 @@ impl Row {
         })
     }
 
-    pub fn blob(&self, i: usize) -> Result<Vec<u8>, StoreError> {
+    pub fn blob(&self, i: impl Col) -> Result<Vec<u8>, StoreError> {
         get!(self, Vec<u8>, i, |v: &Value| match v {
             Value::Blob(b) => Some(b.clone()),
             _ => None,
@@ -137,7 +161,7 @@ impl Row {
     /// A column parsed by `parse`; a value the code cannot read back is corruption, not bad input.
     pub fn parsed<T, E: std::fmt::Display>(
         &self,
-        i: usize,
+        i: impl Col,
         parse: impl FnOnce(&str) -> Result<T, E>,
     ) -> Result<T, StoreError> {
         let text = self.text(i)?;
@@ -189,11 +213,12 @@ fn sqlite_rows(c: &rusqlite::Connection, sql: &str, args: Vec<Arg>, limit: usize
     tracing::trace!(target: "buynow_store::sql", %sql);
     let mut stmt = c.prepare_cached(&sqlite_sql(sql))?;
     let columns = stmt.column_count();
+    let names: std::sync::Arc<[String]> = stmt.column_names().into_iter().map(str::to_string).collect();
     let mut rows = stmt.query(rusqlite::params_from_iter(sqlite_values(args)?))?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
         let values = (0..columns).map(|i| row.get::<_, Value>(i)).collect::<Result<Vec<_>, _>>()?;
-        out.push(Row(RowInner::Sqlite(values)));
+        out.push(Row(RowInner::Sqlite(values, names.clone())));
         if out.len() == limit {
             break;
         }

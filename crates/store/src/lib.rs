@@ -12,6 +12,7 @@
 //! `pg_readers`). Any number of processes may share the database.
 
 mod batch;
+pub mod carriers;
 pub mod catalog;
 pub mod customers;
 pub mod db;
@@ -25,9 +26,14 @@ pub mod payments;
 mod pg_group_conn;
 mod pg_readers;
 pub mod placement;
+pub mod returns;
+pub mod sandbox;
+pub mod shipments;
 mod sqlite;
+pub mod staff;
 pub mod testing;
 mod time;
+pub mod tracking;
 
 pub use db::{Arg, Backend, Conn, Row, Write};
 

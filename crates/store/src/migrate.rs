@@ -5,6 +5,7 @@ use crate::{args, Backend, Conn, StoreError};
 const SQLITE: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_spine.sql")),
     (2, include_str!("../migrations/sqlite/0002_due_jobs_only.sql")),
+    (3, include_str!("../migrations/sqlite/0003_fulfillment.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_spine.sql")),
@@ -12,6 +13,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (3, include_str!("../migrations/postgres/0003_order_rows_without_foreign_keys.sql")),
     (4, include_str!("../migrations/postgres/0004_timeline_keyed_by_order.sql")),
     (5, include_str!("../migrations/postgres/0005_due_jobs_only.sql")),
+    (6, include_str!("../migrations/postgres/0006_fulfillment.sql")),
 ];
 
 pub(crate) async fn run(c: &mut Conn<'_>) -> Result<(), StoreError> {

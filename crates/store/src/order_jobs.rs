@@ -21,7 +21,7 @@ use crate::orders::{self, Order, TimelineEntry};
 use crate::outbox::{self, NewEvent};
 use crate::payments::{self, Payment, PaymentStatus};
 use crate::{Arg, Backend, BoxFuture, Conn, StoreError};
-use buynow_domain::{JobId, OrderId, OrderStatus, PaymentId};
+use buynow_domain::{EventKind, JobId, OrderId, OrderStatus, PaymentId};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use tokio::sync::oneshot;
@@ -53,7 +53,7 @@ pub struct Effects {
     pub order: Option<OrderMove>,
     pub timeline: Vec<TimelineEntry>,
     /// Outbox events: kind and JSON payload.
-    pub events: Vec<(&'static str, String)>,
+    pub events: Vec<(EventKind, String)>,
     pub jobs: Vec<NewJob>,
 }
 
@@ -349,7 +349,7 @@ async fn write(
                 .get(order)
                 .map(|o| o.customer_id)
                 .ok_or_else(|| StoreError::Corrupt("an event for an order not found".into()))?;
-            events.push(NewEvent { order: *order, customer, kind, payload, at: e.at });
+            events.push(NewEvent { order: *order, customer, kind: *kind, payload, at: e.at });
         }
     }
     all.push(outbox::add_write(&events).0);

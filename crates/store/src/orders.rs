@@ -2,9 +2,9 @@
 
 use crate::order_jobs::OrderMove;
 use crate::{args, Arg, Backend, Conn, Row, StoreError, Write};
-use buynow_domain::{AddressId, Currency};
-use buynow_domain::{CustomerId, DeliverySpeed, Money, OrderId, OrderStatus, PaymentMethodId, ShipmentId};
-use std::sync::LazyLock;
+pub use crate::shipments::Shipment;
+use buynow_domain::{AddressId, Currency, EventKind};
+use buynow_domain::{CustomerId, DeliverySpeed, Money, OrderId, OrderStatus, PaymentMethodId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Order {
@@ -27,6 +27,9 @@ pub struct Order {
     pub declines: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Held by something that needs a person (a short pick nothing could make up for).
+    pub on_hold: bool,
+    pub hold_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,26 +41,47 @@ pub struct Item {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Shipment {
-    pub id: ShipmentId,
-    pub center: String,
-    pub sku: String,
-    pub quantity: u32,
-    pub status: String,
-    pub carrier: Option<String>,
-    pub tracking_number: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimelineEntry {
     pub at: i64,
-    pub status: String,
+    /// The order's state once this happened.
+    pub status: OrderStatus,
+    pub event: EventKind,
     pub note: String,
 }
 
+impl TimelineEntry {
+    pub fn new(at: i64, status: OrderStatus, event: EventKind, note: impl Into<String>) -> TimelineEntry {
+        TimelineEntry { at, status, event, note: note.into() }
+    }
+}
+
+/// The columns a new order is written with (`on_hold` and `hold_reason` start at their defaults).
+const INSERT_COLUMNS: &[&str] = &[
+    "id",
+    "customer_id",
+    "status",
+    "delivery_speed",
+    "currency",
+    "subtotal",
+    "shipping",
+    "tax",
+    "total",
+    "address_id",
+    "ship_to",
+    "payment_method_id",
+    "estimated_earliest",
+    "estimated_latest",
+    "hold_until",
+    "declines",
+    "created_at",
+    "updated_at",
+];
+
+/// The columns an order is read with, in `order_at`'s order.
 pub(crate) const ORDER_COLS: &str =
     "id, customer_id, status, delivery_speed, currency, subtotal, shipping, tax, total, address_id, \
-    ship_to, payment_method_id, estimated_earliest, estimated_latest, hold_until, declines, created_at, updated_at";
+    ship_to, payment_method_id, estimated_earliest, estimated_latest, hold_until, declines, created_at, updated_at, \
+    on_hold, hold_reason";
 
 fn order(r: &Row) -> Result<Order, StoreError> {
     order_at(r, 0)
@@ -85,14 +109,15 @@ pub(crate) fn order_at(r: &Row, at: usize) -> Result<Order, StoreError> {
         declines: r.int(at + 15)?,
         created_at: r.int(at + 16)?,
         updated_at: r.int(at + 17)?,
+        on_hold: r.flag(at + 18)?,
+        hold_reason: r.opt_text(at + 19)?,
     })
 }
 
-static ORDER_COLUMNS: LazyLock<Vec<&'static str>> = LazyLock::new(|| ORDER_COLS.split(',').map(str::trim).collect());
 const ITEM_COLUMNS: &[&str] = &["order_id", "sku", "title", "quantity", "unit_price"];
 const SHIPMENT_COLUMNS: &[&str] =
     &["id", "order_id", "center", "sku", "quantity", "status", "carrier", "tracking_number", "created_at"];
-const TIMELINE_COLUMNS: &[&str] = &["order_id", "at", "status", "note"];
+const TIMELINE_COLUMNS: &[&str] = &["order_id", "at", "status", "event", "note"];
 
 fn order_row(o: &Order) -> Vec<Arg> {
     args![
@@ -144,7 +169,7 @@ pub fn insert_writes(orders: &[NewOrderRows<'_>]) -> Vec<Write<'static>> {
                     &s.center,
                     &s.sku,
                     s.quantity,
-                    &s.status,
+                    s.status.as_str(),
                     s.carrier.clone(),
                     s.tracking_number.clone(),
                     n.order.created_at
@@ -153,7 +178,7 @@ pub fn insert_writes(orders: &[NewOrderRows<'_>]) -> Vec<Write<'static>> {
         })
         .collect();
     vec![
-        Write::Rows { table: "orders", columns: &ORDER_COLUMNS, rows, tail: "" },
+        Write::Rows { table: "orders", columns: INSERT_COLUMNS, rows, tail: "" },
         Write::Rows { table: "order_items", columns: ITEM_COLUMNS, rows: items, tail: "" },
         Write::Rows { table: "shipments", columns: SHIPMENT_COLUMNS, rows: shipments, tail: "" },
     ]
@@ -222,32 +247,10 @@ pub async fn items(c: &mut Conn<'_>, id: OrderId) -> Result<Vec<Item>, StoreErro
     rows.iter()
         .map(|r| {
             Ok(Item {
-                sku: r.text(0)?,
-                title: r.text(1)?,
-                quantity: u32::try_from(r.int(2)?).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                unit_price: Money::new(r.int(3)?, r.parsed(4, Currency::parse)?),
-            })
-        })
-        .collect()
-}
-
-pub async fn shipments(c: &mut Conn<'_>, id: OrderId) -> Result<Vec<Shipment>, StoreError> {
-    let rows = c
-        .all(
-            "SELECT id, center, sku, quantity, status, carrier, tracking_number FROM shipments WHERE order_id = $1 ORDER BY id",
-            args![id.to_string()],
-        )
-        .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Shipment {
-                id: r.parsed(0, ShipmentId::parse)?,
-                center: r.text(1)?,
-                sku: r.text(2)?,
-                quantity: u32::try_from(r.int(3)?).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                status: r.text(4)?,
-                carrier: r.opt_text(5)?,
-                tracking_number: r.opt_text(6)?,
+                sku: r.text("sku")?,
+                title: r.text("title")?,
+                quantity: u32::try_from(r.int("quantity")?).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                unit_price: Money::new(r.int("unit_price")?, r.parsed("currency", Currency::parse)?),
             })
         })
         .collect()
@@ -255,25 +258,32 @@ pub async fn shipments(c: &mut Conn<'_>, id: OrderId) -> Result<Vec<Shipment>, S
 
 pub async fn timeline(c: &mut Conn<'_>, id: OrderId) -> Result<Vec<TimelineEntry>, StoreError> {
     let rows = c
-        .all("SELECT at, status, note FROM order_timeline WHERE order_id = $1 ORDER BY seq", args![id.to_string()])
+        .all("SELECT at, status, event, note FROM order_timeline WHERE order_id = $1 ORDER BY seq", args![id.to_string()])
         .await?;
-    rows.iter().map(|r| Ok(TimelineEntry { at: r.int(0)?, status: r.text(1)?, note: r.text(2)? })).collect()
+    rows.iter()
+        .map(|r| {
+            Ok(TimelineEntry {
+                at: r.int("at")?,
+                status: r.parsed("status", |s| OrderStatus::parse(s).ok_or("unknown status"))?,
+                // Entries written before events were typed have none: they were state changes.
+                event: match r.text("event")?.as_str() {
+                    "" => EventKind::OrderPlaced,
+                    e => EventKind::parse(e).ok_or_else(|| StoreError::Corrupt(format!("unknown event {e:?}")))?,
+                },
+                note: r.text("note")?,
+            })
+        })
+        .collect()
 }
 
-pub async fn add_timeline(
-    c: &mut Conn<'_>,
-    id: OrderId,
-    at: i64,
-    status: OrderStatus,
-    note: &str,
-) -> Result<(), StoreError> {
-    let entry = TimelineEntry { at, status: status.as_str().to_string(), note: note.to_string() };
-    c.together(vec![timeline_write(&[(id, &entry)])]).await.map(drop)
+pub async fn add_timeline(c: &mut Conn<'_>, id: OrderId, entry: &TimelineEntry) -> Result<(), StoreError> {
+    c.together(vec![timeline_write(&[(id, entry)])]).await.map(drop)
 }
 
 /// The write of entries to orders' timelines, among others (see `Conn::together`).
 pub fn timeline_write(entries: &[(OrderId, &TimelineEntry)]) -> Write<'static> {
-    let rows = entries.iter().map(|(id, e)| args![id.to_string(), e.at, &e.status, &e.note]).collect();
+    let rows =
+        entries.iter().map(|(id, e)| args![id.to_string(), e.at, e.status.as_str(), e.event.as_str(), &e.note]).collect();
     Write::Rows { table: "order_timeline", columns: TIMELINE_COLUMNS, rows, tail: "" }
 }
 
@@ -305,6 +315,32 @@ pub async fn count_decline(c: &mut Conn<'_>, id: OrderId) -> Result<i64, StoreEr
     c.one("SELECT declines FROM orders WHERE id = $1", args![id.to_string()]).await?.int(0)
 }
 
-pub async fn set_shipments_status(c: &mut Conn<'_>, id: OrderId, status: &str) -> Result<(), StoreError> {
-    c.exec("UPDATE shipments SET status = $2 WHERE order_id = $1", args![id.to_string(), status]).await.map(drop)
+/// Puts the order on hold (or takes it off), with the reason the customer and staff are shown.
+pub async fn set_hold(c: &mut Conn<'_>, id: OrderId, reason: Option<&str>, at: i64) -> Result<(), StoreError> {
+    c.exec(
+        "UPDATE orders SET on_hold = $2, hold_reason = $3, updated_at = $4 WHERE id = $1",
+        args![id.to_string(), reason.is_some(), reason, at],
+    )
+    .await
+    .map(drop)
+}
+
+/// A revised delivery estimate (a carrier's delay).
+pub async fn set_estimate(c: &mut Conn<'_>, id: OrderId, earliest: &str, latest: &str, at: i64) -> Result<(), StoreError> {
+    c.exec(
+        "UPDATE orders SET estimated_earliest = $2, estimated_latest = $3, updated_at = $4 WHERE id = $1",
+        args![id.to_string(), earliest, latest, at],
+    )
+    .await
+    .map(drop)
+}
+
+/// Locks the order row until the transaction ends (PostgreSQL; SQLite's one writer holds everything) and reads it.
+pub async fn lock(c: &mut Conn<'_>, id: OrderId) -> Result<Option<Order>, StoreError> {
+    let lock = match c.backend() {
+        Backend::Postgres => " FOR UPDATE",
+        Backend::Sqlite => "",
+    };
+    let sql = format!("SELECT {ORDER_COLS} FROM orders WHERE id = $1{lock}");
+    c.opt(&sql, args![id.to_string()]).await?.as_ref().map(order).transpose()
 }

@@ -1,14 +1,15 @@
 //! The transactional outbox: customer-facing events written in the same transaction as the change they
-//! announce, so an event exists exactly when its change does. Senders (e-mail, webhooks) read from here.
+//! announce, so an event exists exactly when its change does. The notifications (e-mail, webhooks) are to be
+//! made from here; nothing reads it yet.
 
 use crate::{args, Conn, StoreError, Write};
-use buynow_domain::{CustomerId, EventId, OrderId};
+use buynow_domain::{CustomerId, EventId, EventKind, OrderId};
 
 /// An event to announce, written with the change it announces.
 pub struct NewEvent<'a> {
     pub order: OrderId,
     pub customer: CustomerId,
-    pub kind: &'a str,
+    pub kind: EventKind,
     pub payload: &'a str,
     pub at: i64,
 }
@@ -17,7 +18,7 @@ pub async fn add(
     c: &mut Conn<'_>,
     order: OrderId,
     customer: CustomerId,
-    kind: &str,
+    kind: EventKind,
     payload: &str,
     at: i64,
 ) -> Result<EventId, StoreError> {
@@ -32,7 +33,7 @@ pub fn add_write(events: &[NewEvent<'_>]) -> (Write<'static>, Vec<EventId>) {
     let rows = events
         .iter()
         .zip(&ids)
-        .map(|(e, id)| args![id.to_string(), e.order.to_string(), e.customer.to_string(), e.kind, e.payload, e.at])
+        .map(|(e, id)| args![id.to_string(), e.order.to_string(), e.customer.to_string(), e.kind.as_str(), e.payload, e.at])
         .collect();
     let columns = &["id", "order_id", "customer_id", "kind", "payload", "created_at"];
     (Write::Rows { table: "outbox", columns, rows, tail: "" }, ids)

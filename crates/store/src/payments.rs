@@ -2,37 +2,9 @@
 
 use crate::order_jobs::PaymentMove;
 use crate::{args, Arg, Backend, Conn, Row, StoreError, Write};
-use buynow_domain::{Currency, Money, OrderId, PaymentId, PaymentMethodId};
-use std::sync::LazyLock;
+use buynow_domain::{CaptureId, Currency, Money, OrderId, PaymentId, PaymentMethodId, ReturnId, ShipmentId};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PaymentStatus {
-    /// Written with the order; the authorization has not been answered yet.
-    Pending,
-    Authorized,
-    Declined,
-    /// The authorization hold was released (order cancelled).
-    Voided,
-    /// Never sent to the gateway: the order was cancelled first.
-    Cancelled,
-}
-
-impl PaymentStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PaymentStatus::Pending => "pending",
-            PaymentStatus::Authorized => "authorized",
-            PaymentStatus::Declined => "declined",
-            PaymentStatus::Voided => "voided",
-            PaymentStatus::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        use PaymentStatus::*;
-        [Pending, Authorized, Declined, Voided, Cancelled].into_iter().find(|p| p.as_str() == s)
-    }
-}
+pub use buynow_domain::PaymentStatus;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Payment {
@@ -43,10 +15,33 @@ pub struct Payment {
     pub status: PaymentStatus,
     pub authorization: Option<String>,
     pub decline_code: Option<String>,
+    /// What has been captured of the hold, and refunded of that.
+    pub captured: Money,
+    pub refunded: Money,
+    /// When the hold was made (µs): a hold lapses after 7 days.
+    pub authorized_at: Option<i64>,
 }
 
-pub(crate) const COLS: &str =
-    "id, order_id, payment_method_id, amount, currency, status, authorization_ref, decline_code";
+impl Payment {
+    /// A new attempt for `amount`, not yet sent to the gateway.
+    pub fn pending(order_id: OrderId, payment_method_id: PaymentMethodId, amount: Money) -> Payment {
+        Payment {
+            id: PaymentId::new(),
+            order_id,
+            payment_method_id,
+            amount,
+            status: PaymentStatus::Pending,
+            authorization: None,
+            decline_code: None,
+            captured: Money::zero(amount.currency()),
+            refunded: Money::zero(amount.currency()),
+            authorized_at: None,
+        }
+    }
+}
+
+pub(crate) const COLS: &str = "id, order_id, payment_method_id, amount, currency, status, authorization_ref, \
+    decline_code, captured, refunded, authorized_at";
 
 fn payment(r: &Row) -> Result<Payment, StoreError> {
     payment_at(r, 0)
@@ -54,14 +49,18 @@ fn payment(r: &Row) -> Result<Payment, StoreError> {
 
 /// The payment in the columns from `at` on (`COLS`' order).
 pub(crate) fn payment_at(r: &Row, at: usize) -> Result<Payment, StoreError> {
+    let currency = r.parsed(at + 4, Currency::parse)?;
     Ok(Payment {
         id: r.parsed(at, PaymentId::parse)?,
         order_id: r.parsed(at + 1, OrderId::parse)?,
         payment_method_id: r.parsed(at + 2, PaymentMethodId::parse)?,
-        amount: Money::new(r.int(at + 3)?, r.parsed(at + 4, Currency::parse)?),
+        amount: Money::new(r.int(at + 3)?, currency),
         status: r.parsed(at + 5, |s| PaymentStatus::parse(s).ok_or("unknown payment status"))?,
         authorization: r.opt_text(at + 6)?,
         decline_code: r.opt_text(at + 7)?,
+        captured: Money::new(r.int(at + 8)?, currency),
+        refunded: Money::new(r.int(at + 9)?, currency),
+        authorized_at: r.opt_int(at + 10)?,
     })
 }
 
@@ -69,8 +68,19 @@ pub async fn insert(c: &mut Conn<'_>, p: &Payment, at: i64) -> Result<(), StoreE
     c.together(vec![insert_write(&[(p, at)])]).await.map(drop)
 }
 
-static INSERT_COLUMNS: LazyLock<Vec<&'static str>> =
-    LazyLock::new(|| COLS.split(',').map(str::trim).chain(["created_at", "updated_at"]).collect());
+/// A new payment's columns: what is captured, refunded and when it was authorized come later.
+const INSERT_COLUMNS: &[&str] = &[
+    "id",
+    "order_id",
+    "payment_method_id",
+    "amount",
+    "currency",
+    "status",
+    "authorization_ref",
+    "decline_code",
+    "created_at",
+    "updated_at",
+];
 
 /// The write of new payments, each with when it was made, among others (see `Conn::together`).
 pub fn insert_write(payments: &[(&Payment, i64)]) -> Write<'static> {
@@ -91,7 +101,7 @@ pub fn insert_write(payments: &[(&Payment, i64)]) -> Write<'static> {
             ]
         })
         .collect();
-    Write::Rows { table: "payments", columns: &INSERT_COLUMNS, rows, tail: "" }
+    Write::Rows { table: "payments", columns: INSERT_COLUMNS, rows, tail: "" }
 }
 
 pub async fn get(c: &mut Conn<'_>, id: PaymentId) -> Result<Option<Payment>, StoreError> {
@@ -118,7 +128,8 @@ pub async fn get_all(c: &mut Conn<'_>, ids: &[PaymentId]) -> Result<Vec<Payment>
 }
 
 const SET_STATUS: &str = "UPDATE payments SET status = $3, authorization_ref = COALESCE($4, authorization_ref), \
-    decline_code = COALESCE($5, decline_code), updated_at = $6 WHERE id = $1 AND status = $2";
+    decline_code = COALESCE($5, decline_code), updated_at = $6, \
+    authorized_at = CASE WHEN $3 = 'authorized' THEN $6 ELSE authorized_at END WHERE id = $1 AND status = $2";
 
 /// The writes that move each payment on, guarded by the state it was decided on as `set_status` is (among
 /// others, see `Conn::together`; their counts say how many moved): on PostgreSQL one statement, on SQLite one
@@ -141,7 +152,8 @@ pub fn move_writes(backend: Backend, moves: &[(PaymentId, &PaymentMove, i64)]) -
             vec![Write::Sql {
                 sql: "UPDATE payments SET status = m.to_status, \
                       authorization_ref = COALESCE(m.authorization_ref, payments.authorization_ref), \
-                      decline_code = COALESCE(m.decline_code, payments.decline_code), updated_at = m.at \
+                      decline_code = COALESCE(m.decline_code, payments.decline_code), updated_at = m.at, \
+                      authorized_at = CASE WHEN m.to_status = 'authorized' THEN m.at ELSE payments.authorized_at END \
                       FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) \
                       AS m(id, from_status, to_status, authorization_ref, decline_code, at) \
                       WHERE payments.id = ANY($1::text[]) AND payments.id = m.id AND payments.status = m.from_status",
@@ -190,5 +202,181 @@ pub async fn set_status(
 ) -> Result<bool, StoreError> {
     let n =
         c.exec(SET_STATUS, args![id.to_string(), from.as_str(), to.as_str(), authorization, decline_code, at]).await?;
+    Ok(n == 1)
+}
+
+/// The payment row, locked until the transaction ends: captures and refunds add up under it.
+pub async fn lock(c: &mut Conn<'_>, id: PaymentId) -> Result<Option<Payment>, StoreError> {
+    let lock = match c.backend() {
+        Backend::Postgres => " FOR UPDATE",
+        Backend::Sqlite => "",
+    };
+    let sql = format!("SELECT {COLS} FROM payments WHERE id = $1{lock}");
+    c.opt(&sql, args![id.to_string()]).await?.as_ref().map(payment).transpose()
+}
+
+/// The authorization the order's goods are paid from: its latest attempt that got one.
+pub async fn authorized_for_order(c: &mut Conn<'_>, order: OrderId) -> Result<Option<Payment>, StoreError> {
+    let sql = format!(
+        "SELECT {COLS} FROM payments WHERE order_id = $1 AND authorization_ref IS NOT NULL \
+         ORDER BY created_at DESC, id DESC LIMIT 1"
+    );
+    c.opt(&sql, args![order.to_string()]).await?.as_ref().map(payment).transpose()
+}
+
+/// A new authorization for the same payment (its hold lapsed): the reference changes, the rest stays.
+pub async fn set_authorization(c: &mut Conn<'_>, id: PaymentId, authorization: &str, at: i64) -> Result<(), StoreError> {
+    c.exec(
+        "UPDATE payments SET authorization_ref = $2, authorized_at = $3, updated_at = $3 WHERE id = $1",
+        args![id.to_string(), authorization, at],
+    )
+    .await
+    .map(drop)
+}
+
+/// Adds a capture or a refund to the payment's running sums and moves it to `to`, guarded by `from`.
+pub async fn add_movement(
+    c: &mut Conn<'_>,
+    id: PaymentId,
+    from: PaymentStatus,
+    to: PaymentStatus,
+    captured: i64,
+    refunded: i64,
+    at: i64,
+) -> Result<bool, StoreError> {
+    let n = c
+        .exec(
+            "UPDATE payments SET status = $3, captured = captured + $4, refunded = refunded + $5, updated_at = $6 \
+             WHERE id = $1 AND status = $2 AND captured + $4 <= amount AND refunded + $5 <= captured + $4",
+            args![id.to_string(), from.as_str(), to.as_str(), captured, refunded, at],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+/// One shipment's share of its order's payment, captured when the shipment ships.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Capture {
+    pub id: CaptureId,
+    pub payment_id: PaymentId,
+    pub shipment_id: ShipmentId,
+    pub amount: Money,
+    /// `pending` until the gateway has taken it, then `captured`.
+    pub status: String,
+    pub gateway_ref: Option<String>,
+}
+
+fn capture(r: &Row) -> Result<Capture, StoreError> {
+    Ok(Capture {
+        id: r.parsed("id", CaptureId::parse)?,
+        payment_id: r.parsed("payment_id", PaymentId::parse)?,
+        shipment_id: r.parsed("shipment_id", ShipmentId::parse)?,
+        amount: Money::new(r.int("amount")?, r.parsed("currency", Currency::parse)?),
+        status: r.text("status")?,
+        gateway_ref: r.opt_text("gateway_ref")?,
+    })
+}
+
+const CAPTURE_COLS: &str = "id, payment_id, shipment_id, amount, currency, status, gateway_ref";
+
+/// Writes a pending capture; `false` if the shipment has one already (a retried ship).
+pub async fn add_capture(c: &mut Conn<'_>, cap: &Capture, at: i64) -> Result<bool, StoreError> {
+    let n = c
+        .exec(
+            "INSERT INTO captures (id, payment_id, shipment_id, amount, currency, status, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6) ON CONFLICT (shipment_id) DO NOTHING",
+            args![
+                cap.id.to_string(),
+                cap.payment_id.to_string(),
+                cap.shipment_id.to_string(),
+                cap.amount.minor(),
+                cap.amount.currency().code(),
+                at
+            ],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+pub async fn captures(c: &mut Conn<'_>, payment: PaymentId) -> Result<Vec<Capture>, StoreError> {
+    let sql = format!("SELECT {CAPTURE_COLS} FROM captures WHERE payment_id = $1 ORDER BY id");
+    c.all(&sql, args![payment.to_string()]).await?.iter().map(capture).collect()
+}
+
+pub async fn get_capture(c: &mut Conn<'_>, id: CaptureId) -> Result<Option<Capture>, StoreError> {
+    let sql = format!("SELECT {CAPTURE_COLS} FROM captures WHERE id = $1");
+    c.opt(&sql, args![id.to_string()]).await?.as_ref().map(capture).transpose()
+}
+
+/// Marks the capture taken by the gateway; `false` if it was already.
+pub async fn capture_done(c: &mut Conn<'_>, id: CaptureId, gateway_ref: &str, at: i64) -> Result<bool, StoreError> {
+    let n = c
+        .exec(
+            "UPDATE captures SET status = 'captured', gateway_ref = $2, updated_at = $3 WHERE id = $1 AND status = 'pending'",
+            args![id.to_string(), gateway_ref, at],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+/// Money going back to the card.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refund {
+    pub id: String,
+    pub payment_id: PaymentId,
+    pub return_id: Option<ReturnId>,
+    pub amount: Money,
+    /// `pending` until the gateway has done it, then `refunded`.
+    pub status: String,
+}
+
+fn refund(r: &Row) -> Result<Refund, StoreError> {
+    Ok(Refund {
+        id: r.text("id")?,
+        payment_id: r.parsed("payment_id", PaymentId::parse)?,
+        return_id: r
+            .opt_text("return_id")?
+            .map(|s| ReturnId::parse(&s))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        amount: Money::new(r.int("amount")?, r.parsed("currency", Currency::parse)?),
+        status: r.text("status")?,
+    })
+}
+
+/// Writes a pending refund; `false` if one with its id exists (a retried request).
+pub async fn add_refund(c: &mut Conn<'_>, f: &Refund, at: i64) -> Result<bool, StoreError> {
+    let n = c
+        .exec(
+            "INSERT INTO refunds (id, payment_id, return_id, amount, currency, status, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6) ON CONFLICT (id) DO NOTHING",
+            args![
+                &f.id,
+                f.payment_id.to_string(),
+                f.return_id.map(|r| r.to_string()),
+                f.amount.minor(),
+                f.amount.currency().code(),
+                at
+            ],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+pub async fn get_refund(c: &mut Conn<'_>, id: &str) -> Result<Option<Refund>, StoreError> {
+    c.opt("SELECT id, payment_id, return_id, amount, currency, status FROM refunds WHERE id = $1", args![id])
+        .await?
+        .as_ref()
+        .map(refund)
+        .transpose()
+}
+
+pub async fn refund_done(c: &mut Conn<'_>, id: &str, gateway_ref: &str, at: i64) -> Result<bool, StoreError> {
+    let n = c
+        .exec(
+            "UPDATE refunds SET status = 'refunded', gateway_ref = $2, updated_at = $3 WHERE id = $1 AND status = 'pending'",
+            args![id, gateway_ref, at],
+        )
+        .await?;
     Ok(n == 1)
 }

@@ -24,7 +24,7 @@ use crate::orders::{self, Item, NewOrderRows, Order, Shipment, TimelineEntry};
 use crate::outbox::{self, NewEvent};
 use crate::payments::{self, Payment};
 use crate::{Backend, Conn, Row, StoreError};
-use buynow_domain::OrderId;
+use buynow_domain::{EventKind, OrderId};
 use std::collections::{HashMap, HashSet};
 use tokio::sync::oneshot;
 
@@ -38,7 +38,7 @@ pub struct NewOrder {
     pub payment: Payment,
     pub entry: TimelineEntry,
     /// The outbox event announcing the order: its kind and JSON payload.
-    pub event: (&'static str, String),
+    pub event: (EventKind, String),
     pub job: NewJob,
     /// With a lease end, the job is written already claimed by the placing process, to run right after the
     /// commit; should that process die first, the lease runs out and a worker runs it.

@@ -1,0 +1,119 @@
+//! The sandbox processor keeps its records in the database: answers by test card number, the first answer
+//! for a repeated key, holds that outlive a restart, partial captures bounded by the hold, lapsed holds.
+
+use buynow_domain::card::{CardNumber, Expiry};
+use buynow_domain::Money;
+use buynow_payments::{AuthorizeOutcome, AuthorizeRequest, DeclineCode, Gateway, GatewayError, MoveOutcome, Refusal};
+use buynow_payments::{Now, Sandbox, SandboxConfig};
+use buynow_store::testing::TestDb;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+fn req<'a>(key: &'a str, card: &'a CardNumber, amount: i64) -> AuthorizeRequest<'a> {
+    AuthorizeRequest { idempotency_key: key, amount: Money::usd(amount), card, expiry: Expiry::parse(12, 2030).unwrap() }
+}
+
+fn clock() -> (Arc<AtomicI64>, Now) {
+    let at = Arc::new(AtomicI64::new(buynow_store::now_micros()));
+    let read = at.clone();
+    (at, Arc::new(move || read.load(Ordering::SeqCst)))
+}
+
+fn approved(out: AuthorizeOutcome) -> String {
+    match out {
+        AuthorizeOutcome::Approved { authorization } => authorization,
+        other => panic!("expected approval, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn answers_by_test_card_number() {
+    let db = TestDb::sqlite();
+    let sbx = Sandbox::new(SandboxConfig::default(), db.open().await, clock().1);
+    let cases = [
+        ("4242424242424242", None),
+        ("5555555555554444", None),
+        ("4000056655665556", None),
+        ("4000000000000002", Some(DeclineCode::CardDeclined)),
+        ("4000000000009995", Some(DeclineCode::InsufficientFunds)),
+        ("4000000000000069", Some(DeclineCode::ExpiredCard)),
+    ];
+    for (i, (number, decline)) in cases.into_iter().enumerate() {
+        let card = CardNumber::parse(number).unwrap();
+        let out = sbx.authorize(req(&format!("k{i}"), &card, 1000)).await.unwrap();
+        match decline {
+            None => assert!(matches!(out, AuthorizeOutcome::Approved { .. }), "{number}"),
+            Some(code) => assert_eq!(out, AuthorizeOutcome::Declined { code }),
+        }
+    }
+    let card = CardNumber::parse("4000000000000119").unwrap();
+    assert_eq!(sbx.authorize(req("k9", &card, 1000)).await, Err(GatewayError::Processing));
+}
+
+#[tokio::test]
+async fn a_retried_key_after_a_lost_answer_gets_the_same_hold() {
+    let db = TestDb::sqlite();
+    let config = SandboxConfig { seed: 7, timeouts_per_mille: 1000, ..SandboxConfig::default() };
+    let sbx = Sandbox::new(config, db.open().await, clock().1);
+    let card = CardNumber::parse("4242424242424242").unwrap();
+    assert_eq!(sbx.authorize(req("order-1", &card, 1000)).await, Err(GatewayError::Timeout));
+    assert_eq!(sbx.totals().await.unwrap().0, 1000, "the hold was made though the answer was lost");
+    assert_eq!(sbx.authorize(req("order-1", &card, 1000)).await, Err(GatewayError::Timeout));
+    assert_eq!(sbx.totals().await.unwrap().0, 1000, "the retry made no second hold");
+}
+
+#[tokio::test]
+async fn a_hold_outlives_a_restart_and_captures_add_up_to_it_at_most() {
+    let db = TestDb::sqlite();
+    let (_, now) = clock();
+    let card = CardNumber::parse("4242424242424242").unwrap();
+    let auth = {
+        let sbx = Sandbox::new(SandboxConfig::default(), db.open().await, now.clone());
+        approved(sbx.authorize(req("pay-1", &card, 1000)).await.unwrap())
+    };
+    // Another process (or this one restarted) captures against the same records.
+    let sbx = Sandbox::new(SandboxConfig::default(), db.open().await, now);
+    assert!(matches!(sbx.capture(&auth, Money::usd(600), "cap-1").await.unwrap(), MoveOutcome::Done { .. }));
+    // The same key again: the same answer, nothing more taken.
+    assert!(matches!(sbx.capture(&auth, Money::usd(600), "cap-1").await.unwrap(), MoveOutcome::Done { .. }));
+    assert_eq!(
+        sbx.capture(&auth, Money::usd(401), "cap-2").await.unwrap(),
+        MoveOutcome::Refused(Refusal::ExceedsAvailable)
+    );
+    assert!(matches!(sbx.capture(&auth, Money::usd(400), "cap-3").await.unwrap(), MoveOutcome::Done { .. }));
+    assert_eq!(sbx.totals().await.unwrap().1, 1000);
+    assert!(matches!(sbx.refund(&auth, Money::usd(1000), "ref-1").await.unwrap(), MoveOutcome::Done { .. }));
+    assert_eq!(sbx.refund(&auth, Money::usd(1), "ref-2").await.unwrap(), MoveOutcome::Refused(Refusal::ExceedsAvailable));
+}
+
+#[tokio::test]
+async fn a_hold_lapses_after_seven_days_and_a_voided_one_cannot_be_captured() {
+    let db = TestDb::sqlite();
+    let (at, now) = clock();
+    let sbx = Sandbox::new(SandboxConfig::default(), db.open().await, now);
+    let card = CardNumber::parse("4242424242424242").unwrap();
+    let auth = approved(sbx.authorize(req("pay-1", &card, 1000)).await.unwrap());
+    let voided = approved(sbx.authorize(req("pay-2", &card, 500)).await.unwrap());
+    sbx.void(&voided, "void-1").await.unwrap();
+    assert_eq!(sbx.capture(&voided, Money::usd(500), "cap-v").await.unwrap(), MoveOutcome::Refused(Refusal::Voided));
+    at.fetch_add(8 * 86_400_000_000, Ordering::SeqCst);
+    assert_eq!(sbx.capture(&auth, Money::usd(1000), "cap-1").await.unwrap(), MoveOutcome::Refused(Refusal::HoldExpired));
+    assert!(sbx.lookup("cap-1").await.unwrap().is_some(), "the refusal is on record by its key");
+}
+
+#[tokio::test]
+async fn the_same_seed_injects_the_same_faults() {
+    let run = |seed| async move {
+        let db = TestDb::sqlite();
+        let config = SandboxConfig { seed, errors_per_mille: 300, timeouts_per_mille: 200, ..SandboxConfig::default() };
+        let sbx = Sandbox::new(config, db.open().await, clock().1);
+        let card = CardNumber::parse("4242424242424242").unwrap();
+        let mut results = Vec::new();
+        for i in 0..50 {
+            results.push(sbx.authorize(req(&format!("k{i}"), &card, 100)).await.is_ok());
+        }
+        results
+    };
+    assert_eq!(run(42).await, run(42).await);
+    assert_ne!(run(42).await, run(43).await);
+}

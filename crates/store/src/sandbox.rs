@@ -1,0 +1,116 @@
+//! The sandbox card processor's own records, as a processor keeps them: each call by its idempotency key, so a
+//! retried call gets the first answer and a hold made before a restart can still be captured after it.
+
+use crate::{args, Conn, Row, StoreError};
+
+/// An authorization as the processor recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authorization {
+    pub idempotency_key: String,
+    /// `approved`, or the decline code.
+    pub outcome: String,
+    pub amount: i64,
+    pub currency: String,
+    pub created_at: i64,
+}
+
+fn authorization(r: &Row) -> Result<Authorization, StoreError> {
+    Ok(Authorization {
+        idempotency_key: r.text("idempotency_key")?,
+        outcome: r.text("outcome")?,
+        amount: r.int("amount")?,
+        currency: r.text("currency")?,
+        created_at: r.int("created_at")?,
+    })
+}
+
+/// Records the authorization unless its key has one; returns the one that stands.
+pub async fn authorize(c: &mut Conn<'_>, a: &Authorization) -> Result<Authorization, StoreError> {
+    let inserted = c
+        .exec(
+            "INSERT INTO sandbox_authorizations (idempotency_key, outcome, amount, currency, created_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (idempotency_key) DO NOTHING",
+            args![&a.idempotency_key, &a.outcome, a.amount, &a.currency, a.created_at],
+        )
+        .await?;
+    if inserted == 1 {
+        return Ok(a.clone());
+    }
+    get_authorization(c, &a.idempotency_key).await?.ok_or(StoreError::NotFound)
+}
+
+pub async fn get_authorization(c: &mut Conn<'_>, key: &str) -> Result<Option<Authorization>, StoreError> {
+    c.opt(
+        "SELECT idempotency_key, outcome, amount, currency, created_at FROM sandbox_authorizations WHERE idempotency_key = $1",
+        args![key],
+    )
+    .await?
+    .as_ref()
+    .map(authorization)
+    .transpose()
+}
+
+/// A capture, void or refund against an authorization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operation {
+    pub idempotency_key: String,
+    pub authorization: String,
+    /// `capture`, `void` or `refund`.
+    pub kind: String,
+    pub amount: i64,
+    /// `ok`, or why it was refused.
+    pub outcome: String,
+    pub created_at: i64,
+}
+
+fn operation(r: &Row) -> Result<Operation, StoreError> {
+    Ok(Operation {
+        idempotency_key: r.text("idempotency_key")?,
+        authorization: r.text("authorization")?,
+        kind: r.text("kind")?,
+        amount: r.int("amount")?,
+        outcome: r.text("outcome")?,
+        created_at: r.int("created_at")?,
+    })
+}
+
+const OP_COLS: &str = "idempotency_key, authorization, kind, amount, outcome, created_at";
+
+pub async fn get_operation(c: &mut Conn<'_>, key: &str) -> Result<Option<Operation>, StoreError> {
+    let sql = format!("SELECT {OP_COLS} FROM sandbox_operations WHERE idempotency_key = $1");
+    c.opt(&sql, args![key]).await?.as_ref().map(operation).transpose()
+}
+
+/// Every operation on the authorization, oldest first.
+pub async fn operations(c: &mut Conn<'_>, authorization: &str) -> Result<Vec<Operation>, StoreError> {
+    let sql = format!("SELECT {OP_COLS} FROM sandbox_operations WHERE authorization = $1 ORDER BY created_at, idempotency_key");
+    c.all(&sql, args![authorization]).await?.iter().map(operation).collect()
+}
+
+/// Records the operation; `false` when its key had one (the caller reads that one back).
+pub async fn record(c: &mut Conn<'_>, op: &Operation) -> Result<bool, StoreError> {
+    let n = c
+        .exec(
+            "INSERT INTO sandbox_operations (idempotency_key, authorization, kind, amount, outcome, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (idempotency_key) DO NOTHING",
+            args![&op.idempotency_key, &op.authorization, &op.kind, op.amount, &op.outcome, op.created_at],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+/// Money the processor holds or moved, for tests that count it: (authorized and approved, captured, refunded,
+/// voided authorizations) over all records.
+pub async fn totals(c: &mut Conn<'_>) -> Result<(i64, i64, i64, i64), StoreError> {
+    let r = c
+        .one(
+            "SELECT \
+             CAST(COALESCE((SELECT SUM(amount) FROM sandbox_authorizations WHERE outcome = 'approved'), 0) AS BIGINT), \
+             CAST(COALESCE((SELECT SUM(amount) FROM sandbox_operations WHERE kind = 'capture' AND outcome = 'ok'), 0) AS BIGINT), \
+             CAST(COALESCE((SELECT SUM(amount) FROM sandbox_operations WHERE kind = 'refund' AND outcome = 'ok'), 0) AS BIGINT), \
+             CAST(COALESCE((SELECT COUNT(*) FROM sandbox_operations WHERE kind = 'void' AND outcome = 'ok'), 0) AS BIGINT)",
+            args![],
+        )
+        .await?;
+    Ok((r.int(0)?, r.int(1)?, r.int(2)?, r.int(3)?))
+}

@@ -1,0 +1,75 @@
+//! Marketplace sellers and staff API keys. A key is stored only as a hash; it is shown once, when made.
+
+use crate::{args, Conn, Row, StoreError};
+use buynow_domain::{SellerId, StaffKeyId};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seller {
+    pub id: SellerId,
+    pub name: String,
+}
+
+pub async fn insert_seller(c: &mut Conn<'_>, seller: &Seller, at: i64) -> Result<(), StoreError> {
+    c.exec("INSERT INTO sellers (id, name, created_at) VALUES ($1, $2, $3)", args![seller.id.to_string(), &seller.name, at])
+        .await
+        .map(drop)
+}
+
+pub async fn seller(c: &mut Conn<'_>, id: SellerId) -> Result<Option<Seller>, StoreError> {
+    let row = c.opt("SELECT id, name FROM sellers WHERE id = $1", args![id.to_string()]).await?;
+    row.map(|r| Ok(Seller { id: r.parsed("id", SellerId::parse)?, name: r.text("name")? })).transpose()
+}
+
+pub async fn seller_by_name(c: &mut Conn<'_>, name: &str) -> Result<Option<Seller>, StoreError> {
+    let row = c.opt("SELECT id, name FROM sellers WHERE name = $1 ORDER BY id LIMIT 1", args![name]).await?;
+    row.map(|r| Ok(Seller { id: r.parsed("id", SellerId::parse)?, name: r.text("name")? })).transpose()
+}
+
+/// A staff key as stored: who it is, never the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffKey {
+    pub id: StaffKeyId,
+    /// `admin`, `warehouse`, `support` or `seller`.
+    pub role: String,
+    pub name: String,
+    pub seller_id: Option<SellerId>,
+    pub center: Option<String>,
+}
+
+fn staff_key(r: &Row) -> Result<StaffKey, StoreError> {
+    Ok(StaffKey {
+        id: r.parsed("id", StaffKeyId::parse)?,
+        role: r.text("role")?,
+        name: r.text("name")?,
+        seller_id: r.opt_text("seller_id")?.map(|s| SellerId::parse(&s)).transpose().map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        center: r.opt_text("center")?,
+    })
+}
+
+pub async fn insert_key(c: &mut Conn<'_>, key: &StaffKey, key_hash: &str, at: i64) -> Result<(), StoreError> {
+    c.exec(
+        "INSERT INTO staff_keys (id, key_hash, role, name, seller_id, center, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        args![
+            key.id.to_string(),
+            key_hash,
+            &key.role,
+            &key.name,
+            key.seller_id.map(|s| s.to_string()),
+            key.center.clone(),
+            at
+        ],
+    )
+    .await
+    .map(drop)
+}
+
+/// The live key whose hash is `key_hash`.
+pub async fn key_by_hash(c: &mut Conn<'_>, key_hash: &str) -> Result<Option<StaffKey>, StoreError> {
+    let row = c
+        .opt(
+            "SELECT id, role, name, seller_id, center FROM staff_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+            args![key_hash],
+        )
+        .await?;
+    row.as_ref().map(staff_key).transpose()
+}
