@@ -35,6 +35,28 @@ enum Command {
     Migrate(Common),
     /// Measure Buy Now placements per second against the bare SQL transaction of one order.
     Bench(bench::Bench),
+    /// Run the simulated carriers: they move the parcels booked with them and send signed tracking events
+    /// to a BuyNow server over HTTP.
+    CarrierSim(CarrierSimArgs),
+}
+
+#[derive(Args, Clone)]
+struct CarrierSimArgs {
+    /// The database BuyNow uses: the simulated carriers keep their parcels there.
+    #[arg(long, env = "BUYNOW_DATABASE_URL", default_value = "sqlite://buynow.db")]
+    database: String,
+    /// Where BuyNow takes tracking events.
+    #[arg(long, env = "BUYNOW_CARRIER_SIM_TARGET", default_value = "http://127.0.0.1:8080")]
+    target: String,
+    /// Seconds between a parcel's events.
+    #[arg(long, default_value_t = 20)]
+    pace_secs: u64,
+    /// Out of 1 000 parcels, how many meet a delay.
+    #[arg(long, default_value_t = 50)]
+    exceptions_per_mille: u32,
+    /// Seed of which parcels are delayed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
 }
 
 #[derive(Args, Clone)]
@@ -84,6 +106,13 @@ struct Serve {
     /// Serve HTTP only; leave the background jobs to `buynow worker` processes.
     #[arg(long, env = "BUYNOW_NO_WORKERS")]
     no_workers: bool,
+    /// The hold window before an order goes to the warehouse, in seconds (store items; a seller's get a third
+    /// of it). Default 5 400 (90 minutes), 60 in the demo.
+    #[arg(long, env = "BUYNOW_HOLD_WINDOW")]
+    hold_window: Option<u64>,
+    /// With `--demo`: keep the demo's data but run no simulated warehouse staff or carriers.
+    #[arg(long, env = "BUYNOW_NO_SIMULATION")]
+    no_simulation: bool,
 }
 
 #[tokio::main]
@@ -110,6 +139,7 @@ async fn main() -> anyhow::Result<()> {
         Some(Command::Serve(serve)) => run_serve(serve).await,
         Some(Command::Worker(common)) => run_worker(common).await,
         Some(Command::Bench(args)) => bench::run(args).await,
+        Some(Command::CarrierSim(args)) => run_carrier_sim(args).await,
         Some(Command::Migrate(common)) => {
             Store::open(&common.database).await.context("migrating")?;
             println!("database {} is up to date", redact_url(&common.database));
@@ -130,7 +160,7 @@ impl Serve {
     }
 }
 
-async fn build_state(common: &Common, run_workers: bool) -> anyhow::Result<AppState> {
+async fn build_state(common: &Common, run_workers: bool, adjust: impl FnOnce(&mut Config)) -> anyhow::Result<AppState> {
     let store = Store::open(&common.database).await.with_context(|| format!("opening {}", common.database))?;
     let vault_key = match &common.vault_key {
         Some(k) => SecretString::from(k.clone()),
@@ -153,12 +183,15 @@ async fn build_state(common: &Common, run_workers: bool) -> anyhow::Result<AppSt
         timeouts_per_mille: common.sandbox_timeouts_per_mille,
         errors_per_mille: common.sandbox_errors_per_mille,
     };
+    adjust(&mut config);
     buynow_server::demo::ensure_centers(&store).await?;
-    let gateway = Arc::new(Sandbox::new(config.sandbox.clone()));
+    let gateway = Arc::new(Sandbox::new(config.sandbox.clone(), store.clone(), config.clock.reader()));
     tracing::info!(
         database = %redact_url(&common.database),
         admin_key = if config.admin_key.is_some() { "set" } else { "not set (/v1/ops answers 403)" },
         sandbox_seed = config.sandbox.seed,
+        hold_window_s = config.hold_store.num_seconds(),
+        simulated_staff_and_carriers = config.simulate,
         "configuration"
     );
     Ok(AppState::new(store, config, gateway).await?)
@@ -193,9 +226,19 @@ fn write_private(path: &PathBuf, contents: &str) -> anyhow::Result<()> {
 }
 
 async fn run_serve(serve: Serve) -> anyhow::Result<()> {
-    let state = build_state(&serve.common, !serve.no_workers).await?;
+    let hold = serve.hold_window.or(serve.demo.then_some(60));
+    let simulate = serve.demo && !serve.no_simulation;
+    let state = build_state(&serve.common, !serve.no_workers, |config| {
+        if let Some(secs) = hold {
+            let secs = i64::try_from(secs).unwrap_or(i64::MAX / 1_000_000).min(30 * 86_400);
+            config.hold_store = chrono::Duration::seconds(secs);
+            config.hold_seller = chrono::Duration::seconds(secs / 3);
+        }
+        config.simulate = simulate;
+    })
+    .await?;
     if serve.demo {
-        let seeded = buynow_server::demo::seed(&state.store, &state.vault, state.config.password_cost).await?;
+        let seeded = buynow_server::demo::seed(&state).await?;
         state.reload_centers().await?;
         if seeded {
             tracing::info!("seeded the demo shop");
@@ -205,6 +248,12 @@ async fn run_serve(serve: Serve) -> anyhow::Result<()> {
         tokio::net::TcpListener::bind(serve.addr).await.with_context(|| format!("binding {}", serve.addr))?;
     let url = format!("http://{}", listener.local_addr()?);
     println!("BuyNow is serving on {url}  (API under {url}/v1, OpenAPI at {url}/v1/openapi.json)");
+    if simulate {
+        println!(
+            "Demo: simulated warehouse staff and carriers are on; an order ships after a {} s hold window and is delivered within about three minutes",
+            state.config.hold_store.num_seconds()
+        );
+    }
     if serve.demo {
         println!(
             "Demo login: {} / {}   (Prime member, default address and a test Visa card)",
@@ -218,14 +267,45 @@ async fn run_serve(serve: Serve) -> anyhow::Result<()> {
 }
 
 async fn run_worker(common: Common) -> anyhow::Result<()> {
-    let state = build_state(&common, true).await?;
+    let state = build_state(&common, true, |_| {}).await?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let worker = buynow_server::jobs::spawn_workers(state.clone(), stopped);
+    let worker = buynow_server::jobs::spawn_workers(state.clone(), stopped.clone());
+    let refresher = buynow_server::spawn_center_refresher(state.clone(), stopped);
     println!("BuyNow worker running on {}", redact_url(&common.database));
     shutdown_signal().await;
     let _ = stop.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(30), worker).await;
+    let _ = refresher.await;
     state.store.close().await;
+    Ok(())
+}
+
+async fn run_carrier_sim(args: CarrierSimArgs) -> anyhow::Result<()> {
+    use buynow_server::simulation::{CarrierSim, CarrierSimConfig};
+    let store = Store::open(&args.database).await.with_context(|| format!("opening {}", redact_url(&args.database)))?;
+    let config = CarrierSimConfig {
+        target: args.target.clone(),
+        pace: Duration::from_secs(args.pace_secs),
+        exceptions_per_mille: args.exceptions_per_mille,
+        seed: args.seed,
+    };
+    let sim = Arc::new(CarrierSim::new(
+        store.clone(),
+        buynow_logistics::carriers::demo(),
+        config,
+        Arc::new(buynow_store::now_micros),
+    ));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let task = sim.spawn(Duration::from_millis(500), stopped);
+    println!(
+        "BuyNow carrier simulator sending tracking events to {} (parcels from {})",
+        args.target,
+        redact_url(&args.database)
+    );
+    shutdown_signal().await;
+    let _ = stop.send(true);
+    let _ = task.await;
+    store.close().await;
     Ok(())
 }
 

@@ -209,7 +209,7 @@ async fn two_servers_and_two_workers_on_one_postgres_survive_a_killed_worker() {
     // Every authorization job ran to its end exactly once: one payment, one authorized transition, one event.
     assert_eq!(count(&store, "SELECT COUNT(*) FROM payments WHERE status = 'authorized'").await, orders);
     assert_eq!(count(&store, "SELECT COUNT(*) FROM order_timeline WHERE status = 'payment_authorized'").await, orders);
-    assert_eq!(count(&store, "SELECT COUNT(*) FROM outbox WHERE kind = 'order_confirmed'").await, orders);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM outbox WHERE kind = 'order.payment_authorized'").await, orders);
     assert_eq!(count(&store, "SELECT COUNT(*) FROM orders WHERE status <> 'payment_authorized'").await, 0);
     let retried = count(&store, "SELECT COUNT(*) FROM jobs WHERE attempts > 1").await;
     assert!(retried > 0, "the killed worker's jobs were taken over (it held none: the test proved nothing)");

@@ -164,7 +164,8 @@ mod tests {
 
     #[test]
     fn the_customer_facing_ones_are_designs_list() {
-        let facing: Vec<&str> = EventKind::ALL.into_iter().filter(|k| k.is_customer_facing()).map(|k| k.as_str()).collect();
+        let facing: Vec<&str> =
+            EventKind::ALL.into_iter().filter(|k| k.is_customer_facing()).map(|k| k.as_str()).collect();
         assert_eq!(
             facing,
             [

@@ -12,8 +12,8 @@ pub mod shipment;
 pub mod sourcing;
 pub mod values;
 
-pub use ids::*;
 pub use event::EventKind;
+pub use ids::*;
 pub use money::{Currency, Money, MoneyError};
 pub use order::{transition, IllegalTransition, OrderEvent, OrderStatus};
 pub use payment::{PaymentEvent, PaymentStatus};

@@ -74,9 +74,13 @@ pub enum PaymentEvent {
     /// The hold (or what is left of it) is released.
     Void,
     /// A share is captured; `complete` when nothing more will be.
-    Capture { complete: bool },
+    Capture {
+        complete: bool,
+    },
     /// Money goes back; `complete` when all that was captured has.
-    Refund { complete: bool },
+    Refund {
+        complete: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -45,6 +45,11 @@ impl CenterCalendar {
         self.tz
     }
 
+    /// The daily cut-off, local time.
+    pub fn cutoff(&self) -> NaiveTime {
+        self.cutoff
+    }
+
     pub fn holidays(&self) -> &BTreeSet<NaiveDate> {
         &self.holidays
     }

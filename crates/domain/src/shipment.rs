@@ -139,10 +139,7 @@ pub struct IllegalShipmentTransition {
 
 /// The one place that says which shipment transitions exist. No `_` arm: a new state or event does not compile
 /// until every pair has been decided.
-pub fn transition(
-    from: ShipmentStatus,
-    event: ShipmentEvent,
-) -> Result<ShipmentStatus, IllegalShipmentTransition> {
+pub fn transition(from: ShipmentStatus, event: ShipmentEvent) -> Result<ShipmentStatus, IllegalShipmentTransition> {
     use ShipmentEvent as E;
     use ShipmentStatus as S;
     let to = match (from, event) {

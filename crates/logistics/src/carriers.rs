@@ -26,10 +26,13 @@ impl Place {
 fn us_area(state: &str) -> Option<u8> {
     const WEST: &[&str] = &["WA", "OR", "CA", "NV"];
     const MOUNTAIN: &[&str] = &["ID", "MT", "WY", "UT", "CO", "AZ", "NM"];
-    const CENTRAL: &[&str] =
-        &["ND", "SD", "NE", "KS", "OK", "TX", "MN", "IA", "MO", "AR", "LA", "WI", "IL", "MI", "IN", "KY", "TN", "MS", "AL"];
+    const CENTRAL: &[&str] = &[
+        "ND", "SD", "NE", "KS", "OK", "TX", "MN", "IA", "MO", "AR", "LA", "WI", "IL", "MI", "IN", "KY", "TN", "MS",
+        "AL",
+    ];
     const EAST: &[&str] = &[
-        "OH", "GA", "FL", "SC", "NC", "VA", "WV", "MD", "DE", "PA", "NJ", "NY", "CT", "RI", "MA", "VT", "NH", "ME", "DC",
+        "OH", "GA", "FL", "SC", "NC", "VA", "WV", "MD", "DE", "PA", "NJ", "NY", "CT", "RI", "MA", "VT", "NH", "ME",
+        "DC",
     ];
     [WEST, MOUNTAIN, CENTRAL, EAST].iter().position(|area| area.contains(&state)).map(|i| i as u8)
 }
@@ -248,7 +251,12 @@ pub fn quotes(
 /// late already), the one that delivers soonest, cheapest first among equals.
 pub fn rate_shop(mut quotes: Vec<RateQuote>, promised_by: NaiveDate) -> Option<RateQuote> {
     quotes.sort_by(|a, b| {
-        (a.price.minor(), a.delivered_by, a.carrier, a.service).cmp(&(b.price.minor(), b.delivered_by, b.carrier, b.service))
+        (a.price.minor(), a.delivered_by, a.carrier, a.service).cmp(&(
+            b.price.minor(),
+            b.delivered_by,
+            b.carrier,
+            b.service,
+        ))
     });
     if let Some(on_time) = quotes.iter().find(|q| q.delivered_by <= promised_by) {
         return Some(on_time.clone());

@@ -35,17 +35,12 @@ impl TrackingFormat {
         match self {
             TrackingFormat::SwiftLuhn => luhn_check_digit(digits),
             TrackingFormat::ParcelwayGs1 => {
-                let sum: u32 = digits
-                    .iter()
-                    .rev()
-                    .enumerate()
-                    .map(|(i, d)| u32::from(*d) * if i % 2 == 0 { 3 } else { 1 })
-                    .sum();
+                let sum: u32 =
+                    digits.iter().rev().enumerate().map(|(i, d)| u32::from(*d) * if i % 2 == 0 { 3 } else { 1 }).sum();
                 ((10 - sum % 10) % 10) as u8
             }
             TrackingFormat::RoadrunnerMod11 => {
-                let sum: u32 =
-                    digits.iter().rev().enumerate().map(|(i, d)| u32::from(*d) * (2 + (i as u32 % 6))).sum();
+                let sum: u32 = digits.iter().rev().enumerate().map(|(i, d)| u32::from(*d) * (2 + (i as u32 % 6))).sum();
                 let r = (11 - sum % 11) % 11;
                 if r == 10 {
                     0

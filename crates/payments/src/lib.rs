@@ -4,6 +4,8 @@ pub mod gateway;
 pub mod sandbox;
 pub mod vault;
 
-pub use gateway::{AuthorizeOutcome, AuthorizeRequest, DeclineCode, Gateway, GatewayError, MoveOutcome, Recorded, Refusal};
+pub use gateway::{
+    AuthorizeOutcome, AuthorizeRequest, DeclineCode, Gateway, GatewayError, MoveOutcome, Recorded, Refusal,
+};
 pub use sandbox::{Now, Sandbox, SandboxConfig};
 pub use vault::{Vault, VaultError};

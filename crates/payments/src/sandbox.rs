@@ -171,6 +171,12 @@ impl Sandbox {
         Ok(move_outcome(&outcome))
     }
 
+    /// Holds that are live (approved and not voided), for tests that count money.
+    pub async fn live_holds(&self) -> Result<Vec<Money>, StoreError> {
+        let holds = sandbox::live_holds(&mut self.store.read().await?.conn()).await?;
+        Ok(holds.into_iter().map(|m| Money::new(m, Currency::Usd)).collect())
+    }
+
     /// Money the processor holds and moved, over all its records: (approved authorizations, captured,
     /// refunded, voids), for tests that count it.
     pub async fn totals(&self) -> Result<(i64, i64, i64, i64), StoreError> {

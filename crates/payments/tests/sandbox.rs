@@ -10,7 +10,12 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 fn req<'a>(key: &'a str, card: &'a CardNumber, amount: i64) -> AuthorizeRequest<'a> {
-    AuthorizeRequest { idempotency_key: key, amount: Money::usd(amount), card, expiry: Expiry::parse(12, 2030).unwrap() }
+    AuthorizeRequest {
+        idempotency_key: key,
+        amount: Money::usd(amount),
+        card,
+        expiry: Expiry::parse(12, 2030).unwrap(),
+    }
 }
 
 fn clock() -> (Arc<AtomicI64>, Now) {
@@ -83,7 +88,10 @@ async fn a_hold_outlives_a_restart_and_captures_add_up_to_it_at_most() {
     assert!(matches!(sbx.capture(&auth, Money::usd(400), "cap-3").await.unwrap(), MoveOutcome::Done { .. }));
     assert_eq!(sbx.totals().await.unwrap().1, 1000);
     assert!(matches!(sbx.refund(&auth, Money::usd(1000), "ref-1").await.unwrap(), MoveOutcome::Done { .. }));
-    assert_eq!(sbx.refund(&auth, Money::usd(1), "ref-2").await.unwrap(), MoveOutcome::Refused(Refusal::ExceedsAvailable));
+    assert_eq!(
+        sbx.refund(&auth, Money::usd(1), "ref-2").await.unwrap(),
+        MoveOutcome::Refused(Refusal::ExceedsAvailable)
+    );
 }
 
 #[tokio::test]
@@ -97,7 +105,10 @@ async fn a_hold_lapses_after_seven_days_and_a_voided_one_cannot_be_captured() {
     sbx.void(&voided, "void-1").await.unwrap();
     assert_eq!(sbx.capture(&voided, Money::usd(500), "cap-v").await.unwrap(), MoveOutcome::Refused(Refusal::Voided));
     at.fetch_add(8 * 86_400_000_000, Ordering::SeqCst);
-    assert_eq!(sbx.capture(&auth, Money::usd(1000), "cap-1").await.unwrap(), MoveOutcome::Refused(Refusal::HoldExpired));
+    assert_eq!(
+        sbx.capture(&auth, Money::usd(1000), "cap-1").await.unwrap(),
+        MoveOutcome::Refused(Refusal::HoldExpired)
+    );
     assert!(sbx.lookup("cap-1").await.unwrap().is_some(), "the refusal is on record by its key");
 }
 

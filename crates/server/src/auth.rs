@@ -123,3 +123,40 @@ impl FromRequestParts<AppState> for AdminAuth {
         }
     }
 }
+
+/// Staff who work shipments: the admin key (standing in for a warehouse key until staff roles exist), or a
+/// marketplace seller's key, which reaches only that seller's shipments.
+#[derive(Debug, Clone, Copy)]
+pub struct StaffAuth(pub crate::services::warehouse::Actor);
+
+impl FromRequestParts<AppState> for StaffAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        use crate::services::warehouse::Actor;
+        if AdminAuth::from_request_parts(parts, state).await.is_ok() {
+            return Ok(StaffAuth(Actor::Warehouse));
+        }
+        let given = bearer(parts).ok_or(ApiError::Unauthorized)?;
+        if given.len() > 200 {
+            return Err(ApiError::Unauthorized);
+        }
+        let mut read = state.store.read().await?;
+        let key = buynow_store::staff::key_by_hash(&mut read.conn(), &token_hash(given)).await?;
+        match key {
+            Some(k) if k.role == "seller" => {
+                k.seller_id.map(|s| StaffAuth(Actor::Seller(s))).ok_or(ApiError::Forbidden("seller"))
+            }
+            Some(k) if k.role == "warehouse" || k.role == "admin" => Ok(StaffAuth(Actor::Warehouse)),
+            Some(_) => Err(ApiError::Forbidden("warehouse")),
+            None => Err(ApiError::Unauthorized),
+        }
+    }
+}
+
+/// A new staff key: `bns_` and 32 random bytes, URL-safe. Only its hash is kept.
+pub fn new_staff_key() -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    format!("bns_{}", URL_SAFE_NO_PAD.encode(bytes))
+}

@@ -1,5 +1,6 @@
 //! Server configuration: one struct, filled by the binary from flags and environment.
 
+use crate::clock::Clock;
 use buynow_payments::SandboxConfig;
 use secrecy::SecretString;
 use std::time::Duration;
@@ -35,7 +36,7 @@ pub struct Config {
     pub job_lease: Duration,
     /// Run the background job workers inside this process.
     pub run_workers: bool,
-    /// How often an idle worker looks for due jobs (it is also woken when this process enqueues one).
+    /// How often an idle worker looks for due jobs.
     pub worker_poll: Duration,
     /// The first retry of a failed job waits this long; each further one twice as long (up to 10 minutes).
     pub job_backoff: Duration,
@@ -43,6 +44,12 @@ pub struct Config {
     /// Hold windows before release to the warehouse: items we ship, and items a marketplace seller ships.
     pub hold_store: chrono::Duration,
     pub hold_seller: chrono::Duration,
+    /// The time (a test moves it forward).
+    pub clock: Clock,
+    /// Run the demo's simulated warehouse staff and carriers in this process.
+    pub simulate: bool,
+    /// Returns are accepted for this long after delivery.
+    pub return_window: chrono::Duration,
 }
 
 impl Config {
@@ -61,6 +68,9 @@ impl Config {
             session_ttl: Duration::from_secs(30 * 24 * 3600),
             hold_store: chrono::Duration::minutes(90),
             hold_seller: chrono::Duration::minutes(30),
+            clock: Clock::default(),
+            simulate: false,
+            return_window: chrono::Duration::days(30),
         }
     }
 }

@@ -33,6 +33,8 @@ pub enum ApiError {
     InvalidCredentials,
     #[error("this needs a staff key with the {0} role")]
     Forbidden(&'static str),
+    #[error("this {0} is not yours to handle")]
+    NotYours(&'static str),
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{1}")]
@@ -67,7 +69,7 @@ impl ApiError {
             MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed"),
             Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
             InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials", "Unauthorized"),
-            Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
+            Forbidden(_) | NotYours(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
             NotFound(_) => (StatusCode::NOT_FOUND, "not_found", "Not found"),
             Conflict(code, _) => (StatusCode::CONFLICT, code, "Conflict"),
             Unprocessable(code, _) => (StatusCode::UNPROCESSABLE_ENTITY, code, "Cannot be done"),

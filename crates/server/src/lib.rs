@@ -2,6 +2,8 @@
 
 pub mod auth;
 pub mod buy_now;
+pub mod carriers;
+pub mod clock;
 pub mod config;
 pub mod customers;
 pub mod demo;
@@ -13,6 +15,8 @@ pub mod openapi;
 pub mod ops;
 pub mod orders;
 pub mod products;
+pub mod services;
+pub mod simulation;
 pub mod state;
 pub mod views;
 
@@ -44,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .merge(products::router())
         .merge(buy_now::router())
         .merge(orders::router())
+        .merge(carriers::router())
         .merge(ops::router())
         .merge(health::router())
         .split_for_parts();
@@ -74,13 +79,38 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop_workers, workers_stopped) = watch::channel(false);
-    let workers = state.config.run_workers.then(|| jobs::spawn_workers(state.clone(), workers_stopped));
+    let mut background = vec![spawn_center_refresher(state.clone(), workers_stopped.clone())];
+    if state.config.run_workers {
+        background.push(jobs::spawn_workers(state.clone(), workers_stopped.clone()));
+    }
+    if state.config.simulate {
+        let target = format!("http://{}", listener.local_addr()?);
+        background.extend(simulation::spawn_demo(&state, target, workers_stopped));
+    }
     let app = router(state.clone());
     let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     let _ = stop_workers.send(true);
-    if let Some(w) = workers {
-        let _ = w.await;
+    for task in background {
+        let _ = task.await;
     }
     state.store.close().await;
     result
+}
+
+/// Every process reloads the fulfillment centers within seconds of a change made through any of them.
+pub fn spawn_center_refresher(state: AppState, mut stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = stop.changed() => return,
+                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            }
+            if *stop.borrow() {
+                return;
+            }
+            if let Err(e) = state.refresh_centers().await {
+                tracing::warn!(error = %e, "could not check the fulfillment centers for changes");
+            }
+        }
+    })
 }

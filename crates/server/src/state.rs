@@ -3,6 +3,8 @@
 use crate::config::Config;
 use buynow_domain::pricing::{ShippingRates, TaxTable};
 use buynow_domain::promise::CenterCalendar;
+use buynow_domain::PostalAddress;
+use buynow_logistics::{carriers, BoxSize, Carrier, Place};
 use buynow_payments::{Gateway, Vault};
 use buynow_store::catalog::{self, Center};
 use buynow_store::Store;
@@ -23,7 +25,10 @@ pub struct Inner {
     pub config: Config,
     pub rates: ShippingRates,
     pub taxes: TaxTable,
+    pub carriers: Vec<Carrier>,
     centers: RwLock<Arc<Centers>>,
+    /// What the cached centers were read at (see `catalog::centers_version`).
+    centers_version: RwLock<(i64, i64)>,
 }
 
 impl Deref for AppState {
@@ -33,17 +38,35 @@ impl Deref for AppState {
     }
 }
 
-/// The fulfillment centers with their shipping calendars, cached: they change only through `/v1/ops`.
+/// The fulfillment centers with their shipping calendars, cached. Changed through `/v1/ops/centers` by any
+/// process; each process reloads when it sees the table changed (see `AppState::refresh_centers`).
 #[derive(Debug, Default)]
 pub struct Centers {
     pub by_code: HashMap<String, CenterInfo>,
+    /// Where stock goes when no center is named: one of the store's own centers.
     pub default_code: Option<String>,
+}
+
+impl Centers {
+    /// The centers a product may ship from: the store's own, or its seller's.
+    pub fn for_seller(&self, seller: Option<buynow_domain::SellerId>) -> impl Iterator<Item = &CenterInfo> {
+        self.by_code.values().filter(move |c| c.center.seller_id == seller)
+    }
 }
 
 #[derive(Debug)]
 pub struct CenterInfo {
     pub center: Center,
     pub calendar: CenterCalendar,
+    pub address: Option<PostalAddress>,
+    pub boxes: Vec<BoxSize>,
+}
+
+impl CenterInfo {
+    /// Where rates are reckoned from: the center's state or province.
+    pub fn place(&self) -> Option<Place> {
+        self.address.as_ref().map(|a| Place::new(&a.country, &a.region))
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -71,7 +94,15 @@ impl CenterInfo {
             .map(|h| NaiveDate::from_str(h).map_err(|_| bad(format!("bad holiday {h}"))))
             .collect::<Result<Vec<_>, _>>()?;
         let calendar = CenterCalendar::new(tz, cutoff, days, holidays).map_err(|e| bad(e.to_string()))?;
-        Ok(CenterInfo { center, calendar })
+        let address = match center.address.as_str() {
+            "" => None,
+            json => Some(serde_json::from_str(json).map_err(|e| bad(format!("bad address: {e}")))?),
+        };
+        let boxes = match center.boxes.as_str() {
+            "" => buynow_logistics::boxes::standard_table(),
+            json => serde_json::from_str(json).map_err(|e| bad(format!("bad box table: {e}")))?,
+        };
+        Ok(CenterInfo { center, calendar, address, boxes })
     }
 }
 
@@ -98,22 +129,63 @@ impl AppState {
             config,
             rates: ShippingRates::demo(),
             taxes: TaxTable::demo(),
+            carriers: carriers::demo(),
             centers: RwLock::default(),
+            centers_version: RwLock::default(),
         }));
         state.reload_centers().await?;
+        state.ensure_carrier_accounts().await?;
         Ok(state)
     }
 
+    /// Gives every carrier a signing secret for its tracking events, unless it has one (from an earlier start,
+    /// another process, or `PUT`-by-admin); several processes starting at once keep the first.
+    async fn ensure_carrier_accounts(&self) -> Result<(), StartError> {
+        let mut tx = self.store.write().await?;
+        for carrier in &self.carriers {
+            let secret = buynow_logistics::signing::new_secret(rand::random());
+            buynow_store::carriers::ensure_secret(&mut tx.conn(), carrier.code, &secret, self.now_micros()).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The time as BuyNow sees it (see `Clock`).
+    pub fn now_micros(&self) -> i64 {
+        self.config.clock.now_micros()
+    }
+
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.config.clock.now()
+    }
+
+    pub fn carrier(&self, code: &str) -> Option<&Carrier> {
+        self.carriers.iter().find(|c| c.code == code)
+    }
+
+    /// Reloads the centers if another process (or this one) changed them since they were read.
+    pub async fn refresh_centers(&self) -> Result<(), StartError> {
+        let version = catalog::centers_version(&mut self.store.read().await?.conn()).await?;
+        if version != *self.centers_version.read().unwrap_or_else(|p| p.into_inner()) {
+            self.reload_centers().await?;
+        }
+        Ok(())
+    }
+
     pub async fn reload_centers(&self) -> Result<(), StartError> {
-        let rows = catalog::centers(&mut self.store.read().await?.conn()).await?;
+        let mut read = self.store.read().await?;
+        let version = catalog::centers_version(&mut read.conn()).await?;
+        let rows = catalog::centers(&mut read.conn()).await?;
+        drop(read);
         let mut centers = Centers::default();
         for row in rows {
-            if row.is_default || centers.default_code.is_none() {
+            if row.seller_id.is_none() && (row.is_default || centers.default_code.is_none()) {
                 centers.default_code = Some(row.code.clone());
             }
             centers.by_code.insert(row.code.clone(), CenterInfo::new(row)?);
         }
         *self.centers.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(centers);
+        *self.centers_version.write().unwrap_or_else(|p| p.into_inner()) = version;
         Ok(())
     }
 

@@ -164,8 +164,9 @@ pub struct OrderItemView {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PaymentView {
-    /// `pending`, `authorized`, `declined`, `voided` or `cancelled`.
-    pub status: String,
+    /// `pending`, `authorized`, `declined`, `voided`, `cancelled`, `partially_captured`, `captured`,
+    /// `partially_refunded` or `refunded`.
+    pub status: &'static str,
     pub payment_method_id: String,
     pub brand: Option<&'static str>,
     pub last4: Option<String>,
@@ -174,30 +175,75 @@ pub struct PaymentView {
     pub decline_code: Option<String>,
     /// What to tell the customer when they need to act.
     pub message: Option<String>,
+    /// Charged so far (each shipment's share when it ships), and refunded of that.
+    pub captured: MoneyView,
+    pub refunded: MoneyView,
 }
 
+/// A parcel with (some of) the order's items in it: other orders of the customer to the same address may
+/// travel in it too.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ShipmentView {
     pub id: String,
-    pub status: String,
+    /// `pending`, `released`, `picking`, `packed`, `shipped`, `in_transit`, `out_for_delivery`, `delivered`,
+    /// `exception` or `cancelled`.
+    pub status: &'static str,
     pub fulfillment_center: String,
+    /// This order's units in it.
     pub quantity: u32,
     pub carrier: Option<String>,
+    pub service: Option<String>,
     pub tracking_number: Option<String>,
+    /// Where the customer follows it on the carrier's site.
+    pub tracking_url: Option<String>,
+    pub shipped_at: Option<DateTime<Utc>>,
+    pub delivered_at: Option<DateTime<Utc>>,
     pub events: Vec<TrackingEventView>,
 }
 
+/// A carrier's scan.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TrackingEventView {
     pub at: DateTime<Utc>,
+    /// `in_transit`, `out_for_delivery`, `delivered` or `exception`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub location: Option<String>,
     pub description: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TimelineEntryView {
     pub at: DateTime<Utc>,
-    pub status: String,
+    /// The order's state after this.
+    pub status: &'static str,
+    /// What happened, e.g. `order.placed`, `shipment.shipped`.
+    pub event: &'static str,
     pub note: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReturnLineView {
+    pub sku: String,
+    pub quantity: u32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReturnView {
+    pub id: String,
+    pub order_id: String,
+    /// `requested`, `received` or `refunded`.
+    pub status: String,
+    pub reason: String,
+    pub items: Vec<ReturnLineView>,
+    /// What goes back to the card once it is received.
+    pub refund: MoneyView,
+    pub carrier: String,
+    pub tracking_number: String,
+    /// The return label (PDF) to print.
+    pub label_url: String,
+    /// `sellable` or `damaged`, once received.
+    pub condition: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -219,6 +265,10 @@ pub struct OrderView {
     pub timeline: Vec<TimelineEntryView>,
     /// The end of the hold window: until then a cancel is sure to be accepted. `null` once it cannot be.
     pub cancellable_until: Option<DateTime<Utc>>,
+    /// Held by something that needs a person (say, items that could not be found).
+    pub on_hold: bool,
+    pub hold_reason: Option<String>,
+    pub returns: Vec<ReturnView>,
     pub created_at: DateTime<Utc>,
 }
 

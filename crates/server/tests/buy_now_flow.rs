@@ -58,7 +58,7 @@ async fn a_customer_signs_up_previews_and_buys_now_and_the_order_is_authorized()
     let (status, mine) = app.get("/v1/me/orders", Some(&c.token)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(mine["orders"][0]["id"], order["id"]);
-    assert_eq!(app.sandbox.live_holds().len(), 1);
+    assert_eq!(app.sandbox.live_holds().await.unwrap().len(), 1);
     app.stop().await;
 }
 
@@ -96,7 +96,7 @@ async fn cancelling_in_the_window_returns_the_stock_and_voids_the_authorization(
     assert_eq!(app.stock("LAMP").await, (3, 0), "the reservation is back");
     let order = app.wait_for(&c, id, "cancelled").await;
     assert_eq!(order["payment"]["status"], "voided");
-    assert!(app.sandbox.live_holds().is_empty(), "no hold is left on the card");
+    assert!(app.sandbox.live_holds().await.unwrap().is_empty(), "no hold is left on the card");
 
     // A retried cancel is harmless.
     let (status, again) = app.post(&format!("/v1/orders/{id}/cancel"), Some(&c.token), json!({})).await;
@@ -160,7 +160,9 @@ async fn a_declined_card_puts_the_order_in_payment_action_required_and_a_revised
         app.post(&format!("/v1/orders/{id}/payment-method"), Some(&c.token), json!({"payment_method_id": good})).await;
     assert_eq!((status, problem_code(&problem)), (StatusCode::CONFLICT, "invalid_state"));
     let events = app
-        .scalar(&format!("SELECT COUNT(*) FROM outbox WHERE order_id = '{id}' AND kind = 'payment_action_required'"))
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM outbox WHERE order_id = '{id}' AND kind = 'order.payment_action_required'"
+        ))
         .await;
     assert_eq!(events, 1, "the customer is told once");
     app.stop().await;
@@ -184,7 +186,7 @@ async fn a_second_decline_cancels_the_order_and_returns_its_stock() {
     assert_eq!(order["payment"]["status"], "declined");
     assert_eq!(app.stock("MUG").await, (4, 0), "the stock is back for other buyers");
     let kinds =
-        app.scalar(&format!("SELECT COUNT(*) FROM outbox WHERE order_id = '{id}' AND kind = 'order_cancelled'")).await;
+        app.scalar(&format!("SELECT COUNT(*) FROM outbox WHERE order_id = '{id}' AND kind = 'order.cancelled'")).await;
     assert_eq!(kinds, 1);
     app.stop().await;
 }
@@ -230,7 +232,7 @@ async fn an_authorization_the_inline_path_missed_is_finished_by_the_worker() {
     let order = app.wait_for(&c, order["id"].as_str().unwrap(), "payment_authorized").await;
     assert_eq!(order["payment"]["status"], "authorized");
     assert_eq!(app.scalar("SELECT COUNT(*) FROM jobs WHERE kind = 'authorize_payment' AND status = 'done'").await, 1);
-    assert_eq!(app.sandbox.live_holds().len(), 1);
+    assert_eq!(app.sandbox.live_holds().await.unwrap().len(), 1);
     app.stop().await;
 }
 

@@ -35,7 +35,7 @@ async fn one_idempotency_key_sent_twenty_times_at_once_makes_one_order_and_one_a
     assert_eq!(app.scalar("SELECT COUNT(*) FROM payments").await, 1);
     assert_eq!(app.scalar("SELECT COUNT(*) FROM jobs WHERE kind = 'authorize_payment'").await, 1);
     app.wait_for(&c, &id, "payment_authorized").await;
-    assert_eq!(app.sandbox.live_holds().len(), 1, "one authorization at the gateway");
+    assert_eq!(app.sandbox.live_holds().await.unwrap().len(), 1, "one authorization at the gateway");
     assert_eq!(app.stock("HOT").await, (100, 1));
 
     // The same key later, with the same body: the same order again.
@@ -109,7 +109,7 @@ async fn gateway_timeouts_and_errors_never_make_a_second_hold() {
         app.wait_for(buyer, order["id"].as_str().unwrap(), "payment_authorized").await;
     }
     assert_eq!(app.scalar("SELECT COUNT(*) FROM payments WHERE status = 'authorized'").await, 20);
-    assert_eq!(app.sandbox.live_holds().len(), 20, "exactly one hold per order, retries included");
+    assert_eq!(app.sandbox.live_holds().await.unwrap().len(), 20, "exactly one hold per order, retries included");
     assert!(
         app.scalar("SELECT CAST(SUM(attempts) AS BIGINT) FROM jobs").await > 20,
         "the faults did happen and were retried"

@@ -5,7 +5,10 @@
 use crate::{args, Conn, Row, StoreError};
 
 pub async fn secret(c: &mut Conn<'_>, code: &str) -> Result<Option<String>, StoreError> {
-    c.opt("SELECT secret FROM carrier_accounts WHERE code = $1", args![code]).await?.map(|r| r.text("secret")).transpose()
+    c.opt("SELECT secret FROM carrier_accounts WHERE code = $1", args![code])
+        .await?
+        .map(|r| r.text("secret"))
+        .transpose()
 }
 
 /// Sets the secret only where the carrier has none yet (several processes may start at once).
@@ -67,31 +70,35 @@ fn parcel(r: &Row) -> Result<Parcel, StoreError> {
 }
 
 /// Books the parcel unless its reference is booked already; returns the booking that stands (a retried
-/// label gets the same tracking number). `Err` with `is_unique_violation` when the tracking number was taken
-/// by another parcel: draw another.
-pub async fn book(c: &mut Conn<'_>, p: &Parcel) -> Result<Parcel, StoreError> {
+/// label gets the same tracking number), or `None` when the tracking number belongs to another parcel: draw
+/// another.
+pub async fn book(c: &mut Conn<'_>, p: &Parcel) -> Result<Option<Parcel>, StoreError> {
     if let Some(existing) = by_ref(c, &p.carrier, &p.shipment_ref).await? {
-        return Ok(existing);
+        return Ok(Some(existing));
     }
-    c.exec(
-        "INSERT INTO carrier_parcels (carrier, tracking_number, shipment_ref, service, origin, destination, \
+    let n = c
+        .exec(
+            "INSERT INTO carrier_parcels (carrier, tracking_number, shipment_ref, service, origin, destination, \
          weight_grams, delivered_by, booked_at, step, next_event_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10)",
-        args![
-            &p.carrier,
-            &p.tracking_number,
-            &p.shipment_ref,
-            &p.service,
-            &p.origin,
-            &p.destination,
-            p.weight_grams,
-            &p.delivered_by,
-            p.booked_at,
-            p.next_event_at
-        ],
-    )
-    .await?;
-    Ok(p.clone())
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10) ON CONFLICT DO NOTHING",
+            args![
+                &p.carrier,
+                &p.tracking_number,
+                &p.shipment_ref,
+                &p.service,
+                &p.origin,
+                &p.destination,
+                p.weight_grams,
+                &p.delivered_by,
+                p.booked_at,
+                p.next_event_at
+            ],
+        )
+        .await?;
+    if n == 1 {
+        return Ok(Some(p.clone()));
+    }
+    by_ref(c, &p.carrier, &p.shipment_ref).await
 }
 
 pub async fn by_ref(c: &mut Conn<'_>, carrier: &str, shipment_ref: &str) -> Result<Option<Parcel>, StoreError> {

@@ -78,7 +78,8 @@ pub async fn centers(c: &mut Conn<'_>) -> Result<Vec<Center>, StoreError> {
                 code: r.text("code")?,
                 name: r.text("name")?,
                 time_zone: r.text("time_zone")?,
-                cutoff_minute: u32::try_from(r.int("cutoff_minute")?).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                cutoff_minute: u32::try_from(r.int("cutoff_minute")?)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
                 operating_days: r.text("operating_days")?.chars().filter_map(|ch| ch.to_digit(10)).collect(),
                 holidays: r.text("holidays")?.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
                 rank: u32::try_from(r.int("rank")?).map_err(|e| StoreError::Corrupt(e.to_string()))?,

@@ -1,8 +1,8 @@
 //! Orders, their items, shipments and timeline.
 
 use crate::order_jobs::OrderMove;
-use crate::{args, Arg, Backend, Conn, Row, StoreError, Write};
 pub use crate::shipments::Shipment;
+use crate::{args, Arg, Backend, Conn, Row, StoreError, Write};
 use buynow_domain::{AddressId, Currency, EventKind};
 use buynow_domain::{CustomerId, DeliverySpeed, Money, OrderId, OrderStatus, PaymentMethodId};
 
@@ -258,7 +258,10 @@ pub async fn items(c: &mut Conn<'_>, id: OrderId) -> Result<Vec<Item>, StoreErro
 
 pub async fn timeline(c: &mut Conn<'_>, id: OrderId) -> Result<Vec<TimelineEntry>, StoreError> {
     let rows = c
-        .all("SELECT at, status, event, note FROM order_timeline WHERE order_id = $1 ORDER BY seq", args![id.to_string()])
+        .all(
+            "SELECT at, status, event, note FROM order_timeline WHERE order_id = $1 ORDER BY seq",
+            args![id.to_string()],
+        )
         .await?;
     rows.iter()
         .map(|r| {
@@ -282,8 +285,10 @@ pub async fn add_timeline(c: &mut Conn<'_>, id: OrderId, entry: &TimelineEntry) 
 
 /// The write of entries to orders' timelines, among others (see `Conn::together`).
 pub fn timeline_write(entries: &[(OrderId, &TimelineEntry)]) -> Write<'static> {
-    let rows =
-        entries.iter().map(|(id, e)| args![id.to_string(), e.at, e.status.as_str(), e.event.as_str(), &e.note]).collect();
+    let rows = entries
+        .iter()
+        .map(|(id, e)| args![id.to_string(), e.at, e.status.as_str(), e.event.as_str(), &e.note])
+        .collect();
     Write::Rows { table: "order_timeline", columns: TIMELINE_COLUMNS, rows, tail: "" }
 }
 
@@ -326,7 +331,13 @@ pub async fn set_hold(c: &mut Conn<'_>, id: OrderId, reason: Option<&str>, at: i
 }
 
 /// A revised delivery estimate (a carrier's delay).
-pub async fn set_estimate(c: &mut Conn<'_>, id: OrderId, earliest: &str, latest: &str, at: i64) -> Result<(), StoreError> {
+pub async fn set_estimate(
+    c: &mut Conn<'_>,
+    id: OrderId,
+    earliest: &str,
+    latest: &str,
+    at: i64,
+) -> Result<(), StoreError> {
     c.exec(
         "UPDATE orders SET estimated_earliest = $2, estimated_latest = $3, updated_at = $4 WHERE id = $1",
         args![id.to_string(), earliest, latest, at],

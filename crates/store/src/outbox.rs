@@ -33,7 +33,9 @@ pub fn add_write(events: &[NewEvent<'_>]) -> (Write<'static>, Vec<EventId>) {
     let rows = events
         .iter()
         .zip(&ids)
-        .map(|(e, id)| args![id.to_string(), e.order.to_string(), e.customer.to_string(), e.kind.as_str(), e.payload, e.at])
+        .map(|(e, id)| {
+            args![id.to_string(), e.order.to_string(), e.customer.to_string(), e.kind.as_str(), e.payload, e.at]
+        })
         .collect();
     let columns = &["id", "order_id", "customer_id", "kind", "payload", "created_at"];
     (Write::Rows { table: "outbox", columns, rows, tail: "" }, ids)

@@ -225,7 +225,12 @@ pub async fn authorized_for_order(c: &mut Conn<'_>, order: OrderId) -> Result<Op
 }
 
 /// A new authorization for the same payment (its hold lapsed): the reference changes, the rest stays.
-pub async fn set_authorization(c: &mut Conn<'_>, id: PaymentId, authorization: &str, at: i64) -> Result<(), StoreError> {
+pub async fn set_authorization(
+    c: &mut Conn<'_>,
+    id: PaymentId,
+    authorization: &str,
+    at: i64,
+) -> Result<(), StoreError> {
     c.exec(
         "UPDATE payments SET authorization_ref = $2, authorized_at = $3, updated_at = $3 WHERE id = $1",
         args![id.to_string(), authorization, at],

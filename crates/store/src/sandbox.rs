@@ -66,7 +66,7 @@ pub struct Operation {
 fn operation(r: &Row) -> Result<Operation, StoreError> {
     Ok(Operation {
         idempotency_key: r.text("idempotency_key")?,
-        authorization: r.text("authorization")?,
+        authorization: r.text("authorization_ref")?,
         kind: r.text("kind")?,
         amount: r.int("amount")?,
         outcome: r.text("outcome")?,
@@ -74,7 +74,7 @@ fn operation(r: &Row) -> Result<Operation, StoreError> {
     })
 }
 
-const OP_COLS: &str = "idempotency_key, authorization, kind, amount, outcome, created_at";
+const OP_COLS: &str = "idempotency_key, authorization_ref, kind, amount, outcome, created_at";
 
 pub async fn get_operation(c: &mut Conn<'_>, key: &str) -> Result<Option<Operation>, StoreError> {
     let sql = format!("SELECT {OP_COLS} FROM sandbox_operations WHERE idempotency_key = $1");
@@ -83,7 +83,9 @@ pub async fn get_operation(c: &mut Conn<'_>, key: &str) -> Result<Option<Operati
 
 /// Every operation on the authorization, oldest first.
 pub async fn operations(c: &mut Conn<'_>, authorization: &str) -> Result<Vec<Operation>, StoreError> {
-    let sql = format!("SELECT {OP_COLS} FROM sandbox_operations WHERE authorization = $1 ORDER BY created_at, idempotency_key");
+    let sql = format!(
+        "SELECT {OP_COLS} FROM sandbox_operations WHERE authorization_ref = $1 ORDER BY created_at, idempotency_key"
+    );
     c.all(&sql, args![authorization]).await?.iter().map(operation).collect()
 }
 
@@ -91,7 +93,7 @@ pub async fn operations(c: &mut Conn<'_>, authorization: &str) -> Result<Vec<Ope
 pub async fn record(c: &mut Conn<'_>, op: &Operation) -> Result<bool, StoreError> {
     let n = c
         .exec(
-            "INSERT INTO sandbox_operations (idempotency_key, authorization, kind, amount, outcome, created_at) \
+            "INSERT INTO sandbox_operations (idempotency_key, authorization_ref, kind, amount, outcome, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (idempotency_key) DO NOTHING",
             args![&op.idempotency_key, &op.authorization, &op.kind, op.amount, &op.outcome, op.created_at],
         )
@@ -113,4 +115,17 @@ pub async fn totals(c: &mut Conn<'_>) -> Result<(i64, i64, i64, i64), StoreError
         )
         .await?;
     Ok((r.int(0)?, r.int(1)?, r.int(2)?, r.int(3)?))
+}
+
+/// The amounts of approved authorizations not voided.
+pub async fn live_holds(c: &mut Conn<'_>) -> Result<Vec<i64>, StoreError> {
+    let rows = c
+        .all(
+            "SELECT a.amount FROM sandbox_authorizations a WHERE a.outcome = 'approved' AND NOT EXISTS \
+             (SELECT 1 FROM sandbox_operations o WHERE o.authorization_ref = 'auth_sbx_' || a.idempotency_key \
+              AND o.kind = 'void' AND o.outcome = 'ok') ORDER BY a.idempotency_key",
+            args![],
+        )
+        .await?;
+    rows.iter().map(|r| r.int(0)).collect()
 }

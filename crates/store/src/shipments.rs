@@ -61,9 +61,7 @@ const COLS: &str = "id, order_id, center, sku, quantity, status, carrier, tracki
 
 fn shipment(r: &Row) -> Result<Shipment, StoreError> {
     let count = |name: &str| {
-        r.opt_int(name)?
-            .map(|n| u32::try_from(n).map_err(|e| StoreError::Corrupt(format!("{name}: {e}"))))
-            .transpose()
+        r.opt_int(name)?.map(|n| u32::try_from(n).map_err(|e| StoreError::Corrupt(format!("{name}: {e}")))).transpose()
     };
     Ok(Shipment {
         id: r.parsed("id", ShipmentId::parse)?,
@@ -74,9 +72,11 @@ fn shipment(r: &Row) -> Result<Shipment, StoreError> {
         status: r.parsed("status", |s| ShipmentStatus::parse(s).ok_or("unknown shipment status"))?,
         carrier: r.opt_text("carrier")?,
         tracking_number: r.opt_text("tracking_number")?,
-        consolidated_into: r.opt_text("consolidated_into")?.map(|s| ShipmentId::parse(&s)).transpose().map_err(
-            |e| StoreError::Corrupt(format!("consolidated_into: {e}")),
-        )?,
+        consolidated_into: r
+            .opt_text("consolidated_into")?
+            .map(|s| ShipmentId::parse(&s))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("consolidated_into: {e}")))?,
         box_code: r.opt_text("box")?,
         weight_grams: count("weight_grams")?,
         service: r.opt_text("service")?,
@@ -132,7 +132,11 @@ pub async fn at_center(c: &mut Conn<'_>, center: &str) -> Result<Vec<Shipment>, 
 }
 
 /// The parcel a carrier knows by `tracking_number`.
-pub async fn by_tracking(c: &mut Conn<'_>, carrier: &str, tracking_number: &str) -> Result<Option<Shipment>, StoreError> {
+pub async fn by_tracking(
+    c: &mut Conn<'_>,
+    carrier: &str,
+    tracking_number: &str,
+) -> Result<Option<Shipment>, StoreError> {
     let sql = format!("SELECT {COLS} FROM shipments WHERE carrier = $1 AND tracking_number = $2");
     c.opt(&sql, args![carrier, tracking_number]).await?.as_ref().map(shipment).transpose()
 }
@@ -189,10 +193,18 @@ pub async fn consolidate(c: &mut Conn<'_>, into: ShipmentId, rows: &[ShipmentId]
 }
 
 /// The box and weight of the packed parcel.
-pub async fn set_packed(c: &mut Conn<'_>, parcel: ShipmentId, box_code: &str, weight_grams: u32) -> Result<(), StoreError> {
-    c.exec("UPDATE shipments SET box = $2, weight_grams = $3 WHERE id = $1", args![parcel.to_string(), box_code, weight_grams])
-        .await
-        .map(drop)
+pub async fn set_packed(
+    c: &mut Conn<'_>,
+    parcel: ShipmentId,
+    box_code: &str,
+    weight_grams: u32,
+) -> Result<(), StoreError> {
+    c.exec(
+        "UPDATE shipments SET box = $2, weight_grams = $3 WHERE id = $1",
+        args![parcel.to_string(), box_code, weight_grams],
+    )
+    .await
+    .map(drop)
 }
 
 /// The carrier, service and tracking number the parcel left with (on its own row).
@@ -238,19 +250,21 @@ pub async fn insert(c: &mut Conn<'_>, s: &Shipment, at: i64) -> Result<(), Store
 
 /// Pending rows of other orders at `center` that a newly released one may travel with: same customer, address
 /// and speed, on orders whose payment is authorized.
+/// Only orders placed by `placed_by` count: inside the window of the order being released.
 pub async fn consolidation_candidates(
     c: &mut Conn<'_>,
     customer: &str,
     address: &str,
     speed: &str,
     center: &str,
+    placed_by: i64,
 ) -> Result<Vec<Shipment>, StoreError> {
     let cols = crate::db::qualified("s", COLS).join(", ");
     let sql = format!(
         "SELECT {cols} FROM orders o JOIN shipments s ON s.order_id = o.id \
-         WHERE o.customer_id = $1 AND o.address_id = $2 AND o.delivery_speed = $3 \
-         AND o.status = 'payment_authorized' AND s.center = $4 AND s.status = 'pending' ORDER BY s.id"
+         WHERE o.customer_id = $1 AND o.address_id = $2 AND o.delivery_speed = $3 AND o.created_at <= $5 \
+         AND o.status = 'payment_authorized' AND o.on_hold = 0 AND s.center = $4 AND s.status = 'pending' ORDER BY s.id"
     );
-    let rows = c.all(&sql, args![customer, address, speed, center]).await?;
+    let rows = c.all(&sql, args![customer, address, speed, center, placed_by]).await?;
     rows.iter().map(shipment).collect()
 }

@@ -10,9 +10,12 @@ pub struct Seller {
 }
 
 pub async fn insert_seller(c: &mut Conn<'_>, seller: &Seller, at: i64) -> Result<(), StoreError> {
-    c.exec("INSERT INTO sellers (id, name, created_at) VALUES ($1, $2, $3)", args![seller.id.to_string(), &seller.name, at])
-        .await
-        .map(drop)
+    c.exec(
+        "INSERT INTO sellers (id, name, created_at) VALUES ($1, $2, $3)",
+        args![seller.id.to_string(), &seller.name, at],
+    )
+    .await
+    .map(drop)
 }
 
 pub async fn seller(c: &mut Conn<'_>, id: SellerId) -> Result<Option<Seller>, StoreError> {
@@ -41,7 +44,11 @@ fn staff_key(r: &Row) -> Result<StaffKey, StoreError> {
         id: r.parsed("id", StaffKeyId::parse)?,
         role: r.text("role")?,
         name: r.text("name")?,
-        seller_id: r.opt_text("seller_id")?.map(|s| SellerId::parse(&s)).transpose().map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        seller_id: r
+            .opt_text("seller_id")?
+            .map(|s| SellerId::parse(&s))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
         center: r.opt_text("center")?,
     })
 }

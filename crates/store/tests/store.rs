@@ -2,7 +2,7 @@
 
 use buynow_domain::card::{Brand, Funding};
 use buynow_domain::{AddressId, PaymentMethodId, PostalAddress};
-use buynow_domain::{CustomerId, DeliverySpeed, Money, OrderId, OrderStatus, PaymentId, ShipmentId};
+use buynow_domain::{CustomerId, DeliverySpeed, EventKind, Money, OrderId, OrderStatus, PaymentId};
 use buynow_store::catalog::{self, Center, Product};
 use buynow_store::customers::{self, Purchase, SavedAddress, SavedCard};
 use buynow_store::idempotency::{self, Claim, KeyClaim};
@@ -25,6 +25,9 @@ async fn fixture(store: &Store) {
         holidays: vec![],
         rank: 1,
         is_default: true,
+        address: String::new(),
+        boxes: String::new(),
+        seller_id: None,
     };
     catalog::upsert_center(&mut tx.conn(), &center).await.unwrap();
     catalog::insert_product(&mut tx.conn(), &product("S")).await.unwrap();
@@ -34,13 +37,7 @@ async fn fixture(store: &Store) {
 
 /// A product at $1.00, sold by the store.
 fn product(sku: &str) -> Product {
-    Product {
-        sku: sku.into(),
-        title: sku.into(),
-        price: Money::usd(100),
-        prime_eligible: false,
-        fulfilled_by: "store".into(),
-    }
+    Product::new(sku, sku, Money::usd(100), false, "store")
 }
 
 /// The conformance suite: every test below runs once on SQLite and once on PostgreSQL.
@@ -146,32 +143,18 @@ fn placement_of(
             declines: 0,
             created_at: at,
             updated_at: at,
+            on_hold: false,
+            hold_reason: None,
         };
-        let payment = Payment {
-            id: PaymentId::new(),
-            order_id,
-            payment_method_id: card,
-            amount: Money::usd(100),
-            status: PaymentStatus::Pending,
-            authorization: None,
-            decline_code: None,
-        };
+        let payment = Payment::pending(order_id, card, Money::usd(100));
         Ok(NewOrder {
             order,
             items: vec![Item { sku: sku.into(), title: sku.into(), quantity: 1, unit_price: Money::usd(100) }],
-            shipments: vec![Shipment {
-                id: ShipmentId::new(),
-                center,
-                sku: sku.into(),
-                quantity: 1,
-                status: "pending".into(),
-                carrier: None,
-                tracking_number: None,
-            }],
+            shipments: vec![Shipment::pending(order_id, &center, sku, 1)],
             job: job(&format!("authorize:{}", payment.id), at),
             payment,
-            entry: TimelineEntry { at, status: "placed".into(), note: "placed".into() },
-            event: ("order_placed", "{}".into()),
+            entry: TimelineEntry::new(at, OrderStatus::Placed, EventKind::OrderPlaced, "placed"),
+            event: (EventKind::OrderPlaced, "{}".into()),
             claim_until: Some(at + 1_000_000),
         })
     });
@@ -508,8 +491,8 @@ async fn order_jobs_finish_together_and_a_lost_lease_or_a_refusal_writes_nothing
                     decline_code: None,
                 }),
                 order: Some(OrderMove { from: OrderStatus::Placed, to: OrderStatus::PaymentAuthorized, declines: 0 }),
-                timeline: vec![TimelineEntry { at, status: "payment_authorized".into(), note: "ok".into() }],
-                events: vec![("order_confirmed", "{}".into())],
+                timeline: vec![TimelineEntry::new(at, OrderStatus::PaymentAuthorized, EventKind::PaymentAuthorized, "ok")],
+                events: vec![(EventKind::PaymentAuthorized, "{}".into())],
                 jobs: vec![job(&format!("release:{}", order.id), at)],
             };
             Ok(Decision::Write(effects, "recorded"))

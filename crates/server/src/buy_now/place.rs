@@ -3,16 +3,16 @@ use crate::auth::SessionToken;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{IdempotencyKey, Json};
 use crate::jobs;
-use crate::orders::view::{assemble, order_view, OrderParts};
+use crate::orders::view::{assemble, order_view, pending_views, OrderParts};
 use crate::state::{AppState, Centers};
 use crate::views::OrderView;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use buynow_domain::sourcing::{self, Allocation};
-use buynow_domain::{CustomerId, OrderId, OrderStatus, PaymentId, ShipmentId};
+use buynow_domain::{CustomerId, EventKind, OrderId, OrderStatus};
 use buynow_store::idempotency::{Claim, KeyClaim};
 use buynow_store::orders::{Item, Order, Shipment, TimelineEntry};
-use buynow_store::payments::{Payment, PaymentStatus};
+use buynow_store::payments::Payment;
 use buynow_store::placement::{NewOrder, Placed, Plan, Request};
 use buynow_store::to_micros;
 use buynow_store::StoreError;
@@ -30,7 +30,7 @@ use tokio::sync::oneshot;
     responses((status = 201, body = OrderView, description = "The order (also for a replayed key)"),
               (status = 400, body = Problem), (status = 404, body = Problem),
               (status = 409, description = "out of stock, or the key was used with another body", body = Problem),
-              (status = 422, body = Problem)))]
+              (status = 422, description = "invalid input, or not deliverable to that address", body = Problem)))]
 #[tracing::instrument(skip_all, fields(customer = tracing::field::Empty))]
 pub async fn buy_now(
     State(state): State<AppState>,
@@ -48,7 +48,7 @@ pub async fn buy_now(
         }
     };
     let request_hash = hash(&choices);
-    let now = chrono::Utc::now();
+    let now = state.now();
 
     let mut read = state.store.read().await?;
     // A retry usually arrives after the first attempt committed: the quote's read finds its key, and it is
@@ -116,13 +116,15 @@ pub async fn buy_now(
         Some(answer) => assemble(OrderParts {
             order: answer.order,
             items: placed.items,
-            shipments: placed.shipments,
+            shipments: pending_views(&placed.shipments),
             timeline: vec![placed.entry, answer.entry],
             payment: answer.payment,
             card: Some(card_shown),
+            returns: Vec::new(),
+            picking: false,
         })?,
         // Authorization still under way (or left to the workers): the order as it now stands.
-        None => order_view(&mut state.store.read().await?.conn(), customer, order_id).await?,
+        None => order_view(&state, &mut state.store.read().await?.conn(), customer, order_id).await?,
     };
     Ok((StatusCode::CREATED, HeaderMap::new(), axum::Json(view)))
 }
@@ -164,7 +166,7 @@ fn plan(
     let (centers, q) = (centers.clone(), q.clone());
     Box::new(move |levels| {
         let (sku, quantity) = (q.product.sku.as_str(), q.quantity.get());
-        let plan = sourcing::source(&rank_stock(&centers, levels), quantity)
+        let plan = sourcing::source(&rank_stock(&q.ranks, levels), quantity)
             .ok_or_else(|| PlaceError::Refused(ApiError::out_of_stock(sku, quantity)))?;
         if plan == q.plan {
             return Ok(quoted);
@@ -180,7 +182,7 @@ async fn replay(
 ) -> ApiResult<(StatusCode, HeaderMap, axum::Json<OrderView>)> {
     match claim {
         Claim::Replay(order) => {
-            let view = order_view(&mut state.store.read().await?.conn(), customer, order).await?;
+            let view = order_view(&state, &mut state.store.read().await?.conn(), customer, order).await?;
             let mut headers = HeaderMap::new();
             headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
             Ok((StatusCode::CREATED, headers, axum::Json(view)))
@@ -231,32 +233,15 @@ fn new_order(
         declines: 0,
         created_at: at,
         updated_at: at,
+        on_hold: false,
+        hold_reason: None,
     };
     let items =
         vec![Item { sku: sku.to_string(), title: q.product.title.clone(), quantity, unit_price: q.product.price }];
-    let shipments = plan
-        .iter()
-        .map(|a| Shipment {
-            id: ShipmentId::new(),
-            center: a.center.clone(),
-            sku: sku.to_string(),
-            quantity: a.quantity,
-            status: "pending".into(),
-            carrier: None,
-            tracking_number: None,
-        })
-        .collect();
-    let payment = Payment {
-        id: PaymentId::new(),
-        order_id,
-        payment_method_id: q.card.id,
-        amount: q.totals.total,
-        status: PaymentStatus::Pending,
-        authorization: None,
-        decline_code: None,
-    };
+    let shipments = plan.iter().map(|a| Shipment::pending(order_id, &a.center, sku, a.quantity)).collect();
+    let payment = Payment::pending(order_id, q.card.id, q.totals.total);
     let note = format!("Order placed: {quantity} × {}, {} delivery", q.product.title, q.speed.as_str());
-    let entry = TimelineEntry { at, status: OrderStatus::Placed.as_str().to_string(), note };
+    let entry = TimelineEntry::new(at, OrderStatus::Placed, EventKind::OrderPlaced, note);
     let event = serde_json::json!({ "order_id": order_id, "total": q.totals.total, "estimated_delivery": window });
     let job = jobs::authorize(payment.id, at);
     Ok(NewOrder {
@@ -265,7 +250,7 @@ fn new_order(
         shipments,
         payment,
         entry,
-        event: ("order_placed", event.to_string()),
+        event: (EventKind::OrderPlaced, event.to_string()),
         job,
         claim_until,
     })

@@ -11,7 +11,7 @@ use buynow_domain::Money;
 /// Nothing is reserved or charged.
 #[utoipa::path(post, path = "/v1/buy-now/preview", tag = "buy-now", request_body = BuyNowRequest, security(("bearer" = [])),
     responses((status = 200, body = PreviewView), (status = 404, body = Problem), (status = 409, description = "out of stock", body = Problem),
-              (status = 422, body = Problem)))]
+              (status = 422, description = "invalid input, or not deliverable to that address", body = Problem)))]
 #[tracing::instrument(skip_all, fields(customer = tracing::field::Empty))]
 pub async fn preview(
     State(state): State<AppState>,
@@ -27,7 +27,7 @@ pub async fn preview(
         }
     };
     let mut read = state.store.read().await?;
-    let now = chrono::Utc::now();
+    let now = state.now();
     let q = quote(&state, &mut read.conn(), &session, &choices, now, StockCheck::Require, None)
         .await?
         .map_err(|_| ApiError::internal("a review has no key to have been used"))?;

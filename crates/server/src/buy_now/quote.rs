@@ -9,13 +9,16 @@ use buynow_domain::card::Expiry;
 use buynow_domain::pricing::{self, ShippingContext, Totals};
 use buynow_domain::promise::{self, DeliveryWindow};
 use buynow_domain::sourcing::{self, Allocation, CenterStock};
-use buynow_domain::{AddressId, CustomerId, DeliverySpeed, InvalidValue, Money, PaymentMethodId, Quantity, Sku};
+use buynow_domain::{AddressId, CustomerId, DeliverySpeed, InvalidValue, Money, PaymentMethodId, PostalAddress};
+use buynow_domain::{Quantity, Sku};
+use buynow_logistics::{carriers, Place};
 use buynow_store::catalog::{self, Product, StockLevel};
 use buynow_store::customers::{self, Customer, Purchase, SavedAddress, SavedCard};
 use buynow_store::idempotency::Claim;
 use buynow_store::Conn;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Deserialize;
+use std::collections::HashMap;
 use utoipa::ToSchema;
 
 /// The choices a Buy Now request may make; anything left out is the customer's default.
@@ -87,6 +90,9 @@ pub struct Quote {
     pub hold: Duration,
     /// The allocation the promise was computed for (the placement re-sources against live stock).
     pub plan: Vec<Allocation>,
+    /// The centers that may ship it to this address, best first: the earliest delivery, then the lowest
+    /// shipping cost (see `rank_centers`). Sourcing takes stock from these only.
+    pub ranks: HashMap<String, u32>,
 }
 
 impl Quote {
@@ -110,18 +116,61 @@ impl Quote {
     }
 }
 
-pub fn rank_stock(centers: &Centers, levels: &[StockLevel]) -> Vec<CenterStock> {
+/// The stock of the centers in `ranks`, ranked for sourcing.
+pub fn rank_stock(ranks: &HashMap<String, u32>, levels: &[StockLevel]) -> Vec<CenterStock> {
     levels
         .iter()
         .filter_map(|l| {
-            let info = centers.by_code.get(&l.center)?;
             Some(CenterStock {
                 center: l.center.clone(),
-                rank: info.center.rank,
+                rank: *ranks.get(&l.center)?,
                 available: u32::try_from(l.available().max(0)).unwrap_or(u32::MAX),
             })
         })
         .collect()
+}
+
+/// The centers that may send `product` to `address` at `speed`, ranked: the one that delivers soonest first,
+/// then the one whose cheapest carrier service costs least, then the shop's own preference. Refused with
+/// `not_deliverable` when the product may not go there or no center and carrier reach it.
+pub fn rank_centers(
+    state: &AppState,
+    centers: &Centers,
+    product: &Product,
+    address: &PostalAddress,
+    ready: DateTime<Utc>,
+    hold: Duration,
+    speed: DeliverySpeed,
+) -> ApiResult<HashMap<String, u32>> {
+    if !product.ships_to(&address.country, &address.region) {
+        return Err(not_deliverable(format!(
+            "{} cannot be sent to {}-{}",
+            product.title, address.country, address.region
+        )));
+    }
+    let to = Place::new(&address.country, &address.region);
+    let weight = product.weight_grams;
+    let mut reachable: Vec<(NaiveDate, i64, u32, String)> = Vec::new();
+    for info in centers.for_seller(product.seller()) {
+        let Some(from) = info.place() else { continue };
+        let Ok(ship) = info.calendar.ship_date(ready + hold) else { continue };
+        let quotes = carriers::quotes(&state.carriers, &from, &to, weight, ship, info.calendar.holidays());
+        let Some(cheapest) = quotes.iter().map(|q| q.price.minor()).min() else { continue };
+        let Ok(window) = promise::estimate(&info.calendar, ready, hold, speed) else { continue };
+        reachable.push((window.latest, cheapest, info.center.rank, info.center.code.clone()));
+    }
+    if reachable.is_empty() {
+        return Err(not_deliverable(format!(
+            "none of our fulfillment centers and carriers delivers {} to {}-{}",
+            product.title, address.country, address.region
+        )));
+    }
+    reachable.sort();
+    Ok(reachable.into_iter().enumerate().map(|(i, (_, _, _, code))| (code, i as u32)).collect())
+}
+
+fn not_deliverable(detail: String) -> ApiError {
+    ApiError::Unprocessable("not_deliverable", detail)
 }
 
 /// The promise of an order shipped as `plan`: the last parcel decides.
@@ -203,23 +252,25 @@ pub async fn quote(
     usable_card(&card, now.date_naive())?;
 
     let centers = state.centers();
+    let hold = if product.fulfilled_by_store() { state.config.hold_store } else { state.config.hold_seller };
+    let ctx = ShippingContext { member: customer.prime, prime_eligible: product.prime_eligible };
+    let speed = choices.delivery_speed.unwrap_or_else(|| ctx.default_speed());
+    let ranks = rank_centers(state, &centers, &product, &address.address, now, hold, speed)?;
     let plan = match stock {
         StockCheck::Require => {
             let levels = catalog::stock_levels(c, sku).await?;
-            sourcing::source(&rank_stock(&centers, &levels), choices.quantity.get())
+            sourcing::source(&rank_stock(&ranks, &levels), choices.quantity.get())
                 .ok_or_else(|| ApiError::out_of_stock(sku, choices.quantity.get()))?
         }
-        // Promise as if from the preferred center: the placement plans against live stock anyway, and promises
-        // again if it ships from elsewhere (or refuses), so reading the stock here would be a wasted round trip.
+        // Promise as if from the best center: the placement plans against live stock anyway, and promises again
+        // if it ships from elsewhere (or refuses), so reading the stock here would be a wasted round trip.
         StockCheck::Defer => {
-            let center = centers.default_code.clone().ok_or_else(|| ApiError::internal("no fulfillment center"))?;
+            let best = ranks.iter().min_by_key(|(_, rank)| **rank).map(|(code, _)| code.clone());
+            let center = best.ok_or_else(|| ApiError::internal("no fulfillment center"))?;
             vec![Allocation { center, quantity: choices.quantity.get() }]
         }
     };
 
-    let hold = if product.fulfilled_by_store() { state.config.hold_store } else { state.config.hold_seller };
-    let ctx = ShippingContext { member: customer.prime, prime_eligible: product.prime_eligible };
-    let speed = choices.delivery_speed.unwrap_or_else(|| ctx.default_speed());
     let subtotal = product.price.checked_mul(i64::from(choices.quantity.get())).map_err(|_| too_large())?;
     let mut options = Vec::with_capacity(DeliverySpeed::ALL.len());
     for s in DeliverySpeed::ALL {
@@ -241,6 +292,7 @@ pub async fn quote(
         placed_at: now,
         hold,
         plan,
+        ranks,
     }))
 }
 

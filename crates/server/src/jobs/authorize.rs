@@ -2,17 +2,17 @@
 //! to revise payment; a second decline cancels the order).
 
 use super::{finish_idle, parse, JobError, PaymentRef};
-use crate::orders::lifecycle;
+use crate::services::lifecycle;
 use crate::state::AppState;
 use buynow_domain::card::{CardNumber, Expiry};
-use buynow_domain::{transition, OrderEvent, OrderStatus};
+use buynow_domain::{transition, EventKind, OrderEvent, OrderStatus};
 use buynow_payments::{AuthorizeOutcome, AuthorizeRequest, DeclineCode, GatewayError};
 use buynow_store::customers::SavedCard;
 use buynow_store::jobs::Job;
 use buynow_store::order_jobs::{Decide, Decision, Effects, Finished, OrderJob, OrderMove, PaymentMove};
 use buynow_store::orders::{Order, TimelineEntry};
 use buynow_store::payments::{self, Payment, PaymentStatus};
-use buynow_store::{customers, now_micros, orders};
+use buynow_store::{customers, orders};
 use tokio::sync::oneshot;
 
 /// What the writer of a fresh authorization job already holds, so the inline run need not read it back, and
@@ -75,7 +75,7 @@ pub async fn run(state: &AppState, job: &Job, known: Option<Known>) -> Result<()
     };
 
     let card_label = format!("{} ending {}", card.brand.as_str(), card.last4);
-    let (order, payment_id, now) = (payment.order_id, payment.id, now_micros());
+    let (order, payment_id, now) = (payment.order_id, payment.id, state.now_micros());
     let decide: Decide<Option<Recorded>, JobError> =
         Box::new(move |order, current| decide(order, current, payment, card_label, outcome, now));
     // One job of a group commit: the answers recorded together share a transaction and its fsync.
@@ -133,12 +133,15 @@ fn decide(
                 at: now,
                 payment: Some(moved),
                 order: Some(OrderMove { from: order.status, to, declines: order.declines }),
-                timeline: vec![TimelineEntry { at: now, status: to.as_str().to_string(), note: note.clone() }],
-                events: vec![("order_confirmed", event.to_string())],
+                timeline: vec![TimelineEntry::new(now, to, EventKind::PaymentAuthorized, note.clone())],
+                events: vec![(EventKind::PaymentAuthorized, event.to_string())],
                 jobs: vec![super::release(order.id, order.hold_until.max(now))],
             };
             let payment = Payment { status: PaymentStatus::Authorized, authorization: Some(authorization), ..payment };
-            Ok(Decision::Write(effects, Some(Recorded::new(order, to, payment, note, now))))
+            Ok(Decision::Write(
+                effects,
+                Some(Recorded::new(order, to, payment, EventKind::PaymentAuthorized, note, now)),
+            ))
         }
         AuthorizeOutcome::Declined { code } => {
             let moved = PaymentMove {
@@ -172,21 +175,24 @@ fn decide(
                 at: now,
                 payment: Some(moved),
                 order: Some(OrderMove { from: order.status, to, declines }),
-                timeline: vec![TimelineEntry { at: now, status: to.as_str().to_string(), note: note.clone() }],
-                events: vec![("payment_action_required", event.to_string())],
+                timeline: vec![TimelineEntry::new(now, to, EventKind::PaymentActionRequired, note.clone())],
+                events: vec![(EventKind::PaymentActionRequired, event.to_string())],
                 jobs: Vec::new(),
             };
             let payment =
                 Payment { status: PaymentStatus::Declined, decline_code: Some(code.as_str().to_string()), ..payment };
             let order = Order { declines, ..order };
-            Ok(Decision::Write(effects, Some(Recorded::new(order, to, payment, note, now))))
+            Ok(Decision::Write(
+                effects,
+                Some(Recorded::new(order, to, payment, EventKind::PaymentActionRequired, note, now)),
+            ))
         }
     }
 }
 
 impl Recorded {
-    fn new(order: Order, to: OrderStatus, payment: Payment, note: String, now: i64) -> Recorded {
-        let entry = TimelineEntry { at: now, status: to.as_str().to_string(), note };
+    fn new(order: Order, to: OrderStatus, payment: Payment, kind: EventKind, note: String, now: i64) -> Recorded {
+        let entry = TimelineEntry::new(now, to, kind, note);
         Recorded { order: Order { status: to, updated_at: now, ..order }, payment, entry }
     }
 }

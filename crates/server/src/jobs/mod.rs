@@ -1,10 +1,13 @@
-//! Durable background jobs: what happens after a placement commits (authorize, release, void).
+//! Durable background jobs: what happens after a placement commits (authorize, release, capture, void,
+//! refund).
 //!
 //! A job's effects and its completion are written in one transaction; a job that dies half-way runs again
 //! when its lease expires, so every handler checks where things stand before it acts, and every gateway call
 //! carries an idempotency key.
 
 pub mod authorize;
+mod capture;
+mod refund;
 mod release;
 mod void;
 mod worker;
@@ -13,7 +16,7 @@ pub use worker::{run_claimed, run_claimed_authorization, run_inline, spawn_worke
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use buynow_domain::{JobId, OrderId, PaymentId};
+use buynow_domain::{CaptureId, JobId, OrderId, PaymentId};
 use buynow_store::jobs::{self, Job, NewJob};
 use buynow_store::{BoxFuture, Conn, StoreError};
 use serde::{Deserialize, Serialize};
@@ -21,6 +24,8 @@ use serde::{Deserialize, Serialize};
 pub const AUTHORIZE: &str = "authorize_payment";
 pub const VOID: &str = "void_authorization";
 pub const RELEASE: &str = "release_order";
+pub const CAPTURE: &str = "capture_payment";
+pub const REFUND: &str = "refund_payment";
 
 #[derive(Serialize, Deserialize)]
 struct PaymentRef {
@@ -30,6 +35,16 @@ struct PaymentRef {
 #[derive(Serialize, Deserialize)]
 struct OrderRef {
     order_id: OrderId,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CaptureRef {
+    capture_id: CaptureId,
+}
+
+#[derive(Serialize, Deserialize)]
+struct RefundRef {
+    refund_id: String,
 }
 
 fn payload<T: Serialize>(value: &T) -> String {
@@ -70,6 +85,28 @@ pub fn release(order_id: OrderId, at: i64) -> NewJob {
     }
 }
 
+/// Take a shipment's share of its order's payment.
+pub fn capture(capture_id: CaptureId, now: i64) -> NewJob {
+    NewJob {
+        kind: CAPTURE,
+        payload: payload(&CaptureRef { capture_id }),
+        dedup_key: Some(format!("{CAPTURE}:{capture_id}")),
+        run_at: now,
+        max_attempts: 12,
+    }
+}
+
+/// Give money back to the card.
+pub fn refund(refund_id: &str, now: i64) -> NewJob {
+    NewJob {
+        kind: REFUND,
+        payload: payload(&RefundRef { refund_id: refund_id.to_string() }),
+        dedup_key: Some(format!("{REFUND}:{refund_id}")),
+        run_at: now,
+        max_attempts: 12,
+    }
+}
+
 /// Enqueues in the caller's transaction. A job whose dedup key exists already is not added twice; its id
 /// is then `None` (there is nothing new to run inline).
 pub async fn enqueue(c: &mut Conn<'_>, job: NewJob) -> Result<Option<JobId>, ApiError> {
@@ -87,6 +124,9 @@ pub enum JobError {
     /// Another worker holds the job now: this attempt's work is void.
     #[error("the job's lease was lost")]
     LostLease,
+    /// Not due yet: run again at this time (µs), without counting it a failure.
+    #[error("not due until {0}")]
+    NotYet(i64),
 }
 
 impl From<StoreError> for JobError {
@@ -97,7 +137,11 @@ impl From<StoreError> for JobError {
 
 impl From<ApiError> for JobError {
     fn from(e: ApiError) -> Self {
-        JobError::Retry(e.to_string())
+        match e {
+            // What it acts on is not there: running it again will not make it so.
+            ApiError::NotFound(what) => JobError::Fatal(format!("{what} not found")),
+            other => JobError::Retry(other.to_string()),
+        }
     }
 }
 

@@ -1,10 +1,9 @@
 //! Running jobs: the worker loop, and the inline fast path right after a placement.
 
-use super::{authorize, release, void, JobError, AUTHORIZE, RELEASE, VOID};
+use super::{authorize, capture, refund, release, void, JobError, AUTHORIZE, CAPTURE, REFUND, RELEASE, VOID};
 use crate::state::AppState;
 use buynow_domain::JobId;
 use buynow_store::jobs::{self, Job};
-use buynow_store::now_micros;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -25,17 +24,22 @@ async fn execute_with(state: AppState, job: Job, known: Option<authorize::Known>
         AUTHORIZE => authorize::run(&state, &job, known).await,
         VOID => void::run(&state, &job).await,
         RELEASE => release::run(&state, &job).await,
+        CAPTURE => capture::run(&state, &job).await,
+        REFUND => refund::run(&state, &job).await,
         other => Err(JobError::Fatal(format!("unknown job kind {other}"))),
     };
     let error = match result {
         Ok(()) | Err(JobError::LostLease) => return,
         Err(error) => error,
     };
-    let now = now_micros();
+    let now = state.now_micros();
     let exponent = u32::try_from(job.attempt.clamp(1, 16) - 1).unwrap_or(0);
     let backoff = state.config.job_backoff.saturating_mul(2u32.saturating_pow(exponent)).min(Duration::from_secs(600));
-    let run_at = now + micros(backoff);
-    let give_up = matches!(error, JobError::Fatal(_)) || job.attempt >= job.max_attempts;
+    let (run_at, give_up) = match error {
+        JobError::NotYet(at) => (at, false),
+        JobError::Fatal(_) => (now, true),
+        _ => (now + micros(backoff), job.attempt >= job.max_attempts),
+    };
     let outcome = async {
         let mut tx = state.store.write().await?;
         jobs::retry_or_fail(&mut tx.conn(), &job, give_up, run_at, &error.to_string(), now).await?;
@@ -61,7 +65,7 @@ pub async fn run_inline(state: &AppState, job: Option<JobId>) {
     let Some(id) = job.filter(|_| !budget.is_zero()) else { return };
     let claimed = async {
         let mut tx = state.store.write().await?;
-        let job = jobs::claim_one(&mut tx.conn(), id, now_micros() + micros(state.config.job_lease)).await?;
+        let job = jobs::claim_one(&mut tx.conn(), id, state.now_micros() + micros(state.config.job_lease)).await?;
         tx.commit().await?;
         Ok::<_, buynow_store::StoreError>(job)
     }
@@ -104,7 +108,7 @@ async fn wait_until_finished(state: &AppState, id: JobId) {
 }
 
 async fn claim_batch(state: &AppState) -> Result<Vec<Job>, buynow_store::StoreError> {
-    let now = now_micros();
+    let now = state.now_micros();
     let mut tx = state.store.write().await?;
     let jobs = jobs::claim_due(&mut tx.conn(), now, now + micros(state.config.job_lease), BATCH).await?;
     tx.commit().await?;

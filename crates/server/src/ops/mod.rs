@@ -1,11 +1,29 @@
-//! Staff endpoints. Today: the admin's catalog and stock calls fixed by DESIGN.md.
+//! Staff endpoints: the admin's catalog, stock, centers and sellers; the warehouse's (and sellers') shipments
+//! and returns.
 
+mod centers;
 mod products;
+mod returns;
+mod sellers;
+mod shipments;
 mod stock;
+
+pub use sellers::{new_seller, write_seller};
 
 use crate::state::AppState;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(products::create_product)).routes(routes!(stock::set_stock))
+    OpenApiRouter::new()
+        .routes(routes!(products::create_product))
+        .routes(routes!(stock::set_stock))
+        .routes(routes!(centers::create, centers::list))
+        .routes(routes!(centers::update))
+        .routes(routes!(sellers::create))
+        .routes(routes!(shipments::pick_lists))
+        .routes(routes!(shipments::pick))
+        .routes(routes!(shipments::pack))
+        .routes(routes!(shipments::ship))
+        .routes(routes!(shipments::label))
+        .routes(routes!(returns::receive))
 }

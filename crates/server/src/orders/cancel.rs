@@ -1,13 +1,12 @@
-use super::lifecycle;
 use super::view::{customers_order, order_view, parse_order_id};
 use crate::auth::CustomerAuth;
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiResult, Problem};
 use crate::jobs;
+use crate::services::lifecycle;
 use crate::state::AppState;
 use crate::views::OrderView;
 use axum::extract::{Path, State};
 use buynow_domain::OrderStatus;
-use buynow_store::now_micros;
 
 /// Cancel an order. Allowed until its shipment starts picking; after that the answer is 409 `not_cancellable`.
 /// Cancelling an order that is already cancelled answers 200 with it, so a retried cancel is safe.
@@ -20,17 +19,11 @@ pub async fn cancel(
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<OrderView>> {
     let id = parse_order_id(&id)?;
-    let now = now_micros();
+    let now = state.now_micros();
     let mut tx = state.store.write().await?;
     let order = customers_order(&mut tx.conn(), customer, id).await?;
     let mut void_job = None;
     if order.status != OrderStatus::Cancelled {
-        if !order.status.is_cancellable() {
-            return Err(ApiError::Conflict(
-                "not_cancellable",
-                format!("the order is {} and can no longer be cancelled", order.status.as_str()),
-            ));
-        }
         void_job = lifecycle::cancel(&mut tx.conn(), &order, "Cancelled at the customer's request", now).await?;
         tx.commit().await?;
         tracing::info!("order cancelled");
@@ -38,5 +31,5 @@ pub async fn cancel(
         tx.rollback().await?;
     }
     jobs::run_inline(&state, void_job).await;
-    Ok(axum::Json(order_view(&mut state.store.read().await?.conn(), customer, id).await?))
+    Ok(axum::Json(order_view(&state, &mut state.store.read().await?.conn(), customer, id).await?))
 }

@@ -15,7 +15,7 @@ pub async fn get_order(
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<OrderView>> {
     let id = parse_order_id(&id)?;
-    Ok(axum::Json(order_view(&mut state.store.read().await?.conn(), customer, id).await?))
+    Ok(axum::Json(order_view(&state, &mut state.store.read().await?.conn(), customer, id).await?))
 }
 
 /// The customer's orders, newest first (the latest 50).
@@ -28,7 +28,7 @@ pub async fn my_orders(
     let mut c = read.conn();
     let mut views = Vec::new();
     for order in orders::for_customer(&mut c, customer, 50).await? {
-        views.push(render(&mut c, order).await?);
+        views.push(render(&state, &mut c, order).await?);
     }
     Ok(axum::Json(OrderList { orders: views }))
 }

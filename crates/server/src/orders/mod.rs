@@ -2,7 +2,7 @@
 
 mod cancel;
 mod get;
-pub mod lifecycle;
+mod returns;
 mod revise_payment;
 pub mod view;
 
@@ -15,4 +15,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get::my_orders))
         .routes(routes!(cancel::cancel))
         .routes(routes!(revise_payment::revise_payment))
+        .routes(routes!(returns::request))
+        .routes(routes!(returns::label))
 }

@@ -1,16 +1,16 @@
-use super::lifecycle;
 use super::view::{customers_order, order_view, parse_order_id};
 use crate::auth::CustomerAuth;
 use crate::buy_now::usable_card;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::Json;
 use crate::jobs;
+use crate::services::lifecycle;
 use crate::state::AppState;
 use crate::views::OrderView;
 use axum::extract::{Path, State};
-use buynow_domain::{InvalidValue, OrderEvent, OrderStatus, PaymentId, PaymentMethodId};
-use buynow_store::payments::{self, Payment, PaymentStatus};
-use buynow_store::{customers, now_micros, orders};
+use buynow_domain::{EventKind, InvalidValue, OrderEvent, OrderStatus, PaymentMethodId};
+use buynow_store::payments::{self, Payment};
+use buynow_store::{customers, orders};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -36,11 +36,11 @@ pub async fn revise_payment(
     let id = parse_order_id(&id)?;
     let pm = PaymentMethodId::parse(&body.payment_method_id)
         .map_err(|_| InvalidValue::new("payment_method_id", "no such id"))?;
-    let now = now_micros();
+    let now = state.now_micros();
     let mut tx = state.store.write().await?;
     let order = customers_order(&mut tx.conn(), customer, id).await?;
     let card = customers::card(&mut tx.conn(), customer, pm).await?.ok_or(ApiError::NotFound("payment method"))?;
-    usable_card(&card, chrono::Utc::now().date_naive())?;
+    usable_card(&card, state.now().date_naive())?;
     if order.status != OrderStatus::PaymentActionRequired {
         return Err(ApiError::Conflict(
             "invalid_state",
@@ -48,20 +48,12 @@ pub async fn revise_payment(
         ));
     }
     let note = format!("Payment method changed to {} ending {}", card.brand.as_str(), card.last4);
-    lifecycle::apply(&mut tx.conn(), &order, OrderEvent::PaymentRevised, &note, now).await?;
+    lifecycle::apply(&mut tx.conn(), &order, OrderEvent::PaymentRevised, EventKind::PaymentRevised, &note, now).await?;
     orders::set_payment_method(&mut tx.conn(), id, pm).await?;
-    let payment = Payment {
-        id: PaymentId::new(),
-        order_id: id,
-        payment_method_id: pm,
-        amount: order.total,
-        status: PaymentStatus::Pending,
-        authorization: None,
-        decline_code: None,
-    };
+    let payment = Payment::pending(id, pm, order.total);
     payments::insert(&mut tx.conn(), &payment, now).await?;
     let job = jobs::enqueue(&mut tx.conn(), jobs::authorize(payment.id, now)).await?;
     tx.commit().await?;
     jobs::run_inline(&state, job).await;
-    Ok(axum::Json(order_view(&mut state.store.read().await?.conn(), customer, id).await?))
+    Ok(axum::Json(order_view(&state, &mut state.store.read().await?.conn(), customer, id).await?))
 }

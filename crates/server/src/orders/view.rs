@@ -1,13 +1,17 @@
 //! The order as the customer sees it.
 
 use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 use crate::views::*;
 use buynow_domain::card::Brand;
-use buynow_domain::{CustomerId, OrderId, PostalAddress};
+use buynow_domain::{CustomerId, OrderId, OrderStatus, PostalAddress, ShipmentId, ShipmentStatus};
 use buynow_payments::DeclineCode;
-use buynow_store::orders::{self, Item, Order, Shipment, TimelineEntry};
+use buynow_store::orders::{self, Item, Order, TimelineEntry};
 use buynow_store::payments::Payment;
-use buynow_store::{customers, from_micros, payments, Conn};
+use buynow_store::returns::Return;
+use buynow_store::shipments::{self, Shipment};
+use buynow_store::{customers, from_micros, payments, returns, tracking, Conn};
+use std::collections::BTreeMap;
 use std::str::FromStr;
 
 /// An order id from a path; one that cannot exist is simply not found.
@@ -20,45 +24,156 @@ pub async fn customers_order(c: &mut Conn<'_>, customer: CustomerId, id: OrderId
     orders::get(c, id).await?.filter(|o| o.customer_id == customer).ok_or(ApiError::NotFound("order"))
 }
 
-pub async fn order_view(c: &mut Conn<'_>, customer: CustomerId, id: OrderId) -> ApiResult<OrderView> {
+pub async fn order_view(state: &AppState, c: &mut Conn<'_>, customer: CustomerId, id: OrderId) -> ApiResult<OrderView> {
     let order = customers_order(c, customer, id).await?;
-    render(c, order).await
+    render(state, c, order).await
 }
 
 fn date(s: &str) -> ApiResult<chrono::NaiveDate> {
     chrono::NaiveDate::from_str(s).map_err(ApiError::internal)
 }
 
-pub async fn render(c: &mut Conn<'_>, order: Order) -> ApiResult<OrderView> {
+pub async fn render(state: &AppState, c: &mut Conn<'_>, order: Order) -> ApiResult<OrderView> {
     let items = orders::items(c, order.id).await?;
-    let shipments = orders::shipments(c, order.id).await?;
+    let rows = shipments::for_order(c, order.id).await?;
+    let shipments = shipment_views(state, c, &rows).await?;
     let timeline = orders::timeline(c, order.id).await?;
     let payment =
         payments::latest_for_order(c, order.id).await?.ok_or_else(|| ApiError::internal("order without payment"))?;
     let card = customers::card(c, order.customer_id, payment.payment_method_id).await?;
-    assemble(OrderParts { order, items, shipments, timeline, payment, card: card.map(|c| (c.brand, c.last4)) })
+    let returns = returns::for_order(c, order.id).await?;
+    // Cancellable while the state allows it and no parcel has started picking.
+    let picking = rows
+        .iter()
+        .any(|s| !matches!(s.status, ShipmentStatus::Pending | ShipmentStatus::Released | ShipmentStatus::Cancelled));
+    assemble(OrderParts {
+        order,
+        items,
+        shipments,
+        timeline,
+        payment,
+        card: card.map(|c| (c.brand, c.last4)),
+        returns,
+        picking,
+    })
 }
 
-/// Everything an order's view is made of, as stored.
+/// The order's shipment rows as the parcels they travel in, with each parcel's carrier and scans.
+pub async fn shipment_views(state: &AppState, c: &mut Conn<'_>, rows: &[Shipment]) -> ApiResult<Vec<ShipmentView>> {
+    let mut parcels: BTreeMap<ShipmentId, (Vec<&Shipment>, bool)> = BTreeMap::new();
+    for row in rows {
+        let (key, live) = match row.status {
+            ShipmentStatus::Cancelled => (row.id, false),
+            _ => (row.parcel(), true),
+        };
+        let entry = parcels.entry(key).or_insert_with(|| (Vec::new(), live));
+        entry.0.push(row);
+    }
+    let mut views = Vec::with_capacity(parcels.len());
+    for (id, (mine, live)) in parcels {
+        let head = match mine.iter().find(|s| s.id == id) {
+            Some(own) => (*own).clone(),
+            None => shipments::get(c, id).await?.ok_or_else(|| ApiError::internal("a parcel without its head"))?,
+        };
+        let events = if live && head.carrier.is_some() { tracking::for_shipment(c, id).await? } else { Vec::new() };
+        let status = if live { mine[0].status } else { ShipmentStatus::Cancelled };
+        let carrier = head.carrier.as_deref().and_then(|code| state.carrier(code));
+        views.push(ShipmentView {
+            id: id.to_string(),
+            status: status.as_str(),
+            fulfillment_center: head.center.clone(),
+            quantity: mine.iter().map(|s| s.quantity).sum(),
+            carrier: head.carrier.clone(),
+            service: head.service.clone(),
+            tracking_url: carrier.zip(head.tracking_number.as_deref()).map(|(c, n)| c.tracking_link(n)),
+            tracking_number: head.tracking_number.clone(),
+            shipped_at: head.shipped_at.map(from_micros),
+            delivered_at: mine.iter().filter_map(|s| s.delivered_at).max().map(from_micros),
+            events: events
+                .into_iter()
+                .map(|e| TrackingEventView {
+                    at: from_micros(e.occurred_at),
+                    description: describe(&e.kind, e.detail.as_deref()),
+                    kind: e.kind,
+                    location: e.location,
+                })
+                .collect(),
+        });
+    }
+    Ok(views)
+}
+
+fn describe(kind: &str, detail: Option<&str>) -> String {
+    let base = match kind {
+        "in_transit" => "In transit",
+        "out_for_delivery" => "Out for delivery",
+        "delivered" => "Delivered",
+        _ => "Delayed",
+    };
+    match detail {
+        Some(d) if !d.is_empty() => format!("{base}: {d}"),
+        _ => base.to_string(),
+    }
+}
+
+/// Shipments just written by a placement, before anything happened to them.
+pub fn pending_views(rows: &[Shipment]) -> Vec<ShipmentView> {
+    rows.iter()
+        .map(|s| ShipmentView {
+            id: s.id.to_string(),
+            status: s.status.as_str(),
+            fulfillment_center: s.center.clone(),
+            quantity: s.quantity,
+            carrier: None,
+            service: None,
+            tracking_number: None,
+            tracking_url: None,
+            shipped_at: None,
+            delivered_at: None,
+            events: Vec::new(),
+        })
+        .collect()
+}
+
+/// Everything an order's view is made of.
 pub struct OrderParts {
     pub order: Order,
     pub items: Vec<Item>,
-    pub shipments: Vec<Shipment>,
+    pub shipments: Vec<ShipmentView>,
     pub timeline: Vec<TimelineEntry>,
     /// The latest payment attempt.
     pub payment: Payment,
     /// The brand and last four digits of its card, while the card is on file.
     pub card: Option<(Brand, String)>,
+    pub returns: Vec<Return>,
+    /// Some parcel has started picking: no cancel any more.
+    pub picking: bool,
+}
+
+pub fn return_view(r: Return) -> ReturnView {
+    let lines: Vec<crate::services::returns::Line> = serde_json::from_str(&r.lines).unwrap_or_default();
+    ReturnView {
+        label_url: format!("/v1/orders/{}/returns/{}/label", r.order_id, r.id),
+        id: r.id.to_string(),
+        order_id: r.order_id.to_string(),
+        status: r.status,
+        reason: r.reason,
+        items: lines.into_iter().map(|l| ReturnLineView { sku: l.sku, quantity: l.quantity }).collect(),
+        refund: r.refund.into(),
+        carrier: r.carrier,
+        tracking_number: r.tracking_number,
+        condition: r.condition,
+    }
 }
 
 /// The view of an order from its parts: from the database (`render`), or from what a placement has just
 /// written, so Buy Now's answer needs no second read of it.
 pub fn assemble(parts: OrderParts) -> ApiResult<OrderView> {
-    let OrderParts { order, items, shipments, timeline, payment, card } = parts;
+    let OrderParts { order, items, shipments, timeline, payment, card, returns, picking } = parts;
     let ship_to: PostalAddress = serde_json::from_str(&order.ship_to).map_err(ApiError::internal)?;
     let decline = payment.decline_code.as_deref();
     let message = match order.status {
-        buynow_domain::OrderStatus::PaymentActionRequired => {
+        OrderStatus::PaymentActionRequired => {
             Some(format!("{} Choose another payment method or try this one again.", decline_message(decline)))
         }
         _ => None,
@@ -86,31 +201,30 @@ pub fn assemble(parts: OrderParts) -> ApiResult<OrderView> {
         },
         ship_to: ship_to.into(),
         payment: PaymentView {
-            status: payment.status.as_str().to_string(),
+            status: payment.status.as_str(),
             payment_method_id: payment.payment_method_id.to_string(),
             brand: card.as_ref().map(|(brand, _)| brand.as_str()),
             last4: card.map(|(_, last4)| last4),
             amount: payment.amount.into(),
             decline_code: payment.decline_code.clone(),
             message,
+            captured: payment.captured.into(),
+            refunded: payment.refunded.into(),
         },
-        shipments: shipments
-            .into_iter()
-            .map(|s| ShipmentView {
-                id: s.id.to_string(),
-                status: s.status,
-                fulfillment_center: s.center,
-                quantity: s.quantity,
-                carrier: s.carrier,
-                tracking_number: s.tracking_number,
-                events: Vec::new(),
-            })
-            .collect(),
+        shipments,
         timeline: timeline
             .into_iter()
-            .map(|t| TimelineEntryView { at: from_micros(t.at), status: t.status, note: t.note })
+            .map(|t| TimelineEntryView {
+                at: from_micros(t.at),
+                status: t.status.as_str(),
+                event: t.event.as_str(),
+                note: t.note,
+            })
             .collect(),
-        cancellable_until: order.status.is_cancellable().then(|| from_micros(order.hold_until)),
+        cancellable_until: (order.status.is_cancellable() && !picking).then(|| from_micros(order.hold_until)),
+        on_hold: order.on_hold,
+        hold_reason: order.hold_reason,
+        returns: returns.into_iter().map(return_view).collect(),
         created_at: from_micros(order.created_at),
     })
 }

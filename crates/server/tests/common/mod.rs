@@ -57,7 +57,7 @@ pub async fn spawn_app_with(config: Config) -> TestApp {
         TestDb::new(backend, "server test").await.expect("BUYNOW_TEST_BACKEND=postgres needs a reachable PostgreSQL");
     let store = db.open().await;
     buynow_server::demo::ensure_centers(&store).await.expect("centers");
-    let sandbox = Arc::new(Sandbox::new(config.sandbox.clone()));
+    let sandbox = Arc::new(Sandbox::new(config.sandbox.clone(), store.clone(), config.clock.reader()));
     let state = AppState::new(store, config, sandbox.clone()).await.expect("state");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().unwrap());

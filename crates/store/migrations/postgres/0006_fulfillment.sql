@@ -151,10 +151,10 @@ CREATE TABLE sandbox_authorizations (
 );
 CREATE TABLE sandbox_operations (
     idempotency_key TEXT PRIMARY KEY,
-    authorization   TEXT NOT NULL,
+    authorization_ref TEXT NOT NULL,
     kind            TEXT NOT NULL,    -- capture, void, refund
     amount          BIGINT NOT NULL,
     outcome         TEXT NOT NULL,
     created_at      BIGINT NOT NULL
 );
-CREATE INDEX sandbox_operations_by_authorization ON sandbox_operations(authorization);
+CREATE INDEX sandbox_operations_by_authorization ON sandbox_operations(authorization_ref);

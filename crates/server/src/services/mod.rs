@@ -1,0 +1,9 @@
+//! The order logic that the API, the pages and the jobs share, one module per capability. Each function runs
+//! inside its caller's transaction and writes a change together with its timeline entry and outbox event.
+
+pub mod fulfillment;
+pub mod lifecycle;
+pub mod payments;
+pub mod returns;
+pub mod tracking;
+pub mod warehouse;

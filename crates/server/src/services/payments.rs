@@ -1,0 +1,83 @@
+//! Money after the authorization: what the gateway's answers to captures, voids and refunds change, each
+//! recorded once (a job that runs again finds it recorded and writes nothing).
+
+use super::lifecycle;
+use crate::error::ApiError;
+use buynow_domain::payment::transition;
+use buynow_domain::{CaptureId, EventKind, OrderEvent, OrderStatus, PaymentEvent, PaymentId};
+use buynow_store::orders::{self, TimelineEntry};
+use buynow_store::payments;
+use buynow_store::{returns, Conn};
+
+fn illegal(e: impl std::fmt::Display) -> ApiError {
+    ApiError::Conflict("invalid_state", e.to_string())
+}
+
+/// The gateway took the capture: it is added to its payment, and the order's timeline says so.
+pub async fn record_capture(c: &mut Conn<'_>, id: CaptureId, reference: &str, now: i64) -> Result<(), ApiError> {
+    let cap = payments::get_capture(c, id).await?.ok_or(ApiError::NotFound("capture"))?;
+    let payment = payments::lock(c, cap.payment_id).await?.ok_or(ApiError::NotFound("payment"))?;
+    if !payments::capture_done(c, id, reference, now).await? {
+        return Ok(());
+    }
+    let total = payment.captured.minor() + cap.amount.minor();
+    let to = transition(payment.status, PaymentEvent::Capture { complete: total >= payment.amount.minor() })
+        .map_err(illegal)?;
+    if !payments::add_movement(c, payment.id, payment.status, to, cap.amount.minor(), 0, now).await? {
+        return Err(ApiError::Conflict("invalid_state", format!("capturing {} would exceed the hold", cap.amount)));
+    }
+    let order = orders::get(c, payment.order_id).await?.ok_or(ApiError::NotFound("order"))?;
+    let note = format!("Charged {} for the items shipped", cap.amount);
+    orders::add_timeline(c, order.id, &TimelineEntry::new(now, order.status, EventKind::PaymentCaptured, note)).await?;
+    Ok(())
+}
+
+/// The gateway released the rest of the hold: nothing captured means voided, something captured means that
+/// is all that will be.
+pub async fn record_void(c: &mut Conn<'_>, id: PaymentId, now: i64) -> Result<bool, ApiError> {
+    let payment = payments::lock(c, id).await?.ok_or(ApiError::NotFound("payment"))?;
+    let Ok(to) = transition(payment.status, PaymentEvent::Void) else { return Ok(false) };
+    if !payments::add_movement(c, payment.id, payment.status, to, 0, 0, now).await? {
+        return Ok(false);
+    }
+    let order = orders::get(c, payment.order_id).await?.ok_or(ApiError::NotFound("order"))?;
+    let left = payment.amount.checked_sub(payment.captured).map_err(ApiError::internal)?;
+    let note = format!("Authorization of {left} released");
+    orders::add_timeline(c, order.id, &TimelineEntry::new(now, order.status, EventKind::AuthorizationVoided, note))
+        .await?;
+    Ok(true)
+}
+
+/// The gateway refunded: the payment says so, the return is refunded, and the order with it.
+pub async fn record_refund(c: &mut Conn<'_>, id: &str, reference: &str, now: i64) -> Result<(), ApiError> {
+    let refund = payments::get_refund(c, id).await?.ok_or(ApiError::NotFound("refund"))?;
+    let payment = payments::lock(c, refund.payment_id).await?.ok_or(ApiError::NotFound("payment"))?;
+    if !payments::refund_done(c, id, reference, now).await? {
+        return Ok(());
+    }
+    let total = payment.refunded.minor() + refund.amount.minor();
+    let to = transition(payment.status, PaymentEvent::Refund { complete: total >= payment.captured.minor() })
+        .map_err(illegal)?;
+    if !payments::add_movement(c, payment.id, payment.status, to, 0, refund.amount.minor(), now).await? {
+        return Err(ApiError::Conflict(
+            "invalid_state",
+            format!("refunding {} would exceed the captures", refund.amount),
+        ));
+    }
+    if let Some(ret) = refund.return_id {
+        returns::set_status(c, ret, "received", "refunded", None, now).await?;
+    }
+    let order = orders::lock(c, payment.order_id).await?.ok_or(ApiError::NotFound("order"))?;
+    let note = format!("Refunded {} to your card", refund.amount);
+    if order.status == OrderStatus::Returned {
+        let payload = serde_json::json!({ "order_id": order.id, "amount": refund.amount });
+        let to = buynow_domain::transition(order.status, OrderEvent::Refund).map_err(illegal)?;
+        if orders::set_status(c, order.id, order.status, to, now).await? {
+            lifecycle::record(c, &order, to, EventKind::OrderRefunded, &note, payload, now).await?;
+        }
+    } else {
+        let payload = serde_json::json!({ "order_id": order.id, "amount": refund.amount });
+        lifecycle::record(c, &order, order.status, EventKind::OrderRefunded, &note, payload, now).await?;
+    }
+    Ok(())
+}
