@@ -213,7 +213,7 @@ fn sqlite_rows(c: &rusqlite::Connection, sql: &str, args: Vec<Arg>, limit: usize
     tracing::trace!(target: "buynow_store::sql", %sql);
     let mut stmt = c.prepare_cached(&sqlite_sql(sql))?;
     let columns = stmt.column_count();
-    let names: std::sync::Arc<[String]> = stmt.column_names().into_iter().map(str::to_string).collect();
+    let names: std::sync::Arc<[String]> = stmt.column_names().map(str::to_string).collect();
     let mut rows = stmt.query(rusqlite::params_from_iter(sqlite_values(args)?))?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {

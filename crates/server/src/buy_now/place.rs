@@ -182,7 +182,7 @@ async fn replay(
 ) -> ApiResult<(StatusCode, HeaderMap, axum::Json<OrderView>)> {
     match claim {
         Claim::Replay(order) => {
-            let view = order_view(&state, &mut state.store.read().await?.conn(), customer, order).await?;
+            let view = order_view(state, &mut state.store.read().await?.conn(), customer, order).await?;
             let mut headers = HeaderMap::new();
             headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
             Ok((StatusCode::CREATED, headers, axum::Json(view)))

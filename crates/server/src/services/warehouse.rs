@@ -433,7 +433,7 @@ async fn capture_for(c: &mut Conn<'_>, order: &Order, row: &Shipment, now: i64) 
     if !payments::add_capture(c, &cap, now).await? {
         return Ok(None);
     }
-    Ok(jobs::enqueue(c, jobs::capture(cap.id, now)).await?)
+    jobs::enqueue(c, jobs::capture(cap.id, now)).await
 }
 
 /// The 4×6 in label of a shipped parcel, as PDF.

@@ -261,6 +261,150 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Moves the server's clock forward (hold windows, hold lapses, return windows pass at once).
+    pub fn advance(&self, by: chrono::Duration) {
+        self.state.config.clock.advance(by);
+    }
+
+    /// Waits until no job is due or running: what the clock made due has been done.
+    pub async fn settle(&self) {
+        for _ in 0..500 {
+            let now = self.state.now_micros();
+            let busy = self
+                .scalar(&format!(
+                    "SELECT COUNT(*) FROM jobs WHERE (status = 'queued' AND run_at <= {now}) OR status = 'running'"
+                ))
+                .await;
+            if busy == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("jobs still due after 10 s");
+    }
+
+    /// The hold window passes and the release jobs run.
+    pub async fn release_window(&self) {
+        self.advance(chrono::Duration::minutes(91));
+        self.settle().await;
+    }
+
+    /// The raw body of a GET, with its content type.
+    pub async fn get_bytes(&self, path: &str, token: &str) -> (StatusCode, String, Vec<u8>) {
+        let resp = self.client.get(format!("{}{path}", self.url)).bearer_auth(token).send().await.expect("sent");
+        let status = resp.status();
+        let ct = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        (status, ct, resp.bytes().await.expect("body").to_vec())
+    }
+
+    /// The secret `carrier` signs its tracking events with.
+    pub async fn carrier_secret(&self, carrier: &str) -> String {
+        let mut read = self.state.store.read().await.unwrap();
+        buynow_store::carriers::secret(&mut read.conn(), carrier).await.unwrap().expect("a carrier secret")
+    }
+
+    /// Sends a tracking event as `carrier` would, signed with `secret`.
+    pub async fn carrier_event_signed(&self, carrier: &str, secret: &str, event: &Value) -> (StatusCode, Value) {
+        let raw = event.to_string();
+        let id = format!("msg_{}", event["id"].as_str().unwrap_or("x"));
+        let ts = chrono::Utc::now().timestamp();
+        let signature = buynow_logistics::signing::sign(secret, &id, ts, raw.as_bytes()).unwrap();
+        let resp = self
+            .client
+            .post(format!("{}/v1/carriers/{carrier}/events", self.url))
+            .header("content-type", "application/json")
+            .header("webhook-id", id)
+            .header("webhook-timestamp", ts.to_string())
+            .header("webhook-signature", signature)
+            .body(raw)
+            .send()
+            .await
+            .expect("sent");
+        decode(resp).await
+    }
+
+    pub async fn carrier_event(&self, carrier: &str, event: &Value) -> (StatusCode, Value) {
+        let secret = self.carrier_secret(carrier).await;
+        self.carrier_event_signed(carrier, &secret, event).await
+    }
+
+    /// A staff call with the admin key (standing in for a warehouse key).
+    pub async fn ops(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        self.request(method, path, Some(ADMIN_KEY), body).await
+    }
+
+    /// Creates a product with a size and weight, stocked at the given centers.
+    pub async fn stocked_product(&self, sku: &str, price: i64, stock: &[(&str, i64)]) {
+        let (status, body) = self
+            .ops(
+                "POST",
+                "/v1/ops/products",
+                Some(
+                    json!({"sku": sku, "title": format!("Product {sku}"), "price": {"amount": price, "currency": "USD"},
+                            "prime_eligible": true, "weight_grams": 400, "dimensions_mm": [120, 100, 80]}),
+                ),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        for (center, on_hand) in stock {
+            let (status, body) = self
+                .ops(
+                    "PUT",
+                    &format!("/v1/ops/stock/{sku}"),
+                    Some(json!({"fulfillment_center": center, "on_hand": on_hand})),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+    }
+
+    /// (on_hand, reserved) of a SKU at one center.
+    pub async fn stock_at(&self, sku: &str, center: &str) -> (i64, i64) {
+        let q = |col: &str| format!("SELECT {col} FROM stock WHERE sku = '{sku}' AND center = '{center}'");
+        (self.scalar(&q("on_hand")).await, self.scalar(&q("reserved")).await)
+    }
+
+    /// The parcels of a center's pick list, across its waves.
+    pub async fn pick_list(&self, center: &str, key: &str) -> Vec<Value> {
+        let (status, body) = self.get(&format!("/v1/ops/pick-lists?center={center}"), Some(key)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["waves"].as_array().unwrap().iter().flat_map(|w| w["shipments"].as_array().unwrap().clone()).collect()
+    }
+
+    /// Picks (everything), packs and ships a parcel as the warehouse; returns the shipped parcel.
+    pub async fn pick_pack_ship(&self, shipment: &str, key: &str, ship: Value) -> Value {
+        for (step, body) in [("pick", json!({})), ("pack", json!({})), ("ship", ship)] {
+            let (status, answer) =
+                self.request("POST", &format!("/v1/ops/shipments/{shipment}/{step}"), Some(key), Some(body)).await;
+            assert_eq!(status, StatusCode::OK, "{step}: {answer}");
+            if step == "ship" {
+                return answer;
+            }
+        }
+        unreachable!()
+    }
+
+    /// Packs and ships a parcel whose picking started.
+    pub async fn pick_pack_ship_rest(&self, shipment: &str) -> Value {
+        let (status, answer) = self.ops("POST", &format!("/v1/ops/shipments/{shipment}/pack"), None).await;
+        assert_eq!(status, StatusCode::OK, "pack: {answer}");
+        let (status, answer) = self.ops("POST", &format!("/v1/ops/shipments/{shipment}/ship"), None).await;
+        assert_eq!(status, StatusCode::OK, "ship: {answer}");
+        answer
+    }
+
+    /// Delivers a shipped parcel by its carrier's events: in transit, out for delivery, delivered.
+    pub async fn deliver(&self, carrier: &str, tracking: &str) {
+        for (i, kind) in ["in_transit", "out_for_delivery", "delivered"].into_iter().enumerate() {
+            let at = self.state.now() + chrono::Duration::minutes(i as i64);
+            let event = json!({"id": format!("{tracking}-{kind}"), "tracking_number": tracking, "type": kind, "occurred_at": at});
+            let (status, body) = self.carrier_event(carrier, &event).await;
+            assert_eq!(status, StatusCode::ACCEPTED, "{kind}: {body}");
+        }
+    }
+}
+
 async fn decode(resp: reqwest::Response) -> (StatusCode, Value) {
     let status = resp.status();
     let content_type = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
