@@ -113,6 +113,9 @@ struct Serve {
     /// With `--demo`: keep the demo's data but run no simulated warehouse staff or carriers.
     #[arg(long, env = "BUYNOW_NO_SIMULATION")]
     no_simulation: bool,
+    /// Seconds the demo's simulated carriers take between a parcel's tracking events.
+    #[arg(long, env = "BUYNOW_SIMULATION_PACE", default_value_t = 20)]
+    simulation_pace: u64,
 }
 
 #[tokio::main]
@@ -235,6 +238,7 @@ async fn run_serve(serve: Serve) -> anyhow::Result<()> {
             config.hold_seller = chrono::Duration::seconds(secs / 3);
         }
         config.simulate = simulate;
+        config.simulation_pace = Duration::from_secs(serve.simulation_pace.max(1));
     })
     .await?;
     if serve.demo {

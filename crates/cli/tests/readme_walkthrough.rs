@@ -1,5 +1,5 @@
 //! The README's walk-through, run verbatim against the real `buynow` binary — so it cannot drift from the
-//! code — and the binary's clean stop on SIGTERM.
+//! code — from sign-up to the door and back, and the binary's clean stop on SIGTERM.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -35,9 +35,11 @@ fn the_readme_walkthrough_works_verbatim_against_the_binary() {
     }
     let dir = tempfile::tempdir().unwrap();
     let mut server = Command::new(env!("CARGO_BIN_EXE_buynow"))
-        .args(["serve", "--demo", "--addr", "127.0.0.1:0", "--database"])
+        .args(["serve", "--demo", "--addr", "127.0.0.1:0", "--hold-window", "5", "--database"])
         .arg(format!("sqlite://{}/buynow.db", dir.path().display()))
         .env("BUYNOW_ADMIN_KEY", "choose-a-long-secret")
+        // The demo's carriers at a scan a second, so the order reaches the door in seconds, not minutes.
+        .env("BUYNOW_SIMULATION_PACE", "1")
         .env("RUST_LOG", "warn")
         .current_dir(dir.path())
         .stdout(Stdio::piped())
@@ -74,6 +76,11 @@ fn the_readme_walkthrough_works_verbatim_against_the_binary() {
         "https://buynow.dev/errors/validation",
         "\"sku\": \"TEA-100\"",
         "\"fulfillment_center\": \"PHL1\"",
+        "\"status\": \"delivered\"",
+        "\"shipment.shipped\"",
+        "\"order.delivered\"",
+        "\"label_url\"",
+        "\"status\": \"refunded\"",
     ] {
         assert!(text.contains(expected), "the walk-through did not show {expected}:\n{text}");
     }

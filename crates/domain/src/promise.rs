@@ -95,6 +95,13 @@ pub struct DeliveryWindow {
     pub latest: NaiveDate,
 }
 
+/// The promise of an order shipped as several parcels: it is delivered when its last parcel is.
+pub fn combine(windows: impl IntoIterator<Item = DeliveryWindow>) -> Option<DeliveryWindow> {
+    windows
+        .into_iter()
+        .reduce(|a, b| DeliveryWindow { earliest: a.earliest.max(b.earliest), latest: a.latest.max(b.latest) })
+}
+
 pub fn estimate(
     calendar: &CenterCalendar,
     placed_at: DateTime<Utc>,
@@ -158,6 +165,234 @@ mod tests {
         // Standard from Friday: Mon, Tue, Wed (3) to Fri (5).
         let w = estimate(&cal, at, Duration::zero(), DeliverySpeed::Standard).unwrap();
         assert_eq!((w.earliest, w.latest), (date(2026, 12, 2), date(2026, 12, 4)));
+    }
+
+    /// One row: a center (time zone, cut-off hour, operating days, holidays), an order placed at a UTC time
+    /// with a hold window, a speed, and the ship date and delivery window it is promised.
+    struct Case {
+        what: &'static str,
+        tz: Tz,
+        cutoff_h: u32,
+        days: &'static [Weekday],
+        holidays: &'static [(i32, u32, u32)],
+        placed: (i32, u32, u32, u32, u32),
+        hold_min: i64,
+        speed: DeliverySpeed,
+        ships: (i32, u32, u32),
+        earliest: (i32, u32, u32),
+        latest: (i32, u32, u32),
+    }
+
+    const MON_SAT: &[Weekday] = &[Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri, Weekday::Sat];
+    const MON_FRI: &[Weekday] = &[Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri];
+
+    #[test]
+    fn the_promise_table() {
+        use chrono_tz::{America, Asia, Europe, Pacific};
+        use DeliverySpeed::*;
+        let la = America::Los_Angeles;
+        let cases = [
+            // 2026-12-02 is a Wednesday. 17:00 UTC = 09:00 in Los Angeles.
+            Case {
+                what: "before the cut-off ships today",
+                tz: la,
+                cutoff_h: 14,
+                days: MON_SAT,
+                holidays: &[],
+                placed: (2026, 12, 2, 17, 0),
+                hold_min: 0,
+                speed: TwoDay,
+                ships: (2026, 12, 2),
+                earliest: (2026, 12, 4),
+                latest: (2026, 12, 4),
+            },
+            Case {
+                what: "the hold window pushes it past the cut-off",
+                tz: la,
+                cutoff_h: 14,
+                days: MON_SAT,
+                holidays: &[],
+                placed: (2026, 12, 2, 21, 0),
+                hold_min: 90,
+                speed: TwoDay,
+                ships: (2026, 12, 3),
+                earliest: (2026, 12, 7),
+                latest: (2026, 12, 7),
+            },
+            Case {
+                what: "exactly at the cut-off still ships",
+                tz: la,
+                cutoff_h: 14,
+                days: MON_SAT,
+                holidays: &[],
+                placed: (2026, 12, 2, 22, 0),
+                hold_min: 0,
+                speed: OneDay,
+                ships: (2026, 12, 2),
+                earliest: (2026, 12, 3),
+                latest: (2026, 12, 3),
+            },
+            Case {
+                what: "one day from a Friday lands on Monday",
+                tz: la,
+                cutoff_h: 14,
+                days: MON_SAT,
+                holidays: &[],
+                placed: (2026, 12, 4, 17, 0),
+                hold_min: 0,
+                speed: OneDay,
+                ships: (2026, 12, 4),
+                earliest: (2026, 12, 7),
+                latest: (2026, 12, 7),
+            },
+            Case {
+                what: "a Saturday ships where the center works Saturdays",
+                tz: la,
+                cutoff_h: 14,
+                days: MON_SAT,
+                holidays: &[],
+                placed: (2026, 12, 5, 17, 0),
+                hold_min: 0,
+                speed: TwoDay,
+                ships: (2026, 12, 5),
+                earliest: (2026, 12, 8),
+                latest: (2026, 12, 8),
+            },
+            Case {
+                what: "a Saturday waits for Monday where it does not",
+                tz: la,
+                cutoff_h: 14,
+                days: MON_FRI,
+                holidays: &[],
+                placed: (2026, 12, 5, 17, 0),
+                hold_min: 0,
+                speed: TwoDay,
+                ships: (2026, 12, 7),
+                earliest: (2026, 12, 9),
+                latest: (2026, 12, 9),
+            },
+            Case {
+                what: "Sunday ships Monday",
+                tz: la,
+                cutoff_h: 14,
+                days: MON_SAT,
+                holidays: &[],
+                placed: (2026, 12, 6, 17, 0),
+                hold_min: 0,
+                speed: Standard,
+                ships: (2026, 12, 7),
+                earliest: (2026, 12, 10),
+                latest: (2026, 12, 14),
+            },
+            Case {
+                what: "a holiday is skipped for shipping and for delivery",
+                tz: la,
+                cutoff_h: 14,
+                days: MON_SAT,
+                holidays: &[(2026, 12, 25)],
+                placed: (2026, 12, 24, 23, 0),
+                hold_min: 0,
+                speed: TwoDay,
+                ships: (2026, 12, 26),
+                earliest: (2026, 12, 29),
+                latest: (2026, 12, 29),
+            },
+            Case {
+                what: "standard is a range of three to five days",
+                tz: la,
+                cutoff_h: 14,
+                days: MON_SAT,
+                holidays: &[],
+                placed: (2026, 12, 1, 17, 0),
+                hold_min: 0,
+                speed: Standard,
+                ships: (2026, 12, 1),
+                earliest: (2026, 12, 4),
+                latest: (2026, 12, 8),
+            },
+            // 23:30 UTC on Wednesday is 00:30 on Thursday in Berlin: before Thursday's cut-off.
+            Case {
+                what: "the center's own date, not UTC's (Berlin)",
+                tz: Europe::Berlin,
+                cutoff_h: 14,
+                days: MON_FRI,
+                holidays: &[],
+                placed: (2026, 12, 2, 23, 30),
+                hold_min: 0,
+                speed: OneDay,
+                ships: (2026, 12, 3),
+                earliest: (2026, 12, 4),
+                latest: (2026, 12, 4),
+            },
+            Case {
+                what: "Auckland is a day ahead",
+                tz: Pacific::Auckland,
+                cutoff_h: 14,
+                days: MON_FRI,
+                holidays: &[],
+                placed: (2026, 12, 4, 12, 0),
+                hold_min: 0,
+                speed: OneDay,
+                ships: (2026, 12, 7),
+                earliest: (2026, 12, 8),
+                latest: (2026, 12, 8),
+            },
+            Case {
+                what: "a half-hour zone (Kolkata) at its cut-off",
+                tz: Asia::Kolkata,
+                cutoff_h: 14,
+                days: MON_SAT,
+                holidays: &[],
+                placed: (2026, 12, 2, 8, 30),
+                hold_min: 0,
+                speed: TwoDay,
+                ships: (2026, 12, 2),
+                earliest: (2026, 12, 4),
+                latest: (2026, 12, 4),
+            },
+        ];
+        for c in cases {
+            let holidays: Vec<NaiveDate> = c.holidays.iter().map(|(y, m, d)| date(*y, *m, *d)).collect();
+            let cal = CenterCalendar::new(
+                c.tz,
+                NaiveTime::from_hms_opt(c.cutoff_h, 0, 0).unwrap(),
+                c.days.iter().copied(),
+                holidays,
+            )
+            .unwrap();
+            let (y, m, d, h, min) = c.placed;
+            let at = Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap();
+            let hold = Duration::minutes(c.hold_min);
+            assert_eq!(
+                cal.ship_date(at + hold).unwrap(),
+                date(c.ships.0, c.ships.1, c.ships.2),
+                "{}: ship date",
+                c.what
+            );
+            let w = estimate(&cal, at, hold, c.speed).unwrap();
+            let expected = (date(c.earliest.0, c.earliest.1, c.earliest.2), date(c.latest.0, c.latest.1, c.latest.2));
+            assert_eq!((w.earliest, w.latest), expected, "{}: delivery", c.what);
+        }
+    }
+
+    #[test]
+    fn a_split_order_is_promised_by_its_last_parcel() {
+        let la = seattle(vec![]);
+        let ny = CenterCalendar::new(
+            chrono_tz::America::New_York,
+            NaiveTime::from_hms_opt(14, 0, 0).unwrap(),
+            MON_FRI.iter().copied(),
+            [],
+        )
+        .unwrap();
+        // Friday 20:00 UTC: noon in Los Angeles (ships today), 15:00 in New York (past its cut-off: Monday).
+        let at = Utc.with_ymd_and_hms(2026, 12, 4, 20, 0, 0).unwrap();
+        let west = estimate(&la, at, Duration::zero(), DeliverySpeed::TwoDay).unwrap();
+        let east = estimate(&ny, at, Duration::zero(), DeliverySpeed::TwoDay).unwrap();
+        assert_eq!(west.latest, date(2026, 12, 8));
+        assert_eq!(east.latest, date(2026, 12, 9));
+        assert_eq!(combine([west, east]), Some(east));
+        assert_eq!(combine([]), None);
     }
 
     #[test]

@@ -48,6 +48,8 @@ pub struct Config {
     pub clock: Clock,
     /// Run the demo's simulated warehouse staff and carriers in this process.
     pub simulate: bool,
+    /// How long the simulated carriers take between a parcel's tracking events.
+    pub simulation_pace: Duration,
     /// Returns are accepted for this long after delivery.
     pub return_window: chrono::Duration,
 }
@@ -70,6 +72,7 @@ impl Config {
             hold_seller: chrono::Duration::minutes(30),
             clock: Clock::default(),
             simulate: false,
+            simulation_pace: Duration::from_secs(20),
             return_window: chrono::Duration::days(30),
         }
     }

@@ -76,12 +76,13 @@ pub fn spawn_demo(state: &AppState, target: String, stop: watch::Receiver<bool>)
     let carriers = CarrierSim::new(
         state.store.clone(),
         state.carriers.clone(),
-        CarrierSimConfig { target, pace: Duration::from_secs(20), exceptions_per_mille: 100, seed: 0 },
+        CarrierSimConfig { target, pace: state.config.simulation_pace, exceptions_per_mille: 100, seed: 0 },
         state.config.clock.reader(),
     );
+    let every = state.config.simulation_pace.min(Duration::from_secs(5));
     vec![
-        spawn_warehouse(state.clone(), Duration::from_secs(5), stop.clone()),
-        Arc::new(carriers).spawn(Duration::from_secs(1), stop),
+        spawn_warehouse(state.clone(), every, stop.clone()),
+        Arc::new(carriers).spawn(every.min(Duration::from_secs(1)), stop),
     ]
 }
 

@@ -181,17 +181,13 @@ pub fn promise_for(
     hold: Duration,
     speed: DeliverySpeed,
 ) -> ApiResult<DeliveryWindow> {
-    let mut window: Option<DeliveryWindow> = None;
+    let mut windows = Vec::with_capacity(plan.len());
     for a in plan {
         let info =
             centers.by_code.get(&a.center).ok_or_else(|| ApiError::internal(format!("unknown center {}", a.center)))?;
-        let w = promise::estimate(&info.calendar, ready, hold, speed).map_err(ApiError::internal)?;
-        window = Some(match window {
-            None => w,
-            Some(prev) => DeliveryWindow { earliest: prev.earliest.max(w.earliest), latest: prev.latest.max(w.latest) },
-        });
+        windows.push(promise::estimate(&info.calendar, ready, hold, speed).map_err(ApiError::internal)?);
     }
-    window.ok_or_else(|| ApiError::internal("an order with no shipment"))
+    promise::combine(windows).ok_or_else(|| ApiError::internal("an order with no shipment"))
 }
 
 /// What sourcing may say when the stock looks short.

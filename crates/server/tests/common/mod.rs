@@ -262,6 +262,18 @@ impl TestApp {
 }
 
 impl TestApp {
+    /// Another BuyNow process on the same database: its state, kept current by its background tasks until the
+    /// returned sender is dropped.
+    pub async fn second_process(&self) -> (AppState, tokio::sync::watch::Sender<bool>) {
+        let store = buynow_store::Store::open(self.db.url()).await.expect("open");
+        let config = test_config();
+        let sandbox = Arc::new(Sandbox::new(config.sandbox.clone(), store.clone(), config.clock.reader()));
+        let state = AppState::new(store, config, sandbox).await.expect("state");
+        let (keep, stop) = tokio::sync::watch::channel(false);
+        buynow_server::spawn_center_refresher(state.clone(), stop);
+        (state, keep)
+    }
+
     /// Moves the server's clock forward (hold windows, hold lapses, return windows pass at once).
     pub fn advance(&self, by: chrono::Duration) {
         self.state.config.clock.advance(by);
