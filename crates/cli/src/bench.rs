@@ -170,7 +170,9 @@ async fn start(args: &Bench) -> anyhow::Result<Target> {
     let admin = format!("adm_bench_{}", buynow_store::now_micros());
     let mut config = buynow_server::Config::new(secrecy::SecretString::from(buynow_payments::Vault::generate_key()));
     config.admin_key = Some(secrecy::SecretString::from(admin.clone()));
-    let gateway = Arc::new(buynow_payments::Sandbox::new(config.sandbox.clone(), store.clone(), config.clock.reader()));
+    let sandbox =
+        buynow_payments::Sandbox::open(config.sandbox.clone(), &store, &database, config.clock.reader()).await?;
+    let gateway = Arc::new(sandbox);
     let state = buynow_server::AppState::new(store.clone(), config, gateway).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);

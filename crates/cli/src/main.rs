@@ -188,7 +188,8 @@ async fn build_state(common: &Common, run_workers: bool, adjust: impl FnOnce(&mu
     };
     adjust(&mut config);
     buynow_server::demo::ensure_centers(&store).await?;
-    let gateway = Arc::new(Sandbox::new(config.sandbox.clone(), store.clone(), config.clock.reader()));
+    let gateway =
+        Arc::new(Sandbox::open(config.sandbox.clone(), &store, &common.database, config.clock.reader()).await?);
     tracing::info!(
         database = %redact_url(&common.database),
         admin_key = if config.admin_key.is_some() { "set" } else { "not set (/v1/ops answers 403)" },

@@ -56,6 +56,19 @@ fn unavailable(e: StoreError) -> GatewayError {
 }
 
 impl Sandbox {
+    /// The sandbox of the shop whose database is `main` (at `url`). On PostgreSQL its records live in that
+    /// database, shared by every process. On SQLite they live in a file of their own beside it (`….sandbox`),
+    /// committed without waiting for the disk (see `Store::open_relaxed`), as a processor's records are kept
+    /// apart from the shop's.
+    pub async fn open(config: SandboxConfig, main: &Store, url: &str, now: Now) -> Result<Self, StoreError> {
+        let store = match main.backend() {
+            buynow_store::Backend::Postgres => main.clone(),
+            buynow_store::Backend::Sqlite => Store::open_relaxed(&format!("{url}.sandbox")).await?,
+        };
+        Ok(Sandbox::new(config, store, now))
+    }
+
+    /// A sandbox keeping its records in `store`.
     pub fn new(config: SandboxConfig, store: Store, now: Now) -> Self {
         let rng = StdRng::seed_from_u64(config.seed);
         Sandbox { config, rng: Mutex::new(rng), store, now }
@@ -213,11 +226,9 @@ impl Gateway for Sandbox {
                 currency: req.amount.currency().code().to_string(),
                 created_at: (self.now)(),
             };
-            let stands = self
-                .store
-                .write_batched(move |c| Box::pin(async move { sandbox::authorize(c, &record).await }))
-                .await
-                .map_err(unavailable)?;
+            // Recorded as one of a group of the processor's own (see `Store::record_authorization`): every
+            // Buy Now waits for this commit, between the two of its order.
+            let stands = self.store.record_authorization(record).await.map_err(unavailable)?;
             if matches!(fault, Fault::AfterEffect) {
                 return Err(GatewayError::Timeout);
             }

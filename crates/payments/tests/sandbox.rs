@@ -128,3 +128,30 @@ async fn the_same_seed_injects_the_same_faults() {
     assert_eq!(run(42).await, run(42).await);
     assert_ne!(run(42).await, run(43).await);
 }
+
+#[tokio::test]
+async fn on_postgresql_authorizations_recorded_in_groups_keep_one_hold_per_key() {
+    let Some(db) = TestDb::postgres("sandbox groups").await else { return };
+    let sbx = std::sync::Arc::new(Sandbox::new(SandboxConfig::default(), db.open().await, clock().1));
+    let card = CardNumber::parse("4242424242424242").unwrap();
+    // 60 calls at once over 20 keys: each key three times, as retries would.
+    let calls = (0..60).map(|i| {
+        let (sbx, card) = (sbx.clone(), card.clone());
+        tokio::spawn(async move { approved(sbx.authorize(req(&format!("key-{}", i % 20), &card, 100)).await.unwrap()) })
+    });
+    let refs: Vec<String> = futures_join(calls).await;
+    for i in 0..20 {
+        let same: std::collections::HashSet<&String> = refs.iter().skip(i).step_by(20).collect();
+        assert_eq!(same.len(), 1, "every call with key-{i} got the same hold");
+    }
+    assert_eq!(sbx.live_holds().await.unwrap().len(), 20);
+    assert_eq!(sbx.totals().await.unwrap().0, 2000);
+}
+
+async fn futures_join<T>(tasks: impl Iterator<Item = tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}

@@ -1,7 +1,8 @@
 //! Group commit: many small write transactions run as one.
 //!
-//! A write sent with `Store::write_batched`, a placement sent with `Store::place`, or an order job's answer sent
-//! with `Store::finish_order_job` joins a queue. A batch writer takes what is already queued — up to a bounded
+//! A write sent with `Store::write_batched`, a placement sent with `Store::place`, an order job's answer sent
+//! with `Store::finish_order_job`, or the sandbox processor's record of an authorization sent with
+//! `Store::record_authorization` joins a queue. A batch writer takes what is already queued — up to a bounded
 //! count, without waiting for more, so a lone request is never delayed — and runs it in one transaction: the
 //! placements as one group written table by table (see `placement`), the order jobs likewise (see
 //! `order_jobs`), then the other writes one by one. One that fails (out of stock, a taken key, a lost lease) is
@@ -10,8 +11,9 @@
 //! batch; nothing is acknowledged before it is durable.
 //!
 //! On SQLite, whose one writer holds the whole database, everything goes through one queue and one writer. On
-//! PostgreSQL placements and order jobs are grouped the same way, each kind by a writer of its own (on a
-//! connection of its own, see `pg_group_conn`), since a group takes its locks in one fixed order. Other writes
+//! PostgreSQL placements, order jobs and the sandbox's authorization records are grouped the same way, each kind
+//! by a writer of its own (on a connection of its own, see `pg_group_conn`), since a group takes its locks in one
+//! fixed order (the sandbox's records only insert rows, by sorted key). Other writes
 //! are not: those of concurrent batches would take row locks in orders no one controls and could deadlock, and
 //! a failed statement there spoils its transaction. Each keeps a transaction of its own (batches of one, many
 //! writers side by side), and PostgreSQL's own group commit shares the WAL flushes of concurrent commits.
@@ -20,6 +22,7 @@ use crate::db::ConnInner;
 use crate::order_jobs::{self, Finished, Standing};
 use crate::pg_group_conn::{End, GroupConn};
 use crate::placement;
+use crate::sandbox::{self, Authorization};
 use crate::{BoxFuture, Conn, Engine, StoreError, WriteTx};
 use futures::FutureExt;
 use sqlx::postgres::PgPool;
@@ -42,6 +45,7 @@ pub(crate) enum Work {
     Write(Box<dyn Item>),
     Place(Box<dyn placement::Pending>),
     FinishOrderJob(Box<dyn order_jobs::Pending>),
+    RecordAuthorization(Authorization, oneshot::Sender<Result<Authorization, StoreError>>),
 }
 
 /// Sends a write's answer once its batch is over: `None` when the batch committed, else why it did not.
@@ -89,12 +93,13 @@ where
     }
 }
 
-/// Where writes, placements and order jobs are queued; on SQLite all go to the one writer.
+/// Where writes, placements, order jobs and the sandbox's records are queued; on SQLite all go to the one writer.
 #[derive(Clone)]
 pub(crate) struct Queue {
     writes: mpsc::UnboundedSender<Work>,
     places: mpsc::UnboundedSender<Work>,
     order_jobs: mpsc::UnboundedSender<Work>,
+    authorizations: mpsc::UnboundedSender<Work>,
 }
 
 /// Starts the batch writers on `engine`; they stop when the last `Store` clone is gone. On PostgreSQL,
@@ -103,16 +108,18 @@ pub(crate) fn start(engine: Engine, writers: usize) -> Queue {
     let (writes, rx) = mpsc::unbounded_channel::<Work>();
     if matches!(engine, Engine::Sqlite { .. }) {
         start_thread(engine, rx);
-        return Queue { places: writes.clone(), order_jobs: writes.clone(), writes };
+        return Queue { places: writes.clone(), order_jobs: writes.clone(), authorizations: writes.clone(), writes };
     }
     let (places, place_rx) = mpsc::unbounded_channel::<Work>();
     let (order_jobs, order_job_rx) = mpsc::unbounded_channel::<Work>();
+    let (authorizations, authorization_rx) = mpsc::unbounded_channel::<Work>();
     spawn_writers(&Handle::current(), &engine, rx, writers);
     if let Engine::Postgres { group_thread, groups, .. } = &engine {
         spawn_group_writers(group_thread.handle(), &engine, groups, place_rx);
         spawn_group_writers(group_thread.handle(), &engine, groups, order_job_rx);
+        spawn_group_writers(group_thread.handle(), &engine, groups, authorization_rx);
     }
-    Queue { writes, places, order_jobs }
+    Queue { writes, places, order_jobs, authorizations }
 }
 
 /// The thread of PostgreSQL's group writers, with a runtime of its own; it stops once its last owner is gone.
@@ -286,19 +293,20 @@ impl<'k> BatchTx<'k> {
 /// Runs `batch` in one transaction: on `kept` when a PostgreSQL group writer gives its connection, else in a
 /// transaction of its own.
 async fn run_batch(engine: &Engine, batch: Vec<Work>, kept: Option<Kept<'_>>) {
-    let (mut places, mut finishes, mut writes) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut places, mut finishes, mut writes, mut auths) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for work in batch {
         match work {
             Work::Place(p) => places.push(p),
             Work::FinishOrderJob(f) => finishes.push(f),
             Work::Write(w) => writes.push(w),
+            Work::RecordAuthorization(a, reply) => auths.push((a, reply)),
         }
     }
     let mut tx = match BatchTx::begin(engine, kept).await {
         Ok(tx) => tx,
-        Err(e) => return fail_all(places.len() + finishes.len() + writes.len(), &e),
+        Err(e) => return fail_all(places.len() + finishes.len() + writes.len() + auths.len(), &e),
     };
-    if places.is_empty() && finishes.is_empty() && writes.len() == 1 {
+    if places.is_empty() && finishes.is_empty() && auths.is_empty() && writes.len() == 1 {
         // Alone, a write needs no care: its failure rolls back the whole (its own) transaction.
         let item = writes.pop().expect("one item");
         let outcome = AssertUnwindSafe(item.run(&mut tx.conn())).catch_unwind().await;
@@ -328,6 +336,14 @@ async fn run_batch(engine: &Engine, batch: Vec<Work>, kept: Option<Kept<'_>>) {
             Ok(Ok(s)) => standings = s,
             Ok(Err(e)) => broken = Some(e),
             Err(_) => broken = Some(StoreError::BatchFailed("an order job's decision panicked".into())),
+        }
+    }
+    let mut recorded = Vec::new();
+    if !auths.is_empty() && broken.is_none() {
+        let records: Vec<Authorization> = auths.iter().map(|(a, _)| a.clone()).collect();
+        match sandbox::authorize_all(&mut tx.conn(), &records).await {
+            Ok(stands) => recorded = stands,
+            Err(e) => broken = Some(e),
         }
     }
     let mut kept = Vec::with_capacity(writes.len());
@@ -367,6 +383,14 @@ async fn run_batch(engine: &Engine, batch: Vec<Work>, kept: Option<Kept<'_>>) {
     }
     for reply in kept {
         reply(error.as_ref());
+    }
+    let mut recorded = recorded.into_iter();
+    for (_, reply) in auths {
+        let _ = reply.send(match (&error, recorded.next()) {
+            (None, Some(stands)) => Ok(stands),
+            (Some(e), _) => Err(StoreError::BatchFailed(e.to_string())),
+            (None, None) => Err(StoreError::BatchFailed("the group never recorded it".into())),
+        });
     }
 }
 
@@ -416,6 +440,15 @@ where
 {
     let (pending, answer) = placement::pending(request);
     let _ = queue.places.send(Work::Place(pending));
+    answer
+}
+
+pub(crate) fn enqueue_authorization(
+    queue: &Queue,
+    a: Authorization,
+) -> oneshot::Receiver<Result<Authorization, StoreError>> {
+    let (reply, answer) = oneshot::channel();
+    let _ = queue.authorizations.send(Work::RecordAuthorization(a, reply));
     answer
 }
 

@@ -209,11 +209,33 @@ pub(crate) fn sqlite_control(c: &rusqlite::Connection, sql: &str) -> Result<(), 
     Ok(())
 }
 
+thread_local! {
+    /// The column names of each statement this thread ran, by its SQL: read once, not on every query (the
+    /// SQL texts are the repositories' own, a small set).
+    static COLUMN_NAMES: std::cell::RefCell<std::collections::HashMap<String, std::sync::Arc<[String]>>> =
+        std::cell::RefCell::default();
+}
+
+fn column_names(sql: &str, stmt: &rusqlite::Statement<'_>) -> std::sync::Arc<[String]> {
+    COLUMN_NAMES.with_borrow_mut(|cache| {
+        if let Some(names) = cache.get(sql) {
+            return names.clone();
+        }
+        let names: std::sync::Arc<[String]> = stmt.column_names().map(str::to_string).collect();
+        if cache.len() >= 1024 {
+            // Bounded all the same, should some caller build its SQL text afresh each time.
+            cache.clear();
+        }
+        cache.insert(sql.to_string(), names.clone());
+        names
+    })
+}
+
 fn sqlite_rows(c: &rusqlite::Connection, sql: &str, args: Vec<Arg>, limit: usize) -> Result<Vec<Row>, StoreError> {
     tracing::trace!(target: "buynow_store::sql", %sql);
     let mut stmt = c.prepare_cached(&sqlite_sql(sql))?;
     let columns = stmt.column_count();
-    let names: std::sync::Arc<[String]> = stmt.column_names().map(str::to_string).collect();
+    let names = column_names(sql, &stmt);
     let mut rows = stmt.query(rusqlite::params_from_iter(sqlite_values(args)?))?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {

@@ -39,6 +39,36 @@ pub async fn authorize(c: &mut Conn<'_>, a: &Authorization) -> Result<Authorizat
     get_authorization(c, &a.idempotency_key).await?.ok_or(StoreError::NotFound)
 }
 
+/// Records many authorizations at once (one statement on PostgreSQL), each unless its key has one; returns the
+/// ones that stand, in the order given.
+pub async fn authorize_all(c: &mut Conn<'_>, all: &[Authorization]) -> Result<Vec<Authorization>, StoreError> {
+    let columns = &["idempotency_key", "outcome", "amount", "currency", "created_at"];
+    // By key: two groups (of two processes) inserting the same keys take their locks in one order.
+    let mut sorted: Vec<&Authorization> = all.iter().collect();
+    sorted.sort_by(|a, b| a.idempotency_key.cmp(&b.idempotency_key));
+    let rows =
+        sorted.iter().map(|a| args![&a.idempotency_key, &a.outcome, a.amount, &a.currency, a.created_at]).collect();
+    let inserted = c
+        .insert_rows(
+            "sandbox_authorizations",
+            columns,
+            rows,
+            "ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key",
+        )
+        .await?;
+    let inserted: std::collections::HashSet<String> = inserted.iter().map(|r| r.text(0)).collect::<Result<_, _>>()?;
+    let mut stands = Vec::with_capacity(all.len());
+    for a in all {
+        if inserted.contains(&a.idempotency_key) {
+            stands.push(a.clone());
+        } else {
+            // Its key was used before (a retry): the first answer stands.
+            stands.push(get_authorization(c, &a.idempotency_key).await?.ok_or(StoreError::NotFound)?);
+        }
+    }
+    Ok(stands)
+}
+
 pub async fn get_authorization(c: &mut Conn<'_>, key: &str) -> Result<Option<Authorization>, StoreError> {
     c.opt(
         "SELECT idempotency_key, outcome, amount, currency, created_at FROM sandbox_authorizations WHERE idempotency_key = $1",

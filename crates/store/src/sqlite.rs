@@ -25,16 +25,33 @@ fn tune(c: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn configure(c: &Connection) -> Result<(), StoreError> {
+fn configure(c: &Connection, durability: Durability) -> Result<(), StoreError> {
     tune(c)?;
-    // WAL: readers never wait for the writer. FULL: a commit that returned is on disk.
-    c.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+    // WAL: readers never wait for the writer. FULL: a commit that returned is on disk. NORMAL (see
+    // `Durability::Relaxed`): it survives the process, not a power loss.
+    let synchronous = match durability {
+        Durability::Full => "FULL",
+        Durability::Relaxed => "NORMAL",
+    };
+    c.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON;"
+    ))?;
     Ok(())
 }
 
-pub(crate) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
+/// How far a commit goes before it returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// On disk: survives a crash of the process, of the machine and a power loss. BuyNow's own data.
+    Full,
+    /// In the operating system's hands: survives a crash of the process, not of the machine. For the sandbox's
+    /// records, which stand in for another company's system (see `Store::open_relaxed`).
+    Relaxed,
+}
+
+pub(crate) fn open_writer(path: &Path, durability: Durability) -> Result<Connection, StoreError> {
     let c = Connection::open(path)?;
-    configure(&c)?;
+    configure(&c, durability)?;
     // The checkpointer thread copies the WAL back; the writer does it itself only if that falls far behind.
     c.execute_batch(&format!("PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES};"))?;
     Ok(c)

@@ -57,7 +57,9 @@ pub async fn spawn_app_with(config: Config) -> TestApp {
         TestDb::new(backend, "server test").await.expect("BUYNOW_TEST_BACKEND=postgres needs a reachable PostgreSQL");
     let store = db.open().await;
     buynow_server::demo::ensure_centers(&store).await.expect("centers");
-    let sandbox = Arc::new(Sandbox::new(config.sandbox.clone(), store.clone(), config.clock.reader()));
+    let sandbox =
+        Sandbox::open(config.sandbox.clone(), &store, db.url(), config.clock.reader()).await.expect("sandbox");
+    let sandbox = Arc::new(sandbox);
     let state = AppState::new(store, config, sandbox.clone()).await.expect("state");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -267,8 +269,9 @@ impl TestApp {
     pub async fn second_process(&self) -> (AppState, tokio::sync::watch::Sender<bool>) {
         let store = buynow_store::Store::open(self.db.url()).await.expect("open");
         let config = test_config();
-        let sandbox = Arc::new(Sandbox::new(config.sandbox.clone(), store.clone(), config.clock.reader()));
-        let state = AppState::new(store, config, sandbox).await.expect("state");
+        let sandbox =
+            Sandbox::open(config.sandbox.clone(), &store, self.db.url(), config.clock.reader()).await.expect("sandbox");
+        let state = AppState::new(store, config, Arc::new(sandbox)).await.expect("state");
         let (keep, stop) = tokio::sync::watch::channel(false);
         buynow_server::spawn_center_refresher(state.clone(), stop);
         (state, keep)

@@ -1,0 +1,309 @@
+//! A crash test on PostgreSQL: two `buynow serve` processes take 200 Buy Nows while the one `buynow worker` and
+//! the `buynow carrier-sim` are killed with SIGKILL at random moments and started again. The test is the
+//! warehouse: it picks, packs and ships whatever is released. In the end every order is delivered, every
+//! shipment captured exactly once by the sandbox's own records, the captures sum to the orders' totals, and
+//! every unit of stock is accounted for.
+
+use buynow_store::testing::TestDb;
+use buynow_store::Store;
+use futures::stream::{self, StreamExt};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const ADMIN: &str = "adm_crash_test";
+const VAULT_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+const ORDERS: usize = 200;
+
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn(args: &[&str], db: &str) -> (Proc, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_buynow"))
+        .args(args)
+        .args(["--database", db])
+        .env("BUYNOW_ADMIN_KEY", ADMIN)
+        .env("BUYNOW_VAULT_KEY", VAULT_KEY)
+        .env("BUYNOW_JOB_LEASE_MS", "1500")
+        .env("BUYNOW_SANDBOX_LATENCY_MS", "5-30")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start buynow");
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).expect("buynow says it is up");
+    std::thread::spawn(move || for _ in out.lines() {});
+    (Proc(child), line)
+}
+
+async fn call(
+    client: &reqwest::Client,
+    method: &str,
+    url: String,
+    token: Option<&str>,
+    key: Option<&str>,
+    body: Value,
+) -> (u16, Value) {
+    let mut req = client.request(method.parse().unwrap(), url).json(&body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(k) = key {
+        req = req.header("Idempotency-Key", k);
+    }
+    match req.send().await {
+        Ok(resp) => {
+            let status = resp.status().as_u16();
+            (status, resp.json().await.unwrap_or(Value::Null))
+        }
+        Err(e) => (0, json!(e.to_string())),
+    }
+}
+
+async fn count(store: &Store, sql: &str) -> i64 {
+    store.read().await.unwrap().conn().one(sql, vec![]).await.expect(sql).int(0).unwrap()
+}
+
+/// Kills `args`' process with SIGKILL at random moments and starts it again, until `stop`.
+async fn chaos(
+    name: &'static str,
+    args: Vec<String>,
+    url: String,
+    seed: u64,
+    stop: Arc<AtomicBool>,
+    kills: Arc<AtomicU32>,
+) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut proc = Some(spawn(&argv, &url).0);
+    while !stop.load(Ordering::Relaxed) {
+        tokio::time::sleep(Duration::from_millis(rng.gen_range(300..1500))).await;
+        if let Some(mut p) = proc.take() {
+            p.0.kill().unwrap_or_else(|e| panic!("SIGKILL {name}: {e}"));
+            let _ = p.0.wait();
+            kills.fetch_add(1, Ordering::Relaxed);
+        }
+        tokio::time::sleep(Duration::from_millis(rng.gen_range(50..400))).await;
+        proc = Some(spawn(&argv, &url).0);
+    }
+    // Left running, so that what is still due finishes.
+    let p = proc.take();
+    while !stop.load(Ordering::Relaxed) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(p);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_workers_and_carriers_lose_no_order_no_capture_and_no_stock() {
+    let Some(db) = TestDb::postgres("crash").await else { return };
+    let url = db.url().to_string();
+    let migrated = Command::new(env!("CARGO_BIN_EXE_buynow")).args(["migrate", "--database", &url]).output().unwrap();
+    assert!(migrated.status.success(), "{}", String::from_utf8_lossy(&migrated.stderr));
+    let seed: u64 = std::env::var("BUYNOW_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(rand::random);
+    let _ = writeln!(std::io::stderr(), "crash test seed {seed} (BUYNOW_CRASH_SEED={seed} replays the kill schedule)");
+
+    // Every job goes to the worker that is being killed: the servers run none, not even inline.
+    let server_args =
+        ["serve", "--addr", "127.0.0.1:0", "--no-workers", "--inline-authorization-ms", "0", "--hold-window", "1"];
+    let (_server_1, line_1) = spawn(&server_args, &url);
+    let (_server_2, line_2) = spawn(&server_args, &url);
+    let base = |line: &str| line.split_whitespace().find(|w| w.starts_with("http://")).unwrap().to_string();
+    let servers = [base(&line_1), base(&line_2)];
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let (worker_kills, sim_kills) = (Arc::new(AtomicU32::new(0)), Arc::new(AtomicU32::new(0)));
+    let worker =
+        tokio::spawn(chaos("worker", vec!["worker".into()], url.clone(), seed, stop.clone(), worker_kills.clone()));
+    let sim_args = ["carrier-sim", "--target", &servers[0], "--pace-secs", "1", "--exceptions-per-mille", "150"];
+    let sim_args: Vec<String> =
+        sim_args.iter().map(|s| s.to_string()).chain(["--seed".into(), seed.to_string()]).collect();
+    let sim = tokio::spawn(chaos("carrier-sim", sim_args, url.clone(), seed ^ 1, stop.clone(), sim_kills.clone()));
+
+    let (s, body) = call(&client, "POST", format!("{}/v1/ops/products", servers[0]), Some(ADMIN), None,
+        json!({"sku": "ITEM", "title": "An item", "price": {"amount": 1234, "currency": "USD"}, "prime_eligible": true})).await;
+    assert_eq!(s, 201, "{body}");
+    for center in ["SEA1", "PHL1"] {
+        let (s, body) = call(
+            &client,
+            "PUT",
+            format!("{}/v1/ops/stock/ITEM", servers[1]),
+            Some(ADMIN),
+            None,
+            json!({"fulfillment_center": center, "on_hand": 150}),
+        )
+        .await;
+        assert_eq!(s, 200, "{body}");
+    }
+    let customers: Vec<String> = stream::iter(0..50)
+        .map(|i| {
+            let (client, server) = (&client, servers[i % 2].clone());
+            async move {
+                let email = format!("crash{i}@example.com");
+                let pw = "a long enough password";
+                let (s, b) = call(client, "POST", format!("{server}/v1/customers"), None, None, json!({"email": email, "password": pw, "name": "B"})).await;
+                assert_eq!(s, 201, "{b}");
+                let (_, session) = call(client, "POST", format!("{server}/v1/sessions"), None, None, json!({"email": email, "password": pw})).await;
+                let token = session["token"].as_str().unwrap().to_string();
+                // Half the customers live in the east: their orders come from Philadelphia.
+                let (region, city, zip) = if i % 2 == 0 { ("CA", "San Francisco", "94105") } else { ("NY", "New York", "10001") };
+                let (s, b) = call(client, "POST", format!("{server}/v1/me/addresses"), Some(&token), None,
+                    json!({"name": "B", "line1": "1 Main St", "city": city, "region": region, "postal_code": zip, "country": "US"})).await;
+                assert_eq!(s, 201, "{b}");
+                let (s, b) = call(client, "POST", format!("{server}/v1/me/payment-methods"), Some(&token), None,
+                    json!({"type": "card", "number": "4242424242424242", "exp_month": 12, "exp_year": 2031, "cvc": "123"})).await;
+                assert_eq!(s, 201, "{b}");
+                token
+            }
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+
+    // 200 Buy Nows through both servers; a server's 503 (a lost race) is retried with the same key.
+    let placed = stream::iter(0..ORDERS)
+        .map(|i| {
+            let (client, token, server) = (&client, customers[i % customers.len()].clone(), servers[i % 2].clone());
+            async move {
+                for _ in 0..5 {
+                    let (s, body) = call(
+                        client,
+                        "POST",
+                        format!("{server}/v1/buy-now"),
+                        Some(&token),
+                        Some(&format!("order-{i}")),
+                        json!({"sku": "ITEM", "quantity": 1}),
+                    )
+                    .await;
+                    match s {
+                        201 => return body["id"].as_str().unwrap().to_string(),
+                        503 => tokio::time::sleep(Duration::from_millis(50)).await,
+                        other => panic!("Buy Now {i}: {other} {body}"),
+                    }
+                }
+                panic!("Buy Now {i} never placed");
+            }
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<_>>()
+        .await;
+    assert_eq!(placed.len(), ORDERS);
+
+    // The warehouse: whatever is released is picked, packed and shipped, until everything is delivered.
+    let store = Store::open(&url).await.unwrap();
+    let started = Instant::now();
+    let shipped = Arc::new(Mutex::new(0usize));
+    loop {
+        let delivered = count(&store, "SELECT COUNT(*) FROM orders WHERE status = 'delivered'").await;
+        if delivered == ORDERS as i64 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(240),
+            "only {delivered} of {ORDERS} orders delivered after 4 minutes (seed {seed})"
+        );
+        for (n, center) in ["SEA1", "PHL1"].into_iter().enumerate() {
+            let server = &servers[n];
+            let (s, list) = call(
+                &client,
+                "GET",
+                format!("{server}/v1/ops/pick-lists?center={center}"),
+                Some(ADMIN),
+                None,
+                json!(null),
+            )
+            .await;
+            assert_eq!(s, 200, "{list}");
+            for wave in list["waves"].as_array().unwrap() {
+                for parcel in wave["shipments"].as_array().unwrap() {
+                    let id = parcel["id"].as_str().unwrap();
+                    for step in ["pick", "pack", "ship"] {
+                        let (s, body) = call(
+                            &client,
+                            "POST",
+                            format!("{server}/v1/ops/shipments/{id}/{step}"),
+                            Some(ADMIN),
+                            None,
+                            json!({}),
+                        )
+                        .await;
+                        assert_eq!(s, 200, "{step} {id}: {body}");
+                    }
+                    *shipped.lock().unwrap() += 1;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Whatever capture is still due runs (the worker keeps running now), then the books are checked.
+    stop.store(true, Ordering::Relaxed);
+    let waiting = Instant::now();
+    while count(&store, "SELECT COUNT(*) FROM captures WHERE status <> 'captured'").await > 0 {
+        assert!(waiting.elapsed() < Duration::from_secs(60), "captures left pending (seed {seed})");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (worker_kills, sim_kills) = (worker_kills.load(Ordering::Relaxed), sim_kills.load(Ordering::Relaxed));
+    worker.await.unwrap();
+    sim.await.unwrap();
+
+    let rows = count(&store, "SELECT COUNT(*) FROM shipments WHERE status <> 'cancelled'").await;
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM captures WHERE status = 'captured'").await,
+        rows,
+        "one capture per shipment"
+    );
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM sandbox_operations WHERE kind = 'capture' AND outcome = 'ok'").await,
+        rows,
+        "each captured exactly once, by the processor's own records"
+    );
+    let totals = count(&store, "SELECT CAST(SUM(total) AS BIGINT) FROM orders").await;
+    let taken = count(
+        &store,
+        "SELECT CAST(SUM(amount) AS BIGINT) FROM sandbox_operations WHERE kind = 'capture' AND outcome = 'ok'",
+    )
+    .await;
+    assert_eq!(taken, totals, "the processor took exactly the orders' totals");
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM orders o JOIN payments p ON p.order_id = o.id WHERE p.status = 'captured' AND p.captured = o.total").await,
+        ORDERS as i64
+    );
+    assert_eq!(
+        count(&store, "SELECT CAST(SUM(on_hand) AS BIGINT) FROM stock WHERE sku = 'ITEM'").await,
+        300 - ORDERS as i64,
+        "every unit shipped left the shelf once"
+    );
+    assert_eq!(
+        count(&store, "SELECT CAST(SUM(reserved) AS BIGINT) FROM stock WHERE sku = 'ITEM'").await,
+        0,
+        "no reservation left behind"
+    );
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM outbox WHERE kind = 'order.delivered'").await,
+        ORDERS as i64,
+        "told once each"
+    );
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM jobs WHERE status = 'failed'").await, 0, "no job gave up");
+    let _ = writeln!(
+        std::io::stderr(),
+        "crash test: {ORDERS} orders delivered in {:.0} s, {} parcels shipped, worker killed {worker_kills}×, carrier-sim killed {sim_kills}×",
+        started.elapsed().as_secs_f64(),
+        shipped.lock().unwrap()
+    );
+    assert!(worker_kills > 0 && sim_kills > 0, "nothing was killed: the test proved nothing");
+    store.close().await;
+}
