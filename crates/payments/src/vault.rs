@@ -40,7 +40,7 @@ impl Vault {
         Ok(self)
     }
 
-    /// A fresh random key, base64 — for the demo and for `buynow keys`.
+    /// A fresh random key, base64: for a development database given none, and for tests.
     pub fn generate_key() -> String {
         let mut key = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut key);

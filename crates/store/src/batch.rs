@@ -23,7 +23,7 @@ use crate::order_jobs::{self, Finished, Standing};
 use crate::pg_group_conn::{End, GroupConn};
 use crate::placement;
 use crate::sandbox::{self, Authorization};
-use crate::{BoxFuture, Conn, Engine, StoreError, WriteTx};
+use crate::{Backend, BoxFuture, Conn, Engine, StoreError, WriteTx};
 use futures::FutureExt;
 use sqlx::postgres::PgPool;
 use std::panic::AssertUnwindSafe;
@@ -306,6 +306,7 @@ async fn run_batch(engine: &Engine, batch: Vec<Work>, kept: Option<Kept<'_>>) {
         Ok(tx) => tx,
         Err(e) => return fail_all(places.len() + finishes.len() + writes.len() + auths.len(), &e),
     };
+    let sandbox_alone = places.is_empty() && finishes.is_empty() && writes.is_empty() && !auths.is_empty();
     if places.is_empty() && finishes.is_empty() && auths.is_empty() && writes.len() == 1 {
         // Alone, a write needs no care: its failure rolls back the whole (its own) transaction.
         let item = writes.pop().expect("one item");
@@ -339,6 +340,13 @@ async fn run_batch(engine: &Engine, batch: Vec<Work>, kept: Option<Kept<'_>>) {
         }
     }
     let mut recorded = Vec::new();
+    if sandbox_alone && tx.conn().backend() == Backend::Postgres {
+        // The sandbox's own group (see `Store::record_authorization`) commits without waiting for the disk, as
+        // its SQLite file does (`Store::open_relaxed`).
+        if let Err(e) = tx.conn().batch("SET LOCAL synchronous_commit = off").await {
+            broken = Some(e);
+        }
+    }
     if !auths.is_empty() && broken.is_none() {
         let records: Vec<Authorization> = auths.iter().map(|(a, _)| a.clone()).collect();
         match sandbox::authorize_all(&mut tx.conn(), &records).await {

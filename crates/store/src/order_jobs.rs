@@ -19,9 +19,9 @@
 use crate::jobs::{self, Enqueue, Job, NewJob};
 use crate::orders::{self, Order, TimelineEntry};
 use crate::outbox::{self, NewEvent};
-use crate::payments::{self, Payment, PaymentStatus};
+use crate::payments::{self, Payment};
 use crate::{Arg, Backend, BoxFuture, Conn, StoreError};
-use buynow_domain::{EventKind, JobId, OrderId, OrderStatus, PaymentId};
+use buynow_domain::{EventKind, JobId, OrderId, PaymentId};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use tokio::sync::oneshot;
@@ -57,22 +57,8 @@ pub struct Effects {
     pub jobs: Vec<NewJob>,
 }
 
-/// The job's payment moves from `from` to `to`, with the gateway's reference or decline code when given.
-#[derive(Debug, Clone)]
-pub struct PaymentMove {
-    pub from: PaymentStatus,
-    pub to: PaymentStatus,
-    pub authorization: Option<String>,
-    pub decline_code: Option<String>,
-}
-
-/// The job's order moves from `from` to `to`, and its decline count becomes `declines`.
-#[derive(Debug, Clone)]
-pub struct OrderMove {
-    pub from: OrderStatus,
-    pub to: OrderStatus,
-    pub declines: i64,
-}
+pub use crate::orders::OrderMove;
+pub use crate::payments::PaymentMove;
 
 /// How a job of the group came out, once committed.
 #[derive(Debug)]

@@ -1,6 +1,5 @@
 //! Orders, their items, shipments and timeline.
 
-use crate::order_jobs::OrderMove;
 pub use crate::shipments::Shipment;
 use crate::{args, Arg, Backend, Conn, Row, StoreError, Write};
 use buynow_domain::{AddressId, Currency, EventKind};
@@ -30,6 +29,14 @@ pub struct Order {
     /// Held by something that needs a person (a short pick nothing could make up for).
     pub on_hold: bool,
     pub hold_reason: Option<String>,
+}
+
+/// An order moves from `from` to `to`, and its decline count becomes `declines`.
+#[derive(Debug, Clone)]
+pub struct OrderMove {
+    pub from: OrderStatus,
+    pub to: OrderStatus,
+    pub declines: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

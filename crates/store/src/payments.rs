@@ -1,10 +1,18 @@
 //! Payment attempts: one row per authorization, keyed by the id the gateway sees as its idempotency key.
 
-use crate::order_jobs::PaymentMove;
 use crate::{args, Arg, Backend, Conn, Row, StoreError, Write};
 use buynow_domain::{CaptureId, Currency, Money, OrderId, PaymentId, PaymentMethodId, ReturnId, ShipmentId};
 
 pub use buynow_domain::PaymentStatus;
+
+/// A payment moves from `from` to `to`, with the gateway's reference or decline code when given.
+#[derive(Debug, Clone)]
+pub struct PaymentMove {
+    pub from: PaymentStatus,
+    pub to: PaymentStatus,
+    pub authorization: Option<String>,
+    pub decline_code: Option<String>,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Payment {

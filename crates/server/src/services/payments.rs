@@ -69,15 +69,17 @@ pub async fn record_refund(c: &mut Conn<'_>, id: &str, reference: &str, now: i64
     }
     let order = orders::lock(c, payment.order_id).await?.ok_or(ApiError::NotFound("order"))?;
     let note = format!("Refunded {} to your card", refund.amount);
-    if order.status == OrderStatus::Returned {
-        let payload = serde_json::json!({ "order_id": order.id, "amount": refund.amount });
-        let to = buynow_domain::transition(order.status, OrderEvent::Refund).map_err(illegal)?;
-        if orders::set_status(c, order.id, order.status, to, now).await? {
-            lifecycle::record(c, &order, to, EventKind::OrderRefunded, &note, payload, now).await?;
+    let payload = serde_json::json!({ "order_id": order.id, "amount": refund.amount });
+    // A received return ends the order; any other refund (support's, later) leaves its state as it is.
+    let status = match order.status {
+        OrderStatus::Returned => {
+            let to = buynow_domain::transition(order.status, OrderEvent::Refund).map_err(illegal)?;
+            if !orders::set_status(c, order.id, order.status, to, now).await? {
+                return Err(ApiError::Conflict("invalid_state", "the order changed meanwhile".into()));
+            }
+            to
         }
-    } else {
-        let payload = serde_json::json!({ "order_id": order.id, "amount": refund.amount });
-        lifecycle::record(c, &order, order.status, EventKind::OrderRefunded, &note, payload, now).await?;
-    }
-    Ok(())
+        other => other,
+    };
+    lifecycle::record(c, &order, status, EventKind::OrderRefunded, &note, payload, now).await
 }
