@@ -83,6 +83,14 @@ impl StoreError {
         }
     }
 
+    /// PostgreSQL's SQLSTATE for the error, if it came from PostgreSQL.
+    pub fn pg_code(&self) -> Option<String> {
+        match self {
+            StoreError::Db(sqlx::Error::Database(e)) => e.code().map(|c| c.into_owned()),
+            _ => None,
+        }
+    }
+
     fn sqlite_code(&self) -> Option<std::ffi::c_int> {
         match self {
             StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => Some(e.extended_code),

@@ -23,8 +23,18 @@ pub(crate) async fn run(c: &mut Conn<'_>) -> Result<(), StoreError> {
         Backend::Sqlite => (SQLITE, "BEGIN IMMEDIATE"),
         Backend::Postgres => (POSTGRES, "BEGIN"),
     };
-    c.batch("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
-        .await?;
+    let created = c
+        .batch("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
+        .await;
+    match created {
+        // Two processes starting at once on a new PostgreSQL database: both see no table, and the slower one's
+        // create fails on the catalog's unique index (`IF NOT EXISTS` does not cover the race). The table is
+        // there either way, and the lock below orders the migrations.
+        Err(e)
+            if backend == Backend::Postgres && (e.is_unique_violation() || e.pg_code().as_deref() == Some("42P07")) => {
+        }
+        other => other?,
+    }
     for &(version, sql) in migrations {
         c.batch(begin).await?;
         if backend == Backend::Postgres {
