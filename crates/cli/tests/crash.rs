@@ -4,78 +4,24 @@
 //! shipment captured exactly once by the sandbox's own records, the captures sum to the orders' totals, and
 //! every unit of stock is accounted for.
 
+mod common;
+
 use buynow_store::testing::TestDb;
 use buynow_store::Store;
+use common::{call, count, spawn, url_in, Proc, ADMIN};
 use futures::stream::{self, StreamExt};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Stdio};
+use serde_json::json;
+use std::io::Write;
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const ADMIN: &str = "adm_crash_test";
-const VAULT_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 const ORDERS: usize = 200;
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn(args: &[&str], db: &str) -> (Proc, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_buynow"))
-        .args(args)
-        .args(["--database", db])
-        .env("BUYNOW_ADMIN_KEY", ADMIN)
-        .env("BUYNOW_VAULT_KEY", VAULT_KEY)
-        .env("BUYNOW_JOB_LEASE_MS", "1500")
-        .env("BUYNOW_SANDBOX_LATENCY_MS", "5-30")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start buynow");
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).expect("buynow says it is up");
-    std::thread::spawn(move || for _ in out.lines() {});
-    (Proc(child), line)
-}
-
-async fn call(
-    client: &reqwest::Client,
-    method: &str,
-    url: String,
-    token: Option<&str>,
-    key: Option<&str>,
-    body: Value,
-) -> (u16, Value) {
-    let mut req = client.request(method.parse().unwrap(), url).json(&body);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    if let Some(k) = key {
-        req = req.header("Idempotency-Key", k);
-    }
-    match req.send().await {
-        Ok(resp) => {
-            let status = resp.status().as_u16();
-            (status, resp.json().await.unwrap_or(Value::Null))
-        }
-        Err(e) => (0, json!(e.to_string())),
-    }
-}
-
-async fn count(store: &Store, sql: &str) -> i64 {
-    store.read().await.unwrap().conn().one(sql, vec![]).await.expect(sql).int(0).unwrap()
-}
+/// The sandbox's latency per call, in milliseconds.
+const LATENCY: &str = "5-30";
 
 /// Kills `args`' process with SIGKILL at random moments and starts it again, until `stop`.
 async fn chaos(
@@ -88,7 +34,7 @@ async fn chaos(
 ) {
     let mut rng = StdRng::seed_from_u64(seed);
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut proc = Some(spawn(&argv, &url).0);
+    let mut proc: Option<Proc> = Some(spawn(&argv, &url, LATENCY).0);
     while !stop.load(Ordering::Relaxed) {
         tokio::time::sleep(Duration::from_millis(rng.gen_range(300..1500))).await;
         if let Some(mut p) = proc.take() {
@@ -97,7 +43,7 @@ async fn chaos(
             kills.fetch_add(1, Ordering::Relaxed);
         }
         tokio::time::sleep(Duration::from_millis(rng.gen_range(50..400))).await;
-        proc = Some(spawn(&argv, &url).0);
+        proc = Some(spawn(&argv, &url, LATENCY).0);
     }
     // Left running, so that what is still due finishes.
     let p = proc.take();
@@ -119,10 +65,9 @@ async fn killed_workers_and_carriers_lose_no_order_no_capture_and_no_stock() {
     // Every job goes to the worker that is being killed: the servers run none, not even inline.
     let server_args =
         ["serve", "--addr", "127.0.0.1:0", "--no-workers", "--inline-authorization-ms", "0", "--hold-window", "1"];
-    let (_server_1, line_1) = spawn(&server_args, &url);
-    let (_server_2, line_2) = spawn(&server_args, &url);
-    let base = |line: &str| line.split_whitespace().find(|w| w.starts_with("http://")).unwrap().to_string();
-    let servers = [base(&line_1), base(&line_2)];
+    let (_server_1, line_1) = spawn(&server_args, &url, LATENCY);
+    let (_server_2, line_2) = spawn(&server_args, &url, LATENCY);
+    let servers = [url_in(&line_1), url_in(&line_2)];
     let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
 
     let stop = Arc::new(AtomicBool::new(false));

@@ -2,71 +2,19 @@
 //! requests go to both servers, some keys to both at once; one worker is killed with SIGKILL midway. Then:
 //! one order per key, no oversell, and every job's effects exactly once.
 
+mod common;
+
 use buynow_store::testing::TestDb;
 use buynow_store::Store;
+use common::{call, count, spawn, url_in, ADMIN};
 use futures::stream::{self, StreamExt};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-const ADMIN: &str = "adm_scale_out_test";
-const VAULT_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn(args: &[&str], db: &str) -> (Proc, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_buynow"))
-        .args(args)
-        .args(["--database", db])
-        .env("BUYNOW_ADMIN_KEY", ADMIN)
-        .env("BUYNOW_VAULT_KEY", VAULT_KEY)
-        .env("BUYNOW_JOB_LEASE_MS", "1500")
-        .env("BUYNOW_SANDBOX_LATENCY_MS", "100-200")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start buynow");
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).expect("buynow says it is up");
-    // Keep draining stdout so the process never blocks on a full pipe.
-    std::thread::spawn(move || for _ in out.lines() {});
-    (Proc(child), line)
-}
-
-async fn call(
-    client: &reqwest::Client,
-    method: &str,
-    url: String,
-    token: Option<&str>,
-    key: Option<&str>,
-    body: Value,
-) -> (u16, Value) {
-    let mut req = client.request(method.parse().unwrap(), url).json(&body);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    if let Some(k) = key {
-        req = req.header("Idempotency-Key", k);
-    }
-    let resp = req.send().await.expect("request");
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
-
-async fn count(store: &Store, sql: &str) -> i64 {
-    store.read().await.unwrap().conn().one(sql, vec![]).await.expect(sql).int(0).unwrap()
-}
+/// The sandbox's latency per call, in milliseconds: long enough that a killed worker leaves calls half-done.
+const LATENCY: &str = "100-200";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_and_two_workers_on_one_postgres_survive_a_killed_worker() {
@@ -75,13 +23,12 @@ async fn two_servers_and_two_workers_on_one_postgres_survive_a_killed_worker() {
     let migrated = Command::new(env!("CARGO_BIN_EXE_buynow")).args(["migrate", "--database", &url]).output().unwrap();
     assert!(migrated.status.success(), "{}", String::from_utf8_lossy(&migrated.stderr));
 
-    let (mut worker_a, _) = spawn(&["worker"], &url);
-    let (_worker_b, _) = spawn(&["worker"], &url);
+    let (mut worker_a, _) = spawn(&["worker"], &url, LATENCY);
+    let (_worker_b, _) = spawn(&["worker"], &url, LATENCY);
     let server_args = ["serve", "--addr", "127.0.0.1:0", "--no-workers", "--inline-authorization-ms", "0"];
-    let (_server_1, line_1) = spawn(&server_args, &url);
-    let (_server_2, line_2) = spawn(&server_args, &url);
-    let base = |line: &str| line.split_whitespace().find(|w| w.starts_with("http://")).unwrap().to_string();
-    let servers = [base(&line_1), base(&line_2)];
+    let (_server_1, line_1) = spawn(&server_args, &url, LATENCY);
+    let (_server_2, line_2) = spawn(&server_args, &url, LATENCY);
+    let servers = [url_in(&line_1), url_in(&line_2)];
     let client = reqwest::Client::new();
 
     let (s, _) = call(&client, "POST", format!("{}/v1/ops/products", servers[0]), Some(ADMIN), None,

@@ -4,7 +4,6 @@
 use super::{finish_idle, parse, JobError, PaymentRef};
 use crate::services::lifecycle;
 use crate::state::AppState;
-use buynow_domain::card::{CardNumber, Expiry};
 use buynow_domain::{transition, EventKind, OrderEvent, OrderStatus};
 use buynow_payments::{AuthorizeOutcome, AuthorizeRequest, DeclineCode, GatewayError};
 use buynow_store::customers::SavedCard;
@@ -53,13 +52,7 @@ pub async fn run(state: &AppState, job: &Job, known: Option<Known>) -> Result<()
             (payment, card, None)
         }
     };
-    let number = state
-        .vault
-        .open(&card.key_id, &card.id.to_string(), &card.sealed)
-        .map_err(|e| JobError::Fatal(e.to_string()))
-        .and_then(|n| CardNumber::parse(&n).map_err(|_| JobError::Fatal("the vault holds a bad card number".into())))?;
-    let expiry = Expiry::parse(i64::from(card.exp_month), i64::from(card.exp_year))
-        .map_err(|e| JobError::Fatal(e.to_string()))?;
+    let (number, expiry) = super::open_card(state, &card)?;
     let idempotency_key = payment.id.to_string();
     let request = AuthorizeRequest { idempotency_key: &idempotency_key, amount: payment.amount, card: &number, expiry };
     let outcome = match state.gateway.authorize(request).await {

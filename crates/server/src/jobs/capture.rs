@@ -4,7 +4,6 @@
 use super::{finish, finish_idle, parse, CaptureRef, JobError};
 use crate::services::payments::record_capture;
 use crate::state::AppState;
-use buynow_domain::card::{CardNumber, Expiry};
 use buynow_domain::EventKind;
 use buynow_payments::gateway::HOLD_LIFETIME_DAYS;
 use buynow_payments::{AuthorizeOutcome, AuthorizeRequest, MoveOutcome, Refusal};
@@ -68,13 +67,7 @@ async fn reauthorize(state: &AppState, payment: &Payment, now: i64) -> Result<St
             .ok_or_else(|| JobError::Fatal("the payment's card is gone".into()))?;
         (order, card)
     };
-    let number = state
-        .vault
-        .open(&card.key_id, &card.id.to_string(), &card.sealed)
-        .map_err(|e| JobError::Fatal(e.to_string()))
-        .and_then(|n| CardNumber::parse(&n).map_err(|_| JobError::Fatal("the vault holds a bad card number".into())))?;
-    let expiry = Expiry::parse(i64::from(card.exp_month), i64::from(card.exp_year))
-        .map_err(|e| JobError::Fatal(e.to_string()))?;
+    let (number, expiry) = super::open_card(state, &card)?;
     let left = payment.amount.checked_sub(payment.captured).map_err(|e| JobError::Fatal(e.to_string()))?;
     let key = format!("{}:reauth:{}", payment.id, payment.authorized_at.unwrap_or(0));
     let request = AuthorizeRequest { idempotency_key: &key, amount: left, card: &number, expiry };

@@ -16,7 +16,9 @@ pub use worker::{run_claimed, run_claimed_authorization, run_inline, spawn_worke
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use buynow_domain::card::{CardNumber, Expiry};
 use buynow_domain::{CaptureId, JobId, OrderId, PaymentId};
+use buynow_store::customers::SavedCard;
 use buynow_store::jobs::{self, Job, NewJob};
 use buynow_store::{BoxFuture, Conn, StoreError};
 use serde::{Deserialize, Serialize};
@@ -143,6 +145,19 @@ impl From<ApiError> for JobError {
             other => JobError::Retry(other.to_string()),
         }
     }
+}
+
+/// The card's number, out of the vault, and its expiry: what the gateway is sent. A card that does not open
+/// never will (a key gone, a tampered row): that is for good.
+fn open_card(state: &AppState, card: &SavedCard) -> Result<(CardNumber, Expiry), JobError> {
+    let number = state
+        .vault
+        .open(&card.key_id, &card.id.to_string(), &card.sealed)
+        .map_err(|e| JobError::Fatal(e.to_string()))
+        .and_then(|n| CardNumber::parse(&n).map_err(|_| JobError::Fatal("the vault holds a bad card number".into())))?;
+    let expiry = Expiry::parse(i64::from(card.exp_month), i64::from(card.exp_year))
+        .map_err(|e| JobError::Fatal(e.to_string()))?;
+    Ok((number, expiry))
 }
 
 fn parse<T: for<'de> Deserialize<'de>>(job: &Job) -> Result<T, JobError> {

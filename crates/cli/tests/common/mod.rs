@@ -1,0 +1,77 @@
+//! What the tests that run the `buynow` binary as separate processes share.
+#![allow(dead_code)]
+
+use buynow_store::Store;
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+pub const ADMIN: &str = "adm_process_test";
+pub const VAULT_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+/// A child process, killed when dropped.
+pub struct Proc(pub Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `buynow ARGS --database DB` with short job leases and the sandbox's latency `latency_ms`, and waits
+/// for its first line (where a server says its URL).
+pub fn spawn(args: &[&str], db: &str, latency_ms: &str) -> (Proc, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_buynow"))
+        .args(args)
+        .args(["--database", db])
+        .env("BUYNOW_ADMIN_KEY", ADMIN)
+        .env("BUYNOW_VAULT_KEY", VAULT_KEY)
+        .env("BUYNOW_JOB_LEASE_MS", "1500")
+        .env("BUYNOW_SANDBOX_LATENCY_MS", latency_ms)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start buynow");
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).expect("buynow says it is up");
+    // Keep draining stdout so the process never blocks on a full pipe.
+    std::thread::spawn(move || for _ in out.lines() {});
+    (Proc(child), line)
+}
+
+/// The URL in a server's first line.
+pub fn url_in(line: &str) -> String {
+    line.split_whitespace().find(|w| w.starts_with("http://")).expect("a URL").to_string()
+}
+
+/// One HTTP call; a transport error is status 0.
+pub async fn call(
+    client: &reqwest::Client,
+    method: &str,
+    url: String,
+    token: Option<&str>,
+    key: Option<&str>,
+    body: Value,
+) -> (u16, Value) {
+    let mut req = client.request(method.parse().unwrap(), url).json(&body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(k) = key {
+        req = req.header("Idempotency-Key", k);
+    }
+    match req.send().await {
+        Ok(resp) => {
+            let status = resp.status().as_u16();
+            (status, resp.json().await.unwrap_or(Value::Null))
+        }
+        Err(e) => (0, json!(e.to_string())),
+    }
+}
+
+pub async fn count(store: &Store, sql: &str) -> i64 {
+    store.read().await.unwrap().conn().one(sql, vec![]).await.expect(sql).int(0).unwrap()
+}
