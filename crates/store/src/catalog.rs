@@ -1,5 +1,6 @@
 //! Products, fulfillment centers and stock per center.
 
+use crate::db::Cols;
 use crate::{args, Conn, Row, StoreError};
 use buynow_domain::{Currency, Money, SellerId};
 
@@ -158,16 +159,26 @@ fn product(r: &Row) -> Result<Product, StoreError> {
 
 /// The product in the columns from `at` on (`PRODUCT_COLS`' order).
 pub(crate) fn product_at(r: &Row, at: usize) -> Result<Product, StoreError> {
-    let currency = r.parsed(at + 3, Currency::parse)?;
+    let c = Cols::new(PRODUCT_COLS, at);
+    let currency = r.parsed(c.get("currency"), Currency::parse)?;
     Ok(Product {
-        sku: r.text(at)?,
-        title: r.text(at + 1)?,
-        price: Money::new(r.int(at + 2)?, currency),
-        prime_eligible: r.flag(at + 4)?,
-        fulfilled_by: r.text(at + 5)?,
-        weight_grams: dimension(r, at + 6)?,
-        size_mm: [dimension(r, at + 7)?, dimension(r, at + 8)?, dimension(r, at + 9)?],
-        not_shippable_to: r.text(at + 10)?.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+        sku: r.text(c.get("sku"))?,
+        title: r.text(c.get("title"))?,
+        price: Money::new(r.int(c.get("price"))?, currency),
+        prime_eligible: r.flag(c.get("prime_eligible"))?,
+        fulfilled_by: r.text(c.get("fulfilled_by"))?,
+        weight_grams: dimension(r, c.get("weight_grams"))?,
+        size_mm: [
+            dimension(r, c.get("length_mm"))?,
+            dimension(r, c.get("width_mm"))?,
+            dimension(r, c.get("height_mm"))?,
+        ],
+        not_shippable_to: r
+            .text(c.get("not_shippable_to"))?
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
     })
 }
 
@@ -237,7 +248,9 @@ impl StockLevel {
 
 pub async fn stock_levels(c: &mut Conn<'_>, sku: &str) -> Result<Vec<StockLevel>, StoreError> {
     let rows = c.all("SELECT center, on_hand, reserved FROM stock WHERE sku = $1 ORDER BY center", args![sku]).await?;
-    rows.iter().map(|r| Ok(StockLevel { center: r.text(0)?, on_hand: r.int(1)?, reserved: r.int(2)? })).collect()
+    rows.iter()
+        .map(|r| Ok(StockLevel { center: r.text("center")?, on_hand: r.int("on_hand")?, reserved: r.int("reserved")? }))
+        .collect()
 }
 
 /// Sets what is on hand; refused by the database (check violation) if that would be below what is reserved.
@@ -332,6 +345,9 @@ pub async fn lock_stock(
 
 /// `lock_stock`'s PostgreSQL statement, its SKUs in `$1` (see `lock_stock_arg`); also run inside another (see
 /// `placement`).
+/// The columns of a locked stock row, in `LOCK_STOCK`'s order.
+const LOCKED_COLS: &str = "sku, center, on_hand, reserved";
+
 pub(crate) const LOCK_STOCK: &str =
     "SELECT sku, center, on_hand, reserved FROM stock WHERE sku = ANY($1) ORDER BY sku, center FOR UPDATE";
 
@@ -345,8 +361,13 @@ pub(crate) fn add_locked_level(
     r: &crate::Row,
     at: usize,
 ) -> Result<(), StoreError> {
-    let level = StockLevel { center: r.text(at + 1)?, on_hand: r.int(at + 2)?, reserved: r.int(at + 3)? };
-    levels.entry(r.text(at)?).or_default().push(level);
+    let c = Cols::new(LOCKED_COLS, at);
+    let level = StockLevel {
+        center: r.text(c.get("center"))?,
+        on_hand: r.int(c.get("on_hand"))?,
+        reserved: r.int(c.get("reserved"))?,
+    };
+    levels.entry(r.text(c.get("sku"))?).or_default().push(level);
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! Customers, their sessions, addresses and saved cards.
 
+use crate::db::Cols;
 use crate::{args, Conn, Row, StoreError};
 use buynow_domain::card::{Brand, Funding};
 use buynow_domain::{AddressId, CustomerId, PaymentMethodId, PostalAddress};
@@ -24,15 +25,20 @@ fn customer(r: &Row) -> Result<Customer, StoreError> {
 
 /// The customer in the columns from `at` on (`CUSTOMER_COLS`' order).
 fn customer_at(r: &Row, at: usize) -> Result<Customer, StoreError> {
+    let c = Cols::new(CUSTOMER_COLS, at);
     Ok(Customer {
-        id: r.parsed(at, CustomerId::parse)?,
-        email: r.text(at + 1)?,
-        name: r.text(at + 2)?,
-        password_hash: r.text(at + 3)?,
-        prime: r.flag(at + 4)?,
-        default_address_id: r.opt_text(at + 5)?.map(|s| AddressId::parse(&s)).transpose().map_err(corrupt)?,
+        id: r.parsed(c.get("id"), CustomerId::parse)?,
+        email: r.text(c.get("email"))?,
+        name: r.text(c.get("name"))?,
+        password_hash: r.text(c.get("password_hash"))?,
+        prime: r.flag(c.get("prime"))?,
+        default_address_id: r
+            .opt_text(c.get("default_address_id"))?
+            .map(|s| AddressId::parse(&s))
+            .transpose()
+            .map_err(corrupt)?,
         default_payment_method_id: r
-            .opt_text(at + 6)?
+            .opt_text(c.get("default_payment_method_id"))?
             .map(|s| PaymentMethodId::parse(&s))
             .transpose()
             .map_err(corrupt)?,
@@ -225,17 +231,18 @@ fn saved_address(r: &Row) -> Result<SavedAddress, StoreError> {
 }
 
 fn saved_address_at(r: &Row, at: usize) -> Result<SavedAddress, StoreError> {
+    let c = Cols::new(ADDRESS_COLS, at);
     Ok(SavedAddress {
-        id: r.parsed(at, AddressId::parse)?,
-        customer_id: r.parsed(at + 1, CustomerId::parse)?,
+        id: r.parsed(c.get("id"), AddressId::parse)?,
+        customer_id: r.parsed(c.get("customer_id"), CustomerId::parse)?,
         address: PostalAddress {
-            name: r.text(at + 2)?,
-            line1: r.text(at + 3)?,
-            line2: r.opt_text(at + 4)?,
-            city: r.text(at + 5)?,
-            region: r.text(at + 6)?,
-            postal_code: r.text(at + 7)?,
-            country: r.text(at + 8)?,
+            name: r.text(c.get("name"))?,
+            line1: r.text(c.get("line1"))?,
+            line2: r.opt_text(c.get("line2"))?,
+            city: r.text(c.get("city"))?,
+            region: r.text(c.get("region"))?,
+            postal_code: r.text(c.get("postal_code"))?,
+            country: r.text(c.get("country"))?,
         },
     })
 }
@@ -289,16 +296,17 @@ fn saved_card(r: &Row) -> Result<SavedCard, StoreError> {
 }
 
 fn saved_card_at(r: &Row, at: usize) -> Result<SavedCard, StoreError> {
+    let c = Cols::new(CARD_COLS, at);
     Ok(SavedCard {
-        id: r.parsed(at, PaymentMethodId::parse)?,
-        customer_id: r.parsed(at + 1, CustomerId::parse)?,
-        brand: r.parsed(at + 2, |s| Brand::parse(s).ok_or("unknown brand"))?,
-        funding: r.parsed(at + 3, |s| Funding::parse(s).ok_or("unknown funding"))?,
-        last4: r.text(at + 4)?,
-        exp_month: u32::try_from(r.int(at + 5)?).map_err(corrupt)?,
-        exp_year: i32::try_from(r.int(at + 6)?).map_err(corrupt)?,
-        key_id: r.text(at + 7)?,
-        sealed: r.blob(at + 8)?,
+        id: r.parsed(c.get("id"), PaymentMethodId::parse)?,
+        customer_id: r.parsed(c.get("customer_id"), CustomerId::parse)?,
+        brand: r.parsed(c.get("brand"), |s| Brand::parse(s).ok_or("unknown brand"))?,
+        funding: r.parsed(c.get("funding"), |s| Funding::parse(s).ok_or("unknown funding"))?,
+        last4: r.text(c.get("last4"))?,
+        exp_month: u32::try_from(r.int(c.get("exp_month"))?).map_err(corrupt)?,
+        exp_year: i32::try_from(r.int(c.get("exp_year"))?).map_err(corrupt)?,
+        key_id: r.text(c.get("key_id"))?,
+        sealed: r.blob(c.get("sealed"))?,
     })
 }
 

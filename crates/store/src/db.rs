@@ -98,6 +98,25 @@ impl Col for &str {
     }
 }
 
+/// A table's columns laid side by side with others' in one query, from position `at` on, in the order of
+/// `list` (its comma-separated column list): `cols.get("email")` is where that column is in the row. A name not
+/// in the list reads as a missing column (an error), never as another column.
+#[derive(Debug, Clone, Copy)]
+pub struct Cols<'a> {
+    list: &'a str,
+    at: usize,
+}
+
+impl<'a> Cols<'a> {
+    pub fn new(list: &'a str, at: usize) -> Cols<'a> {
+        Cols { list, at }
+    }
+
+    pub fn get(&self, name: &str) -> usize {
+        self.list.split(',').position(|c| c.trim() == name).map_or(usize::MAX, |i| self.at + i)
+    }
+}
+
 fn decode(i: impl std::fmt::Display, e: sqlx::Error) -> StoreError {
     StoreError::Corrupt(format!("column {i}: {e}"))
 }

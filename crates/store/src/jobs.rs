@@ -96,11 +96,11 @@ fn rows(jobs: &[Enqueue<'_>]) -> (Vec<Vec<Arg>>, Vec<Job>) {
 
 fn job(r: &Row) -> Result<Job, StoreError> {
     Ok(Job {
-        id: r.parsed(0, JobId::parse)?,
-        kind: r.text(1)?,
-        payload: r.text(2)?,
-        attempt: r.int(3)?,
-        max_attempts: r.int(4)?,
+        id: r.parsed("id", JobId::parse)?,
+        kind: r.text("kind")?,
+        payload: r.text("payload")?,
+        attempt: r.int("attempts")?,
+        max_attempts: r.int("max_attempts")?,
     })
 }
 

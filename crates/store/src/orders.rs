@@ -1,5 +1,6 @@
 //! Orders, their items, shipments and timeline.
 
+use crate::db::Cols;
 pub use crate::shipments::Shipment;
 use crate::{args, Arg, Backend, Conn, Row, StoreError, Write};
 use buynow_domain::{AddressId, Currency, EventKind};
@@ -96,28 +97,29 @@ fn order(r: &Row) -> Result<Order, StoreError> {
 
 /// The order in the columns from `at` on (`ORDER_COLS`' order).
 pub(crate) fn order_at(r: &Row, at: usize) -> Result<Order, StoreError> {
-    let currency = r.parsed(at + 4, Currency::parse)?;
+    let c = Cols::new(ORDER_COLS, at);
+    let currency = r.parsed(c.get("currency"), Currency::parse)?;
     let money = |i| r.int(i).map(|m| Money::new(m, currency));
     Ok(Order {
-        id: r.parsed(at, OrderId::parse)?,
-        customer_id: r.parsed(at + 1, CustomerId::parse)?,
-        status: r.parsed(at + 2, |s| OrderStatus::parse(s).ok_or("unknown status"))?,
-        delivery_speed: r.parsed(at + 3, |s| DeliverySpeed::parse(s).ok_or("unknown speed"))?,
-        subtotal: money(at + 5)?,
-        shipping: money(at + 6)?,
-        tax: money(at + 7)?,
-        total: money(at + 8)?,
-        address_id: r.parsed(at + 9, AddressId::parse)?,
-        ship_to: r.text(at + 10)?,
-        payment_method_id: r.parsed(at + 11, PaymentMethodId::parse)?,
-        estimated_earliest: r.text(at + 12)?,
-        estimated_latest: r.text(at + 13)?,
-        hold_until: r.int(at + 14)?,
-        declines: r.int(at + 15)?,
-        created_at: r.int(at + 16)?,
-        updated_at: r.int(at + 17)?,
-        on_hold: r.flag(at + 18)?,
-        hold_reason: r.opt_text(at + 19)?,
+        id: r.parsed(c.get("id"), OrderId::parse)?,
+        customer_id: r.parsed(c.get("customer_id"), CustomerId::parse)?,
+        status: r.parsed(c.get("status"), |s| OrderStatus::parse(s).ok_or("unknown status"))?,
+        delivery_speed: r.parsed(c.get("delivery_speed"), |s| DeliverySpeed::parse(s).ok_or("unknown speed"))?,
+        subtotal: money(c.get("subtotal"))?,
+        shipping: money(c.get("shipping"))?,
+        tax: money(c.get("tax"))?,
+        total: money(c.get("total"))?,
+        address_id: r.parsed(c.get("address_id"), AddressId::parse)?,
+        ship_to: r.text(c.get("ship_to"))?,
+        payment_method_id: r.parsed(c.get("payment_method_id"), PaymentMethodId::parse)?,
+        estimated_earliest: r.text(c.get("estimated_earliest"))?,
+        estimated_latest: r.text(c.get("estimated_latest"))?,
+        hold_until: r.int(c.get("hold_until"))?,
+        declines: r.int(c.get("declines"))?,
+        created_at: r.int(c.get("created_at"))?,
+        updated_at: r.int(c.get("updated_at"))?,
+        on_hold: r.flag(c.get("on_hold"))?,
+        hold_reason: r.opt_text(c.get("hold_reason"))?,
     })
 }
 

@@ -1,5 +1,6 @@
 //! Payment attempts: one row per authorization, keyed by the id the gateway sees as its idempotency key.
 
+use crate::db::Cols;
 use crate::{args, Arg, Backend, Conn, Row, StoreError, Write};
 use buynow_domain::{CaptureId, Currency, Money, OrderId, PaymentId, PaymentMethodId, ReturnId, ShipmentId};
 
@@ -57,18 +58,19 @@ fn payment(r: &Row) -> Result<Payment, StoreError> {
 
 /// The payment in the columns from `at` on (`COLS`' order).
 pub(crate) fn payment_at(r: &Row, at: usize) -> Result<Payment, StoreError> {
-    let currency = r.parsed(at + 4, Currency::parse)?;
+    let c = Cols::new(COLS, at);
+    let currency = r.parsed(c.get("currency"), Currency::parse)?;
     Ok(Payment {
-        id: r.parsed(at, PaymentId::parse)?,
-        order_id: r.parsed(at + 1, OrderId::parse)?,
-        payment_method_id: r.parsed(at + 2, PaymentMethodId::parse)?,
-        amount: Money::new(r.int(at + 3)?, currency),
-        status: r.parsed(at + 5, |s| PaymentStatus::parse(s).ok_or("unknown payment status"))?,
-        authorization: r.opt_text(at + 6)?,
-        decline_code: r.opt_text(at + 7)?,
-        captured: Money::new(r.int(at + 8)?, currency),
-        refunded: Money::new(r.int(at + 9)?, currency),
-        authorized_at: r.opt_int(at + 10)?,
+        id: r.parsed(c.get("id"), PaymentId::parse)?,
+        order_id: r.parsed(c.get("order_id"), OrderId::parse)?,
+        payment_method_id: r.parsed(c.get("payment_method_id"), PaymentMethodId::parse)?,
+        amount: Money::new(r.int(c.get("amount"))?, currency),
+        status: r.parsed(c.get("status"), |s| PaymentStatus::parse(s).ok_or("unknown payment status"))?,
+        authorization: r.opt_text(c.get("authorization_ref"))?,
+        decline_code: r.opt_text(c.get("decline_code"))?,
+        captured: Money::new(r.int(c.get("captured"))?, currency),
+        refunded: Money::new(r.int(c.get("refunded"))?, currency),
+        authorized_at: r.opt_int(c.get("authorized_at"))?,
     })
 }
 
