@@ -35,9 +35,9 @@ use tokio::sync::{mpsc, oneshot, Mutex};
 /// The most writes one transaction takes: enough to amortize a commit, few enough to keep latency low.
 pub(crate) const MAX_BATCH: usize = 64;
 
-/// How many groups of each kind (placements, order jobs) are written at once on PostgreSQL. One: on two cores
-/// a second writer only made each group smaller and every statement slower (measured with `buynow bench`:
-/// 1,260 orders/s with two, 1,620–1,780 with one).
+/// How many groups of each kind (placements, order jobs, the sandbox's records) are written at once on
+/// PostgreSQL. One: on two cores a second writer only made each group smaller and every statement slower (the
+/// figures are in docs/performance.md).
 pub(crate) const PG_GROUP_WRITERS: usize = 1;
 
 /// What a batch writer takes from its queue.

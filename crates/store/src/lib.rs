@@ -187,8 +187,8 @@ impl Store {
     /// Opens a SQLite database whose commits return once the operating system has them, without waiting for
     /// the disk: they survive a crash of any process, not of the machine. Only the sandbox card processor's
     /// records are kept so (in a file of their own beside the shop's): they stand in for another company's
-    /// system, and a Buy Now waits for one of their commits between the two of its order (in `buynow bench` on
-    /// SQLite a durable one cost a fifth of the rate). PostgreSQL URLs open as `open` does.
+    /// system, and a Buy Now waits for one of their commits between the two of its order (what a durable one
+    /// cost is in docs/performance.md). PostgreSQL URLs open as `open` does.
     pub async fn open_relaxed(url: &str) -> Result<Store, StoreError> {
         Self::open_with(url, sqlite::Durability::Relaxed).await
     }
@@ -231,9 +231,8 @@ impl Store {
         // The group statements reach every row by primary key, whatever the tables' size. A prepared
         // statement is planned once for all (a generic plan), and on a young database that plan is made while
         // the tables are nearly empty and have no statistics: PostgreSQL then scanned payments whole and
-        // walked every dead entry of `jobs_due` in each group, for as long as the process lived (in a 10 s
-        // `buynow bench` the order-job group's write averaged 2.1 ms, and grew with the table, against 0.9 ms
-        // by key). Without sequential and bitmap scans the only plans left are the index lookups these
+        // walked every dead entry of `jobs_due` in each group, for as long as the process lived, its write
+        // growing with the table. Without sequential and bitmap scans the only plans left are the index lookups these
         // statements are written for. Those plans are then kept: left to choose, PostgreSQL planned the stock
         // lock (`sku = ANY($1)`) afresh for every group, which took twice as long as running it.
         // Named, so that an operator can tell them apart in `pg_stat_activity`.
@@ -318,7 +317,7 @@ impl Store {
     /// sandbox's own and commits without waiting for the disk: the record is there for every process at once
     /// and survives any of them crashing, only not a crash of the PostgreSQL server in the moment after. The
     /// sandbox stands in for another company's system, and a Buy Now waits for this commit between the two of
-    /// its order: durable, it made Buy Now on PostgreSQL a quarter to a third slower in `buynow bench`.
+    /// its order (what a durable one cost is in docs/performance.md).
     pub async fn record_authorization(&self, a: sandbox::Authorization) -> Result<sandbox::Authorization, StoreError> {
         batch::enqueue_authorization(&self.batch, a)
             .await
@@ -339,10 +338,9 @@ impl Store {
 
 /// A pool that checks a connection before lending it only if it sat idle a while. sqlx's default is a round
 /// trip to the server (a ping) on every acquire, on top of the one it makes on every release: about one more
-/// round trip per Buy Now, for connections that had answered a moment before (`buynow bench`, PostgreSQL
-/// spread, three alternating pairs: 1,719–1,858 orders/s without it, 1,556–1,748 with it; the bare-SQL
-/// baseline, on the same pool, about 3 % faster). A connection that broke meanwhile fails its statement
-/// instead: an I/O error, a 503, safe to retry, and the pool drops it.
+/// round trip per Buy Now, for connections that had answered a moment before (docs/performance.md has what
+/// it cost). A connection that broke meanwhile fails its statement instead: an I/O error, a 503, safe to
+/// retry, and the pool drops it.
 fn pg_pool(max: u32) -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(max)

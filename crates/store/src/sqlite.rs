@@ -12,8 +12,7 @@ const IDLE_READERS: usize = 64;
 /// Settings every connection shares: a generous page cache, and no memory-mapped reads. In WAL mode a reader
 /// that finds the database changed since its last read (under Buy Now traffic, nearly every read) drops its
 /// whole mapping and maps it again, and each unmap interrupts the other cores to flush their TLBs; in
-/// `buynow bench` that cost more than the copies it saves (SQLite 4,700–4,800 orders/s with a 256 MiB mapping,
-/// 5,500–6,200 without, the bare-SQL baseline unchanged at 4,600–4,900).
+/// `buynow bench` that cost more than the copies it saves (docs/performance.md has the figures).
 fn tune(c: &Connection) -> Result<(), StoreError> {
     c.busy_timeout(Duration::from_secs(10))?;
     c.set_prepared_statement_cache_capacity(256);
