@@ -1,11 +1,10 @@
 //! A PostgreSQL group writer's own connection, kept from one group to the next, with the next group's
 //! transaction begun by the last one's commit.
 //!
-//! Every Buy Now waits on the two group writers, one after the other, and a writer runs one group at a time, so
+//! Every Buy Now waits on the group writers, one after the other, and a writer runs one group at a time, so
 //! each round trip of a group delays every Buy Now in it. Taking a connection from sqlx's pool for each group
 //! cost two that did no work: `BEGIN`, and the ping sqlx sends on every connection given back (see
-//! `pg_readers`). In `buynow bench` the placement writer spent 0.4 ms of a group's 3.2 ms, and the order-job
-//! writer 0.8 of 3.6, before its first statement. Here the connection stays with its writer, and when another
+//! `pg_readers`; the time it took is in docs/performance.md). Here the connection stays with its writer, and when another
 //! group is already queued the commit is sent as `COMMIT; BEGIN`, one message: PostgreSQL runs the `BEGIN` only
 //! if the commit succeeded, and its answer comes with the commit's.
 //!
