@@ -120,10 +120,10 @@ async fn lookup_all<'k>(
         }
     };
     for r in rows {
-        let (customer, key) = (r.parsed(0, CustomerId::parse)?, r.text(1)?);
+        let (customer, key) = (r.parsed("customer_id", CustomerId::parse)?, r.text("key")?);
         // Keyed by the caller's own strings, so the map borrows from `keys`, not from the rows.
         let Some(k) = keys.iter().find(|k| k.customer == customer && k.key == key) else { continue };
-        found.insert((k.customer, k.key.as_str()), (r.text(2)?, r.parsed(3, OrderId::parse)?));
+        found.insert((k.customer, k.key.as_str()), (r.text("request_hash")?, r.parsed("order_id", OrderId::parse)?));
     }
     Ok(found)
 }

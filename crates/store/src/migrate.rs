@@ -28,11 +28,12 @@ pub(crate) async fn run(c: &mut Conn<'_>) -> Result<(), StoreError> {
         .await;
     match created {
         // Two processes starting at once on a new PostgreSQL database: both see no table, and the slower one's
-        // create fails on the catalog's unique index (`IF NOT EXISTS` does not cover the race). The table is
-        // there either way, and the lock below orders the migrations.
+        // create fails on the catalog (`IF NOT EXISTS` does not cover the race): as a unique violation, or as
+        // "relation" (42P07) or "type" (42710) "already exists". The table is there either way, and the lock
+        // below orders the migrations.
         Err(e)
-            if backend == Backend::Postgres && (e.is_unique_violation() || e.pg_code().as_deref() == Some("42P07")) => {
-        }
+            if backend == Backend::Postgres
+                && (e.is_unique_violation() || matches!(e.pg_code().as_deref(), Some("42P07" | "42710"))) => {}
         other => other?,
     }
     for &(version, sql) in migrations {
