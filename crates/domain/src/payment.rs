@@ -120,28 +120,6 @@ pub fn transition(from: PaymentStatus, event: PaymentEvent) -> Result<PaymentSta
     to.ok_or(IllegalPaymentTransition { from, event })
 }
 
-/// Each shipment's share of an order's `total`, in proportion to the units it carries: the shares sum to the
-/// total exactly (the last takes what rounding left), and none is negative.
-pub fn capture_shares(total: Money, units: &[u32]) -> Result<Vec<Money>, MoneyError> {
-    let all: u64 = units.iter().map(|u| u64::from(*u)).sum();
-    if units.is_empty() || all == 0 {
-        return Ok(Vec::new());
-    }
-    let mut shares = Vec::with_capacity(units.len());
-    let mut given = Money::zero(total.currency());
-    for (i, u) in units.iter().enumerate() {
-        let share = if i + 1 == units.len() {
-            total.checked_sub(given)?
-        } else {
-            let minor = i128::from(total.minor()) * i128::from(*u) / i128::from(all);
-            Money::new(i64::try_from(minor).map_err(|_| MoneyError::Overflow)?, total.currency())
-        };
-        given = given.checked_add(share)?;
-        shares.push(share);
-    }
-    Ok(shares)
-}
-
 /// What one shipment captures: its share of the order, unless it is the last of the order's shipments to
 /// ship, which takes whatever is left uncaptured so the captures sum to the total exactly.
 pub fn share_to_capture(
@@ -184,18 +162,13 @@ mod tests {
 
     #[test]
     fn shares_follow_units() {
-        let shares = capture_shares(Money::usd(1000), &[1, 2]).unwrap();
-        assert_eq!(shares, vec![Money::usd(333), Money::usd(667)]);
+        let first = share_to_capture(Money::usd(1000), Money::usd(0), 1, 3, false).unwrap();
+        assert_eq!(first, Money::usd(333));
+        let last = share_to_capture(Money::usd(1000), first, 2, 3, true).unwrap();
+        assert_eq!(last, Money::usd(667));
     }
 
     proptest! {
-        #[test]
-        fn shares_sum_exactly(total in 0i64..10_000_000, units in proptest::collection::vec(1u32..50, 1..6)) {
-            let shares = capture_shares(Money::usd(total), &units).unwrap();
-            prop_assert_eq!(shares.iter().map(|m| m.minor()).sum::<i64>(), total);
-            prop_assert!(shares.iter().all(|m| m.minor() >= 0));
-        }
-
         #[test]
         fn captures_in_any_order_sum_exactly(total in 0i64..10_000_000, units in proptest::collection::vec(1u32..50, 1..6)) {
             let all: u32 = units.iter().sum();

@@ -3,7 +3,7 @@
 
 use crate::tracking::TrackingFormat;
 use buynow_domain::promise::add_business_days;
-use buynow_domain::{DeliverySpeed, Money};
+use buynow_domain::Money;
 use chrono::NaiveDate;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -262,16 +262,6 @@ pub fn rate_shop(mut quotes: Vec<RateQuote>, promised_by: NaiveDate) -> Option<R
         return Some(on_time.clone());
     }
     quotes.into_iter().min_by(|a, b| (a.delivered_by, a.price.minor()).cmp(&(b.delivered_by, b.price.minor())))
-}
-
-/// The speeds a promise can be made for between two places: a speed is offered where some service delivers it
-/// everywhere the network reaches (one day needs an overnight service, and so on).
-pub fn speed_available(carriers: &[Carrier], from: &Place, to: &Place, speed: DeliverySpeed) -> bool {
-    let (_, slowest_allowed) = speed.transit_business_days();
-    carriers.iter().filter(|c| c.serves(from, to)).any(|c| {
-        let zone = zone(from, to).unwrap_or(8);
-        c.services.iter().any(|s| s.transit_days(zone).1 <= slowest_allowed)
-    })
 }
 
 #[cfg(test)]

@@ -26,6 +26,20 @@ pub fn sign(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> Result<Strin
     wh.sign(id, timestamp, body).map_err(|_| SignatureError::BadSecret)
 }
 
+/// The three headers that carry a signed message: `webhook-id`, `webhook-timestamp`, `webhook-signature`.
+pub fn headers(
+    secret: &str,
+    id: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> Result<[(&'static str, String); 3], SignatureError> {
+    Ok([
+        ("webhook-id", id.to_string()),
+        ("webhook-timestamp", timestamp.to_string()),
+        ("webhook-signature", sign(secret, id, timestamp, body)?),
+    ])
+}
+
 /// Checks the three headers against `body`: the signature, and a timestamp within 5 minutes of now.
 pub fn verify(secret: &str, headers: &HeaderMap, body: &[u8]) -> Result<(), SignatureError> {
     let wh = Webhook::new(secret).map_err(|_| SignatureError::BadSecret)?;

@@ -167,20 +167,14 @@ impl CarrierSim {
             .ok_or("no secret for the carrier")?;
         let raw = body.to_string();
         let id = format!("msg_{}_{}", parcel.tracking_number, parcel.step);
-        let ts = chrono::Utc::now().timestamp();
-        let signature = signing::sign(&secret, &id, ts, raw.as_bytes()).map_err(|e| e.to_string())?;
-        let url = format!("{}/v1/carriers/{}/events", self.config.target.trim_end_matches('/'), carrier.code);
-        let response = self
-            .client
-            .post(url)
-            .header("content-type", "application/json")
-            .header("webhook-id", id)
-            .header("webhook-timestamp", ts.to_string())
-            .header("webhook-signature", signature)
-            .body(raw)
-            .send()
-            .await
+        let signed = signing::headers(&secret, &id, chrono::Utc::now().timestamp(), raw.as_bytes())
             .map_err(|e| e.to_string())?;
+        let url = format!("{}/v1/carriers/{}/events", self.config.target.trim_end_matches('/'), carrier.code);
+        let mut request = self.client.post(url).header("content-type", "application/json");
+        for (name, value) in signed {
+            request = request.header(name, value);
+        }
+        let response = request.body(raw).send().await.map_err(|e| e.to_string())?;
         if !response.status().is_success() {
             return Err(format!("BuyNow answered {}", response.status()));
         }

@@ -138,8 +138,8 @@ impl AppState {
         Ok(state)
     }
 
-    /// Gives every carrier a signing secret for its tracking events, unless it has one (from an earlier start,
-    /// another process, or `PUT`-by-admin); several processes starting at once keep the first.
+    /// Gives every carrier a signing secret for its tracking events, unless it has one (from an earlier start or
+    /// another process); several processes starting at once keep the first.
     async fn ensure_carrier_accounts(&self) -> Result<(), StartError> {
         let mut tx = self.store.write().await?;
         for carrier in &self.carriers {

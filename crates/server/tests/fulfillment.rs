@@ -427,6 +427,10 @@ async fn a_return_is_refunded_when_received_and_its_stock_is_back() {
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Also when split over two lines of one SKU.
+    let twice = json!({"items": [{"sku": "SHOE", "quantity": 2}, {"sku": "SHOE", "quantity": 1}], "reason": "damaged"});
+    let (status, _) = app.post(&format!("/v1/orders/{id}/returns"), Some(&c.token), twice).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let (status, ret) = app
         .post(
             &format!("/v1/orders/{id}/returns"),

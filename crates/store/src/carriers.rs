@@ -21,16 +21,6 @@ pub async fn ensure_secret(c: &mut Conn<'_>, code: &str, secret: &str, at: i64) 
     .map(drop)
 }
 
-pub async fn set_secret(c: &mut Conn<'_>, code: &str, secret: &str, at: i64) -> Result<(), StoreError> {
-    c.exec(
-        "INSERT INTO carrier_accounts (code, secret, created_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (code) DO UPDATE SET secret = excluded.secret",
-        args![code, secret, at],
-    )
-    .await
-    .map(drop)
-}
-
 /// A parcel as its carrier has it booked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Parcel {

@@ -24,21 +24,6 @@ fn authorization(r: &Row) -> Result<Authorization, StoreError> {
     })
 }
 
-/// Records the authorization unless its key has one; returns the one that stands.
-pub async fn authorize(c: &mut Conn<'_>, a: &Authorization) -> Result<Authorization, StoreError> {
-    let inserted = c
-        .exec(
-            "INSERT INTO sandbox_authorizations (idempotency_key, outcome, amount, currency, created_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (idempotency_key) DO NOTHING",
-            args![&a.idempotency_key, &a.outcome, a.amount, &a.currency, a.created_at],
-        )
-        .await?;
-    if inserted == 1 {
-        return Ok(a.clone());
-    }
-    get_authorization(c, &a.idempotency_key).await?.ok_or(StoreError::NotFound)
-}
-
 /// Records many authorizations at once (one statement on PostgreSQL), each unless its key has one; returns the
 /// ones that stand, in the order given.
 pub async fn authorize_all(c: &mut Conn<'_>, all: &[Authorization]) -> Result<Vec<Authorization>, StoreError> {

@@ -23,11 +23,6 @@ pub async fn seller(c: &mut Conn<'_>, id: SellerId) -> Result<Option<Seller>, St
     row.map(|r| Ok(Seller { id: r.parsed("id", SellerId::parse)?, name: r.text("name")? })).transpose()
 }
 
-pub async fn seller_by_name(c: &mut Conn<'_>, name: &str) -> Result<Option<Seller>, StoreError> {
-    let row = c.opt("SELECT id, name FROM sellers WHERE name = $1 ORDER BY id LIMIT 1", args![name]).await?;
-    row.map(|r| Ok(Seller { id: r.parsed("id", SellerId::parse)?, name: r.text("name")? })).transpose()
-}
-
 /// A staff key as stored: who it is, never the key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StaffKey {

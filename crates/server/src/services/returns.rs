@@ -57,7 +57,7 @@ const RETURN_CARRIER: &str = "swift";
 const RETURN_SERVICE: &str = "ground";
 
 /// Opens a return of `lines` of a delivered order; refused past the return window, for more than was
-/// delivered less what is already being returned, or for an order not delivered.
+/// delivered, or for an order not delivered. An order takes one return: once asked, it is no longer `delivered`.
 pub async fn request(
     c: &mut Conn<'_>,
     state: &AppState,
@@ -85,7 +85,6 @@ pub async fn request(
         return Err(InvalidValue::new("items", "name at least one item to return").into());
     }
     let items = orders::items(c, order.id).await?;
-    let earlier = returns::for_order(c, order.id).await?;
     let mut refund = Money::zero(order.total.currency());
     let ordered: u32 = items.iter().map(|i| i.quantity).sum();
     let mut units = 0;
@@ -94,18 +93,9 @@ pub async fn request(
             .iter()
             .find(|i| i.sku == line.sku)
             .ok_or_else(|| InvalidValue::new("items", format!("{} is not in this order", line.sku)))?;
-        let returned: u32 = earlier
-            .iter()
-            .flat_map(|r| serde_json::from_str::<Vec<Line>>(&r.lines).unwrap_or_default())
-            .filter(|l| l.sku == line.sku)
-            .map(|l| l.quantity)
-            .sum();
-        if line.quantity == 0 || line.quantity + returned > item.quantity {
-            return Err(InvalidValue::new(
-                "items",
-                format!("{} of {} can be returned", item.quantity.saturating_sub(returned), line.sku),
-            )
-            .into());
+        let asked: u32 = lines.iter().filter(|l| l.sku == line.sku).map(|l| l.quantity).sum();
+        if line.quantity == 0 || asked > item.quantity {
+            return Err(InvalidValue::new("items", format!("{} of {} can be returned", item.quantity, line.sku)).into());
         }
         units += line.quantity;
         let amount = item.unit_price.checked_mul(i64::from(line.quantity)).map_err(ApiError::internal)?;
@@ -114,7 +104,7 @@ pub async fn request(
     // Tax goes back with the items it was charged on, in proportion; shipping when the fault was the shop's.
     let tax = order.tax.minor() * i64::from(units) / i64::from(ordered.max(1));
     refund = refund.checked_add(Money::new(tax, order.total.currency())).map_err(ApiError::internal)?;
-    if reason.shops_fault() && earlier.is_empty() {
+    if reason.shops_fault() {
         refund = refund.checked_add(order.shipping).map_err(ApiError::internal)?;
     }
     let center =

@@ -323,20 +323,16 @@ impl TestApp {
     pub async fn carrier_event_signed(&self, carrier: &str, secret: &str, event: &Value) -> (StatusCode, Value) {
         let raw = event.to_string();
         let id = format!("msg_{}", event["id"].as_str().unwrap_or("x"));
-        let ts = chrono::Utc::now().timestamp();
-        let signature = buynow_logistics::signing::sign(secret, &id, ts, raw.as_bytes()).unwrap();
-        let resp = self
+        let signed =
+            buynow_logistics::signing::headers(secret, &id, chrono::Utc::now().timestamp(), raw.as_bytes()).unwrap();
+        let mut request = self
             .client
             .post(format!("{}/v1/carriers/{carrier}/events", self.url))
-            .header("content-type", "application/json")
-            .header("webhook-id", id)
-            .header("webhook-timestamp", ts.to_string())
-            .header("webhook-signature", signature)
-            .body(raw)
-            .send()
-            .await
-            .expect("sent");
-        decode(resp).await
+            .header("content-type", "application/json");
+        for (name, value) in signed {
+            request = request.header(name, value);
+        }
+        decode(request.body(raw).send().await.expect("sent")).await
     }
 
     pub async fn carrier_event(&self, carrier: &str, event: &Value) -> (StatusCode, Value) {
