@@ -238,6 +238,9 @@ async fn run_serve(serve: Serve) -> anyhow::Result<()> {
             config.hold_store = chrono::Duration::seconds(secs);
             config.hold_seller = chrono::Duration::seconds(secs / 3);
         }
+        if serve.demo && config.admin_key.is_none() {
+            config.admin_key = Some(SecretString::from(buynow_server::demo::DEMO_STAFF_KEY));
+        }
         config.simulate = simulate;
         config.simulation_pace = Duration::from_secs(serve.simulation_pace.max(1));
     })
@@ -252,7 +255,7 @@ async fn run_serve(serve: Serve) -> anyhow::Result<()> {
     let listener =
         tokio::net::TcpListener::bind(serve.addr).await.with_context(|| format!("binding {}", serve.addr))?;
     let url = format!("http://{}", listener.local_addr()?);
-    println!("BuyNow is serving on {url}  (API under {url}/v1, OpenAPI at {url}/v1/openapi.json)");
+    println!("BuyNow is serving the shop at {url}  (API under {url}/v1, OpenAPI at {url}/v1/openapi.json)");
     if simulate {
         println!(
             "Demo: simulated warehouse staff and carriers are on; an order ships after a {} s hold window and is delivered within about three minutes",
@@ -265,6 +268,11 @@ async fn run_serve(serve: Serve) -> anyhow::Result<()> {
             buynow_server::demo::DEMO_EMAIL,
             buynow_server::demo::DEMO_PASSWORD
         );
+        if serve.common.admin_key.as_deref().is_none_or(str::is_empty) {
+            println!("Warehouse console: {url}/ops with the demo staff key {}", buynow_server::demo::DEMO_STAFF_KEY);
+        } else {
+            println!("Warehouse console: {url}/ops with your BUYNOW_ADMIN_KEY");
+        }
     }
     buynow_server::serve(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped cleanly");

@@ -5,7 +5,7 @@
 //! transit in carrier business days (Monday to Friday, holidays excluded).
 
 use crate::pricing::DeliverySpeed;
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc, Weekday};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -74,6 +74,21 @@ impl CenterCalendar {
             }
         }
         Ok(day)
+    }
+
+    /// The last instant a parcel may be ready and still leave on the day one ready at `ready_at` would: the
+    /// "order within …" of a product page, once the hold window is taken off. A cut-off that falls in a
+    /// daylight-saving gap counts from the end of the gap.
+    pub fn ready_by(&self, ready_at: DateTime<Utc>) -> Result<DateTime<Utc>, CalendarError> {
+        let day = self.ship_date(ready_at)?;
+        let local = day.and_time(self.cutoff);
+        let at = self
+            .tz
+            .from_local_datetime(&local)
+            .latest()
+            .or_else(|| self.tz.from_local_datetime(&(local + Duration::hours(1))).earliest())
+            .ok_or(CalendarError::NoShipDate)?;
+        Ok(at.with_timezone(&Utc))
     }
 }
 
@@ -441,6 +456,27 @@ mod tests {
             prop_assert!(first.latest <= second.latest);
             prop_assert!(first.earliest <= first.latest);
             prop_assert!(cal.ship_date(a + hold).unwrap() >= (a + hold).with_timezone(&tz).date_naive());
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn ready_by_is_the_last_instant_of_the_same_ship_date(
+            minutes in 0i64..(60 * 24 * 400),
+            tz in prop_oneof![Just(chrono_tz::America::Los_Angeles), Just(chrono_tz::Europe::London),
+                              Just(chrono_tz::Australia::Lord_Howe), Just(chrono_tz::UTC)],
+            cutoff_h in 0u32..24,
+        ) {
+            use Weekday::*;
+            let holidays = [date(2027, 1, 1), date(2027, 3, 14), date(2027, 11, 7)];
+            let cal = CenterCalendar::new(tz, NaiveTime::from_hms_opt(cutoff_h, 30, 0).unwrap(),
+                [Mon, Tue, Wed, Thu, Fri], holidays).unwrap();
+            let at = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap() + Duration::minutes(minutes);
+            let by = cal.ready_by(at).unwrap();
+            let day = cal.ship_date(at).unwrap();
+            prop_assert!(by >= at);
+            prop_assert_eq!(cal.ship_date(by).unwrap(), day);
+            prop_assert!(cal.ship_date(by + Duration::seconds(1)).unwrap() > day);
         }
     }
 }

@@ -114,9 +114,10 @@ impl FromRequestParts<AppState> for AdminAuth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let given = bearer(parts).ok_or(ApiError::Unauthorized)?;
-        let expected = state.config.admin_key.as_ref().ok_or(ApiError::Forbidden("admin"))?;
-        // Compare digests, so the comparison time says nothing about how much of the key matched.
-        if Sha256::digest(given.as_bytes()) == Sha256::digest(expected.expose_secret().as_bytes()) {
+        if state.config.admin_key.is_none() {
+            return Err(ApiError::Forbidden("admin"));
+        }
+        if is_admin_key(state, given) {
             Ok(AdminAuth)
         } else {
             Err(ApiError::Unauthorized)
@@ -133,25 +134,37 @@ impl FromRequestParts<AppState> for StaffAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        use crate::services::warehouse::Actor;
-        if AdminAuth::from_request_parts(parts, state).await.is_ok() {
-            return Ok(StaffAuth(Actor::Warehouse));
-        }
         let given = bearer(parts).ok_or(ApiError::Unauthorized)?;
-        if given.len() > 200 {
-            return Err(ApiError::Unauthorized);
-        }
-        let mut read = state.store.read().await?;
-        let key = buynow_store::staff::key_by_hash(&mut read.conn(), &token_hash(given)).await?;
-        match key {
-            Some(k) if k.role == "seller" => {
-                k.seller_id.map(|s| StaffAuth(Actor::Seller(s))).ok_or(ApiError::Forbidden("seller"))
-            }
-            Some(k) if k.role == "warehouse" || k.role == "admin" => Ok(StaffAuth(Actor::Warehouse)),
-            Some(_) => Err(ApiError::Forbidden("warehouse")),
-            None => Err(ApiError::Unauthorized),
-        }
+        Ok(StaffAuth(staff_actor(state, given).await?))
     }
+}
+
+/// Who works shipments with the key `given`: the API's bearer key and the console's signed-in key both come here.
+pub async fn staff_actor(state: &AppState, given: &str) -> Result<crate::services::warehouse::Actor, ApiError> {
+    use crate::services::warehouse::Actor;
+    if is_admin_key(state, given) {
+        return Ok(Actor::Warehouse);
+    }
+    if given.len() > 200 {
+        return Err(ApiError::Unauthorized);
+    }
+    let mut read = state.store.read().await?;
+    let key = buynow_store::staff::key_by_hash(&mut read.conn(), &token_hash(given)).await?;
+    match key {
+        Some(k) if k.role == "seller" => k.seller_id.map(Actor::Seller).ok_or(ApiError::Forbidden("seller")),
+        Some(k) if k.role == "warehouse" || k.role == "admin" => Ok(Actor::Warehouse),
+        Some(_) => Err(ApiError::Forbidden("warehouse")),
+        None => Err(ApiError::Unauthorized),
+    }
+}
+
+fn is_admin_key(state: &AppState, given: &str) -> bool {
+    // Compare digests, so the comparison time says nothing about how much of the key matched.
+    state
+        .config
+        .admin_key
+        .as_ref()
+        .is_some_and(|expected| Sha256::digest(given.as_bytes()) == Sha256::digest(expected.expose_secret().as_bytes()))
 }
 
 /// A new staff key: `bns_` and 32 random bytes, URL-safe. Only its hash is kept.

@@ -14,6 +14,9 @@ use buynow_store::{Conn, Store, StoreError};
 pub const DEMO_EMAIL: &str = "demo@buynow.dev";
 /// A public demo password, printed at start on purpose: the demo customer holds nothing real.
 pub const DEMO_PASSWORD: &str = "buynow-demo";
+/// The demo's admin key when none is configured, printed at start for the warehouse console: public on
+/// purpose, and used only with `--demo`.
+pub const DEMO_STAFF_KEY: &str = "bns_demo_staff_key";
 
 /// US holidays on which the demo centers neither ship nor do carriers deliver.
 const HOLIDAYS: [&str; 10] = [

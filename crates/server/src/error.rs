@@ -33,6 +33,8 @@ pub enum ApiError {
     InvalidCredentials,
     #[error("this needs a staff key with the {0} role")]
     Forbidden(&'static str),
+    #[error("this form has expired or did not come from this site: reload the page and send it again")]
+    CsrfMismatch,
     #[error("this {0} is not yours to handle")]
     NotYours(&'static str),
     #[error("{0} not found")]
@@ -70,6 +72,7 @@ impl ApiError {
             Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
             InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials", "Unauthorized"),
             Forbidden(_) | NotYours(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
+            CsrfMismatch => (StatusCode::FORBIDDEN, "csrf", "Forbidden"),
             NotFound(_) => (StatusCode::NOT_FOUND, "not_found", "Not found"),
             Conflict(code, _) => (StatusCode::CONFLICT, code, "Conflict"),
             Unprocessable(code, _) => (StatusCode::UNPROCESSABLE_ENTITY, code, "Cannot be done"),
@@ -103,10 +106,11 @@ pub struct Problem {
     pub field: Option<String>,
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// The problem document this error answers with, and its status. An internal cause is logged here, once.
+    pub fn problem(&self) -> (StatusCode, Problem) {
         let (status, code, title) = self.parts();
-        let (detail, field) = match &self {
+        let (detail, field) = match self {
             ApiError::Validation(v) => (v.to_string(), Some(v.field.to_string())),
             ApiError::Internal(cause) => {
                 tracing::error!(%cause, "request failed");
@@ -118,8 +122,16 @@ impl IntoResponse for ApiError {
             }
             other => (other.to_string(), None),
         };
-        let problem =
-            Problem { kind: format!("{TYPE_BASE}{code}"), title: title.into(), status: status.as_u16(), detail, field };
+        (
+            status,
+            Problem { kind: format!("{TYPE_BASE}{code}"), title: title.into(), status: status.as_u16(), detail, field },
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, problem) = self.problem();
         let mut response = (status, axum::Json(problem)).into_response();
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if status == StatusCode::UNAUTHORIZED {

@@ -19,12 +19,13 @@ pub mod services;
 pub mod simulation;
 pub mod state;
 pub mod views;
+pub mod web;
 
 pub use config::{Config, PasswordCost};
 pub use state::{AppState, StartError};
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Request};
+use axum::http::{HeaderName, Request, Uri};
 use axum::response::IntoResponse;
 use axum::Router;
 use error::ApiError;
@@ -55,7 +56,14 @@ pub fn router(state: AppState) -> Router {
     let doc = std::sync::Arc::new(doc);
     let request_id = HeaderName::from_static("x-request-id");
     api.route("/v1/openapi.json", axum::routing::get(move || openapi::serve(doc.clone())))
-        .fallback(|| async { ApiError::NotFound("route") })
+        .merge(web::router())
+        .fallback(|uri: Uri| async move {
+            if web::is_page_path(uri.path()) {
+                web::not_found().await
+            } else {
+                ApiError::NotFound("route").into_response()
+            }
+        })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -193,6 +193,11 @@ pub async fn session_customer(c: &mut Conn<'_>, token_hash: &str, now: i64) -> R
         .transpose()
 }
 
+/// Ends a session: its token stops working at once. Ending one that is gone already is not an error.
+pub async fn delete_session(c: &mut Conn<'_>, token_hash: &str) -> Result<(), StoreError> {
+    c.exec("DELETE FROM sessions WHERE token_hash = $1", args![token_hash]).await.map(drop)
+}
+
 // ---- addresses
 
 #[derive(Debug, Clone)]

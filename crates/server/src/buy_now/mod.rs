@@ -4,7 +4,9 @@ mod place;
 mod preview;
 mod quote;
 
-pub use quote::usable_card;
+pub use place::{place, Placement};
+pub use preview::review;
+pub use quote::{usable_card, BuyNowRequest, Choices, Quote};
 
 use crate::state::AppState;
 use utoipa_axum::{router::OpenApiRouter, routes};

@@ -1,5 +1,5 @@
 use super::quote::{promise_for, quote, rank_stock, BuyNowRequest, Choices, Quote, StockCheck};
-use crate::auth::SessionToken;
+use crate::auth::{SessionToken, TokenHash};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{IdempotencyKey, Json};
 use crate::jobs;
@@ -47,18 +47,35 @@ pub async fn buy_now(
             return Err(e);
         }
     };
+    let placed = place(&state, &session, key, choices).await?;
+    let mut headers = HeaderMap::new();
+    if placed.replayed {
+        headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok((StatusCode::CREATED, headers, axum::Json(placed.order)))
+}
+
+/// A Buy Now's outcome: the order, and whether it was placed by an earlier request with the same key.
+pub struct Placement {
+    pub order: OrderView,
+    pub replayed: bool,
+}
+
+/// Places the order `choices` describe for the customer whose `session` it is, once per idempotency `key`:
+/// the API's Buy Now and the product page's both come here.
+pub async fn place(state: &AppState, session: &TokenHash, key: String, choices: Choices) -> ApiResult<Placement> {
     let request_hash = hash(&choices);
     let now = state.now();
 
     let mut read = state.store.read().await?;
     // A retry usually arrives after the first attempt committed: the quote's read finds its key, and it is
     // answered from there, no writer needed.
-    let q = quote(&state, &mut read.conn(), &session, &choices, now, StockCheck::Defer, Some((&key, &request_hash)))
-        .await?;
+    let q =
+        quote(state, &mut read.conn(), session, &choices, now, StockCheck::Defer, Some((&key, &request_hash))).await?;
     drop(read);
     let q = match q {
         Ok(q) => q,
-        Err((customer, claim)) => return replay(&state, customer, claim).await,
+        Err((customer, claim)) => return replay(state, customer, claim).await,
     };
     let customer = q.customer.id;
     tracing::Span::current().record("customer", tracing::field::display(customer));
@@ -100,7 +117,7 @@ pub async fn buy_now(
     };
     let (placed, job) = match placed {
         Placed::New { order, job } => (*order, job),
-        Placed::Taken(claim) => return replay(&state, customer, claim).await,
+        Placed::Taken(claim) => return replay(state, customer, claim).await,
     };
     tracing::info!(order = %order_id, %total, "order placed");
 
@@ -108,7 +125,7 @@ pub async fn buy_now(
     if let Some(job) = job {
         let (tell, mut told) = oneshot::channel();
         let known = jobs::authorize::Known { payment: placed.payment, card, tell };
-        jobs::run_claimed_authorization(&state, job, known).await;
+        jobs::run_claimed_authorization(state, job, known).await;
         recorded = told.try_recv().ok();
     }
     let view = match recorded {
@@ -124,9 +141,9 @@ pub async fn buy_now(
             picking: false,
         })?,
         // Authorization still under way (or left to the workers): the order as it now stands.
-        None => order_view(&state, &mut state.store.read().await?.conn(), customer, order_id).await?,
+        None => order_view(state, &mut state.store.read().await?.conn(), customer, order_id).await?,
     };
-    Ok((StatusCode::CREATED, HeaderMap::new(), axum::Json(view)))
+    Ok(Placement { order: view, replayed: false })
 }
 
 /// How many times a placement is tried when its group loses a race with another transaction.
@@ -175,17 +192,11 @@ fn plan(
     })
 }
 
-async fn replay(
-    state: &AppState,
-    customer: CustomerId,
-    claim: Claim,
-) -> ApiResult<(StatusCode, HeaderMap, axum::Json<OrderView>)> {
+async fn replay(state: &AppState, customer: CustomerId, claim: Claim) -> ApiResult<Placement> {
     match claim {
         Claim::Replay(order) => {
             let view = order_view(state, &mut state.store.read().await?.conn(), customer, order).await?;
-            let mut headers = HeaderMap::new();
-            headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
-            Ok((StatusCode::CREATED, headers, axum::Json(view)))
+            Ok(Placement { order: view, replayed: true })
         }
         Claim::Conflict => Err(ApiError::Conflict(
             "idempotency_conflict",

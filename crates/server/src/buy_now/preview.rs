@@ -1,5 +1,5 @@
-use super::quote::{quote, BuyNowRequest, StockCheck};
-use crate::auth::SessionToken;
+use super::quote::{quote, BuyNowRequest, Choices, Quote, StockCheck};
+use crate::auth::{SessionToken, TokenHash};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::Json;
 use crate::state::AppState;
@@ -26,16 +26,22 @@ pub async fn preview(
             return Err(e);
         }
     };
+    Ok(axum::Json(review(&state, &session, &choices).await?.0))
+}
+
+/// The review of `choices` for the customer whose `session` it is, and the quote it was made from: the API's
+/// preview and the product page's pop-up both come here.
+pub async fn review(state: &AppState, session: &TokenHash, choices: &Choices) -> ApiResult<(PreviewView, Quote)> {
     let mut read = state.store.read().await?;
     let now = state.now();
-    let q = quote(&state, &mut read.conn(), &session, &choices, now, StockCheck::Require, None)
+    let q = quote(state, &mut read.conn(), session, choices, now, StockCheck::Require, None)
         .await?
         .map_err(|_| ApiError::internal("a review has no key to have been used"))?;
     drop(read);
     tracing::Span::current().record("customer", tracing::field::display(q.customer.id));
     let is_default_card = Some(q.card.id) == q.customer.default_payment_method_id;
     let is_default_address = Some(q.address.id) == q.customer.default_address_id;
-    Ok(axum::Json(PreviewView {
+    let view = PreviewView {
         sku: q.product.sku.clone(),
         title: q.product.title.clone(),
         quantity: q.quantity.get(),
@@ -49,5 +55,6 @@ pub async fn preview(
         shipping: q.totals.shipping.into(),
         tax: q.totals.tax.into(),
         total: q.totals.total.into(),
-    }))
+    };
+    Ok((view, q))
 }

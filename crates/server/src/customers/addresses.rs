@@ -3,7 +3,7 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::Json;
 use crate::state::AppState;
 use crate::views::AddressView;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use buynow_domain::values::AddressInput;
 use buynow_domain::{AddressId, PostalAddress};
@@ -14,18 +14,18 @@ use utoipa::ToSchema;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAddress {
-    name: String,
-    line1: String,
-    line2: Option<String>,
-    city: String,
+    pub name: String,
+    pub line1: String,
+    pub line2: Option<String>,
+    pub city: String,
     /// State or province code, e.g. `CA`.
-    region: String,
-    postal_code: String,
+    pub region: String,
+    pub postal_code: String,
     /// ISO 3166 alpha-2: `US` or `CA`.
-    country: String,
+    pub country: String,
     /// Make it the default for Buy Now. A customer's first address always is.
     #[serde(default)]
-    default: bool,
+    pub default: bool,
 }
 
 /// Save a shipping address.
@@ -68,4 +68,21 @@ pub async fn list_addresses(
     let me = customers::by_id(&mut read.conn(), customer).await?.ok_or(ApiError::Unauthorized)?;
     let all = customers::addresses(&mut read.conn(), customer).await?;
     Ok(axum::Json(all.iter().map(|a| AddressView::new(a, Some(a.id) == me.default_address_id)).collect()))
+}
+
+/// Make a saved address the default for Buy Now.
+#[utoipa::path(post, path = "/v1/me/addresses/{id}/default", tag = "customers", params(("id" = String, Path)),
+    security(("bearer" = [])), responses((status = 200, body = AddressView), (status = 404, body = Problem)))]
+pub async fn make_default(
+    State(state): State<AppState>,
+    CustomerAuth(customer): CustomerAuth,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<AddressView>> {
+    let id = AddressId::parse(&id).map_err(|_| ApiError::NotFound("address"))?;
+    let mut tx = state.store.write().await?;
+    let all = customers::addresses(&mut tx.conn(), customer).await?;
+    let saved = all.into_iter().find(|a| a.id == id).ok_or(ApiError::NotFound("address"))?;
+    customers::set_default_address(&mut tx.conn(), customer, id).await?;
+    tx.commit().await?;
+    Ok(axum::Json(AddressView::new(&saved, true)))
 }

@@ -18,7 +18,7 @@ pub enum Plan {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Join {
-    plan: Plan,
+    pub plan: Plan,
 }
 
 /// Join a membership plan (`prime`: free two-day shipping on eligible items). Joining twice is harmless.

@@ -3,7 +3,7 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::Json;
 use crate::state::AppState;
 use crate::views::PaymentMethodView;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use buynow_domain::card::{CardNumber, Cvc, Expiry};
 use buynow_domain::{InvalidValue, PaymentMethodId};
@@ -21,16 +21,16 @@ pub enum PaymentMethodType {
 #[serde(deny_unknown_fields)]
 pub struct NewPaymentMethod {
     #[serde(rename = "type")]
-    kind: PaymentMethodType,
+    pub kind: PaymentMethodType,
     /// The card number. It is encrypted at once and never shown again, only its last four digits.
-    number: String,
-    exp_month: i64,
-    exp_year: i64,
+    pub number: String,
+    pub exp_month: i64,
+    pub exp_year: i64,
     /// Checked, then forgotten: never stored.
-    cvc: String,
+    pub cvc: String,
     /// Make it the default for Buy Now. A customer's first card always is.
     #[serde(default)]
-    default: bool,
+    pub default: bool,
 }
 
 /// Save a card. The number is kept only encrypted (AES-256-GCM); the CVC is never kept.
@@ -84,4 +84,20 @@ pub async fn list_payment_methods(
     let me = customers::by_id(&mut read.conn(), customer).await?.ok_or(ApiError::Unauthorized)?;
     let all = customers::cards(&mut read.conn(), customer).await?;
     Ok(axum::Json(all.iter().map(|c| PaymentMethodView::new(c, Some(c.id) == me.default_payment_method_id)).collect()))
+}
+
+/// Make a saved card the default for Buy Now.
+#[utoipa::path(post, path = "/v1/me/payment-methods/{id}/default", tag = "customers", params(("id" = String, Path)),
+    security(("bearer" = [])), responses((status = 200, body = PaymentMethodView), (status = 404, body = Problem)))]
+pub async fn make_default(
+    State(state): State<AppState>,
+    CustomerAuth(customer): CustomerAuth,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<PaymentMethodView>> {
+    let id = PaymentMethodId::parse(&id).map_err(|_| ApiError::NotFound("payment method"))?;
+    let mut tx = state.store.write().await?;
+    let card = customers::card(&mut tx.conn(), customer, id).await?.ok_or(ApiError::NotFound("payment method"))?;
+    customers::set_default_payment_method(&mut tx.conn(), customer, id).await?;
+    tx.commit().await?;
+    Ok(axum::Json(PaymentMethodView::new(&card, true)))
 }

@@ -1,4 +1,4 @@
-use crate::auth::{new_token, verify_password};
+use crate::auth::{new_token, verify_password, SessionToken};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::Json;
 use crate::state::AppState;
@@ -12,15 +12,15 @@ use utoipa::ToSchema;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignIn {
-    email: String,
-    password: String,
+    pub email: String,
+    pub password: String,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct Session {
     /// Send as `Authorization: Bearer <token>`. Shown once; only its hash is stored.
-    token: String,
-    customer_id: String,
+    pub token: String,
+    pub customer_id: String,
 }
 
 /// Sign in with e-mail and password; returns a bearer token.
@@ -48,4 +48,16 @@ pub async fn sign_in(
     customers::insert_session(&mut tx.conn(), &token_hash, customer.id, expires).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, axum::Json(Session { token, customer_id: customer.id.to_string() })))
+}
+
+/// Sign out: the session's token stops working at once.
+#[utoipa::path(delete, path = "/v1/sessions/current", tag = "customers", security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = Problem)))]
+#[tracing::instrument(skip_all)]
+pub async fn sign_out(State(state): State<AppState>, SessionToken(session): SessionToken) -> ApiResult<StatusCode> {
+    session.customer(&state).await?;
+    let mut tx = state.store.write().await?;
+    customers::delete_session(&mut tx.conn(), &session.0).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -12,16 +12,16 @@ use utoipa::ToSchema;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignUp {
-    email: String,
-    password: String,
-    name: String,
+    pub email: String,
+    pub password: String,
+    pub name: String,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct NewCustomer {
     id: String,
-    email: String,
-    name: String,
+    pub email: String,
+    pub name: String,
     prime: bool,
 }
 

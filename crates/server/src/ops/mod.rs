@@ -5,7 +5,7 @@ mod centers;
 mod products;
 mod returns;
 mod sellers;
-mod shipments;
+pub(crate) mod shipments;
 mod stock;
 
 pub use sellers::{new_seller, write_seller};

@@ -15,32 +15,32 @@ use utoipa::{IntoParams, ToSchema};
 
 #[derive(Serialize, ToSchema)]
 pub struct LineView {
-    sku: String,
-    quantity: u32,
+    pub sku: String,
+    pub quantity: u32,
 }
 
 /// A parcel as the warehouse works it.
 #[derive(Serialize, ToSchema)]
 pub struct OpsShipmentView {
-    id: String,
+    pub id: String,
     /// `released`, `picking`, `packed`, `shipped`, … (see the order's shipments).
-    status: &'static str,
-    fulfillment_center: String,
+    pub status: &'static str,
+    pub fulfillment_center: String,
     /// The orders whose items travel in it (more than one when consolidated).
-    order_ids: Vec<String>,
-    lines: Vec<LineView>,
+    pub order_ids: Vec<String>,
+    pub lines: Vec<LineView>,
     #[serde(rename = "box")]
-    box_code: Option<String>,
-    weight_grams: Option<u32>,
-    carrier: Option<String>,
-    service: Option<String>,
-    tracking_number: Option<String>,
+    pub box_code: Option<String>,
+    pub weight_grams: Option<u32>,
+    pub carrier: Option<String>,
+    pub service: Option<String>,
+    pub tracking_number: Option<String>,
     /// The 4×6 in label (PDF), once shipped.
-    label_url: Option<String>,
+    pub label_url: Option<String>,
 }
 
 impl OpsShipmentView {
-    fn new(p: &Parcel) -> Self {
+    pub fn new(p: &Parcel) -> Self {
         let shipped = p.head.tracking_number.is_some();
         OpsShipmentView {
             id: p.id.to_string(),
@@ -61,22 +61,22 @@ impl OpsShipmentView {
 #[derive(Serialize, ToSchema)]
 pub struct WaveView {
     /// The wave's id: its center and cut-off.
-    id: String,
+    pub id: String,
     /// The parcels of the wave must leave by then.
-    cut_off: DateTime<Utc>,
-    shipments: Vec<OpsShipmentView>,
+    pub cut_off: DateTime<Utc>,
+    pub shipments: Vec<OpsShipmentView>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct PickLists {
-    center: String,
-    waves: Vec<WaveView>,
+    pub center: String,
+    pub waves: Vec<WaveView>,
 }
 
 #[derive(Deserialize, IntoParams)]
 pub struct PickListQuery {
     /// The center's code; a seller's own place when a seller asks without one.
-    center: Option<String>,
+    pub center: Option<String>,
 }
 
 /// What is to be picked at a center, in waves by the cut-off each parcel must meet (warehouse, seller).

@@ -1,9 +1,9 @@
 //! Orders after placement: viewing, cancelling, revising payment after a decline.
 
-mod cancel;
-mod get;
-mod returns;
-mod revise_payment;
+pub(crate) mod cancel;
+pub(crate) mod get;
+pub(crate) mod returns;
+pub(crate) mod revise_payment;
 pub mod view;
 
 use crate::state::AppState;

@@ -15,15 +15,15 @@ use utoipa::ToSchema;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReturnItem {
-    sku: String,
-    quantity: i64,
+    pub sku: String,
+    pub quantity: i64,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReturnRequest {
-    items: Vec<ReturnItem>,
-    reason: ReturnReason,
+    pub items: Vec<ReturnItem>,
+    pub reason: ReturnReason,
 }
 
 /// Send items back, within 30 days of delivery: a return label to print, and the refund it will bring

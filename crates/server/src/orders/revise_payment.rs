@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 pub struct RevisePayment {
     /// The card to try: another one, or the same again.
-    payment_method_id: String,
+    pub payment_method_id: String,
 }
 
 /// After a decline (`payment_action_required`), pay with another card or retry the same one. A second

@@ -510,3 +510,38 @@ pub async fn pick_lists(c: &mut Conn<'_>, state: &AppState, code: &str, actor: A
     }
     Ok(waves.into_iter().map(|(cut_off, parcels)| Wave { cut_off, parcels }).collect())
 }
+
+/// The center's parcels being worked (picking or packed), for the console's "in progress".
+pub async fn in_progress(
+    c: &mut Conn<'_>,
+    state: &AppState,
+    code: &str,
+    actor: Actor,
+) -> Result<Vec<Parcel>, ApiError> {
+    let centers = state.centers();
+    let info = centers.by_code.get(code).ok_or(ApiError::NotFound("center"))?;
+    check_actor(info, actor)?;
+    let rows = shipments::at_center(c, code).await?;
+    let heads: BTreeSet<ShipmentId> = rows
+        .iter()
+        .filter(|s| matches!(s.status, ShipmentStatus::Picking | ShipmentStatus::Packed))
+        .map(Shipment::parcel)
+        .collect();
+    let mut parcels = Vec::with_capacity(heads.len());
+    for head in heads {
+        let p = load(c, head, false).await?;
+        if matches!(p.status, ShipmentStatus::Picking | ShipmentStatus::Packed) {
+            parcels.push(p);
+        }
+    }
+    Ok(parcels)
+}
+
+/// One parcel, for those who may work it.
+pub async fn parcel(c: &mut Conn<'_>, state: &AppState, id: ShipmentId, actor: Actor) -> Result<Parcel, ApiError> {
+    let p = load(c, id, false).await?;
+    let centers = state.centers();
+    let info = centers.by_code.get(&p.head.center).ok_or(ApiError::NotFound("center"))?;
+    check_actor(info, actor)?;
+    Ok(p)
+}

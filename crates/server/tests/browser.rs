@@ -1,0 +1,496 @@
+//! The pages in a real headless Chromium (Debian's `chromium` and `chromium-driver`), driven over WebDriver:
+//! Buy Now through its pop-up, Your Orders, a declined card paid again, a cancel, and the warehouse console
+//! picking, packing and shipping. Each page visited is checked with axe-core for serious or critical
+//! accessibility violations.
+//!
+//! Without `chromedriver` on the machine these tests say they were skipped; with `BUYNOW_REQUIRE_BROWSER` set
+//! (CI sets it) that is a failure instead. Screenshots go to `target/screenshots/`, and to `docs/screenshots/`
+//! (the README's) with `BUYNOW_UPDATE_SCREENSHOTS=1`.
+
+mod common;
+
+use common::{spawn_app, TestApp, ADMIN_KEY, DECLINED};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const DEMO_EMAIL: &str = buynow_server::demo::DEMO_EMAIL;
+const DEMO_PASSWORD: &str = buynow_server::demo::DEMO_PASSWORD;
+
+fn required() -> bool {
+    std::env::var_os("BUYNOW_REQUIRE_BROWSER").is_some()
+}
+
+fn chromedriver() -> Option<PathBuf> {
+    let path = std::env::var_os("BUYNOW_CHROMEDRIVER").map(PathBuf::from).unwrap_or("/usr/bin/chromedriver".into());
+    path.exists().then_some(path)
+}
+
+/// axe-core's script, as `.ci/run` installs it (or where `BUYNOW_AXE_JS` says).
+fn axe_source() -> Option<String> {
+    let path = std::env::var_os("BUYNOW_AXE_JS").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/axe/node_modules/axe-core/axe.min.js")
+    });
+    match std::fs::read_to_string(&path) {
+        Ok(s) => Some(s),
+        Err(_) if required() => panic!("BUYNOW_REQUIRE_BROWSER is set but axe-core is not at {}", path.display()),
+        Err(_) => {
+            eprintln!("accessibility checks skipped: no axe-core at {} (.ci/run installs it)", path.display());
+            None
+        }
+    }
+}
+
+/// A chromedriver of our own on a free port, and a headless Chromium session through it.
+struct Browser {
+    client: Client,
+    driver: Child,
+    base: String,
+    axe: Option<String>,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+async fn browser(app: &TestApp) -> Option<Browser> {
+    let Some(driver_path) = chromedriver() else {
+        if required() {
+            panic!("BUYNOW_REQUIRE_BROWSER is set but there is no chromedriver (apt install chromium chromium-driver)");
+        }
+        eprintln!("skipped: no chromedriver (apt install chromium chromium-driver)");
+        return None;
+    };
+    // fantoccini's and reqwest's rustls features both enable a crypto provider: name one for the process.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let driver = Command::new(driver_path)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": std::env::var("BUYNOW_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+            "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1000",
+                     "--disable-gpu", "--lang=en-US"]
+        }),
+    );
+    let mut client = None;
+    for _ in 0..100 {
+        match ClientBuilder::rustls()
+            .unwrap()
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            Ok(c) => {
+                client = Some(c);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    let client = client.expect("a Chromium session through chromedriver");
+    Some(Browser { client, driver, base: app.url.clone(), axe: axe_source() })
+}
+
+impl Browser {
+    async fn goto(&self, path: &str) {
+        self.client.goto(&format!("{}{path}", self.base)).await.expect("page loads");
+    }
+
+    async fn css(&self, selector: &str) -> fantoccini::elements::Element {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(selector))
+            .await
+            .unwrap_or_else(|e| panic!("{selector} never appeared: {e}"))
+    }
+
+    /// The element's text; a page that changes under the read (a reload, the pop-up's new review) is read again.
+    async fn text(&self, selector: &str) -> String {
+        for _ in 0..50 {
+            if let Ok(text) = self.css(selector).await.text().await {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{selector} kept changing under the read");
+    }
+
+    async fn click(&self, selector: &str) {
+        self.css(selector).await.click().await.unwrap_or_else(|e| panic!("clicking {selector}: {e}"));
+    }
+
+    async fn fill(&self, selector: &str, value: &str) {
+        let e = self.css(selector).await;
+        e.clear().await.expect("clear");
+        e.send_keys(value).await.expect("type");
+    }
+
+    async fn path(&self) -> String {
+        self.client.current_url().await.expect("url").path().to_string()
+    }
+
+    /// Waits until the page's path starts with `prefix`.
+    async fn until_path(&self, prefix: &str) -> String {
+        for _ in 0..100 {
+            let p = self.path().await;
+            if p.starts_with(prefix) {
+                return p;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("never reached {prefix}: at {}", self.path().await);
+    }
+
+    async fn sign_in_as_demo(&self) {
+        self.goto("/signin").await;
+        self.fill("#email", DEMO_EMAIL).await;
+        self.fill("#password", DEMO_PASSWORD).await;
+        self.click("form[action='/signin'] button[type=submit]").await;
+        self.css("a[href='/orders']").await;
+    }
+
+    /// No serious or critical axe-core violation on the page as it is now.
+    async fn accessible(&self, what: &str) {
+        if let Some(found) = self.violations().await {
+            assert!(found.is_empty(), "{what}: accessibility violations:\n{}", found.join("\n"));
+        }
+    }
+
+    /// The page's serious and critical axe-core violations; `None` when axe-core is not installed.
+    async fn violations(&self) -> Option<Vec<String>> {
+        let axe = self.axe.as_ref()?;
+        self.client.execute(axe, vec![]).await.expect("axe loads");
+        let script = r#"
+            const done = arguments[arguments.length - 1];
+            axe.run(document, { resultTypes: ["violations"] })
+              .then(r => done(r.violations.filter(v => v.impact === "serious" || v.impact === "critical")
+                  .map(v => v.id + ": " + v.help + " at " + v.nodes.map(n => n.target.join(" ")).join(", "))))
+              .catch(e => done(["axe failed: " + e]));
+        "#;
+        let found = self.client.execute_async(script, vec![]).await.expect("axe runs");
+        Some(serde_json::from_value(found).expect("a list"))
+    }
+
+    async fn screenshot(&self, name: &str) {
+        let png = self.client.screenshot().await.expect("screenshot");
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let dir = root.join("target/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), &png).unwrap();
+        if std::env::var_os("BUYNOW_UPDATE_SCREENSHOTS").is_some() {
+            let docs = root.join("docs/screenshots");
+            std::fs::create_dir_all(&docs).unwrap();
+            std::fs::write(docs.join(format!("{name}.png")), &png).unwrap();
+        }
+    }
+
+    /// Opens the product's pop-up and waits for its review.
+    async fn open_review(&self, sku: &str) {
+        self.goto(&format!("/products/{sku}")).await;
+        self.click("#buy-now").await;
+        self.css("dialog#review[open] #place-order").await;
+    }
+
+    async fn done(self) {
+        let Browser { client, .. } = &self;
+        let _ = client.clone().close().await;
+    }
+}
+
+async fn demo_app() -> TestApp {
+    let app = spawn_app().await;
+    buynow_server::demo::seed(&app.state).await.expect("demo seeded");
+    app.state.reload_centers().await.expect("centers");
+    app
+}
+
+async fn demo_token(app: &TestApp) -> String {
+    let (status, body) = app.post("/v1/sessions", None, json!({"email": DEMO_EMAIL, "password": DEMO_PASSWORD})).await;
+    assert_eq!(status, 201, "{body}");
+    body["token"].as_str().unwrap().to_string()
+}
+
+async fn orders_of_demo(app: &TestApp) -> Vec<Value> {
+    let token = demo_token(app).await;
+    let (_, list) = app.get("/v1/me/orders", Some(&token)).await;
+    list["orders"].as_array().unwrap().clone()
+}
+
+fn money(amount: i64) -> String {
+    format!("${}.{:02}", amount / 100, amount % 100)
+}
+
+fn day(iso: &str) -> String {
+    chrono::NaiveDate::parse_from_str(iso, "%Y-%m-%d").unwrap().format("%A, %B %-d").to_string()
+}
+
+/// The order page's id from its path.
+fn order_id(path: &str) -> String {
+    path.trim_start_matches("/orders/").to_string()
+}
+
+#[tokio::test]
+async fn buy_now_in_the_pop_up_with_another_speed_then_your_orders() {
+    let app = demo_app().await;
+    let Some(b) = browser(&app).await else { return };
+    b.sign_in_as_demo().await;
+    b.goto("/").await;
+    b.accessible("catalog").await;
+
+    b.goto("/products/KINDLE-PW").await;
+    let promise = b.text(".promise").await;
+    assert!(promise.starts_with("Order within"), "{promise}");
+    b.accessible("product page").await;
+
+    b.open_review("KINDLE-PW").await;
+    let before = b.text("#order-total").await;
+    // Change the speed without leaving the page: the review reloads inside the pop-up with One-Day's price.
+    b.click("dialog#review input[name=delivery_speed][value=one_day]").await;
+    b.css("dialog#review input[name=delivery_speed][value=one_day]:checked").await;
+    let mut after = b.text("#order-total").await;
+    for _ in 0..50 {
+        if after != before {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        after = b.text("#order-total").await;
+    }
+    assert_ne!(before, after, "One-Day costs more than free Two-Day");
+    b.accessible("the review pop-up").await;
+    b.screenshot("product-review-pop-up").await;
+
+    b.click("#place-order").await;
+    let path = b.until_path("/orders/ord_").await;
+    assert!(b.text(".notice").await.contains("your order is placed"));
+    let id = order_id(&path);
+
+    let orders = orders_of_demo(&app).await;
+    assert_eq!(orders.len(), 1);
+    let order = &orders[0];
+    assert_eq!(order["id"], id.as_str());
+    assert_eq!(order["delivery_speed"], "one_day");
+    let total = money(order["total"]["amount"].as_i64().unwrap());
+    assert_eq!(after, total);
+    b.accessible("the order page").await;
+
+    b.goto("/orders").await;
+    let listed = b.text(&format!("a[href='/orders/{id}']")).await;
+    assert!(listed.contains("Kindle Paperwhite"), "{listed}");
+    let card = b.text("ol.orders li").await;
+    assert!(card.contains(&total), "{card}");
+    let arriving = day(order["estimated_delivery"]["latest"].as_str().unwrap());
+    assert!(card.contains(&arriving), "{card} should say {arriving}");
+    b.accessible("Your Orders").await;
+    b.screenshot("your-orders").await;
+    b.done().await;
+}
+
+#[tokio::test]
+async fn a_double_click_on_place_your_order_makes_one_order() {
+    let app = demo_app().await;
+    let Some(b) = browser(&app).await else { return };
+    b.sign_in_as_demo().await;
+    b.open_review("USB-C-CABLE").await;
+    // Two presses as fast as a hand can: the second lands while the first is in flight.
+    let button = b.css("#place-order").await;
+    use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
+    let (down, up) =
+        (PointerAction::Down { button: MOUSE_BUTTON_LEFT }, PointerAction::Up { button: MOUSE_BUTTON_LEFT });
+    let double = MouseActions::new("mouse".into())
+        .then(PointerAction::MoveToElement { element: button, duration: None, x: 0.0, y: 0.0 })
+        .then(down.clone())
+        .then(up.clone())
+        .then(down)
+        .then(up);
+    b.client.perform_actions(double).await.expect("double click");
+    b.until_path("/orders/ord_").await;
+    assert_eq!(orders_of_demo(&app).await.len(), 1);
+
+    // Were the button not disabled, the key would still hold: the same form sent twice at once, from the page.
+    b.open_review("USB-C-CABLE").await;
+    let answers = b
+        .client
+        .execute_async(
+            r#"
+            const done = arguments[arguments.length - 1];
+            const form = document.querySelector("form[data-place-order]");
+            form.elements.idempotency_key.value = "page_twice_" + Date.now();
+            const send = () => fetch(form.action, { method: "POST", credentials: "same-origin",
+                headers: { Accept: "application/json", "Content-Type": "application/x-www-form-urlencoded" },
+                body: new URLSearchParams(new FormData(form)).toString() }).then(r => r.json());
+            Promise.all([send(), send()]).then(done, e => done(String(e)));
+            "#,
+            vec![],
+        )
+        .await
+        .expect("two posts");
+    assert_eq!(answers[0]["order_id"], answers[1]["order_id"], "{answers}");
+    assert_eq!(orders_of_demo(&app).await.len(), 2);
+    b.done().await;
+}
+
+#[tokio::test]
+async fn a_declined_card_is_paid_again_with_another_from_the_order_page() {
+    let app = demo_app().await;
+    let Some(b) = browser(&app).await else { return };
+    b.sign_in_as_demo().await;
+    // A card that the processor declines, added on the account page.
+    b.goto("/account").await;
+    b.accessible("account").await;
+    b.fill("#number", DECLINED).await;
+    b.fill("#exp_month", "12").await;
+    b.fill("#exp_year", "2030").await;
+    b.fill("#cvc", "123").await;
+    b.click("form[action='/account/cards'] button[type=submit]").await;
+    b.css("#cards").await;
+    assert!(b.text("#cards").await.contains("ending in 0002"));
+
+    b.open_review("ECHO-DOT-5").await;
+    let cards =
+        b.client.find_all(Locator::Css("dialog#review input[type=radio][name=payment_method_id]")).await.unwrap();
+    assert_eq!(cards.len(), 2, "the demo Visa and the new card");
+    b.click("dialog#review section[aria-labelledby=pay-with] summary").await;
+    let declining = b
+        .client
+        .execute(
+            "return [...document.querySelectorAll('dialog#review input[type=radio][name=payment_method_id]')]
+                .find(i => i.parentElement.textContent.includes('0002')).value",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let declining = declining.as_str().unwrap().to_string();
+    b.click(&format!("dialog#review input[type=radio][name=payment_method_id][value='{declining}']")).await;
+    b.css(&format!("form[data-place-order] input[name=payment_method_id][value='{declining}']")).await;
+    b.click("#place-order").await;
+    // The pop-up says so, and leads to the order to pay another way.
+    let error = b.text("#place-error:not([hidden])").await;
+    assert!(error.to_lowercase().contains("declined"), "{error}");
+    b.click("#place-error a").await;
+    b.until_path("/orders/ord_").await;
+    assert_eq!(b.text("#order-status").await, "Payment action required");
+    b.accessible("an order waiting for payment").await;
+    b.click("form[action$='/payment'] input[type=radio]:not(:checked)").await;
+    b.click("form[action$='/payment'] button[type=submit]").await;
+    let mut status = String::new();
+    for _ in 0..50 {
+        status = b.text("#order-status").await;
+        if status == "Payment authorized" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        b.client.refresh().await.unwrap();
+    }
+    assert_eq!(status, "Payment authorized");
+    b.done().await;
+}
+
+#[tokio::test]
+async fn an_order_is_cancelled_from_its_page_within_the_window() {
+    let app = demo_app().await;
+    let Some(b) = browser(&app).await else { return };
+    b.sign_in_as_demo().await;
+    b.open_review("LEGO-CLASSIC").await;
+    b.click("#place-order").await;
+    b.until_path("/orders/ord_").await;
+    let before = app.stock("LEGO-CLASSIC").await;
+    b.click("#cancel-order").await;
+    b.css("#order-status").await;
+    let mut status = String::new();
+    for _ in 0..30 {
+        status = b.text("#order-status").await;
+        if status == "Cancelled" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "Cancelled");
+    assert!(b.client.find(Locator::Css("#cancel-order")).await.is_err(), "no cancel button once cancelled");
+    let after = app.stock("LEGO-CLASSIC").await;
+    assert_eq!(after.1, before.1 - 1, "the reservation is returned");
+    b.done().await;
+}
+
+#[tokio::test]
+async fn staff_pick_pack_and_ship_in_the_console_and_the_customer_sees_the_tracking_number() {
+    let app = demo_app().await;
+    let Some(b) = browser(&app).await else { return };
+    b.sign_in_as_demo().await;
+    b.open_review("COFFEE-1KG").await;
+    b.click("#place-order").await;
+    let id = order_id(&b.until_path("/orders/ord_").await);
+    app.release_window().await;
+    let order = &orders_of_demo(&app).await[0];
+    assert_eq!(order["status"], "released", "{order}");
+    let center = order["shipments"][0]["fulfillment_center"].as_str().unwrap().to_string();
+    let shipment = order["shipments"][0]["id"].as_str().unwrap().to_string();
+
+    b.goto("/ops").await;
+    b.until_path("/ops/signin").await;
+    b.fill("#key", ADMIN_KEY).await;
+    b.click("form[action='/ops/signin'] button[type=submit]").await;
+    b.css("h1").await;
+    b.goto(&format!("/ops?center={center}")).await;
+    let row = format!("tr[data-shipment='{shipment}']");
+    assert!(b.text(&row).await.contains(&id));
+    b.accessible("the pick list").await;
+    b.screenshot("console-pick-list").await;
+
+    b.click(&format!("{row} button[data-step=pick]")).await;
+    b.until_path(&format!("/ops/shipments/{shipment}")).await;
+    assert_eq!(b.text("#shipment-status").await, "Picking");
+    b.click("button[data-step=pack]").await;
+    b.css("button[data-step=ship]").await;
+    assert_eq!(b.text("#shipment-status").await, "Packed");
+    b.click("button[data-step=ship]").await;
+    let tracking = b.text("#tracking-number").await;
+    assert_eq!(b.text("#shipment-status").await, "Shipped");
+    let label = b.css("#print-label").await.attr("href").await.unwrap().unwrap();
+    assert_eq!(label, format!("/ops/shipments/{shipment}/label"));
+    b.accessible("a shipped parcel").await;
+
+    // The label, as the browser fetches it with the console's cookie.
+    let pdf_start = b
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             fetch(arguments[0], { credentials: 'same-origin' }).then(r => r.text()).then(t => done(t.slice(0, 5)));",
+            vec![json!(label)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(pdf_start, "%PDF-");
+
+    b.goto(&format!("/orders/{id}")).await;
+    assert_eq!(b.text(".tracking").await, tracking);
+    assert_eq!(b.text("#order-status").await, "Shipped");
+    b.done().await;
+}
+
+#[tokio::test]
+async fn the_accessibility_check_finds_a_planted_violation() {
+    let app = demo_app().await;
+    let Some(b) = browser(&app).await else { return };
+    b.goto("/").await;
+    b.client
+        .execute("document.querySelector('main').insertAdjacentHTML('beforeend', '<input type=text>')", vec![])
+        .await
+        .unwrap();
+    if let Some(found) = b.violations().await {
+        assert!(found.iter().any(|v| v.starts_with("label:")), "an input without a label is found: {found:?}");
+    }
+    b.done().await;
+}

@@ -1,0 +1,393 @@
+//! The pages over plain HTTP: what a browser without JavaScript gets, and what a forged or broken form gets.
+//! Bad input answers a readable HTML page with the problem's message and writes nothing.
+
+mod common;
+
+use common::{spawn_app, TestApp, DECLINED, VISA};
+use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION};
+use reqwest::redirect::Policy;
+use reqwest::StatusCode;
+
+/// A browser without JavaScript: keeps no cookies of its own (each request names them), follows no redirects.
+struct Page {
+    client: reqwest::Client,
+    base: String,
+    cookie: String,
+}
+
+impl Page {
+    fn new(app: &TestApp, session: Option<&str>) -> Page {
+        let client = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
+        let mut cookie = "bn_anon=test-anon-secret".to_string();
+        if let Some(token) = session {
+            cookie.push_str(&format!("; bn_session={token}"));
+        }
+        Page { client, base: app.url.clone(), cookie }
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, String) {
+        let resp = self.client.get(format!("{}{path}", self.base)).header(COOKIE, &self.cookie).send().await.unwrap();
+        (resp.status(), resp.text().await.unwrap())
+    }
+
+    /// The CSRF token a page's forms carry.
+    async fn csrf(&self, path: &str) -> String {
+        let (_, html) = self.get(path).await;
+        let at = html.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + 19;
+        html[at..].split('"').next().unwrap().to_string()
+    }
+
+    async fn post(&self, path: &str, content_type: &str, body: String) -> (StatusCode, String, String, Option<String>) {
+        let resp = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header(COOKIE, &self.cookie)
+            .header(CONTENT_TYPE, content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        let ct = resp.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let location = resp.headers().get(LOCATION).and_then(|v| v.to_str().ok()).map(str::to_string);
+        (status, ct, resp.text().await.unwrap(), location)
+    }
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    serde_urlencoded::to_string(pairs).unwrap()
+}
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+#[tokio::test]
+async fn bad_forms_answer_a_readable_page_and_write_nothing() {
+    let app = spawn_app().await;
+    app.create_product("SHOE", 5000, 10).await;
+    let c = app.buyer("pages@example.com", VISA).await;
+    let (_, placed) = app.buy(&c, "pages-1", serde_json::json!({"sku": "SHOE", "quantity": 1})).await;
+    let order = placed["id"].as_str().unwrap().to_string();
+    let signed_in = Page::new(&app, Some(&c.token));
+    let csrf = signed_in.csrf("/account").await;
+    let anonymous = Page::new(&app, None);
+    let anon_csrf = anonymous.csrf("/signin").await;
+    assert_ne!(csrf, anon_csrf, "a session's forms carry a token of their own");
+    let big = "x".repeat(5_000);
+    let huge = "y".repeat(20_000);
+    let bad_luhn = "4242424242424241";
+
+    struct Case<'a> {
+        what: &'a str,
+        page: &'a Page,
+        path: String,
+        content_type: &'a str,
+        body: String,
+        status: StatusCode,
+        says: &'a str,
+    }
+    let cases = [
+        Case {
+            what: "a forged CSRF token",
+            page: &signed_in,
+            path: "/account/addresses".into(),
+            content_type: FORM,
+            body: form(&[("csrf", "forged"), ("name", "A"), ("line1", "1 Main St"), ("city", "Seattle")]),
+            status: StatusCode::FORBIDDEN,
+            says: "did not come from this site",
+        },
+        Case {
+            what: "the token of a signed-out form, with a session",
+            page: &signed_in,
+            path: "/account/addresses".into(),
+            content_type: FORM,
+            body: form(&[("csrf", &anon_csrf), ("name", "A")]),
+            status: StatusCode::FORBIDDEN,
+            says: "did not come from this site",
+        },
+        Case {
+            what: "no CSRF token",
+            page: &signed_in,
+            path: format!("/orders/{order}/cancel"),
+            content_type: FORM,
+            body: String::new(),
+            status: StatusCode::FORBIDDEN,
+            says: "did not come from this site",
+        },
+        Case {
+            what: "a forged token on Buy Now",
+            page: &signed_in,
+            path: "/buy/SHOE".into(),
+            content_type: FORM,
+            body: form(&[("csrf", "x"), ("idempotency_key", "k1"), ("quantity", "1")]),
+            status: StatusCode::FORBIDDEN,
+            says: "did not come from this site",
+        },
+        Case {
+            what: "a forged token on sign-in",
+            page: &anonymous,
+            path: "/signin".into(),
+            content_type: FORM,
+            body: form(&[("csrf", &csrf), ("email", "pages@example.com"), ("password", "correct horse battery")]),
+            status: StatusCode::FORBIDDEN,
+            says: "did not come from this site",
+        },
+        Case {
+            what: "missing fields",
+            page: &signed_in,
+            path: "/account/addresses".into(),
+            content_type: FORM,
+            body: form(&[("csrf", &csrf)]),
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            says: "field-error",
+        },
+        Case {
+            what: "an oversized field",
+            page: &signed_in,
+            path: "/account/addresses".into(),
+            content_type: FORM,
+            body: form(&[
+                ("csrf", &csrf),
+                ("name", &big),
+                ("line1", "1 Main St"),
+                ("city", "Seattle"),
+                ("region", "WA"),
+                ("postal_code", "98109"),
+                ("country", "US"),
+            ]),
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            says: "field-error",
+        },
+        Case {
+            what: "an oversized form",
+            page: &signed_in,
+            path: "/account/addresses".into(),
+            content_type: FORM,
+            body: form(&[("csrf", &csrf), ("name", &huge)]),
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            says: "too large",
+        },
+        Case {
+            what: "a card number that fails its check digit (never shown back)",
+            page: &signed_in,
+            path: "/account/cards".into(),
+            content_type: FORM,
+            body: form(&[
+                ("csrf", &csrf),
+                ("number", bad_luhn),
+                ("exp_month", "12"),
+                ("exp_year", "2030"),
+                ("cvc", "123"),
+            ]),
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            says: "field-error",
+        },
+        Case {
+            what: "a month that is not a number",
+            page: &signed_in,
+            path: "/account/cards".into(),
+            content_type: FORM,
+            body: form(&[
+                ("csrf", &csrf),
+                ("number", DECLINED),
+                ("exp_month", "soon"),
+                ("exp_year", "2030"),
+                ("cvc", "1"),
+            ]),
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            says: "enter a whole number",
+        },
+        Case {
+            what: "a quantity that is not a number",
+            page: &signed_in,
+            path: "/buy/SHOE".into(),
+            content_type: FORM,
+            body: form(&[("csrf", &csrf), ("idempotency_key", "k2"), ("quantity", "lots")]),
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            says: "enter a whole number",
+        },
+        Case {
+            what: "Buy Now without its idempotency key",
+            page: &signed_in,
+            path: "/buy/SHOE".into(),
+            content_type: FORM,
+            body: form(&[("csrf", &csrf), ("quantity", "1")]),
+            status: StatusCode::BAD_REQUEST,
+            says: "reload the page",
+        },
+        Case {
+            what: "more than there is",
+            page: &signed_in,
+            path: "/buy/SHOE".into(),
+            content_type: FORM,
+            body: form(&[("csrf", &csrf), ("idempotency_key", "k3"), ("quantity", "10")]),
+            status: StatusCode::CONFLICT,
+            says: "left in stock",
+        },
+        Case {
+            what: "a product that does not exist",
+            page: &signed_in,
+            path: "/buy/NO-SUCH-THING".into(),
+            content_type: FORM,
+            body: form(&[("csrf", &csrf), ("idempotency_key", "k4"), ("quantity", "1")]),
+            status: StatusCode::NOT_FOUND,
+            says: "not found",
+        },
+        Case {
+            what: "an order id that is not one",
+            page: &signed_in,
+            path: "/orders/ord_nonsense/cancel".into(),
+            content_type: FORM,
+            body: form(&[("csrf", &csrf)]),
+            status: StatusCode::NOT_FOUND,
+            says: "not found",
+        },
+        Case {
+            what: "a path that is not UTF-8",
+            page: &signed_in,
+            path: "/orders/%00%ff/cancel".into(),
+            content_type: FORM,
+            body: form(&[("csrf", &csrf)]),
+            status: StatusCode::NOT_FOUND,
+            says: "not found",
+        },
+        Case {
+            what: "JSON sent to a form",
+            page: &signed_in,
+            path: "/account/addresses".into(),
+            content_type: "application/json",
+            body: format!(r#"{{"csrf": "{csrf}", "name": "A"}}"#),
+            status: StatusCode::BAD_REQUEST,
+            says: "send the form as the page does",
+        },
+        Case {
+            what: "a wrong password",
+            page: &anonymous,
+            path: "/signin".into(),
+            content_type: FORM,
+            body: form(&[("csrf", &anon_csrf), ("email", "pages@example.com"), ("password", "not it at all")]),
+            status: StatusCode::UNAUTHORIZED,
+            says: "wrong e-mail or password",
+        },
+    ];
+
+    let before = app.dump().await;
+    for case in &cases {
+        let (status, content_type, body, _) = case.page.post(&case.path, case.content_type, case.body.clone()).await;
+        assert_eq!(status, case.status, "{}: {body}", case.what);
+        assert!(content_type.starts_with("text/html"), "{}: {content_type}", case.what);
+        assert!(body.contains("<main"), "{}: a whole page", case.what);
+        assert!(body.to_lowercase().contains(case.says), "{}: should say {:?}:\n{body}", case.what, case.says);
+        assert!(!body.contains(bad_luhn), "{}: a card number is never shown back", case.what);
+    }
+    assert_eq!(app.dump().await, before, "nothing was written");
+}
+
+#[tokio::test]
+async fn pages_work_without_javascript_and_need_a_session() {
+    let app = spawn_app().await;
+    app.create_product("SHOE", 5000, 10).await;
+    let c = app.buyer("nojs@example.com", VISA).await;
+    let anonymous = Page::new(&app, None);
+    // Signed out: the review asks to sign in first, and comes back after.
+    let (status, _) = anonymous.get("/orders").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let resp = anonymous.client.get(format!("{}/buy/SHOE?quantity=2", app.url)).send().await.unwrap();
+    assert_eq!(resp.headers()[LOCATION], "/signin?next=%2Fbuy%2FSHOE%3Fquantity%3D2");
+    // Unknown pages are pages too, and the API's stay problem+json.
+    let (status, html) = anonymous.get("/no/such/page").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(html.contains("<main"));
+    let (status, body) = app.get("/v1/no-such-thing", None).await;
+    assert_eq!((status, common::problem_code(&body)), (StatusCode::NOT_FOUND, "not_found"));
+
+    // Signed in: the review page, then its form posted twice (a resent form) is one order.
+    let page = Page::new(&app, Some(&c.token));
+    let (status, review) = page.get("/buy/SHOE?quantity=2&delivery_speed=one_day").await;
+    assert_eq!(status, StatusCode::OK, "{review}");
+    let field = |name: &str| {
+        let at = review.find(&format!("name=\"{name}\" value=\"")).unwrap() + name.len() + 15;
+        review[at..].split('"').next().unwrap().to_string()
+    };
+    let body = form(&[
+        ("csrf", &field("csrf")),
+        ("idempotency_key", &field("idempotency_key")),
+        ("quantity", "2"),
+        ("address_id", &field("address_id")),
+        ("payment_method_id", &field("payment_method_id")),
+        ("delivery_speed", "one_day"),
+    ]);
+    let (first, _, _, to) = page.post("/buy/SHOE", FORM, body.clone()).await;
+    let (second, _, _, again) = page.post("/buy/SHOE", FORM, body).await;
+    assert_eq!((first, second), (StatusCode::SEE_OTHER, StatusCode::SEE_OTHER));
+    assert_eq!(to, again, "the same order");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM orders").await, 1);
+    let order_page = to.unwrap();
+    let (status, html) = page.get(&order_page).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("One-Day"), "{html}");
+    // Another customer's order is not there for them.
+    let other = app.buyer("other@example.com", VISA).await;
+    let (status, _) = Page::new(&app, Some(&other.token)).get(&order_page).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Sign out ends the session for the API too.
+    let csrf = page.csrf("/account").await;
+    let (status, _, _, _) = page.post("/signout", FORM, form(&[("csrf", &csrf)])).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, _) = app.get("/v1/me", Some(&c.token)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_console_shows_a_seller_its_own_queue_and_the_warehouse_searches_orders() {
+    let app = spawn_app().await;
+    let (_, seller) = app.ops("POST", "/v1/ops/sellers", Some(serde_json::json!({"name": "Clay Co"}))).await;
+    let (seller_id, key, center) =
+        (seller["id"].as_str().unwrap(), seller["key"].as_str().unwrap(), seller["center"].as_str().unwrap());
+    let product = serde_json::json!({"sku": "VASE", "title": "A vase", "price": {"amount": 4000, "currency": "USD"},
+        "prime_eligible": false, "fulfilled_by": seller_id});
+    app.ops("POST", "/v1/ops/products", Some(product)).await;
+    let stock = serde_json::json!({"fulfillment_center": center, "on_hand": 3});
+    app.ops("PUT", "/v1/ops/stock/VASE", Some(stock)).await;
+    let c = app.buyer("vase@example.com", VISA).await;
+    let (_, order) = app.buy(&c, "k1", serde_json::json!({"sku": "VASE", "quantity": 1})).await;
+    let id = order["id"].as_str().unwrap();
+    app.advance(chrono::Duration::minutes(31));
+    app.settle().await;
+
+    // Signing in to the console with a key that is not one says so, and sets nothing.
+    let anonymous = Page::new(&app, None);
+    let csrf = anonymous.csrf("/ops/signin").await;
+    let (status, _, html, _) =
+        anonymous.post("/ops/signin", FORM, form(&[("csrf", &csrf), ("key", "bns_not_a_key")])).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(html.contains("not a staff key"));
+
+    let staff = |cookie_key: &str| Page {
+        client: reqwest::Client::builder().redirect(Policy::none()).build().unwrap(),
+        base: app.url.clone(),
+        cookie: format!("bn_anon=a; bn_staff={cookie_key}"),
+    };
+    let (status, _, _, location) =
+        anonymous.post("/ops/signin", FORM, form(&[("csrf", &csrf), ("key", key), ("next", "/ops")])).await;
+    assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/ops")));
+    let seller_page = staff(key);
+    let (status, html) = seller_page.get("/ops").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(id), "the seller's queue has its order");
+    assert!(html.contains(&format!("Pick list: {center}")));
+    let (status, _) = seller_page.get("/ops?center=SEA1").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = seller_page.get("/ops/orders?q=vase@example.com").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let warehouse = staff(common::ADMIN_KEY);
+    let (_, html) = warehouse.get("/ops").await;
+    assert!(html.contains("Pick list: SEA1") && !html.contains(id), "not in the store's own queue");
+    let (status, html) = warehouse.get("/ops/orders?q=vase@example.com").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(id));
+    let (status, html) = warehouse.get(&format!("/ops/orders/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Released"));
+}
