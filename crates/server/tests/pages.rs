@@ -391,3 +391,74 @@ async fn the_console_shows_a_seller_its_own_queue_and_the_warehouse_searches_ord
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Released"));
 }
+
+#[tokio::test]
+async fn the_account_and_a_return_work_through_their_forms() {
+    let app = spawn_app().await;
+    app.stocked_product("SHOE", 5000, &[("SEA1", 4)]).await;
+    let c = app.buyer("forms@example.com", VISA).await;
+    let page = Page::new(&app, Some(&c.token));
+    let csrf = page.csrf("/account").await;
+
+    // A second address, then made the default; a second card, default at once.
+    let address = form(&[
+        ("csrf", &csrf),
+        ("name", "Ada at work"),
+        ("line1", "1 Work Plaza"),
+        ("city", "Portland"),
+        ("region", "OR"),
+        ("postal_code", "97201"),
+        ("country", "US"),
+    ]);
+    let (status, _, _, to) = page.post("/account/addresses", FORM, address).await;
+    assert_eq!((status, to.as_deref()), (StatusCode::SEE_OTHER, Some("/account#addresses")));
+    let (_, addresses) = app.get("/v1/me/addresses", Some(&c.token)).await;
+    let work = addresses.as_array().unwrap().iter().find(|a| a["city"] == "Portland").unwrap().clone();
+    assert_eq!(work["default"], false);
+    let (status, _, _, _) = page
+        .post(&format!("/account/addresses/{}/default", work["id"].as_str().unwrap()), FORM, form(&[("csrf", &csrf)]))
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, me) = app.get("/v1/me", Some(&c.token)).await;
+    assert_eq!(me["default_address_id"], work["id"]);
+    let card = form(&[
+        ("csrf", &csrf),
+        ("number", "5555555555554444"),
+        ("exp_month", "11"),
+        ("exp_year", "2031"),
+        ("cvc", "321"),
+        ("default", "yes"),
+    ]);
+    let (status, _, _, _) = page.post("/account/cards", FORM, card).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, html) = page.get("/account").await;
+    assert!(html.contains("ending in 4444") && !html.contains("5555555555554444"), "last four digits only");
+    let (_, me) = app.get("/v1/me", Some(&c.token)).await;
+    let (_, cards) = app.get("/v1/me/payment-methods", Some(&c.token)).await;
+    let mastercard = cards.as_array().unwrap().iter().find(|c| c["last4"] == "4444").unwrap();
+    assert_eq!(me["default_payment_method_id"], mastercard["id"]);
+    let (status, _, _, _) = page.post("/account/membership", FORM, form(&[("csrf", &csrf)])).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(app.get("/v1/me", Some(&c.token)).await.1["prime"], true);
+
+    // Delivered, then sent back from the order's page.
+    let (_, order) = app.buy(&c, "k1", serde_json::json!({"sku": "SHOE", "quantity": 2})).await;
+    let id = order["id"].as_str().unwrap().to_string();
+    app.release_window().await;
+    let parcel = app.pick_list("SEA1", common::ADMIN_KEY).await[0]["id"].as_str().unwrap().to_string();
+    let shipped = app.pick_pack_ship(&parcel, common::ADMIN_KEY, serde_json::json!({})).await;
+    app.deliver(shipped["carrier"].as_str().unwrap(), shipped["tracking_number"].as_str().unwrap()).await;
+    app.settle().await;
+    let (_, html) = page.get(&format!("/orders/{id}")).await;
+    assert!(html.contains("Request a return"), "{html}");
+    let too_many = form(&[("csrf", &csrf), ("sku", "SHOE"), ("quantity", "3"), ("reason", "damaged")]);
+    let (status, _, html, _) = page.post(&format!("/orders/{id}/returns"), FORM, too_many).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("field-error") || html.contains("alert"), "{html}");
+    let one = form(&[("csrf", &csrf), ("sku", "SHOE"), ("quantity", "1"), ("reason", "damaged")]);
+    let (status, _, _, _) = page.post(&format!("/orders/{id}/returns"), FORM, one).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(app.order(&c, &id).await["status"], "return_requested");
+    let (_, html) = page.get(&format!("/orders/{id}")).await;
+    assert!(html.contains("Return: Requested"), "{html}");
+}
