@@ -462,3 +462,40 @@ async fn the_account_and_a_return_work_through_their_forms() {
     let (_, html) = page.get(&format!("/orders/{id}")).await;
     assert!(html.contains("Return: Requested"), "{html}");
 }
+
+#[tokio::test]
+async fn signing_up_in_the_form_signs_in_and_a_taken_email_says_so_beside_the_form() {
+    let app = spawn_app().await;
+    let page = Page::new(&app, None);
+    let csrf = page.csrf("/signup").await;
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("name", "Grace Hopper"),
+        ("email", "grace@example.com"),
+        ("password", "a long enough password"),
+    ];
+    let resp = page
+        .client
+        .post(format!("{}/signup", app.url))
+        .header(COOKIE, &page.cookie)
+        .header(CONTENT_TYPE, FORM)
+        .body(form(&fields))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(resp.headers()[LOCATION], "/account");
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.starts_with("bn_session=bnt_") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
+    let token = cookie.trim_start_matches("bn_session=").split(';').next().unwrap();
+    let (status, me) = app.get("/v1/me", Some(token)).await;
+    assert_eq!((status, me["name"].as_str()), (reqwest::StatusCode::OK, Some("Grace Hopper")));
+
+    let (status, _, html, _) = page.post("/signup", FORM, form(&fields)).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(html.contains("already exists") && html.contains("role=\"alert\""), "{html}");
+    let short = [("csrf", csrf.as_str()), ("name", "Al"), ("email", "al@example.com"), ("password", "short")];
+    let (status, _, html, _) = page.post("/signup", FORM, form(&short)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("id=\"password-error\""), "the message is beside the password field: {html}");
+}

@@ -1,7 +1,7 @@
 //! Signing up, in and out, and the account: addresses, cards (last four digits only) and membership — each
 //! through the API's own handler, so a page accepts exactly what the API does.
 
-use super::form::{number, optional, ticked, Form, PagePath};
+use super::form::{number, optional, ticked, Form, NoFields, PagePath};
 use super::page::{brand_name, field_message, form_alert, page, respond, FormProblem, Nav, PageError};
 use super::session::{safe_next, session_cookie, Shopper, Visitor};
 use crate::auth::{CustomerAuth, SessionToken, TokenHash};
@@ -144,10 +144,6 @@ pub async fn sign_up(
         }
     }
 }
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct NoFields {}
 
 /// Ends the session in the database too, as the API's `DELETE /v1/sessions/current` does.
 pub async fn sign_out(

@@ -2,7 +2,7 @@
 //! the label to print, and an orders search. A seller's key sees its own place's queue only. Every action is the
 //! API's own handler under `/v1/ops`.
 
-use super::form::{optional, Form, PagePath};
+use super::form::{optional, Form, NoFields, PagePath};
 use super::page::{form_alert, money, page, respond, status_words, when, window, FormProblem, Nav, PageError};
 use super::session::{expected_csrf, safe_next, staff_cookie, Staff};
 use crate::auth::{staff_actor, StaffAuth};
@@ -76,10 +76,6 @@ pub async fn sign_in(State(state): State<AppState>, headers: HeaderMap, Form(for
         }
     }
 }
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct NoFields {}
 
 pub async fn sign_out(headers: HeaderMap, Form(_): Form<NoFields>) -> Response {
     let mut response = Redirect::to("/ops/signin").into_response();

@@ -60,6 +60,10 @@ fn matches(expected: Option<&str>, sent: Option<&str>) -> bool {
     }
 }
 
+/// A form that is only its CSRF token: a button.
+#[derive(serde::Deserialize, Default)]
+pub struct NoFields {}
+
 /// A form field that must be a whole number.
 pub fn number(field: &'static str, raw: &str) -> Result<i64, ApiError> {
     raw.trim().parse().map_err(|_| buynow_domain::InvalidValue::new(field, "enter a whole number").into())

@@ -1,7 +1,7 @@
 //! Your Orders: the list, an order's page with its timeline and parcels, and what the customer may do with it
 //! (cancel, pay another way after a decline, send items back) — each through the API's own handler.
 
-use super::form::{number, Form, PagePath};
+use super::form::{number, Form, NoFields, PagePath};
 use super::page::{
     brand_name, field_message, form_alert, money, page, respond, speed_name, status_words, when, window,
 };
@@ -210,10 +210,6 @@ fn order_page(
         }
     }
 }
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct NoFields {}
 
 pub async fn cancel(
     State(state): State<AppState>,

@@ -209,14 +209,17 @@ async fn render_review(
         Ok(choices) => buy_now::review(state, &shopper.session, &choices).await.map(|(view, _)| view),
         Err(e) => Err(e),
     };
-    let mut read = match state.store.read().await {
-        Ok(read) => read,
+    let id = shopper.customer.id;
+    let saved = async {
+        let mut read = state.store.read().await?;
+        let addresses = customers::addresses(&mut read.conn(), id).await?;
+        let cards = customers::cards(&mut read.conn(), id).await?;
+        Ok::<_, buynow_store::StoreError>((addresses, cards))
+    };
+    let (addresses, cards) = match saved.await {
+        Ok(saved) => saved,
         Err(e) => return PageError(e.into()).into_response(),
     };
-    let id = shopper.customer.id;
-    let addresses = customers::addresses(&mut read.conn(), id).await.unwrap_or_default();
-    let cards = customers::cards(&mut read.conn(), id).await.unwrap_or_default();
-    drop(read);
     let (status, problem, review) = match (reviewed, problem) {
         (Ok(view), None) => (StatusCode::OK, None, Some(view)),
         (Ok(view), Some(p)) => (p.status, Some(p), Some(view)),
@@ -312,9 +315,7 @@ async fn render_review(
         }
     };
     if fragment {
-        let mut response = respond(status, body);
-        response.headers_mut().insert(header::VARY, header::ACCEPT.as_str().parse().expect("a header name"));
-        return response;
+        return respond(status, body);
     }
     respond(status, page("Review your order", Nav::Shop(&shopper.visitor()), body))
 }
