@@ -461,6 +461,12 @@ async fn the_account_and_a_return_work_through_their_forms() {
     assert_eq!(app.order(&c, &id).await["status"], "return_requested");
     let (_, html) = page.get(&format!("/orders/{id}")).await;
     assert!(html.contains("Return: Requested"), "{html}");
+    let needle = "class=\"return-label\" href=\"";
+    let at = html.find(needle).unwrap() + needle.len();
+    let label = html[at..].split('"').next().unwrap();
+    let resp = page.client.get(format!("{}{label}", app.url)).header(COOKIE, &page.cookie).send().await.unwrap();
+    assert_eq!(resp.headers()[CONTENT_TYPE], "application/pdf");
+    assert!(resp.bytes().await.unwrap().starts_with(b"%PDF-"));
 }
 
 #[tokio::test]

@@ -43,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .route("/orders/{id}/cancel", post(orders::cancel))
         .route("/orders/{id}/payment", post(orders::revise_payment))
         .route("/orders/{id}/returns", post(orders::request_return))
+        .route("/orders/{id}/returns/{return_id}/label", get(orders::return_label))
         .route("/ops", get(console::home))
         .route("/ops/signin", get(console::sign_in_page).post(console::sign_in))
         .route("/ops/signout", post(console::sign_out))

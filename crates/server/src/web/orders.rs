@@ -200,6 +200,7 @@ fn order_page(
             section.card {
                 h2 { "Return: " (status_words(&r.status)) }
                 p { "Refund " (money(&r.refund)) " once it reaches us. Send it with " (r.carrier) ", tracking " (r.tracking_number) "." }
+                p { a.return-label href={ "/orders/" (o.id) "/returns/" (r.id) "/label" } target="_blank" rel="noopener" { "Print the return label (PDF)" } }
             }
         }
         section.card aria-labelledby="timeline" {
@@ -291,4 +292,14 @@ pub async fn request_return(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The return's label, as the API's `GET /v1/orders/{id}/returns/{return_id}/label` gives it.
+pub async fn return_label(
+    State(state): State<AppState>,
+    shopper: Shopper,
+    PagePath((id, return_id)): PagePath<(String, String)>,
+) -> Result<Response, PageError> {
+    let auth = CustomerAuth(shopper.customer.id);
+    Ok(returns::label(State(state), auth, Path((id, return_id))).await?.into_response())
 }
