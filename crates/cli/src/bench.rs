@@ -91,6 +91,8 @@ struct Target {
     store: Store,
     _server: Option<tokio::task::JoinHandle<()>>,
     _dir: Option<tempfile::TempDir>,
+    /// The e-mails the bench's orders make, as .eml files: gone with the run.
+    _mail: Option<tempfile::TempDir>,
 }
 
 pub async fn run(args: Bench) -> anyhow::Result<()> {
@@ -164,12 +166,15 @@ async fn start(args: &Bench) -> anyhow::Result<Target> {
     let store = Store::open(&database).await.with_context(|| format!("opening {database}"))?;
     if let Some(url) = &args.url {
         let admin = std::env::var("BUYNOW_ADMIN_KEY").context("--url needs the server's BUYNOW_ADMIN_KEY")?;
-        return Ok(Target { url: url.trim_end_matches('/').to_string(), admin, store, _server: None, _dir: dir });
+        return Ok(Target { url: url.trim_end_matches('/').to_string(), admin, store, _server: None, _dir: dir, _mail: None });
     }
     buynow_server::demo::ensure_centers(&store).await?;
     let admin = format!("adm_bench_{}", buynow_store::now_micros());
     let mut config = buynow_server::Config::new(secrecy::SecretString::from(buynow_payments::Vault::generate_key()));
     config.admin_key = Some(secrecy::SecretString::from(admin.clone()));
+    // The dispatcher runs as in production: every order's e-mails are written, to a folder of the run's own.
+    let mail = tempfile::tempdir()?;
+    config.mail.mail_dir = mail.path().to_path_buf();
     let sandbox =
         buynow_payments::Sandbox::open(config.sandbox.clone(), &store, &database, config.clock.reader()).await?;
     let gateway = Arc::new(sandbox);
@@ -179,7 +184,7 @@ async fn start(args: &Bench) -> anyhow::Result<Target> {
     let server = tokio::spawn(async move {
         let _ = buynow_server::serve(listener, state, std::future::pending()).await;
     });
-    Ok(Target { url, admin, store, _server: Some(server), _dir: dir })
+    Ok(Target { url, admin, store, _server: Some(server), _dir: dir, _mail: Some(mail) })
 }
 
 async fn post(client: &reqwest::Client, url: String, bearer: &str, body: Value) -> anyhow::Result<Value> {

@@ -92,6 +92,35 @@ struct Common {
     /// Sandbox gateway: calls per thousand that fail before taking effect.
     #[arg(long, env = "BUYNOW_SANDBOX_ERRORS_PER_MILLE", default_value_t = 0)]
     sandbox_errors_per_mille: u32,
+    /// Send e-mail through this SMTP server: `smtp://user:pass@host:587?tls=required` (STARTTLS) or
+    /// `smtps://user:pass@host:465` (implicit TLS). Without it, e-mails are written as .eml files to --mail-dir.
+    #[arg(long, env = "BUYNOW_SMTP_URL", hide_env_values = true)]
+    smtp_url: Option<String>,
+    /// The sender of e-mails.
+    #[arg(long, env = "BUYNOW_MAIL_FROM", default_value = "BuyNow <orders@buynow.localhost>")]
+    mail_from: String,
+    /// Where e-mails are written without --smtp-url. Default: `mail/` beside the SQLite database (or in the
+    /// working directory for PostgreSQL).
+    #[arg(long, env = "BUYNOW_MAIL_DIR")]
+    mail_dir: Option<PathBuf>,
+    /// The shop's address as customers reach it, for the links in e-mails. Default: the address served.
+    #[arg(long, env = "BUYNOW_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Let webhook subscriptions point at loopback and private networks (refused by default, so a webhook
+    /// cannot probe the shop's own network).
+    #[arg(long, env = "BUYNOW_WEBHOOKS_ALLOW_PRIVATE")]
+    webhooks_allow_private: bool,
+    /// Days after which published events, sent deliveries and finished jobs are deleted.
+    #[arg(long, env = "BUYNOW_RETENTION_DAYS", default_value_t = 7)]
+    retention_days: u64,
+}
+
+/// `mail/` beside a SQLite database file; `./mail` otherwise.
+fn default_mail_dir(database: &str) -> PathBuf {
+    database
+        .strip_prefix("sqlite://")
+        .map(|path| PathBuf::from(path).parent().map(|p| p.join("mail")).unwrap_or_else(|| PathBuf::from("mail")))
+        .unwrap_or_else(|| PathBuf::from("mail"))
 }
 
 #[derive(Args, Clone)]
@@ -173,6 +202,16 @@ async fn build_state(common: &Common, run_workers: bool, adjust: impl FnOnce(&mu
     config.old_vault_keys = common.vault_old_keys.iter().map(|k| SecretString::from(k.clone())).collect();
     config.admin_key = common.admin_key.clone().filter(|k| !k.is_empty()).map(SecretString::from);
     config.run_workers = run_workers;
+    config.mail = buynow_notify::MailerConfig {
+        smtp_url: common.smtp_url.clone().filter(|u| !u.is_empty()).map(SecretString::from),
+        mail_dir: common.mail_dir.clone().unwrap_or_else(|| default_mail_dir(&common.database)),
+        from: common.mail_from.clone(),
+    };
+    if let Some(url) = &common.public_url {
+        config.public_url = url.trim_end_matches('/').to_string();
+    }
+    config.webhooks_allow_private = common.webhooks_allow_private;
+    config.retention = Duration::from_secs(common.retention_days.max(1) * 86_400);
     config.inline_authorization_budget = Duration::from_millis(common.inline_authorization_ms);
     config.job_lease = Duration::from_millis(common.job_lease_ms.max(100));
     let (lo, hi) = common
@@ -238,6 +277,9 @@ async fn run_serve(serve: Serve) -> anyhow::Result<()> {
             config.hold_store = chrono::Duration::seconds(secs);
             config.hold_seller = chrono::Duration::seconds(secs / 3);
         }
+        if serve.common.public_url.is_none() {
+            config.public_url = format!("http://{}", serve.addr);
+        }
         if serve.demo && config.admin_key.is_none() {
             config.admin_key = Some(SecretString::from(buynow_server::demo::DEMO_STAFF_KEY));
         }
@@ -256,6 +298,7 @@ async fn run_serve(serve: Serve) -> anyhow::Result<()> {
         tokio::net::TcpListener::bind(serve.addr).await.with_context(|| format!("binding {}", serve.addr))?;
     let url = format!("http://{}", listener.local_addr()?);
     println!("BuyNow is serving the shop at {url}  (API under {url}/v1, OpenAPI at {url}/v1/openapi.json)");
+    println!("Messages: {}", state.mailer.describe());
     if simulate {
         println!(
             "Demo: simulated warehouse staff and carriers are on; an order ships after a {} s hold window and is delivered within about three minutes",
@@ -283,11 +326,13 @@ async fn run_worker(common: Common) -> anyhow::Result<()> {
     let state = build_state(&common, true, |_| {}).await?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let worker = buynow_server::jobs::spawn_workers(state.clone(), stopped.clone());
+    let dispatcher = buynow_server::notifications::spawn_dispatcher(state.clone(), stopped.clone());
     let refresher = buynow_server::spawn_center_refresher(state.clone(), stopped);
     println!("BuyNow worker running on {}", redact_url(&common.database));
     shutdown_signal().await;
     let _ = stop.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(30), worker).await;
+    let _ = tokio::time::timeout(Duration::from_secs(30), dispatcher).await;
     let _ = refresher.await;
     state.store.close().await;
     Ok(())

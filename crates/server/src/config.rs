@@ -1,6 +1,7 @@
 //! Server configuration: one struct, filled by the binary from flags and environment.
 
 use crate::clock::Clock;
+use buynow_notify::MailerConfig;
 use buynow_payments::SandboxConfig;
 use secrecy::SecretString;
 use std::time::Duration;
@@ -52,6 +53,18 @@ pub struct Config {
     pub simulation_pace: Duration,
     /// Returns are accepted for this long after delivery.
     pub return_window: chrono::Duration,
+    /// Where e-mail goes: an SMTP server, or `.eml` files in a folder.
+    pub mail: MailerConfig,
+    /// The shop's address as customers reach it, for the links in messages.
+    pub public_url: String,
+    /// Let webhooks reach loopback and private networks (tests, and a shop's own intranet on purpose).
+    pub webhooks_allow_private: bool,
+    /// The first retry of a failed delivery waits this long; each further one about twice as long, up to an hour.
+    pub delivery_backoff: Duration,
+    /// After this many failed attempts a delivery is dead-lettered (kept, listed for staff, sent again on request).
+    pub delivery_attempts: u32,
+    /// Published events, sent deliveries and finished jobs are deleted when older than this.
+    pub retention: Duration,
 }
 
 impl Config {
@@ -74,6 +87,16 @@ impl Config {
             simulate: false,
             simulation_pace: Duration::from_secs(20),
             return_window: chrono::Duration::days(30),
+            mail: MailerConfig {
+                smtp_url: None,
+                mail_dir: std::path::PathBuf::from("mail"),
+                from: "BuyNow <orders@buynow.localhost>".into(),
+            },
+            public_url: "http://127.0.0.1:8080".into(),
+            webhooks_allow_private: false,
+            delivery_backoff: Duration::from_secs(5),
+            delivery_attempts: 12,
+            retention: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod jobs;
+pub mod notifications;
 pub mod openapi;
 pub mod ops;
 pub mod orders;
@@ -51,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .merge(orders::router())
         .merge(carriers::router())
         .merge(ops::router())
+        .merge(notifications::router())
         .merge(health::router())
         .split_for_parts();
     let doc = std::sync::Arc::new(doc);
@@ -90,6 +92,7 @@ pub async fn serve(
     let mut background = vec![spawn_center_refresher(state.clone(), workers_stopped.clone())];
     if state.config.run_workers {
         background.push(jobs::spawn_workers(state.clone(), workers_stopped.clone()));
+        background.push(notifications::spawn_dispatcher(state.clone(), workers_stopped.clone()));
     }
     if state.config.simulate {
         let target = format!("http://{}", listener.local_addr()?);

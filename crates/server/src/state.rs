@@ -26,6 +26,8 @@ pub struct Inner {
     pub rates: ShippingRates,
     pub taxes: TaxTable,
     pub carriers: Vec<Carrier>,
+    pub mailer: buynow_notify::Mailer,
+    pub webhooks: buynow_notify::webhook::Sender,
     centers: RwLock<Arc<Centers>>,
     /// What the cached centers were read at (see `catalog::centers_version`).
     centers_version: RwLock<(i64, i64)>,
@@ -114,6 +116,8 @@ pub enum StartError {
     Vault(#[from] buynow_payments::VaultError),
     #[error(transparent)]
     Center(#[from] CenterConfigError),
+    #[error("mail: {0}")]
+    Mail(String),
 }
 
 impl AppState {
@@ -122,10 +126,14 @@ impl AppState {
         for old in &config.old_vault_keys {
             vault = vault.with_old_key(old.expose_secret())?;
         }
+        let mailer = buynow_notify::Mailer::new(&config.mail).map_err(StartError::Mail)?;
+        let webhooks = buynow_notify::webhook::Sender::new(config.webhooks_allow_private);
         let state = AppState(Arc::new(Inner {
             store,
             vault,
             gateway,
+            mailer,
+            webhooks,
             config,
             rates: ShippingRates::demo(),
             taxes: TaxTable::demo(),

@@ -19,6 +19,7 @@ pub mod db;
 pub mod idempotency;
 pub mod jobs;
 mod migrate;
+pub mod notifications;
 pub mod order_jobs;
 pub mod orders;
 pub mod outbox;

@@ -1,6 +1,6 @@
 //! The transactional outbox: customer-facing events written in the same transaction as the change they
-//! announce, so an event exists exactly when its change does. The notifications (e-mail, webhooks) are to be
-//! made from here; nothing reads it yet.
+//! announce, so an event exists exactly when its change does. The dispatcher (see `notifications`) fans each
+//! event out into its deliveries: an e-mail to the customer, a webhook to each matching subscription.
 
 use crate::{args, Conn, StoreError, Write};
 use buynow_domain::{CustomerId, EventId, EventKind, OrderId};

@@ -44,6 +44,10 @@ pub fn test_config() -> Config {
     config.worker_poll = Duration::from_millis(20);
     config.job_backoff = Duration::from_millis(20);
     config.inline_authorization_budget = Duration::from_secs(5);
+    config.delivery_backoff = Duration::from_millis(20);
+    config.webhooks_allow_private = true;
+    // Each test process writes its .eml files to a folder of its own, never into the source tree.
+    config.mail.mail_dir = std::env::temp_dir().join(format!("buynow-test-mail-{}", std::process::id()));
     config
 }
 
@@ -230,8 +234,21 @@ impl TestApp {
         (self.scalar(&sum("on_hand")).await, self.scalar(&sum("reserved")).await)
     }
 
-    /// Every row of every table, as text: equal dumps mean nothing was written.
+    /// Waits until the notification dispatcher has nothing to do: every event fanned out, every due message
+    /// sent or put off.
+    pub async fn quiet(&self) {
+        for _ in 0..500 {
+            if buynow_server::notifications::idle(&self.state).await.unwrap() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("messages still due after 10 s");
+    }
+
+    /// Every row of every table, as text, once the dispatcher is quiet: equal dumps mean nothing was written.
     pub async fn dump(&self) -> Vec<String> {
+        self.quiet().await;
         let mut read = self.state.store.read().await.unwrap();
         let mut c = read.conn();
         let list = match self.backend {

@@ -1,0 +1,244 @@
+//! The dispatcher: turns each outbox event into its deliveries, sends the deliveries that are due, and records
+//! what each attempt came to — retried with backoff and jitter, dead-lettered after the last attempt.
+//!
+//! Fan-out and sending are separate steps. An event is fanned out in one transaction with its deliveries
+//! (written once per event, channel and target, however often a crash makes it run again). A delivery is claimed
+//! with a lease before it is sent; a dispatcher that dies mid-send leaves a lease that runs out, and the delivery
+//! is sent again. So a message may go twice after a crash, never zero times; an e-mail sent again carries the
+//! `Message-ID` of the first, and a webhook the same `webhook-id`, so receivers can tell.
+
+use super::note;
+use crate::state::AppState;
+use buynow_notify::message::{render, Letter};
+use buynow_notify::webhook::Outcome as WebhookOutcome;
+use buynow_notify::{OutgoingMail, SendError};
+use buynow_store::notifications::{self, Channel, Delivery, NewDelivery, Outcome};
+use buynow_store::{customers, StoreError};
+use rand::Rng;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Events fanned out per transaction, and deliveries sent at once.
+const FAN_OUT_BATCH: u32 = 200;
+const SEND_BATCH: u32 = 32;
+/// How often the retention sweep runs.
+const PURGE_EVERY: Duration = Duration::from_secs(600);
+
+/// Starts the dispatcher loop; it stops when `shutdown` turns true, after the sends in hand are recorded.
+pub fn spawn_dispatcher(state: AppState, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        tracing::info!(mail = %state.mailer.describe(), "notification dispatcher started");
+        let mut last_purge: Option<Instant> = None;
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            let mut busy = false;
+            match fan_out(&state).await {
+                Ok(n) => busy |= n > 0,
+                Err(e) => tracing::warn!(error = %e, "could not fan out the outbox"),
+            }
+            match send_due(&state).await {
+                Ok(n) => busy |= n > 0,
+                Err(e) => tracing::warn!(error = %e, "could not claim deliveries"),
+            }
+            if last_purge.is_none_or(|at| at.elapsed() >= PURGE_EVERY) {
+                last_purge = Some(Instant::now());
+                if let Err(e) = purge(&state).await {
+                    tracing::warn!(error = %e, "could not delete old events, deliveries and jobs");
+                }
+            }
+            if busy {
+                continue;
+            }
+            tokio::select! {
+                _ = shutdown.changed() => {}
+                _ = tokio::time::sleep(state.config.worker_poll) => {}
+            }
+        }
+        tracing::info!("notification dispatcher stopped");
+    })
+}
+
+/// Fans out up to a batch of events: one e-mail to the customer and one webhook per subscription that wants
+/// the event's type. Returns how many events it took.
+pub async fn fan_out(state: &AppState) -> Result<usize, StoreError> {
+    let now = state.now_micros();
+    let mut tx = state.store.write().await?;
+    let events = notifications::claim_events(&mut tx.conn(), FAN_OUT_BATCH).await?;
+    if events.is_empty() {
+        tx.rollback().await?;
+        return Ok(0);
+    }
+    let subscriptions = notifications::subscriptions(&mut tx.conn()).await?;
+    for event in &events {
+        if event.kind.is_customer_facing() {
+            if let Some(customer) = customers::by_id(&mut tx.conn(), event.customer_id).await? {
+                let email = NewDelivery { event, channel: Channel::Email, target: &customer.email };
+                notifications::add_delivery(&mut tx.conn(), email, now).await?;
+            }
+            for s in subscriptions.iter().filter(|s| s.wants(event.kind)) {
+                let webhook = NewDelivery { event, channel: Channel::Webhook, target: &s.id };
+                notifications::add_delivery(&mut tx.conn(), webhook, now).await?;
+            }
+        }
+        notifications::mark_published(&mut tx.conn(), &event.id, now).await?;
+    }
+    tx.commit().await?;
+    Ok(events.len())
+}
+
+/// Sends the deliveries that are due, at once, and records each outcome. Returns how many it sent or tried.
+pub async fn send_due(state: &AppState) -> Result<usize, StoreError> {
+    let now = state.now_micros();
+    let lease = i64::try_from(state.config.job_lease.as_micros()).unwrap_or(i64::MAX / 2);
+    let mut tx = state.store.write().await?;
+    let due = notifications::claim_due(&mut tx.conn(), now, now + lease, SEND_BATCH).await?;
+    tx.commit().await?;
+    let n = due.len();
+    futures::future::join_all(due.into_iter().map(|d| deliver(state, d))).await;
+    Ok(n)
+}
+
+async fn deliver(state: &AppState, d: Delivery) {
+    let result = match d.channel {
+        Channel::Email => send_email(state, &d).await,
+        Channel::Webhook => send_webhook(state, &d).await,
+    };
+    let now = state.now_micros();
+    let attempt = u32::try_from(d.attempts + 1).unwrap_or(u32::MAX);
+    let mut retrying = false;
+    let outcome = match &result {
+        Ok(Sent::Yes) => Outcome::Sent,
+        Ok(Sent::Gone(e)) => Outcome::Gone { error: e },
+        Err(e) => {
+            let retry_at = (attempt < state.config.delivery_attempts).then(|| now + backoff(state, attempt));
+            retrying = retry_at.is_some();
+            Outcome::Failed { error: e, retry_at }
+        }
+    };
+    let gone = matches!(result, Ok(Sent::Gone(_))) && d.channel == Channel::Webhook;
+    let recorded = async {
+        let mut tx = state.store.write().await?;
+        notifications::record(&mut tx.conn(), &d, outcome, now).await?;
+        if gone {
+            notifications::disable_subscription(&mut tx.conn(), &d.target, "the receiver answered 410 Gone").await?;
+        }
+        tx.commit().await
+    }
+    .await;
+    match (&result, recorded) {
+        (_, Err(e)) => tracing::warn!(delivery = %d.id, error = %e, "could not record a delivery's attempt"),
+        (Ok(Sent::Yes), Ok(())) => {
+            tracing::debug!(delivery = %d.id, channel = d.channel.as_str(), event = %d.kind, "delivered")
+        }
+        (Ok(Sent::Gone(e)), Ok(())) => {
+            tracing::warn!(delivery = %d.id, channel = d.channel.as_str(), error = %e, "delivery dead-lettered")
+        }
+        (Err(e), Ok(())) if retrying => {
+            tracing::info!(delivery = %d.id, channel = d.channel.as_str(), error = %e, "delivery failed; will retry")
+        }
+        (Err(e), Ok(())) => {
+            tracing::warn!(delivery = %d.id, channel = d.channel.as_str(), error = %e, "delivery dead-lettered")
+        }
+    }
+}
+
+enum Sent {
+    Yes,
+    /// The receiver said it is gone for good.
+    Gone(String),
+}
+
+/// The wait before attempt `attempt + 1`: the base doubled per attempt, up to an hour, and up to a quarter
+/// more at random so that deliveries failed together do not come back together.
+fn backoff(state: &AppState, attempt: u32) -> i64 {
+    let base = state.config.delivery_backoff.as_micros() as f64;
+    let wait = (base * 2f64.powi(attempt.saturating_sub(1).min(30) as i32)).min(3_600_000_000.0);
+    (wait * rand::thread_rng().gen_range(1.0..1.25)) as i64
+}
+
+async fn send_email(state: &AppState, d: &Delivery) -> Result<Sent, String> {
+    let (view, customer, amount) = note::order_for(state, d).await.map_err(|e| e.to_string())?;
+    let note = note::order_note(state, &view, &customer.name);
+    let letter = Letter { kind: d.kind, note: &note, amount };
+    let Some(rendered) = render(&letter) else {
+        return Err(format!("{} has no message", d.kind));
+    };
+    let mail = OutgoingMail {
+        event_id: &d.event_id,
+        kind: d.kind,
+        order_id: &view.id,
+        to_address: &d.target,
+        to_name: &customer.name,
+        rendered: &rendered,
+    };
+    match state.mailer.send(&mail).await {
+        Ok(()) => Ok(Sent::Yes),
+        // A refusal for good is not retried: its attempts would only be refused again.
+        Err(SendError::Permanent(e)) => Ok(Sent::Gone(format!("refused for good: {e}"))),
+        Err(SendError::Transient(e)) => Err(e),
+    }
+}
+
+async fn send_webhook(state: &AppState, d: &Delivery) -> Result<Sent, String> {
+    let subscription = {
+        let mut read = state.store.read().await.map_err(|e| e.to_string())?;
+        notifications::subscription_by_id(&mut read.conn(), &d.target).await.map_err(|e| e.to_string())?
+    };
+    let Some(s) = subscription.filter(|s| s.active) else {
+        return Ok(Sent::Gone("the subscription is deleted or disabled".into()));
+    };
+    let (view, _, _) = note::order_for(state, d).await.map_err(|e| e.to_string())?;
+    let created_at = buynow_store::from_micros(d.created_at);
+    let body = serde_json::json!({ "id": d.event_id, "type": d.kind.as_str(), "created_at": created_at, "data": view });
+    let body = serde_json::to_vec(&body).map_err(|e| e.to_string())?;
+    let now = state.now_micros();
+    let mut secrets = vec![s.secret.as_str()];
+    if let (Some(previous), Some(rotated)) = (&s.previous_secret, s.rotated_at) {
+        if now - rotated < ROTATION_OVERLAP_MICROS {
+            secrets.push(previous);
+        }
+    }
+    // The receiver checks the timestamp against its own clock: the wall clock's, whatever BuyNow's says.
+    let timestamp = chrono::Utc::now().timestamp();
+    match state.webhooks.send(&s.url, &secrets, &d.event_id, timestamp, body).await {
+        WebhookOutcome::Delivered => Ok(Sent::Yes),
+        WebhookOutcome::Gone => {
+            // The receiver is gone: its subscription is disabled by the caller with this delivery's record.
+            Ok(Sent::Gone("the receiver answered 410 Gone".into()))
+        }
+        WebhookOutcome::Failed(e) => Err(e),
+    }
+}
+
+/// After a rotation the old secret signs beside the new one for a day, so a receiver can switch over.
+const ROTATION_OVERLAP_MICROS: i64 = 24 * 3600 * 1_000_000;
+
+async fn purge(state: &AppState) -> Result<(), StoreError> {
+    let retention = i64::try_from(state.config.retention.as_micros()).unwrap_or(i64::MAX / 2);
+    let before = state.now_micros() - retention;
+    let mut tx = state.store.write().await?;
+    let n = notifications::purge(&mut tx.conn(), before).await?;
+    tx.commit().await?;
+    if n > 0 {
+        tracing::info!(rows = n, "deleted events, deliveries and jobs past their retention");
+    }
+    Ok(())
+}
+
+/// Whether any event waits to be fanned out or any delivery is due: for tests that wait for the messages.
+pub async fn idle(state: &AppState) -> Result<bool, StoreError> {
+    let mut read = state.store.read().await?;
+    let now = state.now_micros();
+    let waiting = read
+        .conn()
+        .opt(
+            "SELECT 1 FROM outbox WHERE published_at IS NULL UNION ALL \
+             SELECT 1 FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $1 LIMIT 1",
+            buynow_store::args![now],
+        )
+        .await?;
+    Ok(waiting.is_none())
+}

@@ -1,0 +1,76 @@
+//! The order as a message tells it, made from the order as `GET /v1/orders/{id}` shows it when the message
+//! goes out.
+
+use crate::orders::view::order_view;
+use crate::state::AppState;
+use crate::views::OrderView;
+use buynow_domain::EventKind;
+use buynow_notify::format::zone_of;
+use buynow_notify::message::{ItemLine, OrderNote, ParcelLine};
+use buynow_store::customers::{self, Customer};
+use buynow_store::notifications::Delivery;
+
+/// The delivery's order (as its customer sees it), the customer, and the amount its message names: a refund's,
+/// or what a requested return will bring.
+pub async fn order_for(state: &AppState, d: &Delivery) -> Result<(OrderView, Customer, Option<i64>), String> {
+    let mut read = state.store.read().await.map_err(|e| e.to_string())?;
+    let customer = customers::by_id(&mut read.conn(), d.customer_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("the customer is gone")?;
+    let view = order_view(state, &mut read.conn(), d.customer_id, d.order_id).await.map_err(|e| e.to_string())?;
+    let amount = match d.kind {
+        EventKind::OrderRefunded => refund_of(state, d).await,
+        EventKind::ReturnRequested => view.returns.last().map(|r| r.refund.amount),
+        _ => None,
+    };
+    Ok((view, customer, amount))
+}
+
+/// The refund an `order.refunded` event announced (its payload holds the amount).
+async fn refund_of(state: &AppState, d: &Delivery) -> Option<i64> {
+    let mut read = state.store.read().await.ok()?;
+    let row =
+        read.conn().opt("SELECT payload FROM outbox WHERE id = $1", buynow_store::args![&d.event_id]).await.ok()??;
+    let payload: serde_json::Value = serde_json::from_str(&row.text("payload").ok()?).ok()?;
+    payload["amount"]["amount"].as_i64()
+}
+
+pub fn order_note(state: &AppState, o: &OrderView, customer_name: &str) -> OrderNote {
+    let a = &o.ship_to;
+    let mut ship_to = vec![a.name.clone(), a.line1.clone()];
+    ship_to.extend(a.line2.clone());
+    ship_to.push(format!("{}, {} {}", a.city, a.region, a.postal_code));
+    ship_to.push(a.country.clone());
+    OrderNote {
+        order_id: o.id.clone(),
+        customer_name: customer_name.to_string(),
+        currency: o.total.currency.to_string(),
+        items: o
+            .items
+            .iter()
+            .map(|i| ItemLine { title: i.title.clone(), quantity: i.quantity, unit_price: i.unit_price.amount })
+            .collect(),
+        subtotal: o.subtotal.amount,
+        shipping: o.shipping.amount,
+        tax: o.tax.amount,
+        total: o.total.amount,
+        ship_to,
+        zone: zone_of(&a.country, &a.region),
+        estimated_delivery: (o.estimated_delivery.earliest, o.estimated_delivery.latest),
+        parcels: o
+            .shipments
+            .iter()
+            .map(|s| ParcelLine {
+                status: s.status.to_string(),
+                carrier: s.carrier.clone(),
+                tracking_number: s.tracking_number.clone(),
+                tracking_url: s.tracking_url.clone(),
+            })
+            .collect(),
+        payment_message: o.payment.message.clone(),
+        cancellable_until: o.cancellable_until,
+        refunded: o.payment.refunded.amount,
+        order_url: format!("{}/orders/{}", state.config.public_url.trim_end_matches('/'), o.id),
+    }
+}
