@@ -330,6 +330,18 @@ mod tests {
         assert!(m.html.contains("href=\"https://track.example/SW123456789\""));
     }
 
+    /// Every message, text and HTML, as a reviewed document: a change to a template shows up here first.
+    #[test]
+    fn the_messages_as_documents() {
+        let n = note();
+        for kind in EventKind::ALL.into_iter().filter(|k| k.is_customer_facing()) {
+            let m = render(&Letter { kind, note: &n, amount: Some(5975) }).unwrap();
+            let name = kind.as_str().replace('.', "_");
+            insta::assert_snapshot!(format!("{name}_text"), format!("Subject: {}\n\n{}", m.subject, m.text));
+            insta::assert_snapshot!(format!("{name}_html"), m.html.replace("><", ">\n<"));
+        }
+    }
+
     #[test]
     fn html_escapes_what_came_from_customers() {
         let mut n = note();
