@@ -166,7 +166,14 @@ async fn start(args: &Bench) -> anyhow::Result<Target> {
     let store = Store::open(&database).await.with_context(|| format!("opening {database}"))?;
     if let Some(url) = &args.url {
         let admin = std::env::var("BUYNOW_ADMIN_KEY").context("--url needs the server's BUYNOW_ADMIN_KEY")?;
-        return Ok(Target { url: url.trim_end_matches('/').to_string(), admin, store, _server: None, _dir: dir, _mail: None });
+        return Ok(Target {
+            url: url.trim_end_matches('/').to_string(),
+            admin,
+            store,
+            _server: None,
+            _dir: dir,
+            _mail: None,
+        });
     }
     buynow_server::demo::ensure_centers(&store).await?;
     let admin = format!("adm_bench_{}", buynow_store::now_micros());

@@ -158,7 +158,7 @@ pub async fn staff_actor(state: &AppState, given: &str) -> Result<crate::service
     }
 }
 
-fn is_admin_key(state: &AppState, given: &str) -> bool {
+pub fn is_admin_key(state: &AppState, given: &str) -> bool {
     // Compare digests, so the comparison time says nothing about how much of the key matched.
     state
         .config

@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{spawn_app, TestApp, ADMIN_KEY, DECLINED};
+use common::{TestApp, ADMIN_KEY, DECLINED};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -211,7 +211,11 @@ impl Browser {
 }
 
 async fn demo_app() -> TestApp {
-    let app = spawn_app().await;
+    demo_app_with(common::test_config()).await
+}
+
+async fn demo_app_with(config: buynow_server::Config) -> TestApp {
+    let app = common::spawn_app_with(config).await;
     buynow_server::demo::seed(&app.state).await.expect("demo seeded");
     app.state.reload_centers().await.expect("centers");
     app
@@ -492,5 +496,64 @@ async fn the_accessibility_check_finds_a_planted_violation() {
     if let Some(found) = b.violations().await {
         assert!(found.iter().any(|v| v.starts_with("label:")), "an input without a label is found: {found:?}");
     }
+    b.done().await;
+}
+
+#[tokio::test]
+async fn the_order_page_lists_its_messages_and_the_console_sends_a_dead_one_again() {
+    let mut config = common::test_config();
+    config.delivery_attempts = 2;
+    let app = demo_app_with(config).await;
+    let Some(b) = browser(&app).await else { return };
+    // A subscriber whose receiver is never there: its webhooks are dead-lettered after two attempts.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (status, _) =
+        app.ops("POST", "/v1/ops/webhooks", Some(json!({"url": format!("http://127.0.0.1:{closed}/hook")}))).await;
+    assert_eq!(status, 201);
+    b.sign_in_as_demo().await;
+    b.open_review("WATER-BOTTLE").await;
+    b.click("#place-order").await;
+    let id = order_id(&b.until_path("/orders/ord_").await);
+    app.quiet().await;
+    b.client.refresh().await.unwrap();
+    let messages = b.text("#messages").await;
+    assert!(messages.contains("Order confirmation — sent"), "{messages}");
+    b.accessible("an order page with its messages").await;
+
+    b.goto("/ops/signin").await;
+    b.fill("#key", ADMIN_KEY).await;
+    b.click("form[action='/ops/signin'] button[type=submit]").await;
+    b.css("a[href='/ops/deliveries']").await;
+    let mut dead = 0;
+    for _ in 0..100 {
+        app.quiet().await;
+        b.goto("/ops/deliveries").await;
+        dead = b.client.find_all(Locator::Css("tr[data-delivery] button[type=submit]")).await.unwrap().len();
+        if dead >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(dead >= 2, "the order's webhooks are dead-lettered and listed");
+    assert!(b.text("table.picks").await.contains(&id));
+    b.accessible("the failing deliveries").await;
+    let row = b.css("tr[data-delivery]").await;
+    let delivery = row.attr("data-delivery").await.unwrap().unwrap();
+    b.click(&format!("tr[data-delivery='{delivery}'] button[type=submit]")).await;
+    b.until_path("/ops/deliveries").await;
+    // Sent again: one attempt more, and dead again (the receiver is still not there).
+    let (_, failing) = app.ops("GET", "/v1/ops/deliveries/failing", None).await;
+    let mut attempts = 0;
+    for _ in 0..100 {
+        app.quiet().await;
+        let (_, failing) = app.ops("GET", "/v1/ops/deliveries/failing", None).await;
+        let d = failing["deliveries"].as_array().unwrap().iter().find(|d| d["id"] == delivery.as_str()).cloned();
+        attempts = d.as_ref().and_then(|d| d["attempts"].as_i64()).unwrap_or(0);
+        if attempts == 3 && d.is_some_and(|d| d["status"] == "dead") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(attempts, 3, "{failing}");
     b.done().await;
 }

@@ -4,7 +4,7 @@
 mod dispatcher;
 mod messages;
 mod note;
-mod webhooks;
+pub(crate) mod webhooks;
 
 pub use dispatcher::{fan_out, idle, send_due, spawn_dispatcher};
 

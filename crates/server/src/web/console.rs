@@ -5,8 +5,9 @@
 use super::form::{optional, Form, NoFields, PagePath};
 use super::page::{form_alert, money, page, respond, status_words, when, window, FormProblem, Nav, PageError};
 use super::session::{expected_csrf, safe_next, staff_cookie, Staff};
-use crate::auth::{staff_actor, StaffAuth};
+use crate::auth::{staff_actor, AdminAuth, StaffAuth};
 use crate::error::ApiError;
+use crate::notifications::webhooks;
 use crate::ops::shipments::{self, OpsShipmentView, PickListQuery};
 use crate::orders::view;
 use crate::services::warehouse::{self, Actor};
@@ -16,12 +17,13 @@ use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use buynow_domain::{Email, OrderId, ShipmentId};
+use buynow_store::notifications::{self, DeliveryStatus};
 use buynow_store::{customers, orders};
 use maud::{html, Markup};
 use serde::Deserialize;
 
 fn nav(staff: &Staff) -> Nav<'_> {
-    Nav::Console { csrf: &staff.csrf, seller: matches!(staff.actor, Actor::Seller(_)) }
+    Nav::Console { csrf: &staff.csrf, seller: matches!(staff.actor, Actor::Seller(_)), admin: staff.admin }
 }
 
 #[derive(Deserialize, Default)]
@@ -345,4 +347,63 @@ pub async fn order(
         }
     };
     Ok(respond(StatusCode::OK, page(&format!("Order {}", o.id), nav(&staff), body)))
+}
+
+/// Messages that failed: retrying, or dead-lettered with "Send again" (admin).
+pub async fn deliveries(State(state): State<AppState>, staff: Staff) -> Result<Response, PageError> {
+    if !staff.admin {
+        return Err(ApiError::Forbidden("admin").into());
+    }
+    let troubled = {
+        let mut read = state.store.read().await.map_err(ApiError::from)?;
+        notifications::troubled(&mut read.conn(), 100).await.map_err(ApiError::from)?
+    };
+    let body = html! {
+        h1 { "Failing deliveries" }
+        @if troubled.is_empty() { p.muted #no-failures { "Every message went out." } }
+        @else {
+            table.picks {
+                thead { tr {
+                    th scope="col" { "Message" } th scope="col" { "To" } th scope="col" { "Attempts" }
+                    th scope="col" { "Last error" } th scope="col" { "Action" }
+                } }
+                tbody {
+                    @for d in &troubled {
+                        tr data-delivery=(d.id) {
+                            td { (d.kind.as_str()) br; a.mono href={ "/ops/orders/" (d.order_id) } { (d.order_id) } }
+                            td { (d.channel.as_str()) ": " span.mono { (d.target) } }
+                            td { (d.attempts) @if d.status == DeliveryStatus::Dead { br; strong { "dead-lettered" } } }
+                            td { (d.last_error.as_deref().unwrap_or("")) }
+                            td {
+                                @if d.status == DeliveryStatus::Dead {
+                                    form.inline method="post" action={ "/ops/deliveries/" (d.id) "/retry" } {
+                                        input type="hidden" name="csrf" value=(staff.csrf);
+                                        button.primary type="submit" { "Send again" span.visually-hidden { " " (d.id) } }
+                                    }
+                                } @else {
+                                    "retrying"
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(respond(StatusCode::OK, page("Failing deliveries", nav(&staff), body)))
+}
+
+pub async fn retry_delivery(
+    State(state): State<AppState>,
+    staff: Staff,
+    PagePath(id): PagePath<String>,
+    Form(_): Form<NoFields>,
+) -> Result<Response, PageError> {
+    if !staff.admin {
+        return Err(ApiError::Forbidden("admin").into());
+    }
+    match webhooks::retry(State(state), AdminAuth, Path(id)).await {
+        Ok(_) | Err(ApiError::Conflict(..)) => Ok(Redirect::to("/ops/deliveries").into_response()),
+        Err(e) => Err(e.into()),
+    }
 }

@@ -52,6 +52,8 @@ pub fn router() -> Router<AppState> {
         .route("/ops/shipments/{id}", get(console::shipment))
         .route("/ops/shipments/{id}/label", get(console::label))
         .route("/ops/shipments/{id}/{step}", post(console::step))
+        .route("/ops/deliveries", get(console::deliveries))
+        .route("/ops/deliveries/{id}/retry", post(console::retry_delivery))
         .route("/assets/app.css", get(|| async { asset("text/css; charset=utf-8", CSS) }))
         .route("/assets/app.js", get(|| async { asset("text/javascript; charset=utf-8", JS) }))
         .layer(middleware::map_response(page_headers))

@@ -17,7 +17,9 @@ use crate::views::{OrderView, PaymentMethodView};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use buynow_domain::EventKind;
 use buynow_store::customers;
+use buynow_store::notifications::{self, Channel, Delivery, DeliveryStatus};
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -88,8 +90,16 @@ async fn render(
     } else {
         Vec::new()
     };
+    let messages = {
+        let mut read = state.store.read().await.map_err(ApiError::from)?;
+        let order = crate::orders::view::parse_order_id(&o.id)?;
+        notifications::for_order(&mut read.conn(), order).await.map_err(ApiError::from)?
+    };
     let status = problem.as_ref().map_or(StatusCode::OK, |p| p.status);
-    let body = order_page(&o, &shopper.csrf, &cards, notice, problem.as_ref());
+    let body = html! {
+        (order_page(&o, &shopper.csrf, &cards, notice, problem.as_ref()))
+        (messages_sent(&messages))
+    };
     Ok(respond(status, page(&format!("Order {}", o.id), Nav::Shop(&shopper.visitor()), body)))
 }
 
@@ -225,6 +235,48 @@ pub async fn cancel(
             render(&state, &shopper, &id, None, Some(e.into())).await
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// The e-mails sent about the order, as the customer's message center lists them.
+fn messages_sent(messages: &[Delivery]) -> Markup {
+    let emails: Vec<&Delivery> = messages.iter().filter(|d| d.channel == Channel::Email).collect();
+    html! {
+        @if !emails.is_empty() {
+            section.card #messages aria-labelledby="messages-title" {
+                h2 #messages-title { "Messages about this order" }
+                ul.saved {
+                    @for d in emails {
+                        li {
+                            (event_words(d.kind)) " — "
+                            @match (d.status, d.sent_at) {
+                                (DeliveryStatus::Sent, Some(at)) => { "sent " (when(buynow_store::from_micros(at))) }
+                                (DeliveryStatus::Dead, _) => { "could not be delivered" }
+                                _ => { "on its way" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// An event as the customer reads it in their messages.
+pub fn event_words(kind: EventKind) -> &'static str {
+    match kind {
+        EventKind::OrderPlaced => "Order confirmation",
+        EventKind::PaymentAuthorized => "Payment confirmed",
+        EventKind::PaymentActionRequired => "Payment needs your attention",
+        EventKind::OrderCancelled => "Cancellation",
+        EventKind::ShipmentShipped => "Shipped, with tracking",
+        EventKind::ShipmentOutForDelivery => "Out for delivery",
+        EventKind::ShipmentDelayed => "Delivery delayed",
+        EventKind::ShipmentDelivered => "Package delivered",
+        EventKind::OrderDelivered => "Order delivered",
+        EventKind::ReturnRequested => "Return label",
+        EventKind::OrderRefunded => "Refund",
+        _ => "Update",
     }
 }
 

@@ -14,6 +14,7 @@ pub enum Nav<'a> {
     Console {
         csrf: &'a str,
         seller: bool,
+        admin: bool,
     },
     /// An error page that knows nothing of its visitor.
     Bare,
@@ -65,12 +66,13 @@ fn navigation(nav: Nav<'_>) -> Markup {
                 }
             }
         },
-        Nav::Console { csrf, seller } => html! {
+        Nav::Console { csrf, seller, admin } => html! {
             nav aria-label="Console" {
                 a.brand href="/ops" { "BuyNow " span.muted { @if seller { "seller" } @else { "warehouse" } } }
                 ul {
                     li { a href="/ops" { "Pick lists" } }
                     li { a href="/ops/orders" { "Orders" } }
+                    @if admin { li { a href="/ops/deliveries" { "Deliveries" } } }
                     li {
                         form.inline method="post" action="/ops/signout" {
                             input type="hidden" name="csrf" value=(csrf);

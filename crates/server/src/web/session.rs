@@ -6,7 +6,7 @@
 //! sets. Another site can make the browser send the cookie, but cannot read it, so it cannot forge the token.
 
 use super::page::PageError;
-use crate::auth::{staff_actor, token_hash, TokenHash};
+use crate::auth::{is_admin_key, staff_actor, token_hash, TokenHash};
 use crate::error::ApiError;
 use crate::services::warehouse::Actor;
 use crate::state::AppState;
@@ -177,6 +177,8 @@ pub fn safe_next(next: Option<&str>, default: &str) -> String {
 /// Staff signed in to the console with a key.
 pub struct Staff {
     pub actor: Actor,
+    /// Signed in with the admin key: the console's admin pages (deliveries) are theirs.
+    pub admin: bool,
     pub csrf: String,
 }
 
@@ -188,7 +190,7 @@ impl FromRequestParts<AppState> for Staff {
             return Err(sign_in_first(parts, "/ops/signin"));
         };
         match staff_actor(state, &key).await {
-            Ok(actor) => Ok(Staff { actor, csrf: csrf_token(&key) }),
+            Ok(actor) => Ok(Staff { actor, admin: is_admin_key(state, &key), csrf: csrf_token(&key) }),
             Err(ApiError::Unauthorized) => Err(sign_in_first(parts, "/ops/signin")),
             Err(e) => Err(PageError::from(e).into_response()),
         }
