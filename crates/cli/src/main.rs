@@ -204,7 +204,10 @@ async fn build_state(common: &Common, run_workers: bool, adjust: impl FnOnce(&mu
     config.run_workers = run_workers;
     config.mail = buynow_notify::MailerConfig {
         smtp_url: common.smtp_url.clone().filter(|u| !u.is_empty()).map(SecretString::from),
-        mail_dir: common.mail_dir.clone().unwrap_or_else(|| default_mail_dir(&common.database)),
+        mail_dir: {
+            let dir = common.mail_dir.clone().unwrap_or_else(|| default_mail_dir(&common.database));
+            std::path::absolute(&dir).unwrap_or(dir)
+        },
         from: common.mail_from.clone(),
     };
     if let Some(url) = &common.public_url {

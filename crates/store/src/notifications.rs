@@ -213,6 +213,10 @@ pub async fn record(c: &mut Conn<'_>, d: &Delivery, outcome: Outcome<'_>, now: i
         args![&d.id, status.as_str(), attempt, next, sent_at, error.clone()],
     )
     .await?;
+    // A message sent at its first try needs no log beyond its row; one that failed keeps every attempt.
+    if label == "sent" && attempt == 1 {
+        return Ok(());
+    }
     c.exec(
         "INSERT INTO delivery_attempts (delivery_id, attempt, at, outcome, detail) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (delivery_id, attempt) DO NOTHING",

@@ -20,8 +20,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// Events fanned out per transaction, and deliveries sent at once.
-const FAN_OUT_BATCH: u32 = 200;
-const SEND_BATCH: u32 = 32;
+const FAN_OUT_BATCH: u32 = 500;
+const SEND_BATCH: u32 = 200;
+/// How long the dispatcher rests after a busy batch, as a multiple of the time the batch took.
+const REST_PER_WORK: u32 = 5;
 /// How often the retention sweep runs.
 const PURGE_EVERY: Duration = Duration::from_secs(600);
 
@@ -35,6 +37,7 @@ pub fn spawn_dispatcher(state: AppState, mut shutdown: watch::Receiver<bool>) ->
                 break;
             }
             let mut busy = false;
+            let started = Instant::now();
             match fan_out(&state).await {
                 Ok(n) => busy |= n > 0,
                 Err(e) => tracing::warn!(error = %e, "could not fan out the outbox"),
@@ -42,6 +45,16 @@ pub fn spawn_dispatcher(state: AppState, mut shutdown: watch::Receiver<bool>) ->
             match send_due(&state).await {
                 Ok(n) => busy |= n > 0,
                 Err(e) => tracing::warn!(error = %e, "could not claim deliveries"),
+            }
+            if busy {
+                // Orders come first: with work waiting, the dispatcher rests `REST_PER_WORK` times as long as
+                // its batch took, so a rush of orders leaves it a small share of the machine. Its messages fall
+                // behind during the rush and catch up after it.
+                let rest = started.elapsed() * REST_PER_WORK;
+                tokio::select! {
+                    _ = shutdown.changed() => {}
+                    _ = tokio::time::sleep(rest) => {}
+                }
             }
             if last_purge.is_none_or(|at| at.elapsed() >= PURGE_EVERY) {
                 last_purge = Some(Instant::now());
@@ -72,10 +85,19 @@ pub async fn fan_out(state: &AppState) -> Result<usize, StoreError> {
         return Ok(0);
     }
     let subscriptions = notifications::subscriptions(&mut tx.conn()).await?;
+    let mut emails = std::collections::HashMap::new();
     for event in &events {
         if event.kind.is_customer_facing() {
-            if let Some(customer) = customers::by_id(&mut tx.conn(), event.customer_id).await? {
-                let email = NewDelivery { event, channel: Channel::Email, target: &customer.email };
+            let address = match emails.get(&event.customer_id) {
+                Some(known) => Option::clone(known),
+                None => {
+                    let found = customers::by_id(&mut tx.conn(), event.customer_id).await?.map(|c| c.email);
+                    emails.insert(event.customer_id, found.clone());
+                    found
+                }
+            };
+            if let Some(address) = &address {
+                let email = NewDelivery { event, channel: Channel::Email, target: address };
                 notifications::add_delivery(&mut tx.conn(), email, now).await?;
             }
             for s in subscriptions.iter().filter(|s| s.wants(event.kind)) {
@@ -89,58 +111,76 @@ pub async fn fan_out(state: &AppState) -> Result<usize, StoreError> {
     Ok(events.len())
 }
 
-/// Sends the deliveries that are due, at once, and records each outcome. Returns how many it sent or tried.
+/// Sends the deliveries that are due, at once, and records their outcomes together. Each order is read once
+/// for all of its messages in the batch. Returns how many it sent or tried.
 pub async fn send_due(state: &AppState) -> Result<usize, StoreError> {
     let now = state.now_micros();
     let lease = i64::try_from(state.config.job_lease.as_micros()).unwrap_or(i64::MAX / 2);
     let mut tx = state.store.write().await?;
     let due = notifications::claim_due(&mut tx.conn(), now, now + lease, SEND_BATCH).await?;
     tx.commit().await?;
-    let n = due.len();
-    futures::future::join_all(due.into_iter().map(|d| deliver(state, d))).await;
-    Ok(n)
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let orders = note::orders_for(state, &due).await;
+    let results = futures::future::join_all(due.iter().map(|d| deliver(state, d, orders.get(&d.order_id)))).await;
+    record(state, &due, results).await;
+    Ok(due.len())
 }
 
-async fn deliver(state: &AppState, d: Delivery) {
-    let result = match d.channel {
-        Channel::Email => send_email(state, &d).await,
-        Channel::Webhook => send_webhook(state, &d).await,
+async fn deliver(state: &AppState, d: &Delivery, order: Option<&Result<note::Told, String>>) -> Result<Sent, String> {
+    let order = match order {
+        Some(Ok(order)) => order,
+        Some(Err(e)) => return Err(e.clone()),
+        None => return Err("the order could not be read".into()),
     };
+    match d.channel {
+        Channel::Email => send_email(state, d, order).await,
+        Channel::Webhook => send_webhook(state, d, order).await,
+    }
+}
+
+/// Writes what each attempt came to, in one transaction: sent, to be retried after its backoff, or dead.
+async fn record(state: &AppState, due: &[Delivery], results: Vec<Result<Sent, String>>) {
     let now = state.now_micros();
-    let attempt = u32::try_from(d.attempts + 1).unwrap_or(u32::MAX);
-    let mut retrying = false;
-    let outcome = match &result {
-        Ok(Sent::Yes) => Outcome::Sent,
-        Ok(Sent::Gone(e)) => Outcome::Gone { error: e },
-        Err(e) => {
-            let retry_at = (attempt < state.config.delivery_attempts).then(|| now + backoff(state, attempt));
-            retrying = retry_at.is_some();
-            Outcome::Failed { error: e, retry_at }
-        }
-    };
-    let gone = matches!(result, Ok(Sent::Gone(_))) && d.channel == Channel::Webhook;
     let recorded = async {
         let mut tx = state.store.write().await?;
-        notifications::record(&mut tx.conn(), &d, outcome, now).await?;
-        if gone {
-            notifications::disable_subscription(&mut tx.conn(), &d.target, "the receiver answered 410 Gone").await?;
+        for (d, result) in due.iter().zip(&results) {
+            let attempt = u32::try_from(d.attempts + 1).unwrap_or(u32::MAX);
+            let outcome = match result {
+                Ok(Sent::Yes) => Outcome::Sent,
+                Ok(Sent::Gone(e)) => Outcome::Gone { error: e },
+                Err(e) => {
+                    let retry_at = (attempt < state.config.delivery_attempts).then(|| now + backoff(state, attempt));
+                    Outcome::Failed { error: e, retry_at }
+                }
+            };
+            notifications::record(&mut tx.conn(), d, outcome, now).await?;
+            if matches!(result, Ok(Sent::Gone(_))) && d.channel == Channel::Webhook {
+                notifications::disable_subscription(&mut tx.conn(), &d.target, "the receiver answered 410 Gone")
+                    .await?;
+            }
         }
         tx.commit().await
     }
     .await;
-    match (&result, recorded) {
-        (_, Err(e)) => tracing::warn!(delivery = %d.id, error = %e, "could not record a delivery's attempt"),
-        (Ok(Sent::Yes), Ok(())) => {
-            tracing::debug!(delivery = %d.id, channel = d.channel.as_str(), event = %d.kind, "delivered")
-        }
-        (Ok(Sent::Gone(e)), Ok(())) => {
-            tracing::warn!(delivery = %d.id, channel = d.channel.as_str(), error = %e, "delivery dead-lettered")
-        }
-        (Err(e), Ok(())) if retrying => {
-            tracing::info!(delivery = %d.id, channel = d.channel.as_str(), error = %e, "delivery failed; will retry")
-        }
-        (Err(e), Ok(())) => {
-            tracing::warn!(delivery = %d.id, channel = d.channel.as_str(), error = %e, "delivery dead-lettered")
+    if let Err(e) = recorded {
+        // The claims run out and these deliveries are sent again: a repeat, never a loss.
+        tracing::warn!(error = %e, deliveries = due.len(), "could not record the deliveries' attempts");
+        return;
+    }
+    for (d, result) in due.iter().zip(&results) {
+        let attempt = u32::try_from(d.attempts + 1).unwrap_or(u32::MAX);
+        match result {
+            Ok(Sent::Yes) => {
+                tracing::debug!(delivery = %d.id, channel = d.channel.as_str(), event = %d.kind, "delivered")
+            }
+            Err(e) if attempt < state.config.delivery_attempts => {
+                tracing::info!(delivery = %d.id, channel = d.channel.as_str(), error = %e, "delivery failed; will retry")
+            }
+            Ok(Sent::Gone(e)) | Err(e) => {
+                tracing::warn!(delivery = %d.id, channel = d.channel.as_str(), error = %e, "delivery dead-lettered")
+            }
         }
     }
 }
@@ -159,9 +199,10 @@ fn backoff(state: &AppState, attempt: u32) -> i64 {
     (wait * rand::thread_rng().gen_range(1.0..1.25)) as i64
 }
 
-async fn send_email(state: &AppState, d: &Delivery) -> Result<Sent, String> {
-    let (view, customer, amount) = note::order_for(state, d).await.map_err(|e| e.to_string())?;
-    let note = note::order_note(state, &view, &customer.name);
+async fn send_email(state: &AppState, d: &Delivery, order: &note::Told) -> Result<Sent, String> {
+    let (view, customer) = (&order.view, &order.customer);
+    let amount = note::amount_for(state, d, view).await;
+    let note = note::order_note(state, view, &customer.name);
     let letter = Letter { kind: d.kind, note: &note, amount };
     let Some(rendered) = render(&letter) else {
         return Err(format!("{} has no message", d.kind));
@@ -182,7 +223,7 @@ async fn send_email(state: &AppState, d: &Delivery) -> Result<Sent, String> {
     }
 }
 
-async fn send_webhook(state: &AppState, d: &Delivery) -> Result<Sent, String> {
+async fn send_webhook(state: &AppState, d: &Delivery, order: &note::Told) -> Result<Sent, String> {
     let subscription = {
         let mut read = state.store.read().await.map_err(|e| e.to_string())?;
         notifications::subscription_by_id(&mut read.conn(), &d.target).await.map_err(|e| e.to_string())?
@@ -190,7 +231,7 @@ async fn send_webhook(state: &AppState, d: &Delivery) -> Result<Sent, String> {
     let Some(s) = subscription.filter(|s| s.active) else {
         return Ok(Sent::Gone("the subscription is deleted or disabled".into()));
     };
-    let (view, _, _) = note::order_for(state, d).await.map_err(|e| e.to_string())?;
+    let view = &order.view;
     let created_at = buynow_store::from_micros(d.created_at);
     let body = serde_json::json!({ "id": d.event_id, "type": d.kind.as_str(), "created_at": created_at, "data": view });
     let body = serde_json::to_vec(&body).map_err(|e| e.to_string())?;

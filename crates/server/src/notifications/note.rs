@@ -4,27 +4,52 @@
 use crate::orders::view::order_view;
 use crate::state::AppState;
 use crate::views::OrderView;
-use buynow_domain::EventKind;
+use buynow_domain::{EventKind, OrderId};
 use buynow_notify::format::zone_of;
 use buynow_notify::message::{ItemLine, OrderNote, ParcelLine};
 use buynow_store::customers::{self, Customer};
 use buynow_store::notifications::Delivery;
+use std::collections::HashMap;
 
-/// The delivery's order (as its customer sees it), the customer, and the amount its message names: a refund's,
-/// or what a requested return will bring.
-pub async fn order_for(state: &AppState, d: &Delivery) -> Result<(OrderView, Customer, Option<i64>), String> {
-    let mut read = state.store.read().await.map_err(|e| e.to_string())?;
-    let customer = customers::by_id(&mut read.conn(), d.customer_id)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or("the customer is gone")?;
-    let view = order_view(state, &mut read.conn(), d.customer_id, d.order_id).await.map_err(|e| e.to_string())?;
-    let amount = match d.kind {
+/// An order as its messages tell it: the order as its customer sees it, and the customer.
+pub struct Told {
+    pub view: OrderView,
+    pub customer: Customer,
+}
+
+/// The orders of a batch of deliveries, each read once, on one read connection.
+pub async fn orders_for(state: &AppState, due: &[Delivery]) -> HashMap<OrderId, Result<Told, String>> {
+    let mut out = HashMap::new();
+    let mut read = match state.store.read().await {
+        Ok(read) => read,
+        Err(e) => return due.iter().map(|d| (d.order_id, Err(e.to_string()))).collect(),
+    };
+    for d in due {
+        if out.contains_key(&d.order_id) {
+            continue;
+        }
+        let told = async {
+            let customer = customers::by_id(&mut read.conn(), d.customer_id)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or("the customer is gone")?;
+            let view =
+                order_view(state, &mut read.conn(), d.customer_id, d.order_id).await.map_err(|e| e.to_string())?;
+            Ok::<_, String>(Told { view, customer })
+        }
+        .await;
+        out.insert(d.order_id, told);
+    }
+    out
+}
+
+/// The amount a message names: a refund's, or what a requested return will bring.
+pub async fn amount_for(state: &AppState, d: &Delivery, view: &OrderView) -> Option<i64> {
+    match d.kind {
         EventKind::OrderRefunded => refund_of(state, d).await,
         EventKind::ReturnRequested => view.returns.last().map(|r| r.refund.amount),
         _ => None,
-    };
-    Ok((view, customer, amount))
+    }
 }
 
 /// The refund an `order.refunded` event announced (its payload holds the amount).
