@@ -209,6 +209,7 @@ async fn build_state(common: &Common, run_workers: bool, adjust: impl FnOnce(&mu
             std::path::absolute(&dir).unwrap_or(dir)
         },
         from: common.mail_from.clone(),
+        timeout: Duration::from_secs(10),
     };
     if let Some(url) = &common.public_url {
         config.public_url = url.trim_end_matches('/').to_string();

@@ -12,9 +12,6 @@ use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// How long one SMTP conversation may take before it counts as failed (and is tried again later).
-const SMTP_TIMEOUT: Duration = Duration::from_secs(10);
-
 #[derive(Debug, Clone)]
 pub struct MailerConfig {
     /// `smtp://user:pass@host:port` (STARTTLS with `?tls=required`) or `smtps://…` (implicit TLS); none writes
@@ -23,6 +20,8 @@ pub struct MailerConfig {
     pub mail_dir: PathBuf,
     /// The sender, e.g. `BuyNow <orders@shop.example>`.
     pub from: String,
+    /// How long one SMTP conversation may take before it counts as failed (and is tried again later).
+    pub timeout: Duration,
 }
 
 /// Why a message did not go.
@@ -47,7 +46,7 @@ pub struct OutgoingMail<'a> {
 }
 
 pub enum Mailer {
-    Smtp { transport: AsyncSmtpTransport<Tokio1Executor>, from: Mailbox, server: String },
+    Smtp { transport: AsyncSmtpTransport<Tokio1Executor>, from: Mailbox, server: String, timeout: Duration },
     Dir { dir: PathBuf, from: Mailbox },
 }
 
@@ -58,9 +57,9 @@ impl Mailer {
             Some(url) => {
                 let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
                     .map_err(|e| format!("--smtp-url is not an SMTP URL: {}", without_secrets(&e.to_string())))?
-                    .timeout(Some(SMTP_TIMEOUT))
+                    .timeout(Some(config.timeout))
                     .build();
-                Ok(Mailer::Smtp { transport, from, server: redact(url.expose_secret()) })
+                Ok(Mailer::Smtp { transport, from, server: redact(url.expose_secret()), timeout: config.timeout })
             }
             None => Ok(Mailer::Dir { dir: config.mail_dir.clone(), from }),
         }
@@ -98,14 +97,21 @@ impl Mailer {
     pub async fn send(&self, m: &OutgoingMail<'_>) -> Result<(), SendError> {
         let message = self.build(m)?;
         match self {
-            Mailer::Smtp { transport, .. } => transport.send(message).await.map(drop).map_err(|e| {
-                let what = without_secrets(&e.to_string());
-                if e.is_permanent() {
-                    SendError::Permanent(what)
-                } else {
-                    SendError::Transient(what)
-                }
-            }),
+            // lettre's own timeout covers the connection; a server that stops answering mid-conversation is
+            // bounded here, as a whole.
+            Mailer::Smtp { transport, timeout, .. } => match tokio::time::timeout(*timeout, transport.send(message))
+                .await
+            {
+                Err(_) => Err(SendError::Transient(format!("no answer within {} ms (timed out)", timeout.as_millis()))),
+                Ok(sent) => sent.map(drop).map_err(|e| {
+                    let what = without_secrets(&e.to_string());
+                    if e.is_permanent() {
+                        SendError::Permanent(what)
+                    } else {
+                        SendError::Transient(what)
+                    }
+                }),
+            },
             Mailer::Dir { dir, .. } => write_eml(dir, &file_name(m.event_id, m.to_address), &message.formatted())
                 .await
                 .map_err(|e| SendError::Transient(format!("writing the .eml file: {e}"))),
@@ -204,6 +210,7 @@ mod tests {
             smtp_url: None,
             mail_dir: dir.clone(),
             from: "BuyNow <orders@shop.example>".into(),
+            timeout: Duration::from_secs(10),
         })
         .unwrap();
         let rendered = Rendered { subject: "Hello".into(), html: "<p>Hi</p>".into(), text: "Hi".into() };

@@ -91,6 +91,7 @@ impl Config {
                 smtp_url: None,
                 mail_dir: std::path::PathBuf::from("mail"),
                 from: "BuyNow <orders@buynow.localhost>".into(),
+                timeout: Duration::from_secs(10),
             },
             public_url: "http://127.0.0.1:8080".into(),
             webhooks_allow_private: false,

@@ -400,3 +400,143 @@ async fn webhooks_to_private_networks_are_refused_unless_allowed_and_secrets_rot
     let (status, _) = allowed.ops("DELETE", &format!("/v1/ops/webhooks/{id}"), None).await;
     assert_eq!(status, 404);
 }
+
+/// An SMTP server whose answer the test sets through a file: `refuse` (451 to every message), `slow` (no answer
+/// within the client's timeout, then 451), or `ok` (kept in a Maildir).
+const MOODY_SMTP: &str = r#"
+import asyncio, mailbox, sys, time
+from aiosmtpd.controller import Controller
+
+class Moody:
+    def __init__(self, mood_file, maildir):
+        self.mood_file, self.box = mood_file, mailbox.Maildir(maildir, create=True)
+    async def handle_DATA(self, server, session, envelope):
+        mood = open(self.mood_file).read().strip()
+        if mood == "refuse":
+            return "451 4.3.0 try again later"
+        if mood == "slow":
+            await asyncio.sleep(3)
+            return "451 4.4.2 too slow"
+        self.box.add(envelope.original_content)
+        return "250 OK"
+
+controller = Controller(Moody(sys.argv[1], sys.argv[2]), hostname="127.0.0.1", port=int(sys.argv[3]))
+controller.start()
+while True:
+    time.sleep(3600)
+"#;
+
+#[tokio::test]
+async fn an_smtp_server_refusing_then_timing_out_then_healthy_gets_every_message_once() {
+    if !tools_present() {
+        return;
+    }
+    let port = free_port();
+    let maildir = tempfile::tempdir().unwrap();
+    let mood = maildir.path().join("mood");
+    std::fs::write(&mood, "refuse").unwrap();
+    let child = Command::new("python3")
+        .args(["-c", MOODY_SMTP])
+        .arg(&mood)
+        .arg(maildir.path().join("box"))
+        .arg(port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the SMTP server");
+    let mut up = false;
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let smtp = SmtpServer { child, port, maildir };
+    assert!(up, "the SMTP server started");
+
+    let mut config = test_config();
+    config.mail.smtp_url = Some(format!("smtp://127.0.0.1:{port}").into());
+    config.mail.timeout = Duration::from_millis(500);
+    config.delivery_backoff = Duration::from_millis(5);
+    config.delivery_attempts = 40;
+    let app = spawn_app_with(config).await;
+    app.create_product("SHOE", 5000, 10).await;
+    for i in 0..3 {
+        let c = app.buyer(&format!("moody{i}@example.com"), VISA).await;
+        app.buy(&c, "k1", json!({"sku": "SHOE", "quantity": 1})).await;
+    }
+    let failed_attempts = |app: &TestApp| {
+        let app = app.state.clone();
+        async move {
+            let mut read = app.store.read().await.unwrap();
+            let r = read.conn().opt("SELECT COUNT(*) FROM delivery_attempts WHERE outcome = 'failed'", vec![]).await;
+            r.unwrap().unwrap().int(0).unwrap()
+        }
+    };
+    // Refused: every message is tried, and put off.
+    for _ in 0..200 {
+        if failed_attempts(&app).await >= 6 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(failed_attempts(&app).await >= 6, "refusals are recorded as failed attempts");
+    // Timing out: tried again, put off again.
+    std::fs::write(&mood, "slow").unwrap();
+    let before = failed_attempts(&app).await;
+    for _ in 0..200 {
+        if failed_attempts(&app).await > before {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(failed_attempts(&app).await > before, "a timeout is a failed attempt");
+    let details: Vec<String> = {
+        let mut read = app.state.store.read().await.unwrap();
+        let rows = read.conn().all("SELECT DISTINCT detail FROM delivery_attempts", vec![]).await.unwrap();
+        rows.iter().filter_map(|r| r.opt_text(0).unwrap()).collect()
+    };
+    assert!(details.iter().any(|d| d.contains("451")), "refused: {details:?}");
+    assert!(details.iter().any(|d| d.to_lowercase().contains("timed out") || d.contains("timeout")), "{details:?}");
+    assert!(smtp.received().is_empty());
+    // Healthy: every message arrives, once.
+    std::fs::write(&mood, "ok").unwrap();
+    let total: usize = told(&app).await.values().sum();
+    eventually("every message after the server recovers", || smtp.received().len() >= total).await;
+    app.quiet().await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mails = smtp.received();
+    assert_eq!(mails.len(), total);
+    let ids: std::collections::BTreeSet<_> = mails.iter().map(|m| m.headers["message-id"].clone()).collect();
+    assert_eq!(ids.len(), total, "no message twice");
+}
+
+#[tokio::test]
+async fn published_events_sent_messages_and_finished_jobs_are_deleted_after_the_retention() {
+    let app = spawn_app_with(test_config()).await;
+    app.create_product("SHOE", 5000, 10).await;
+    let c = app.buyer("kept@example.com", VISA).await;
+    let (_, order) = app.buy(&c, "k1", json!({"sku": "SHOE", "quantity": 1})).await;
+    app.settle().await;
+    app.quiet().await;
+    let count = |table: &'static str| {
+        let state = app.state.clone();
+        async move {
+            let mut read = state.store.read().await.unwrap();
+            let sql = format!("SELECT COUNT(*) FROM {table}");
+            read.conn().opt(&sql, vec![]).await.unwrap().unwrap().int(0).unwrap()
+        }
+    };
+    assert!(count("outbox").await > 0 && count("deliveries").await > 0 && count("jobs").await > 0);
+    // Inside the retention nothing goes.
+    buynow_server::notifications::purge(&app.state).await.unwrap();
+    assert!(count("outbox").await > 0 && count("deliveries").await > 0);
+    app.advance(chrono::Duration::days(8));
+    buynow_server::notifications::purge(&app.state).await.unwrap();
+    assert_eq!(count("outbox").await, 0);
+    assert_eq!(count("deliveries").await, 0);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM jobs WHERE status IN ('done', 'failed')").await, 0);
+    // The order and its history stay.
+    assert_eq!(app.order(&c, order["id"].as_str().unwrap()).await["status"], "payment_authorized");
+}

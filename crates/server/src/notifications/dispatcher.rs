@@ -24,6 +24,7 @@ const FAN_OUT_BATCH: u32 = 500;
 const SEND_BATCH: u32 = 200;
 /// How long the dispatcher rests after a busy batch, as a multiple of the time the batch took.
 const REST_PER_WORK: u32 = 5;
+const MAX_REST: Duration = Duration::from_secs(1);
 /// How often the retention sweep runs.
 const PURGE_EVERY: Duration = Duration::from_secs(600);
 
@@ -50,7 +51,8 @@ pub fn spawn_dispatcher(state: AppState, mut shutdown: watch::Receiver<bool>) ->
                 // Orders come first: with work waiting, the dispatcher rests `REST_PER_WORK` times as long as
                 // its batch took, so a rush of orders leaves it a small share of the machine. Its messages fall
                 // behind during the rush and catch up after it.
-                let rest = started.elapsed() * REST_PER_WORK;
+                // A batch that mostly waited on a slow receiver used little of the machine: the rest is capped.
+                let rest = (started.elapsed() * REST_PER_WORK).min(MAX_REST);
                 tokio::select! {
                     _ = shutdown.changed() => {}
                     _ = tokio::time::sleep(rest) => {}
@@ -257,7 +259,7 @@ async fn send_webhook(state: &AppState, d: &Delivery, order: &note::Told) -> Res
 /// After a rotation the old secret signs beside the new one for a day, so a receiver can switch over.
 const ROTATION_OVERLAP_MICROS: i64 = 24 * 3600 * 1_000_000;
 
-async fn purge(state: &AppState) -> Result<(), StoreError> {
+pub async fn purge(state: &AppState) -> Result<(), StoreError> {
     let retention = i64::try_from(state.config.retention.as_micros()).unwrap_or(i64::MAX / 2);
     let before = state.now_micros() - retention;
     let mut tx = state.store.write().await?;
