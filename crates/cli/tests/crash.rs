@@ -13,6 +13,7 @@ use futures::stream::{self, StreamExt};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -61,6 +62,12 @@ async fn killed_workers_and_carriers_lose_no_order_no_capture_and_no_stock() {
     assert!(migrated.status.success(), "{}", String::from_utf8_lossy(&migrated.stderr));
     let seed: u64 = std::env::var("BUYNOW_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(rand::random);
     let _ = writeln!(std::io::stderr(), "crash test seed {seed} (BUYNOW_CRASH_SEED={seed} replays the kill schedule)");
+
+    // The messages go to a real SMTP server, from the worker that is being killed (every process inherits it).
+    let smtp = Smtp::start();
+    if let Some(smtp) = &smtp {
+        std::env::set_var("BUYNOW_SMTP_URL", format!("smtp://127.0.0.1:{}", smtp.port));
+    }
 
     // Every job goes to the worker that is being killed: the servers run none, not even inline.
     let server_args =
@@ -194,6 +201,38 @@ async fn killed_workers_and_carriers_lose_no_order_no_capture_and_no_stock() {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    // Every message goes out while the worker is still being killed: none is missing, and a repeat (a send
+    // whose record died with the worker) carries the Message-ID of the first.
+    if let Some(smtp) = &smtp {
+        let waiting = Instant::now();
+        while count(&store, "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL").await > 0
+            || count(&store, "SELECT COUNT(*) FROM deliveries WHERE status <> 'sent'").await > 0
+        {
+            assert!(waiting.elapsed() < Duration::from_secs(120), "messages left unsent (seed {seed})");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let mut read = store.read().await.unwrap();
+        let rows =
+            read.conn().all("SELECT event_id, target FROM deliveries WHERE channel = 'email'", vec![]).await.unwrap();
+        drop(read);
+        let expected: BTreeSet<String> = rows
+            .iter()
+            .map(|r| buynow_notify::mail::message_id(&r.text(0).unwrap(), &r.text(1).unwrap(), "buynow.localhost"))
+            .collect();
+        let told = count(&store, "SELECT COUNT(*) FROM outbox").await;
+        assert_eq!(expected.len() as i64, told, "one e-mail for each customer-facing event");
+        let received = smtp.message_ids();
+        let distinct: BTreeSet<String> = received.iter().cloned().collect();
+        assert_eq!(distinct, expected, "every message arrived, and nothing else (seed {seed})");
+        let _ = writeln!(
+            std::io::stderr(),
+            "crash test: {} e-mails for {} events ({} repeats, each with its first's Message-ID)",
+            received.len(),
+            expected.len(),
+            received.len() - expected.len()
+        );
+    }
+
     // Whatever capture is still due runs (the worker keeps running now), then the books are checked.
     stop.store(true, Ordering::Relaxed);
     let waiting = Instant::now();
@@ -251,4 +290,72 @@ async fn killed_workers_and_carriers_lose_no_order_no_capture_and_no_stock() {
     );
     assert!(worker_kills > 0 && sim_kills > 0, "nothing was killed: the test proved nothing");
     store.close().await;
+}
+
+/// A real SMTP server (Python's aiosmtpd) keeping every message in a Maildir; `None`, and a note, where it is
+/// not installed, unless `BUYNOW_REQUIRE_SMTP` says it must be.
+struct Smtp {
+    child: std::process::Child,
+    port: u16,
+    maildir: tempfile::TempDir,
+}
+
+impl Smtp {
+    fn start() -> Option<Smtp> {
+        let present = Command::new("python3")
+            .args(["-c", "import aiosmtpd"])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !present {
+            assert!(
+                std::env::var_os("BUYNOW_REQUIRE_SMTP").is_none(),
+                "BUYNOW_REQUIRE_SMTP is set but aiosmtpd is missing"
+            );
+            let _ = writeln!(std::io::stderr(), "crash test: the e-mail half skipped (pip install aiosmtpd)");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let maildir = tempfile::tempdir().unwrap();
+        let child = Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(maildir.path().join("box"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start aiosmtpd");
+        let mut smtp = Smtp { child, port, maildir };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(smtp);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = smtp.child.kill();
+        panic!("aiosmtpd did not start");
+    }
+
+    /// The Message-ID of every message received, repeats included.
+    fn message_ids(&self) -> Vec<String> {
+        let mut ids = Vec::new();
+        for sub in ["new", "cur"] {
+            let Ok(dir) = std::fs::read_dir(self.maildir.path().join("box").join(sub)) else { continue };
+            for f in dir.flatten() {
+                let raw = std::fs::read_to_string(f.path()).unwrap();
+                let id = raw
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Message-ID: "))
+                    .unwrap_or_else(|| panic!("a message without a Message-ID: {raw}"));
+                ids.push(id.trim().to_string());
+            }
+        }
+        ids
+    }
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -14,6 +14,7 @@ use buynow_notify::webhook::Outcome as WebhookOutcome;
 use buynow_notify::{OutgoingMail, SendError};
 use buynow_store::notifications::{self, Channel, Delivery, NewDelivery, Outcome};
 use buynow_store::{customers, StoreError};
+use futures::StreamExt;
 use rand::Rng;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -22,6 +23,9 @@ use tokio::task::JoinHandle;
 /// Events fanned out per transaction, and deliveries sent at once.
 const FAN_OUT_BATCH: u32 = 500;
 const SEND_BATCH: u32 = 200;
+/// Sends in flight at once, and how many outcomes are recorded together.
+const SENDS_AT_ONCE: usize = 32;
+const RECORD_CHUNK: usize = 32;
 /// How long the dispatcher rests after a busy batch, as a multiple of the time the batch took.
 const REST_PER_WORK: u32 = 5;
 const MAX_REST: Duration = Duration::from_secs(1);
@@ -124,10 +128,24 @@ pub async fn send_due(state: &AppState) -> Result<usize, StoreError> {
     if due.is_empty() {
         return Ok(0);
     }
-    let orders = note::orders_for(state, &due).await;
-    let results = futures::future::join_all(due.iter().map(|d| deliver(state, d, orders.get(&d.order_id)))).await;
-    record(state, &due, results).await;
-    Ok(due.len())
+    let n = due.len();
+    let orders = std::sync::Arc::new(note::orders_for(state, &due).await);
+    // Outcomes are recorded as they come in, a chunk at a time: a dispatcher that dies mid-batch sends again
+    // only what it had not yet recorded.
+    let mut outcomes = futures::stream::iter(due)
+        .map(|d| {
+            let (state, orders) = (state.clone(), orders.clone());
+            async move {
+                let result = deliver(&state, &d, orders.get(&d.order_id)).await;
+                (d, result)
+            }
+        })
+        .buffer_unordered(SENDS_AT_ONCE)
+        .ready_chunks(RECORD_CHUNK);
+    while let Some(chunk) = outcomes.next().await {
+        record(state, chunk).await;
+    }
+    Ok(n)
 }
 
 async fn deliver(state: &AppState, d: &Delivery, order: Option<&Result<note::Told, String>>) -> Result<Sent, String> {
@@ -143,11 +161,11 @@ async fn deliver(state: &AppState, d: &Delivery, order: Option<&Result<note::Tol
 }
 
 /// Writes what each attempt came to, in one transaction: sent, to be retried after its backoff, or dead.
-async fn record(state: &AppState, due: &[Delivery], results: Vec<Result<Sent, String>>) {
+async fn record(state: &AppState, chunk: Vec<(Delivery, Result<Sent, String>)>) {
     let now = state.now_micros();
     let recorded = async {
         let mut tx = state.store.write().await?;
-        for (d, result) in due.iter().zip(&results) {
+        for (d, result) in &chunk {
             let attempt = u32::try_from(d.attempts + 1).unwrap_or(u32::MAX);
             let outcome = match result {
                 Ok(Sent::Yes) => Outcome::Sent,
@@ -168,10 +186,10 @@ async fn record(state: &AppState, due: &[Delivery], results: Vec<Result<Sent, St
     .await;
     if let Err(e) = recorded {
         // The claims run out and these deliveries are sent again: a repeat, never a loss.
-        tracing::warn!(error = %e, deliveries = due.len(), "could not record the deliveries' attempts");
+        tracing::warn!(error = %e, deliveries = chunk.len(), "could not record the deliveries' attempts");
         return;
     }
-    for (d, result) in due.iter().zip(&results) {
+    for (d, result) in &chunk {
         let attempt = u32::try_from(d.attempts + 1).unwrap_or(u32::MAX);
         match result {
             Ok(Sent::Yes) => {
