@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// Events fanned out per transaction, and deliveries sent at once.
+/// Events fanned out per transaction, and deliveries claimed per batch.
 const FAN_OUT_BATCH: u32 = 500;
 const SEND_BATCH: u32 = 200;
 /// Sends in flight at once, and how many outcomes are recorded together.
@@ -54,8 +54,8 @@ pub fn spawn_dispatcher(state: AppState, mut shutdown: watch::Receiver<bool>) ->
             if busy {
                 // Orders come first: with work waiting, the dispatcher rests `REST_PER_WORK` times as long as
                 // its batch took, so a rush of orders leaves it a small share of the machine. Its messages fall
-                // behind during the rush and catch up after it.
-                // A batch that mostly waited on a slow receiver used little of the machine: the rest is capped.
+                // behind during the rush and catch up after it. A batch that mostly waited on a slow receiver used
+                // little of the machine, so the rest is capped.
                 let rest = (started.elapsed() * REST_PER_WORK).min(MAX_REST);
                 tokio::select! {
                     _ = shutdown.changed() => {}
@@ -160,7 +160,7 @@ async fn deliver(state: &AppState, d: &Delivery, order: Option<&Result<note::Tol
     }
 }
 
-/// Writes what each attempt came to, in one transaction: sent, to be retried after its backoff, or dead.
+/// Writes what a chunk of attempts came to, in one transaction: sent, to be retried after a backoff, or dead.
 async fn record(state: &AppState, chunk: Vec<(Delivery, Result<Sent, String>)>) {
     let now = state.now_micros();
     let recorded = async {
