@@ -28,6 +28,8 @@ pub fn spawn(args: &[&str], db: &str, latency_ms: &str) -> (Proc, String) {
         .env("BUYNOW_ADMIN_KEY", ADMIN)
         .env("BUYNOW_VAULT_KEY", VAULT_KEY)
         .env("BUYNOW_JOB_LEASE_MS", "1500")
+        // Messages without an SMTP server are files: a folder of the test run's own, never the source tree.
+        .env("BUYNOW_MAIL_DIR", std::env::temp_dir().join(format!("buynow-test-mail-{}", std::process::id())))
         .env("BUYNOW_SANDBOX_LATENCY_MS", latency_ms)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())

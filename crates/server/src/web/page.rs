@@ -5,7 +5,7 @@ use crate::error::ApiError;
 use crate::views::MoneyView;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use maud::{html, Markup, DOCTYPE};
 
 /// Which part of the site a page belongs to: its navigation differs.
@@ -121,34 +121,12 @@ impl IntoResponse for PageError {
     }
 }
 
+/// A price as pages and messages show it (see `buynow_notify::format`).
 pub fn money(m: &MoneyView) -> String {
-    let sign = if m.amount < 0 { "-" } else { "" };
-    let (whole, cents) = (m.amount.unsigned_abs() / 100, m.amount.unsigned_abs() % 100);
-    let mut digits = whole.to_string();
-    let mut i = digits.len() as i64 - 3;
-    while i > 0 {
-        digits.insert(i as usize, ',');
-        i -= 3;
-    }
-    match m.currency {
-        "USD" => format!("{sign}${digits}.{cents:02}"),
-        other => format!("{sign}{digits}.{cents:02} {other}"),
-    }
+    buynow_notify::format::money(m.amount, m.currency)
 }
 
-/// "Tuesday, December 8"
-pub fn day(d: NaiveDate) -> String {
-    d.format("%A, %B %-d").to_string()
-}
-
-/// A delivery window: one day, or "Monday, December 7 – Wednesday, December 9".
-pub fn window(earliest: NaiveDate, latest: NaiveDate) -> String {
-    if earliest == latest {
-        day(earliest)
-    } else {
-        format!("{} – {}", day(earliest), day(latest))
-    }
-}
+pub use buynow_notify::format::{day, window};
 
 /// "Dec 3, 2026, 14:05 UTC"
 pub fn when(at: DateTime<Utc>) -> String {
@@ -225,11 +203,7 @@ mod tests {
 
     #[test]
     fn money_reads_as_a_price() {
-        let m = |amount| MoneyView { amount, currency: "USD" };
-        assert_eq!(money(&m(0)), "$0.00");
-        assert_eq!(money(&m(1999)), "$19.99");
-        assert_eq!(money(&m(123456789)), "$1,234,567.89");
-        assert_eq!(money(&m(-505)), "-$5.05");
+        assert_eq!(money(&MoneyView { amount: 123456789, currency: "USD" }), "$1,234,567.89");
         assert_eq!(money(&MoneyView { amount: 100, currency: "CAD" }), "1.00 CAD");
     }
 
