@@ -330,16 +330,7 @@ fn new_key() -> String {
 pub struct PlaceForm {
     idempotency_key: String,
     #[serde(flatten)]
-    choice: ChoiceFields,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct ChoiceFields {
-    quantity: Option<String>,
-    address_id: Option<String>,
-    payment_method_id: Option<String>,
-    delivery_speed: Option<String>,
+    choice: Choice,
 }
 
 /// "Place your order": the API's Buy Now, keyed by the review's idempotency key, so a double click or a
@@ -355,13 +346,7 @@ pub async fn place(
     let sku = parse_sku(&sku)?;
     let wants_json =
         headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("application/json"));
-    let choice = Choice {
-        quantity: form.choice.quantity,
-        address_id: form.choice.address_id,
-        payment_method_id: form.choice.payment_method_id,
-        delivery_speed: form.choice.delivery_speed,
-        fragment: None,
-    };
+    let choice = form.choice;
     let key = form.idempotency_key.trim().to_string();
     let placed = async {
         if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
