@@ -15,7 +15,6 @@ pub struct OrderNote {
     pub customer_name: String,
     pub currency: String,
     pub items: Vec<ItemLine>,
-    pub subtotal: i64,
     pub shipping: i64,
     pub tax: i64,
     pub total: i64,
@@ -42,7 +41,6 @@ pub struct ItemLine {
 
 #[derive(Debug, Clone)]
 pub struct ParcelLine {
-    pub status: String,
     pub carrier: Option<String>,
     pub tracking_number: Option<String>,
     pub tracking_url: Option<String>,
@@ -278,7 +276,6 @@ mod tests {
             customer_name: "Ada Lovelace".into(),
             currency: "USD".into(),
             items: vec![ItemLine { title: "Kindle Paperwhite, 16 GB".into(), quantity: 1, unit_price: 14999 }],
-            subtotal: 14999,
             shipping: 0,
             tax: 975,
             total: 15974,
@@ -289,7 +286,6 @@ mod tests {
                 NaiveDate::from_ymd_opt(2026, 12, 9).unwrap(),
             ),
             parcels: vec![ParcelLine {
-                status: "shipped".into(),
                 carrier: Some("Swift".into()),
                 tracking_number: Some("SW123456789".into()),
                 tracking_url: Some("https://track.example/SW123456789".into()),

@@ -82,7 +82,7 @@ pub fn spawn_dispatcher(state: AppState, mut shutdown: watch::Receiver<bool>) ->
 
 /// Fans out up to a batch of events: one e-mail to the customer and one webhook per subscription that wants
 /// the event's type. Returns how many events it took.
-pub async fn fan_out(state: &AppState) -> Result<usize, StoreError> {
+async fn fan_out(state: &AppState) -> Result<usize, StoreError> {
     let now = state.now_micros();
     let mut tx = state.store.write().await?;
     let events = notifications::claim_events(&mut tx.conn(), FAN_OUT_BATCH).await?;
@@ -119,7 +119,7 @@ pub async fn fan_out(state: &AppState) -> Result<usize, StoreError> {
 
 /// Sends the deliveries that are due, at once, and records their outcomes together. Each order is read once
 /// for all of its messages in the batch. Returns how many it sent or tried.
-pub async fn send_due(state: &AppState) -> Result<usize, StoreError> {
+async fn send_due(state: &AppState) -> Result<usize, StoreError> {
     let now = state.now_micros();
     let lease = i64::try_from(state.config.job_lease.as_micros()).unwrap_or(i64::MAX / 2);
     let mut tx = state.store.write().await?;

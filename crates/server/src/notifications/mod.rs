@@ -6,7 +6,7 @@ mod messages;
 mod note;
 pub(crate) mod webhooks;
 
-pub use dispatcher::{fan_out, idle, purge, send_due, spawn_dispatcher};
+pub use dispatcher::{idle, purge, spawn_dispatcher};
 
 use crate::state::AppState;
 use utoipa_axum::{router::OpenApiRouter, routes};

@@ -76,7 +76,6 @@ pub fn order_note(state: &AppState, o: &OrderView, customer_name: &str) -> Order
             .iter()
             .map(|i| ItemLine { title: i.title.clone(), quantity: i.quantity, unit_price: i.unit_price.amount })
             .collect(),
-        subtotal: o.subtotal.amount,
         shipping: o.shipping.amount,
         tax: o.tax.amount,
         total: o.total.amount,
@@ -87,7 +86,6 @@ pub fn order_note(state: &AppState, o: &OrderView, customer_name: &str) -> Order
             .shipments
             .iter()
             .map(|s| ParcelLine {
-                status: s.status.to_string(),
                 carrier: s.carrier.clone(),
                 tracking_number: s.tracking_number.clone(),
                 tracking_url: s.tracking_url.clone(),
