@@ -177,6 +177,16 @@ fn shows_tracking(kind: EventKind) -> bool {
     )
 }
 
+/// What the delivery address stands under: the promise while the order is on its way, and no promise once it
+/// is delivered, cancelled or coming back.
+fn delivery_heading(l: &Letter<'_>) -> String {
+    match l.kind {
+        EventKind::ShipmentDelivered | EventKind::OrderDelivered => "Delivered to".into(),
+        EventKind::OrderCancelled | EventKind::ReturnRequested | EventKind::OrderRefunded => "Delivery address".into(),
+        _ => format!("Arriving {}", window(l.note.estimated_delivery.0, l.note.estimated_delivery.1)),
+    }
+}
+
 fn html_body(l: &Letter<'_>, w: &Wording) -> Markup {
     let n = l.note;
     let c = |m: i64| money(m, &n.currency);
@@ -219,7 +229,7 @@ fn html_body(l: &Letter<'_>, w: &Wording) -> Markup {
                     tr { th scope="row" style="text-align: left;" { "Order total" } td style="text-align: right; font-weight: bold;" { (c(n.total)) } }
                 }
                 h2 style="font-size: 1.1rem;" { "Delivery" }
-                p { "Arriving " (window(n.estimated_delivery.0, n.estimated_delivery.1)) }
+                p { (delivery_heading(l)) }
                 address style="font-style: normal;" { @for line in &n.ship_to { (line) br; } }
                 hr;
                 p style="font-size: .85rem; color: #4f5a65;" {
@@ -257,7 +267,7 @@ fn text_body(l: &Letter<'_>, w: &Wording) -> String {
         let _ = writeln!(t, "  {} × {}  {}", i.quantity, i.title, c(i.unit_price * i64::from(i.quantity)));
     }
     let _ = writeln!(t, "  Shipping  {}\n  Tax  {}\n  Order total  {}", c(n.shipping), c(n.tax), c(n.total));
-    let _ = writeln!(t, "\nArriving {}", window(n.estimated_delivery.0, n.estimated_delivery.1));
+    let _ = writeln!(t, "\n{}", delivery_heading(l));
     for line in &n.ship_to {
         let _ = writeln!(t, "  {line}");
     }

@@ -96,6 +96,48 @@ impl SmtpServer {
     }
 }
 
+/// Each received e-mail's subject, plain text and HTML, as the SMTP server got them (MIME decoded), against
+/// insta snapshots named by recipient and event; ids, the test server's address, dates, times and tracking
+/// numbers are redacted, as they change from run to run.
+fn snapshot_bodies(mails: &[Mail]) {
+    let mut named = BTreeMap::new();
+    for m in mails {
+        let parsed = mailparse::parse_mail(m.raw.as_bytes()).expect("a MIME message");
+        let (mut text, mut html) = (None, None);
+        for part in parsed.parts() {
+            match part.ctype.mimetype.as_str() {
+                "text/plain" => text = Some(part.get_body().unwrap()),
+                "text/html" => html = Some(part.get_body().unwrap()),
+                _ => {}
+            }
+        }
+        let to = &m.headers["to"];
+        let address = to.rsplit_once('<').map_or(to.as_str(), |(_, a)| a.trim_end_matches('>'));
+        let who = address.split('@').next().unwrap();
+        let name = format!("{who}_{}", m.headers["x-buynow-event"].replace('.', "_"));
+        let body = format!(
+            "Subject: {}\n\n{}\n\n----- HTML -----\n\n{}",
+            parsed.headers.iter().find(|h| h.get_key() == "Subject").unwrap().get_value(),
+            text.expect("a plain-text part").trim_end(),
+            html.expect("an HTML part").trim_end().replace("><", ">\n<"),
+        );
+        assert!(named.insert(name.clone(), body).is_none(), "one {name}");
+    }
+    let filters = vec![
+        (r"\b(ord|shp|ret|pay|evt|rfd|dlv)_[0-9A-Za-z]+", "[$1]"),
+        (r"http://127\.0\.0\.1:\d+", "[shop]"),
+        (r"(Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day, [A-Z][a-z]+ \d{1,2}", "[day]"),
+        (r"\d{1,2}:\d{2} [AP]M [A-Z]{3,4}", "[time]"),
+        (r"(https://[a-z.]+/t/)[0-9A-Z]+", "$1[tracking]"),
+        (r#"(tracking number (?:<a href="[^"]*">)?)[0-9A-Z]+"#, "$1[tracking]"),
+    ];
+    insta::with_settings!({ filters => filters, prepend_module_to_snapshot => false }, {
+        for (name, body) in &named {
+            insta::assert_snapshot!(name.as_str(), body);
+        }
+    });
+}
+
 /// A webhook as received: its `webhook-*` headers and its body.
 type Received = (BTreeMap<String, String>, String);
 
@@ -230,6 +272,10 @@ async fn every_customer_facing_event_is_one_email_and_one_verified_webhook() {
     // Cancelled.
     let cy = app.buyer("cy@example.com", VISA).await;
     let (_, cancelled) = app.buy(&cy, "cy-1", json!({"sku": "SHOE", "quantity": 1})).await;
+    // A message tells the order as it stands when it is made: its first messages go out before the cancel,
+    // so that they offer the cancel as the customer saw it then (and the snapshots hold still).
+    app.settle().await;
+    app.quiet().await;
     let (status, _) =
         app.post(&format!("/v1/orders/{}/cancel", cancelled["id"].as_str().unwrap()), Some(&cy.token), json!({})).await;
     assert_eq!(status, 200);
@@ -287,6 +333,7 @@ async fn every_customer_facing_event_is_one_email_and_one_verified_webhook() {
         assert!(m.raw.contains("Content-Type: text/plain") && m.raw.contains("Content-Type: text/html"));
     }
     assert_eq!(by_kind, expected);
+    snapshot_bodies(&mails);
 
     eventually("every webhook arrives", || hooks.got.lock().unwrap().len() >= total).await;
     let got = hooks.got.lock().unwrap().clone();
