@@ -163,7 +163,8 @@ async fn start(args: &Bench) -> anyhow::Result<Target> {
             (format!("sqlite://{}", dir.path().join("bench.db").display()), Some(dir))
         }
     };
-    let store = Store::open(&database).await.with_context(|| format!("opening {database}"))?;
+    let store =
+        Store::open(&database).await.with_context(|| format!("opening {}", buynow_store::redact_url(&database)))?;
     if let Some(url) = &args.url {
         let admin = std::env::var("BUYNOW_ADMIN_KEY").context("--url needs the server's BUYNOW_ADMIN_KEY")?;
         return Ok(Target {

@@ -5,9 +5,9 @@ mod bench;
 use anyhow::Context;
 use buynow_payments::{Sandbox, SandboxConfig, Vault};
 use buynow_server::{AppState, Config};
-use buynow_store::Store;
+use buynow_store::{redact_url, Store};
 use clap::{Args, Parser, Subcommand};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -38,6 +38,18 @@ enum Command {
     /// Run the simulated carriers: they move the parcels booked with them and send signed tracking events
     /// to a BuyNow server over HTTP.
     CarrierSim(CarrierSimArgs),
+    /// The card vault's master keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Re-wrap every card's data key under BUYNOW_VAULT_KEY, opening the old ones with BUYNOW_VAULT_OLD_KEYS.
+    /// Safe while the shop runs (start it with the new key and the old one first) and safe to run again.
+    Rotate(Common),
+    /// How many cards are under each master key.
+    Status(Common),
 }
 
 #[derive(Args, Clone)]
@@ -64,8 +76,8 @@ struct Common {
     /// `sqlite://PATH` (the embedded default) or `postgres://USER@HOST:PORT/DB` (for many processes).
     #[arg(long, env = "BUYNOW_DATABASE_URL", default_value = "sqlite://buynow.db")]
     database: String,
-    /// The vault key: base64 of 32 random bytes. Without it a development key is generated and kept in a
-    /// file beside the database.
+    /// The vault's master key: base64 of 32 random bytes (`openssl rand -base64 32`). Required on PostgreSQL;
+    /// on SQLite without it a development key is generated and kept in a file beside the database file.
     #[arg(long, env = "BUYNOW_VAULT_KEY", hide_env_values = true)]
     vault_key: Option<String>,
     /// Older vault keys (comma-separated) that still open cards sealed before a rotation.
@@ -148,8 +160,16 @@ struct Serve {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+async fn main() {
+    if let Err(e) = run(Cli::parse()).await {
+        // One line, causes included: what went wrong, and nothing of a secret (URLs are redacted where they
+        // are named).
+        eprintln!("buynow: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     // The bench's report is its output: the server it runs logs only warnings, unless RUST_LOG says otherwise.
     let default_filter = match cli.command {
         Some(Command::Bench(_)) => "warn",
@@ -173,8 +193,14 @@ async fn main() -> anyhow::Result<()> {
         Some(Command::Bench(args)) => bench::run(args).await,
         Some(Command::CarrierSim(args)) => run_carrier_sim(args).await,
         Some(Command::Migrate(common)) => {
-            Store::open(&common.database).await.context("migrating")?;
+            open_store(&common.database).await?;
             println!("database {} is up to date", redact_url(&common.database));
+            Ok(())
+        }
+        Some(Command::Keys(KeysCommand::Rotate(common))) => rotate_keys(common).await,
+        Some(Command::Keys(KeysCommand::Status(common))) => {
+            let store = open_store(&common.database).await?;
+            print_key_status(&buynow_server::vault_keys::status(&store).await?);
             Ok(())
         }
     }
@@ -192,14 +218,15 @@ impl Serve {
     }
 }
 
+async fn open_store(database: &str) -> anyhow::Result<Store> {
+    Store::open(database).await.with_context(|| format!("opening {}", redact_url(database)))
+}
+
 async fn build_state(common: &Common, run_workers: bool, adjust: impl FnOnce(&mut Config)) -> anyhow::Result<AppState> {
-    let store = Store::open(&common.database).await.with_context(|| format!("opening {}", common.database))?;
-    let vault_key = match &common.vault_key {
-        Some(k) => SecretString::from(k.clone()),
-        None => dev_vault_key(&common.database)?,
-    };
+    let (vault_key, old_vault_keys) = vault_keys(common)?;
+    let store = open_store(&common.database).await?;
     let mut config = Config::new(vault_key);
-    config.old_vault_keys = common.vault_old_keys.iter().map(|k| SecretString::from(k.clone())).collect();
+    config.old_vault_keys = old_vault_keys;
     config.admin_key = common.admin_key.clone().filter(|k| !k.is_empty()).map(SecretString::from);
     config.run_workers = run_workers;
     config.mail = buynow_notify::MailerConfig {
@@ -244,24 +271,97 @@ async fn build_state(common: &Common, run_workers: bool, adjust: impl FnOnce(&mu
     Ok(AppState::new(store, config, gateway).await?)
 }
 
-/// The development vault key: generated once and kept (owner-readable only) beside the database, so the
-/// demo's cards still open after a restart. Production sets BUYNOW_VAULT_KEY.
-fn dev_vault_key(database: &str) -> anyhow::Result<SecretString> {
-    let db_path = database.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
-    let path = PathBuf::from(format!("{db_path}.vault-key"));
-    let key = if path.exists() {
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?.trim().to_string()
-    } else {
-        let key = Vault::generate_key();
-        write_private(&path, &key)?;
-        key
+/// The vault's master key and the old ones that still open cards. On PostgreSQL (many processes, production)
+/// the key must be given. On SQLite without one, a development key is generated once and kept beside the
+/// database file (owner-readable only), so the demo's cards still open after a restart; given a key, that
+/// development key, if there is one, still opens the cards it sealed until `buynow keys rotate` moves them.
+fn vault_keys(common: &Common) -> anyhow::Result<(SecretString, Vec<SecretString>)> {
+    let mut old: Vec<SecretString> =
+        common.vault_old_keys.iter().filter(|k| !k.trim().is_empty()).map(|k| SecretString::from(k.clone())).collect();
+    let dev_key_file = sqlite_file(&common.database).map(|db| PathBuf::from(format!("{}.vault-key", db.display())));
+    let given = common.vault_key.clone().filter(|k| !k.trim().is_empty());
+    let active = match (given, &dev_key_file) {
+        (Some(key), dev) => {
+            Vault::from_base64(&key).context("BUYNOW_VAULT_KEY must be base64 of 32 bytes")?;
+            if let Some(dev) = dev.as_ref().filter(|f| f.exists()) {
+                old.push(read_dev_key(dev)?);
+            }
+            SecretString::from(key)
+        }
+        (None, Some(file)) => dev_vault_key(file)?,
+        (None, None) => anyhow::bail!(
+            "BUYNOW_VAULT_KEY is not set: a database other than SQLite needs the card vault's master key \
+             (base64 of 32 random bytes, e.g. `openssl rand -base64 32`), as BUYNOW_VAULT_KEY or --vault-key"
+        ),
     };
-    tracing::warn!(file = %path.display(), "using a generated DEVELOPMENT vault key; set BUYNOW_VAULT_KEY in production");
-    Vault::from_base64(&key).context("the development vault key file is damaged")?;
-    Ok(SecretString::from(key))
+    for (i, key) in old.iter().enumerate() {
+        Vault::from_base64(key.expose_secret())
+            .with_context(|| format!("BUYNOW_VAULT_OLD_KEYS: key {} must be base64 of 32 bytes", i + 1))?;
+    }
+    Ok((active, old))
 }
 
-fn write_private(path: &PathBuf, contents: &str) -> anyhow::Result<()> {
+/// The file of a `sqlite://PATH` database; none for an in-memory one or another back end.
+fn sqlite_file(database: &str) -> Option<PathBuf> {
+    let path = database.strip_prefix("sqlite://").or_else(|| database.strip_prefix("sqlite:"))?;
+    let path = path.split('?').next().unwrap_or(path);
+    (!path.is_empty() && !path.starts_with(":memory:")).then(|| PathBuf::from(path))
+}
+
+fn read_dev_key(file: &std::path::Path) -> anyhow::Result<SecretString> {
+    let key = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    Vault::from_base64(&key).with_context(|| format!("the development vault key in {} is damaged", file.display()))?;
+    Ok(SecretString::from(key.trim().to_string()))
+}
+
+fn dev_vault_key(file: &std::path::Path) -> anyhow::Result<SecretString> {
+    let key = if file.exists() {
+        read_dev_key(file)?
+    } else {
+        let key = Vault::generate_key();
+        write_private(file, &key)?;
+        SecretString::from(key)
+    };
+    tracing::warn!(file = %file.display(), "using a generated DEVELOPMENT vault key; set BUYNOW_VAULT_KEY in production");
+    Ok(key)
+}
+
+async fn rotate_keys(common: Common) -> anyhow::Result<()> {
+    let (active, old) = vault_keys(&common)?;
+    let mut vault = Vault::from_base64(active.expose_secret())?;
+    for key in &old {
+        vault = vault.with_old_key(key.expose_secret())?;
+    }
+    let store = open_store(&common.database).await?;
+    let done = buynow_server::vault_keys::rotate(&store, &vault).await?;
+    println!("re-wrapped {} cards' data keys under master key {}", done.rewrapped, vault.active_key_id());
+    print_key_status(&done.by_key);
+    if done.raced > 0 {
+        println!("{} cards changed while this ran; run it again to take them", done.raced);
+    }
+    if let Some((card, e)) = done.unopenable.first() {
+        anyhow::bail!(
+            "{} cards could not be re-wrapped (the first, {card}: {e}); add their master key to BUYNOW_VAULT_OLD_KEYS",
+            done.unopenable.len()
+        );
+    }
+    if done.by_key.iter().all(|k| k.key_id == vault.active_key_id() && k.enveloped) {
+        println!("every card opens with the active key alone: the old keys can be removed from BUYNOW_VAULT_OLD_KEYS");
+    }
+    Ok(())
+}
+
+fn print_key_status(by_key: &[buynow_server::vault_keys::KeyCount]) {
+    if by_key.is_empty() {
+        println!("no cards in the vault");
+    }
+    for k in by_key {
+        let form = if k.enveloped { "" } else { " (sealed before envelopes)" };
+        println!("  {}: {} cards{form}", k.key_id, k.cards);
+    }
+}
+
+fn write_private(path: &std::path::Path, contents: &str) -> anyhow::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -344,7 +444,7 @@ async fn run_worker(common: Common) -> anyhow::Result<()> {
 
 async fn run_carrier_sim(args: CarrierSimArgs) -> anyhow::Result<()> {
     use buynow_server::simulation::{CarrierSim, CarrierSimConfig};
-    let store = Store::open(&args.database).await.with_context(|| format!("opening {}", redact_url(&args.database)))?;
+    let store = open_store(&args.database).await?;
     let config = CarrierSimConfig {
         target: args.target.clone(),
         pace: Duration::from_secs(args.pace_secs),
@@ -389,16 +489,4 @@ async fn shutdown_signal() {
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
     tracing::info!("shutting down: finishing requests in flight");
-}
-
-/// A database URL without its password, for printing.
-fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!("{}{user}{}", &url[..scheme + 3], &url[at..])
-        }
-        _ => url.to_string(),
-    }
 }

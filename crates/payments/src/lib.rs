@@ -8,4 +8,4 @@ pub use gateway::{
     AuthorizeOutcome, AuthorizeRequest, DeclineCode, Gateway, GatewayError, MoveOutcome, Recorded, Refusal,
 };
 pub use sandbox::{Now, Sandbox, SandboxConfig};
-pub use vault::{Vault, VaultError};
+pub use vault::{Envelope, Vault, VaultError};

@@ -1,8 +1,11 @@
-//! The card vault: card numbers are sealed with AES-256-GCM before they reach the database.
+//! The card vault: envelope encryption. Each card number is sealed (AES-256-GCM) with a data key of its own,
+//! made for it at random; the data key is kept wrapped (sealed) by a master key from the configuration. The
+//! database holds the sealed number, the wrapped data key and the master key's id; never a key in clear.
 //!
-//! Each sealed value records the id of the key that sealed it, so keys can be rotated: new cards use the
-//! active key, old ones open with the key they name. The row id is bound in as associated data, so a sealed
-//! number copied onto another row does not open.
+//! Rotating the master key re-wraps data keys only: a card number is not opened for it. Old master keys stay
+//! configured (`with_old_key`) until every data key is re-wrapped under the new one (`buynow keys rotate`).
+//! The row id is bound in as associated data, to both the number and its data key, so a sealed number or a
+//! wrapped key copied onto another row does not open.
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
@@ -22,13 +25,31 @@ pub enum VaultError {
     Tampered,
 }
 
+/// A card number as the database keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    /// The id of the master key that wrapped the data key.
+    pub key_id: String,
+    /// The card's data key, sealed by that master key (nonce ‖ ciphertext ‖ tag). `None` on a card sealed before
+    /// envelopes, by the master key itself; `buynow keys rotate` gives it an envelope.
+    pub wrapped_key: Option<Vec<u8>>,
+    /// The card number, sealed by the data key (nonce ‖ ciphertext ‖ tag).
+    pub sealed: Vec<u8>,
+}
+
+impl From<&buynow_store::customers::SavedCard> for Envelope {
+    fn from(card: &buynow_store::customers::SavedCard) -> Self {
+        Envelope { key_id: card.key_id.clone(), wrapped_key: card.wrapped_key.clone(), sealed: card.sealed.clone() }
+    }
+}
+
 pub struct Vault {
     keys: HashMap<String, SecretBox<[u8; 32]>>,
     active: String,
 }
 
 impl Vault {
-    /// A vault with one active key (base64 of 32 random bytes). Older keys can be added with `with_old_key`.
+    /// A vault with one active master key (base64 of 32 random bytes). Older ones are added with `with_old_key`.
     pub fn from_base64(active: &str) -> Result<Vault, VaultError> {
         let (id, key) = decode_key(active)?;
         Ok(Vault { keys: HashMap::from([(id.clone(), key)]), active: id })
@@ -42,41 +63,103 @@ impl Vault {
 
     /// A fresh random key, base64: for a development database given none, and for tests.
     pub fn generate_key() -> String {
-        let mut key = [0u8; 32];
-        rand::thread_rng().fill_bytes(&mut key);
-        B64.encode(key)
+        B64.encode(random_key())
     }
 
     pub fn active_key_id(&self) -> &str {
         &self.active
     }
 
-    /// Seals `plain` for the row `row_id`: returns (key id, nonce ‖ ciphertext ‖ tag).
-    pub fn seal(&self, row_id: &str, plain: &str) -> (String, Vec<u8>) {
-        let key = &self.keys[&self.active];
-        let cipher = Aes256Gcm::new(key.expose_secret().into());
-        let mut nonce = [0u8; 12];
-        rand::thread_rng().fill_bytes(&mut nonce);
-        let sealed = cipher
-            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plain.as_bytes(), aad: row_id.as_bytes() })
-            .expect("AES-GCM encryption of a short message cannot fail");
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&sealed);
-        (self.active.clone(), out)
+    /// The id of a master key given in base64, as envelopes name it.
+    pub fn key_id_of(b64: &str) -> Result<String, VaultError> {
+        decode_key(b64).map(|(id, _)| id)
     }
 
-    pub fn open(&self, key_id: &str, row_id: &str, sealed: &[u8]) -> Result<String, VaultError> {
-        let key = self.keys.get(key_id).ok_or_else(|| VaultError::UnknownKey(key_id.to_string()))?;
-        if sealed.len() < 12 + 16 {
-            return Err(VaultError::Tampered);
-        }
-        let (nonce, body) = sealed.split_at(12);
-        let cipher = Aes256Gcm::new(key.expose_secret().into());
-        let plain = cipher
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: body, aad: row_id.as_bytes() })
-            .map_err(|_| VaultError::Tampered)?;
+    /// Seals `plain` for the row `row_id` under a new data key, wrapped by the active master key.
+    pub fn seal(&self, row_id: &str, plain: &str) -> Envelope {
+        let data_key = random_key();
+        let sealed = seal_with(&data_key, plain.as_bytes(), row_id.as_bytes());
+        let wrapped = seal_with(self.keys[&self.active].expose_secret(), &data_key, &wrap_aad(row_id));
+        Envelope { key_id: self.active.clone(), wrapped_key: Some(wrapped), sealed }
+    }
+
+    pub fn open(&self, row_id: &str, envelope: &Envelope) -> Result<String, VaultError> {
+        let master = self.master(&envelope.key_id)?;
+        let plain = match &envelope.wrapped_key {
+            Some(wrapped) => {
+                let data_key = self.unwrap(master, row_id, wrapped)?;
+                open_with(data_key.expose_secret(), &envelope.sealed, row_id.as_bytes())?
+            }
+            None => open_with(master, &envelope.sealed, row_id.as_bytes())?,
+        };
         String::from_utf8(plain).map_err(|_| VaultError::Tampered)
     }
+
+    /// The envelope with its data key wrapped by the active master key, or `None` when it already is. The card
+    /// number is not opened, except for a card sealed before envelopes, which is sealed again under a data key
+    /// of its own (in memory only).
+    pub fn rewrap(&self, row_id: &str, envelope: &Envelope) -> Result<Option<Envelope>, VaultError> {
+        if envelope.key_id == self.active && envelope.wrapped_key.is_some() {
+            return Ok(None);
+        }
+        let master = self.master(&envelope.key_id)?;
+        let Some(wrapped) = &envelope.wrapped_key else {
+            let plain = String::from_utf8(open_with(master, &envelope.sealed, row_id.as_bytes())?)
+                .map_err(|_| VaultError::Tampered)?;
+            return Ok(Some(self.seal(row_id, &plain)));
+        };
+        let data_key = self.unwrap(master, row_id, wrapped)?;
+        let rewrapped = seal_with(self.keys[&self.active].expose_secret(), data_key.expose_secret(), &wrap_aad(row_id));
+        Ok(Some(Envelope {
+            key_id: self.active.clone(),
+            wrapped_key: Some(rewrapped),
+            sealed: envelope.sealed.clone(),
+        }))
+    }
+
+    fn master(&self, key_id: &str) -> Result<&[u8; 32], VaultError> {
+        self.keys.get(key_id).map(|k| k.expose_secret()).ok_or_else(|| VaultError::UnknownKey(key_id.to_string()))
+    }
+
+    fn unwrap(&self, master: &[u8; 32], row_id: &str, wrapped: &[u8]) -> Result<SecretBox<[u8; 32]>, VaultError> {
+        let bytes = open_with(master, wrapped, &wrap_aad(row_id))?;
+        let key: [u8; 32] = bytes.try_into().map_err(|_| VaultError::Tampered)?;
+        Ok(SecretBox::new(Box::new(key)))
+    }
+}
+
+fn random_key() -> [u8; 32] {
+    let mut key = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut key);
+    key
+}
+
+/// A wrapped data key is bound to its row, and apart from the number's own associated data.
+fn wrap_aad(row_id: &str) -> Vec<u8> {
+    [b"data-key:".as_slice(), row_id.as_bytes()].concat()
+}
+
+/// nonce ‖ ciphertext ‖ tag
+fn seal_with(key: &[u8; 32], plain: &[u8], aad: &[u8]) -> Vec<u8> {
+    let cipher = Aes256Gcm::new(key.into());
+    let mut nonce = [0u8; 12];
+    rand::thread_rng().fill_bytes(&mut nonce);
+    let sealed = cipher
+        .encrypt(Nonce::from_slice(&nonce), Payload { msg: plain, aad })
+        .expect("AES-GCM encryption of a short message cannot fail");
+    let mut out = nonce.to_vec();
+    out.extend_from_slice(&sealed);
+    out
+}
+
+fn open_with(key: &[u8; 32], sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>, VaultError> {
+    if sealed.len() < 12 + 16 {
+        return Err(VaultError::Tampered);
+    }
+    let (nonce, body) = sealed.split_at(12);
+    Aes256Gcm::new(key.into())
+        .decrypt(Nonce::from_slice(nonce), Payload { msg: body, aad })
+        .map_err(|_| VaultError::Tampered)
 }
 
 /// A key's id is a short fingerprint of it (not reversible), so the database names keys without holding them.
@@ -99,22 +182,59 @@ mod tests {
     #[test]
     fn seals_and_opens_and_binds_to_the_row() {
         let vault = Vault::from_base64(&Vault::generate_key()).unwrap();
-        let (kid, sealed) = vault.seal("pm_1", "4242424242424242");
-        assert!(!sealed.windows(4).any(|w| w == b"4242"));
-        assert_eq!(vault.open(&kid, "pm_1", &sealed).unwrap(), "4242424242424242");
-        assert_eq!(vault.open(&kid, "pm_2", &sealed), Err(VaultError::Tampered));
-        let mut flipped = sealed.clone();
-        flipped[20] ^= 1;
-        assert_eq!(vault.open(&kid, "pm_1", &flipped), Err(VaultError::Tampered));
+        let envelope = vault.seal("pm_1", "4242424242424242");
+        assert!(!envelope.sealed.windows(4).any(|w| w == b"4242"));
+        assert_eq!(vault.open("pm_1", &envelope).unwrap(), "4242424242424242");
+        assert_eq!(vault.open("pm_2", &envelope), Err(VaultError::Tampered));
+        let mut flipped = envelope.clone();
+        flipped.sealed[20] ^= 1;
+        assert_eq!(vault.open("pm_1", &flipped), Err(VaultError::Tampered));
+        let mut flipped = envelope.clone();
+        flipped.wrapped_key.as_mut().unwrap()[20] ^= 1;
+        assert_eq!(vault.open("pm_1", &flipped), Err(VaultError::Tampered));
     }
 
     #[test]
-    fn old_keys_still_open_after_rotation() {
+    fn every_card_has_a_data_key_of_its_own() {
+        let vault = Vault::from_base64(&Vault::generate_key()).unwrap();
+        let (a, b) = (vault.seal("pm_1", "4242424242424242"), vault.seal("pm_1", "4242424242424242"));
+        assert_ne!(a.wrapped_key, b.wrapped_key);
+        // One card's data key does not open another's number.
+        let swapped = Envelope { wrapped_key: a.wrapped_key.clone(), ..b.clone() };
+        assert_eq!(vault.open("pm_1", &swapped), Err(VaultError::Tampered));
+    }
+
+    #[test]
+    fn rotation_rewraps_the_data_key_and_keeps_the_sealed_number() {
         let old = Vault::generate_key();
-        let (kid, sealed) = Vault::from_base64(&old).unwrap().seal("pm_1", "5555555555554444");
-        let rotated = Vault::from_base64(&Vault::generate_key()).unwrap().with_old_key(&old).unwrap();
-        assert_ne!(rotated.active_key_id(), kid);
-        assert_eq!(rotated.open(&kid, "pm_1", &sealed).unwrap(), "5555555555554444");
+        let envelope = Vault::from_base64(&old).unwrap().seal("pm_1", "5555555555554444");
+        let new = Vault::generate_key();
+        let rotating = Vault::from_base64(&new).unwrap().with_old_key(&old).unwrap();
+        assert_ne!(rotating.active_key_id(), envelope.key_id);
+        assert_eq!(rotating.open("pm_1", &envelope).unwrap(), "5555555555554444");
+        let rewrapped = rotating.rewrap("pm_1", &envelope).unwrap().expect("under the old key");
+        assert_eq!(rewrapped.sealed, envelope.sealed, "the number itself is not sealed again");
+        assert_eq!(rewrapped.key_id, Vault::key_id_of(&new).unwrap());
+        assert_eq!(rotating.rewrap("pm_1", &rewrapped).unwrap(), None, "already under the active key");
+        let only_new = Vault::from_base64(&new).unwrap();
+        assert_eq!(only_new.open("pm_1", &rewrapped).unwrap(), "5555555555554444");
+        assert_eq!(only_new.open("pm_1", &envelope), Err(VaultError::UnknownKey(envelope.key_id.clone())));
+    }
+
+    #[test]
+    fn a_card_sealed_before_envelopes_opens_and_gets_one() {
+        let key = Vault::generate_key();
+        let vault = Vault::from_base64(&key).unwrap();
+        let master: [u8; 32] = B64.decode(&key).unwrap().try_into().unwrap();
+        let legacy = Envelope {
+            key_id: vault.active_key_id().to_string(),
+            wrapped_key: None,
+            sealed: seal_with(&master, b"4000056655665556", b"pm_1"),
+        };
+        assert_eq!(vault.open("pm_1", &legacy).unwrap(), "4000056655665556");
+        let enveloped = vault.rewrap("pm_1", &legacy).unwrap().expect("a legacy card is upgraded");
+        assert!(enveloped.wrapped_key.is_some());
+        assert_eq!(vault.open("pm_1", &enveloped).unwrap(), "4000056655665556");
     }
 
     #[test]

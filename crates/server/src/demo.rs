@@ -195,7 +195,7 @@ async fn write_demo(
     customers::set_default_address(c, customer, address.id).await?;
     let number = CardNumber::parse("4242424242424242").map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let id = PaymentMethodId::new();
-    let (key_id, sealed) = state.vault.seal(&id.to_string(), number.expose());
+    let envelope = state.vault.seal(&id.to_string(), number.expose());
     let card = SavedCard {
         id,
         customer_id: customer,
@@ -204,8 +204,9 @@ async fn write_demo(
         last4: number.last4().into(),
         exp_month: 12,
         exp_year: 2030,
-        key_id,
-        sealed,
+        key_id: envelope.key_id,
+        wrapped_key: envelope.wrapped_key,
+        sealed: envelope.sealed,
     };
     customers::insert_card(c, &card).await?;
     customers::set_default_payment_method(c, customer, id).await

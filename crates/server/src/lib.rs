@@ -19,6 +19,7 @@ pub mod products;
 pub mod services;
 pub mod simulation;
 pub mod state;
+pub mod vault_keys;
 pub mod views;
 pub mod web;
 

@@ -268,15 +268,17 @@ pub struct SavedCard {
     pub last4: String,
     pub exp_month: u32,
     pub exp_year: i32,
-    /// The data key that sealed it, and the sealed number (nonce ‖ ciphertext ‖ tag).
+    /// The vault's envelope of the number: the master key's id, the card's data key wrapped by it (none on a
+    /// card sealed before envelopes), and the number sealed by the data key.
     pub key_id: String,
+    pub wrapped_key: Option<Vec<u8>>,
     pub sealed: Vec<u8>,
 }
 
 pub async fn insert_card(c: &mut Conn<'_>, card: &SavedCard) -> Result<(), StoreError> {
     c.exec(
-        "INSERT INTO payment_methods (id, customer_id, brand, funding, last4, exp_month, exp_year, key_id, sealed, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "INSERT INTO payment_methods (id, customer_id, brand, funding, last4, exp_month, exp_year, key_id, \
+         wrapped_key, sealed, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         args![
             card.id.to_string(),
             card.customer_id.to_string(),
@@ -286,6 +288,7 @@ pub async fn insert_card(c: &mut Conn<'_>, card: &SavedCard) -> Result<(), Store
             card.exp_month,
             card.exp_year,
             &card.key_id,
+            card.wrapped_key.clone().ok_or(StoreError::Unsupported("a card without a wrapped data key"))?,
             card.sealed.clone(),
             crate::now_micros()
         ],
@@ -294,7 +297,7 @@ pub async fn insert_card(c: &mut Conn<'_>, card: &SavedCard) -> Result<(), Store
     .map(drop)
 }
 
-const CARD_COLS: &str = "id, customer_id, brand, funding, last4, exp_month, exp_year, key_id, sealed";
+const CARD_COLS: &str = "id, customer_id, brand, funding, last4, exp_month, exp_year, key_id, wrapped_key, sealed";
 
 fn saved_card(r: &Row) -> Result<SavedCard, StoreError> {
     saved_card_at(r, 0)
@@ -311,6 +314,7 @@ fn saved_card_at(r: &Row, at: usize) -> Result<SavedCard, StoreError> {
         exp_month: u32::try_from(r.int(c.get("exp_month"))?).map_err(corrupt)?,
         exp_year: i32::try_from(r.int(c.get("exp_year"))?).map_err(corrupt)?,
         key_id: r.text(c.get("key_id"))?,
+        wrapped_key: r.opt_blob(c.get("wrapped_key"))?,
         sealed: r.blob(c.get("sealed"))?,
     })
 }
@@ -323,6 +327,52 @@ pub async fn card(
 ) -> Result<Option<SavedCard>, StoreError> {
     let sql = format!("SELECT {CARD_COLS} FROM payment_methods WHERE id = $1 AND customer_id = $2");
     c.opt(&sql, args![id.to_string(), customer.to_string()]).await?.as_ref().map(saved_card).transpose()
+}
+
+/// Up to `limit` cards whose envelope is not yet under the master key `active` (or has no wrapped data key),
+/// after `after` in id order: what `buynow keys rotate` works through.
+pub async fn cards_to_rewrap(
+    c: &mut Conn<'_>,
+    active: &str,
+    after: &str,
+    limit: u32,
+) -> Result<Vec<SavedCard>, StoreError> {
+    let sql = format!(
+        "SELECT {CARD_COLS} FROM payment_methods WHERE (key_id <> $1 OR wrapped_key IS NULL) AND id > $2 \
+         ORDER BY id LIMIT $3"
+    );
+    c.all(&sql, args![active, after, limit]).await?.iter().map(saved_card).collect()
+}
+
+/// How many cards' envelopes are under each master key (`None`: sealed before envelopes).
+pub async fn cards_by_key(c: &mut Conn<'_>) -> Result<Vec<(String, bool, i64)>, StoreError> {
+    let rows = c
+        .all(
+            "SELECT key_id, CAST(CASE WHEN wrapped_key IS NULL THEN 0 ELSE 1 END AS BIGINT) AS enveloped, COUNT(*) AS n \
+             FROM payment_methods GROUP BY key_id, CASE WHEN wrapped_key IS NULL THEN 0 ELSE 1 END ORDER BY key_id",
+            args![],
+        )
+        .await?;
+    rows.iter().map(|r| Ok((r.text("key_id")?, r.int("enveloped")? != 0, r.int("n")?))).collect()
+}
+
+/// Puts a card's new envelope in place of the one it was read with; false when another rotation (or anything)
+/// changed it meanwhile.
+pub async fn replace_envelope(
+    c: &mut Conn<'_>,
+    id: PaymentMethodId,
+    was_key_id: &str,
+    key_id: &str,
+    wrapped_key: Vec<u8>,
+    sealed: Vec<u8>,
+) -> Result<bool, StoreError> {
+    let n = c
+        .exec(
+            "UPDATE payment_methods SET key_id = $3, wrapped_key = $4, sealed = $5 WHERE id = $1 AND key_id = $2",
+            args![id.to_string(), was_key_id, key_id, wrapped_key, sealed],
+        )
+        .await?;
+    Ok(n == 1)
 }
 
 pub async fn cards(c: &mut Conn<'_>, customer: CustomerId) -> Result<Vec<SavedCard>, StoreError> {

@@ -170,6 +170,14 @@ impl Row {
         })
     }
 
+    pub fn opt_blob(&self, i: impl Col) -> Result<Option<Vec<u8>>, StoreError> {
+        get!(self, Option<Vec<u8>>, i, |v: &Value| match v {
+            Value::Blob(b) => Some(Some(b.clone())),
+            Value::Null => Some(None),
+            _ => None,
+        })
+    }
+
     pub fn blob(&self, i: impl Col) -> Result<Vec<u8>, StoreError> {
         get!(self, Vec<u8>, i, |v: &Value| match v {
             Value::Blob(b) => Some(b.clone()),

@@ -210,7 +210,7 @@ impl Store {
             .strip_prefix("sqlite://")
             .or_else(|| url.strip_prefix("sqlite:"))
             .filter(|p| !p.is_empty() && !p.contains(":memory:"))
-            .ok_or_else(|| StoreError::UnsupportedUrl(url.to_string()))?;
+            .ok_or_else(|| StoreError::UnsupportedUrl(redact_url(url)))?;
         let path = std::path::Path::new(path);
         let mut conn = sqlite::open_writer(path, durability)?;
         migrate::run(&mut Conn(ConnInner::Sqlite(&mut conn))).await?;
@@ -448,5 +448,43 @@ impl Drop for WriteTx {
         if w.in_tx && w.conn.execute_batch("ROLLBACK").is_ok() {
             w.in_tx = false;
         }
+    }
+}
+
+/// A database URL as it may be printed or logged: without a password, whether in its authority
+/// (`postgres://user:secret@host`) or as a `password=` parameter.
+pub fn redact_url(url: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let mut out = match (base.find("://"), base.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let user = base[scheme + 3..at].split(':').next().unwrap_or("");
+            format!("{}{user}{}", &base[..scheme + 3], &base[at..])
+        }
+        _ => base.to_string(),
+    };
+    if let Some(query) = query {
+        let kept: Vec<&str> = query.split('&').filter(|p| !p.to_ascii_lowercase().starts_with("password=")).collect();
+        if !kept.is_empty() {
+            out.push('?');
+            out.push_str(&kept.join("&"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod redact_tests {
+    use super::redact_url;
+
+    #[test]
+    fn a_printed_url_holds_no_password() {
+        assert_eq!(redact_url("postgres://shop:secret@db:5432/buynow"), "postgres://shop@db:5432/buynow");
+        assert_eq!(redact_url("postgres://shop:p@ss@db/buynow"), "postgres://shop@db/buynow");
+        assert_eq!(
+            redact_url("postgres://db/buynow?user=shop&password=secret&sslmode=require"),
+            "postgres://db/buynow?user=shop&sslmode=require"
+        );
+        assert_eq!(redact_url("sqlite://buynow.db"), "sqlite://buynow.db");
+        assert_eq!(redact_url("mysql://root:secret@localhost"), "mysql://root@localhost");
     }
 }

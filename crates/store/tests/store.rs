@@ -93,6 +93,7 @@ async fn customer_with_defaults(store: &Store, email: &str) -> (CustomerId, Addr
         exp_month: 12,
         exp_year: 2035,
         key_id: "k1".into(),
+        wrapped_key: Some(vec![4, 5, 6]),
         sealed: vec![1, 2, 3],
     };
     customers::insert_card(&mut c, &saved).await.unwrap();
@@ -337,6 +338,7 @@ async fn a_buyer_comes_with_the_named_or_default_address_and_card_and_never_anot
     assert_eq!(defaults.address.map(|a| a.id), Some(ada_address));
     let card = defaults.card.unwrap();
     assert_eq!((card.id, card.brand, card.last4.as_str(), card.sealed), (ada_card, Brand::Visa, "4242", vec![1, 2, 3]));
+    assert_eq!(card.wrapped_key, Some(vec![4, 5, 6]), "the envelope comes back whole");
     let product = defaults.product.unwrap();
     assert_eq!((product.sku.as_str(), product.price), ("S", Money::usd(100)));
     assert!(defaults.key.is_none());
@@ -609,6 +611,21 @@ async fn a_failed_job_is_retried_later_then_given_up(store) {
     assert_eq!(jobs::status(&mut tx.conn(), id).await.unwrap().as_deref(), Some("failed"));
     tx.commit().await.unwrap();
 }
+
+async fn a_key_rotation_finds_the_cards_under_other_keys_and_replaces_each_envelope_once(store) {
+    let (_, _, card) = customer_with_defaults(&store, "rotate@example.com").await;
+    let mut tx = store.write().await.unwrap();
+    let mut c = tx.conn();
+    assert_eq!(customers::cards_by_key(&mut c).await.unwrap(), vec![("k1".to_string(), true, 1)]);
+    let due = customers::cards_to_rewrap(&mut c, "k2", "", 10).await.unwrap();
+    assert_eq!(due.iter().map(|d| d.id).collect::<Vec<_>>(), vec![card]);
+    assert!(customers::cards_to_rewrap(&mut c, "k2", &card.to_string(), 10).await.unwrap().is_empty(), "after it");
+    assert!(customers::replace_envelope(&mut c, card, "k1", "k2", vec![7], vec![8]).await.unwrap());
+    assert!(!customers::replace_envelope(&mut c, card, "k1", "k3", vec![9], vec![9]).await.unwrap(), "moved on");
+    assert!(customers::cards_to_rewrap(&mut c, "k2", "", 10).await.unwrap().is_empty());
+    assert_eq!(customers::cards_by_key(&mut c).await.unwrap(), vec![("k2".to_string(), true, 1)]);
+    tx.commit().await.unwrap();
+}
 }
 
 #[tokio::test]
@@ -617,6 +634,8 @@ async fn a_database_url_other_than_sqlite_is_refused_clearly() {
         let err = Store::open(url).await.err().expect("refused");
         assert!(err.to_string().contains("sqlite://PATH or postgres://"), "{url}: {err}");
     }
+    let err = Store::open("mysql://root:secret@db/shop").await.err().expect("refused");
+    assert!(!err.to_string().contains("secret"), "the password is not repeated: {err}");
 }
 
 /// A kept PostgreSQL reader whose connection the server ended is not lent again: the one read that meets it

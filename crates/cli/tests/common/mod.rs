@@ -22,6 +22,17 @@ impl Drop for Proc {
 /// Starts `buynow ARGS --database DB` with short job leases and the sandbox's latency `latency_ms`, and waits
 /// for its first line (where a server says its URL).
 pub fn spawn(args: &[&str], db: &str, latency_ms: &str) -> (Proc, String) {
+    spawn_with(args, db, latency_ms, &[], Stdio::null())
+}
+
+/// `spawn` with more environment (set after the defaults, so it wins) and stderr sent to `stderr`.
+pub fn spawn_with(
+    args: &[&str],
+    db: &str,
+    latency_ms: &str,
+    env: &[(&str, &str)],
+    stderr: impl Into<Stdio>,
+) -> (Proc, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_buynow"))
         .args(args)
         .args(["--database", db])
@@ -32,8 +43,9 @@ pub fn spawn(args: &[&str], db: &str, latency_ms: &str) -> (Proc, String) {
         .env("BUYNOW_MAIL_DIR", std::env::temp_dir().join(format!("buynow-test-mail-{}", std::process::id())))
         .env("BUYNOW_SANDBOX_LATENCY_MS", latency_ms)
         .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .expect("start buynow");
     let mut out = BufReader::new(child.stdout.take().unwrap());

@@ -49,7 +49,7 @@ pub async fn add_payment_method(
     }
     Cvc::parse(&body.cvc, number.brand())?;
     let id = PaymentMethodId::new();
-    let (key_id, sealed) = state.vault.seal(&id.to_string(), number.expose());
+    let envelope = state.vault.seal(&id.to_string(), number.expose());
     let card = SavedCard {
         id,
         customer_id: customer,
@@ -58,8 +58,9 @@ pub async fn add_payment_method(
         last4: number.last4().to_string(),
         exp_month: expiry.month,
         exp_year: expiry.year,
-        key_id,
-        sealed,
+        key_id: envelope.key_id,
+        wrapped_key: envelope.wrapped_key,
+        sealed: envelope.sealed,
     };
     let mut tx = state.store.write().await?;
     let current = customers::by_id(&mut tx.conn(), customer).await?.ok_or(ApiError::Unauthorized)?;

@@ -152,7 +152,7 @@ impl From<ApiError> for JobError {
 fn open_card(state: &AppState, card: &SavedCard) -> Result<(CardNumber, Expiry), JobError> {
     let number = state
         .vault
-        .open(&card.key_id, &card.id.to_string(), &card.sealed)
+        .open(&card.id.to_string(), &buynow_payments::Envelope::from(card))
         .map_err(|e| JobError::Fatal(e.to_string()))
         .and_then(|n| CardNumber::parse(&n).map_err(|_| JobError::Fatal("the vault holds a bad card number".into())))?;
     let expiry = Expiry::parse(i64::from(card.exp_month), i64::from(card.exp_year))
