@@ -105,6 +105,8 @@ prefixed_id!(/// A staff API key (its secret is shown once and stored as a hash)
     StaffKeyId, "key_", "staff key");
 prefixed_id!(/// One message of an event to one recipient: an e-mail, or a webhook to one subscription.
     DeliveryId, "dlv_", "delivery");
+prefixed_id!(/// A gift card: its code is shown once when issued and kept as a hash.
+    GiftCardId, "gc_", "gift card");
 prefixed_id!(/// A webhook subscription: a URL of the shop's own systems and the event types it wants.
     SubscriptionId, "whk_", "webhook subscription");
 

@@ -2,7 +2,9 @@
 
 pub mod card;
 pub mod event;
+pub mod gift_code;
 pub mod ids;
+pub mod ledger;
 pub mod money;
 pub mod order;
 pub mod payment;

@@ -125,6 +125,31 @@ impl FromRequestParts<AppState> for AdminAuth {
     }
 }
 
+/// Staff who may issue gift cards (and, later, refund and reship): the admin key, or a staff key with the
+/// `admin` or `support` role. Carries who it was, for the records.
+#[derive(Debug, Clone)]
+pub struct SupportAuth(pub String);
+
+impl FromRequestParts<AppState> for SupportAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let given = bearer(parts).ok_or(ApiError::Unauthorized)?;
+        if is_admin_key(state, given) {
+            return Ok(SupportAuth("admin".into()));
+        }
+        if given.len() > 200 {
+            return Err(ApiError::Unauthorized);
+        }
+        let mut read = state.store.read().await?;
+        match buynow_store::staff::key_by_hash(&mut read.conn(), &token_hash(given)).await? {
+            Some(k) if k.role == "support" || k.role == "admin" => Ok(SupportAuth(k.id.to_string())),
+            Some(_) => Err(ApiError::Forbidden("support")),
+            None => Err(ApiError::Unauthorized),
+        }
+    }
+}
+
 /// Staff who work shipments: the admin key (standing in for a warehouse key until staff roles exist), or a
 /// marketplace seller's key, which reaches only that seller's shipments.
 #[derive(Debug, Clone, Copy)]

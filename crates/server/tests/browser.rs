@@ -557,3 +557,29 @@ async fn the_order_page_lists_its_messages_and_the_console_sends_a_dead_one_agai
     assert_eq!(attempts, 3, "{failing}");
     b.done().await;
 }
+
+#[tokio::test]
+async fn a_gift_card_code_is_redeemed_on_the_account_page() {
+    let app = demo_app().await;
+    let Some(b) = browser(&app).await else { return };
+    let (status, issued) =
+        app.ops("POST", "/v1/ops/gift-cards", Some(json!({"amount": {"amount": 4000, "currency": "USD"}}))).await;
+    assert_eq!(status, 201, "{issued}");
+    b.sign_in_as_demo().await;
+    b.goto("/account").await;
+    assert!(b.text("#gift-card-balance").await.contains("$0.00"));
+    b.fill("#code", "not-a-code").await;
+    b.click("form[action='/account/gift-cards'] button[type=submit]").await;
+    assert!(b.text("#gift-cards").await.contains("is not a gift card code"));
+    b.accessible("the account page with a gift card problem").await;
+    // Typed as people do: lower case, spaces for dashes.
+    let typed = issued["code"].as_str().unwrap().to_lowercase().replace('-', " ");
+    b.fill("#code", &typed).await;
+    b.click("form[action='/account/gift-cards'] button[type=submit]").await;
+    b.until_path("/account").await;
+    assert_eq!(b.text("#gift-card-balance").await, money(4000));
+    assert!(b.text("#gift-cards").await.contains("Gift card redeemed"));
+    b.accessible("the account page with a gift card balance").await;
+    b.screenshot("account-gift-cards").await;
+    b.done().await;
+}

@@ -505,3 +505,40 @@ async fn signing_up_in_the_form_signs_in_and_a_taken_email_says_so_beside_the_fo
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains("id=\"password-error\""), "the message is beside the password field: {html}");
 }
+
+#[tokio::test]
+async fn a_gift_card_redeems_from_the_account_page_and_a_bad_code_says_why_beside_the_form() {
+    let app = spawn_app().await;
+    let (_, issued) = app
+        .ops("POST", "/v1/ops/gift-cards", Some(serde_json::json!({"amount": {"amount": 2500, "currency": "USD"}})))
+        .await;
+    let code = issued["code"].as_str().unwrap().to_string();
+    let c = app.buyer("gift-page@example.com", VISA).await;
+    let page = Page::new(&app, Some(&c.token));
+    let (_, html) = page.get("/account").await;
+    assert!(html.contains("Your gift card balance") && html.contains("$0.00"), "{html}");
+    let csrf = page.csrf("/account").await;
+
+    for (typed, status, says) in [
+        ("nonsense", StatusCode::UNPROCESSABLE_ENTITY, "is not a gift card code"),
+        ("ABCD-EFGH-JKMN-PQRS", StatusCode::NOT_FOUND, "gift card not found"),
+    ] {
+        let (got, _, html, _) = page.post("/account/gift-cards", FORM, form(&[("csrf", &csrf), ("code", typed)])).await;
+        assert_eq!(got, status, "{typed}: {html}");
+        assert!(html.contains(says) && html.contains("Redeem a gift card"), "{typed}: {html}");
+        assert!(!html.contains(typed) || typed == "nonsense", "a code typed is not shown back");
+    }
+    let (got, _, _, to) = page.post("/account/gift-cards", FORM, form(&[("csrf", &csrf), ("code", &code)])).await;
+    assert_eq!((got, to.as_deref()), (StatusCode::SEE_OTHER, Some("/account#gift-cards")));
+    let (_, html) = page.get("/account").await;
+    assert!(html.contains("$25.00") && html.contains("Gift card redeemed"), "{html}");
+    assert!(!html.contains(&code), "the code is not shown again");
+
+    // Someone else's try at the same code.
+    let other = app.buyer("gift-page-2@example.com", VISA).await;
+    let page = Page::new(&app, Some(&other.token));
+    let csrf = page.csrf("/account").await;
+    let (got, _, html, _) = page.post("/account/gift-cards", FORM, form(&[("csrf", &csrf), ("code", &code)])).await;
+    assert_eq!(got, StatusCode::CONFLICT);
+    assert!(html.contains("already been redeemed"), "{html}");
+}

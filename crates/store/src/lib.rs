@@ -16,6 +16,7 @@ pub mod carriers;
 pub mod catalog;
 pub mod customers;
 pub mod db;
+pub mod gift_cards;
 pub mod idempotency;
 pub mod jobs;
 mod migrate;

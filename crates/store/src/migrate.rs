@@ -8,6 +8,7 @@ const SQLITE: &[(i64, &str)] = &[
     (3, include_str!("../migrations/sqlite/0003_fulfillment.sql")),
     (4, include_str!("../migrations/sqlite/0004_notifications.sql")),
     (5, include_str!("../migrations/sqlite/0005_vault_envelopes.sql")),
+    (6, include_str!("../migrations/sqlite/0006_gift_cards.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_spine.sql")),
@@ -18,6 +19,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (6, include_str!("../migrations/postgres/0006_fulfillment.sql")),
     (7, include_str!("../migrations/postgres/0007_notifications.sql")),
     (8, include_str!("../migrations/postgres/0008_vault_envelopes.sql")),
+    (9, include_str!("../migrations/postgres/0009_gift_cards.sql")),
 ];
 
 pub(crate) async fn run(c: &mut Conn<'_>) -> Result<(), StoreError> {

@@ -5,6 +5,7 @@ use buynow_domain::{AddressId, PaymentMethodId, PostalAddress};
 use buynow_domain::{CustomerId, DeliverySpeed, EventKind, Money, OrderId, OrderStatus, PaymentId};
 use buynow_store::catalog::{self, Center, Product};
 use buynow_store::customers::{self, Purchase, SavedAddress, SavedCard};
+use buynow_store::gift_cards::{self, GiftCard, Posted, Redeemed};
 use buynow_store::idempotency::{self, Claim, KeyClaim};
 use buynow_store::jobs::{self, Job, NewJob};
 use buynow_store::order_jobs::{Decide, Decision, Effects, Finished, OrderJob, OrderMove, PaymentMove};
@@ -624,6 +625,48 @@ async fn a_key_rotation_finds_the_cards_under_other_keys_and_replaces_each_envel
     assert!(!customers::replace_envelope(&mut c, card, "k1", "k3", vec![9], vec![9]).await.unwrap(), "moved on");
     assert!(customers::cards_to_rewrap(&mut c, "k2", "", 10).await.unwrap().is_empty());
     assert_eq!(customers::cards_by_key(&mut c).await.unwrap(), vec![("k2".to_string(), true, 1)]);
+    tx.commit().await.unwrap();
+}
+
+async fn two_spends_of_one_balance_at_once_never_overdraw_it_and_a_movement_happens_once(store) {
+    use buynow_domain::ledger::{Account, LedgerError, Movement};
+    let (ada, _, _) = customer_with_defaults(&store, "gift@example.com").await;
+    let card = GiftCard {
+        id: buynow_domain::GiftCardId::new(),
+        code_last4: "WXYZ".into(),
+        amount: Money::usd(1000),
+        issued_by: "admin".into(),
+        redeemed_by: None,
+        redeemed_at: None,
+        created_at: now_micros(),
+    };
+    let mut tx = store.write().await.unwrap();
+    assert_eq!(gift_cards::issue(&mut tx.conn(), &card, "hash", now_micros()).await.unwrap(), Posted::Done);
+    assert!(matches!(gift_cards::redeem(&mut tx.conn(), "hash", ada, now_micros()).await.unwrap(), Redeemed::Now(_)));
+    tx.commit().await.unwrap();
+    // Two transactions each spend 700 of the 1000 at once: one does, the other is refused.
+    let spend = |key: &'static str| {
+        let store = store.clone();
+        async move {
+            let order = OrderId::new();
+            let mut tx = store.write().await.unwrap();
+            let m = Movement::Spend { customer: ada, order, amount: Money::usd(700) };
+            let posted = gift_cards::post(&mut tx.conn(), key, &m, Some(order), now_micros()).await.unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            tx.commit().await.unwrap();
+            posted
+        }
+    };
+    let (a, b) = tokio::join!(spend("spend:a"), spend("spend:b"));
+    let mut got = [a, b];
+    got.sort_by_key(|p| format!("{p:?}"));
+    assert_eq!(got[0], Posted::Done, "{got:?}");
+    assert!(matches!(got[1], Posted::Refused(LedgerError::Insufficient { available: 300, wanted: 700, .. })), "{got:?}");
+    let mut tx = store.write().await.unwrap();
+    let again = Movement::Spend { customer: ada, order: OrderId::new(), amount: Money::usd(100) };
+    assert_eq!(gift_cards::post(&mut tx.conn(), "spend:a", &again, None, now_micros()).await.unwrap(), Posted::AlreadyDone);
+    assert_eq!(gift_cards::balance(&mut tx.conn(), &Account::Customer(ada)).await.unwrap(), 300);
+    assert_eq!(gift_cards::ledger_sum(&mut tx.conn()).await.unwrap(), 0);
     tx.commit().await.unwrap();
 }
 }

@@ -3,7 +3,7 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 use crate::views::CustomerView;
 use axum::extract::State;
-use buynow_domain::{CustomerId, Money};
+use buynow_domain::CustomerId;
 use buynow_store::{customers, Conn};
 
 pub async fn customer_view(c: &mut Conn<'_>, id: CustomerId) -> ApiResult<CustomerView> {
@@ -15,7 +15,7 @@ pub async fn customer_view(c: &mut Conn<'_>, id: CustomerId) -> ApiResult<Custom
         prime: customer.prime,
         default_address_id: customer.default_address_id.map(|a| a.to_string()),
         default_payment_method_id: customer.default_payment_method_id.map(|p| p.to_string()),
-        gift_card_balance: Money::usd(0).into(),
+        gift_card_balance: crate::services::gift_cards::balance(c, id).await?.into(),
     })
 }
 

@@ -1,6 +1,7 @@
 //! Customers: sign-up, sessions, the signed-in customer's profile, addresses, cards and membership.
 
 pub(crate) mod addresses;
+pub(crate) mod gift_cards;
 pub(crate) mod me;
 pub(crate) mod membership;
 pub(crate) mod payment_methods;
@@ -21,6 +22,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(payment_methods::add_payment_method, payment_methods::list_payment_methods))
         .routes(routes!(payment_methods::make_default))
         .routes(routes!(membership::join))
+        .routes(routes!(gift_cards::redeem))
+        .routes(routes!(gift_cards::activity))
 }
 
 pub use me::customer_view;

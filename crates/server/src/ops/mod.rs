@@ -2,6 +2,7 @@
 //! and returns.
 
 mod centers;
+mod gift_cards;
 mod products;
 mod returns;
 mod sellers;
@@ -20,6 +21,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(centers::create, centers::list))
         .routes(routes!(centers::update))
         .routes(routes!(sellers::create))
+        .routes(routes!(gift_cards::issue))
         .routes(routes!(shipments::pick_lists))
         .routes(routes!(shipments::pick))
         .routes(routes!(shipments::pack))

@@ -18,6 +18,14 @@ pub struct MoneyInput {
     currency: String,
 }
 
+impl MoneyInput {
+    /// The amount, zero or more, in a currency the shop keeps; `field` names it in a refusal.
+    pub fn parse(&self, field: &'static str) -> Result<Money, InvalidValue> {
+        let currency = Currency::parse(&self.currency).map_err(|e| InvalidValue::new(field, e.to_string()))?;
+        Money::non_negative(self.amount, currency).map_err(|e| InvalidValue::new(field, e.to_string()))
+    }
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewProduct {
@@ -45,9 +53,7 @@ pub async fn create_product(
 ) -> ApiResult<(StatusCode, axum::Json<ProductView>)> {
     let sku = Sku::parse(&body.sku)?;
     let title = ProductTitle::parse(&body.title)?;
-    let currency = Currency::parse(&body.price.currency).map_err(|e| InvalidValue::new("price", e.to_string()))?;
-    let price =
-        Money::non_negative(body.price.amount, currency).map_err(|e| InvalidValue::new("price", e.to_string()))?;
+    let price = body.price.parse("price")?;
     if price.minor() > 100_000_000 {
         return Err(InvalidValue::new("price", "must be at most 1,000,000.00").into());
     }

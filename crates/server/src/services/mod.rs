@@ -2,6 +2,7 @@
 //! inside its caller's transaction and writes a change together with its timeline entry and outbox event.
 
 pub mod fulfillment;
+pub mod gift_cards;
 pub mod lifecycle;
 pub mod payments;
 pub mod returns;

@@ -1,11 +1,11 @@
-//! Signing up, in and out, and the account: addresses, cards (last four digits only) and membership — each
-//! through the API's own handler, so a page accepts exactly what the API does.
+//! Signing up, in and out, and the account: addresses, cards (last four digits only), the gift card balance
+//! and membership — each through the API's own handler, so a page accepts exactly what the API does.
 
 use super::form::{number, optional, ticked, Form, NoFields, PagePath};
-use super::page::{brand_name, field_message, form_alert, page, respond, FormProblem, Nav, PageError};
+use super::page::{brand_name, field_message, form_alert, money, page, respond, when, FormProblem, Nav, PageError};
 use super::session::{safe_next, session_cookie, Shopper, Visitor};
 use crate::auth::{CustomerAuth, SessionToken, TokenHash};
-use crate::customers::{addresses, membership, payment_methods, sessions, sign_up};
+use crate::customers::{addresses, gift_cards, membership, payment_methods, sessions, sign_up};
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::state::AppState;
@@ -182,6 +182,7 @@ async fn render(state: &AppState, shopper: &Shopper, shown: Shown<'_>) -> Result
     let auth = || CustomerAuth(shopper.customer.id);
     let axum::Json(addresses) = addresses::list_addresses(State(state.clone()), auth()).await?;
     let axum::Json(cards) = payment_methods::list_payment_methods(State(state.clone()), auth()).await?;
+    let axum::Json(gift) = gift_cards::activity(State(state.clone()), auth()).await?;
     let status = shown.problem.as_ref().map_or(StatusCode::OK, |(_, p)| p.status);
     let c = &shopper.customer;
     let body = html! {
@@ -209,8 +210,79 @@ async fn render(state: &AppState, shopper: &Shopper, shown: Shown<'_>) -> Result
             (card_list(&cards, &shopper.csrf))
             (card_form(&shopper.csrf, &shown.card, shown.problem("card")))
         }
+        (gift_card_section(&gift, &shopper.csrf, shown.problem("gift_card")))
     };
     Ok(respond(status, page("Your account", Nav::Shop(&shopper.visitor()), body)))
+}
+
+/// The balance, a form to redeem a code into it, and the latest movements.
+fn gift_card_section(gift: &gift_cards::GiftCardActivity, csrf: &str, problem: Option<&FormProblem>) -> Markup {
+    let words = |kind: &str| match kind {
+        "redeem" => "Gift card redeemed",
+        "spend" => "Spent on an order",
+        "reverse" => "Returned from an order that did not go through",
+        "refund" => "Refunded from an order",
+        _ => "Movement",
+    };
+    html! {
+        section.card #gift-cards aria-labelledby="gift-cards-title" {
+            h2 #gift-cards-title { "Gift cards" }
+            p { "Your gift card balance: " strong #gift-card-balance { (money(&gift.gift_card_balance)) } }
+            form.stack method="post" action="/account/gift-cards" aria-labelledby="redeem-title" {
+                h3 #redeem-title { "Redeem a gift card" }
+                (form_alert(problem, &["code"]))
+                input type="hidden" name="csrf" value=(csrf);
+                (field("code", "Gift card code", "text", "", "off", problem))
+                button.secondary type="submit" { "Redeem" }
+            }
+            @if !gift.movements.is_empty() {
+                table {
+                    caption { "Balance history" }
+                    thead { tr { th scope="col" { "When" } th scope="col" { "What" } th scope="col" { "Amount" } } }
+                    tbody {
+                        @for m in gift.movements.iter().take(10) {
+                            tr {
+                                td { (when(m.at)) }
+                                td {
+                                    (words(m.kind))
+                                    @if let Some(order) = &m.order_id { " · " a href={ "/orders/" (order) } { (order) } }
+                                }
+                                td { (money(&m.amount)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct GiftCardForm {
+    code: String,
+}
+
+/// A code that does not redeem (unknown, taken, mistyped) is told beside the form; the code typed is not
+/// shown back, as it is a secret.
+pub async fn redeem_gift_card(
+    State(state): State<AppState>,
+    shopper: Shopper,
+    Form(form): Form<GiftCardForm>,
+) -> Result<Response, PageError> {
+    let body = gift_cards::Redeem { code: form.code };
+    match gift_cards::redeem(State(state.clone()), CustomerAuth(shopper.customer.id), Json(body)).await {
+        Ok(_) => Ok(Redirect::to("/account#gift-cards").into_response()),
+        Err(e @ (ApiError::Validation(_) | ApiError::NotFound(_) | ApiError::Conflict(..))) => {
+            let shown = Shown {
+                problem: Some(("gift_card", e.into())),
+                address: AddressForm::default(),
+                card: CardForm::default(),
+            };
+            render(&state, &shopper, shown).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn address_list(addresses: &[AddressView], csrf: &str) -> Markup {

@@ -38,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/account/cards", post(account::add_card))
         .route("/account/cards/{id}/default", post(account::default_card))
         .route("/account/membership", post(account::join))
+        .route("/account/gift-cards", post(account::redeem_gift_card))
         .route("/orders", get(orders::list))
         .route("/orders/{id}", get(orders::detail))
         .route("/orders/{id}/cancel", post(orders::cancel))
