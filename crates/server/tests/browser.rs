@@ -570,13 +570,14 @@ async fn a_gift_card_code_is_redeemed_on_the_account_page() {
     assert!(b.text("#gift-card-balance").await.contains("$0.00"));
     b.fill("#code", "not-a-code").await;
     b.click("form[action='/account/gift-cards'] button[type=submit]").await;
-    assert!(b.text("#gift-cards").await.contains("is not a gift card code"));
+    assert!(b.text("#gift-cards .field-error").await.contains("is not a gift card code"));
     b.accessible("the account page with a gift card problem").await;
     // Typed as people do: lower case, spaces for dashes.
     let typed = issued["code"].as_str().unwrap().to_lowercase().replace('-', " ");
     b.fill("#code", &typed).await;
     b.click("form[action='/account/gift-cards'] button[type=submit]").await;
     b.until_path("/account").await;
+    b.css("#gift-cards tbody tr").await;
     assert_eq!(b.text("#gift-card-balance").await, money(4000));
     assert!(b.text("#gift-cards").await.contains("Gift card redeemed"));
     b.accessible("the account page with a gift card balance").await;
