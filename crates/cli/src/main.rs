@@ -3,7 +3,7 @@
 mod bench;
 
 use anyhow::Context;
-use buynow_payments::{Sandbox, SandboxConfig, Vault};
+use buynow_payments::{HttpGateway, NetworkFaults, Sandbox, SandboxConfig, Vault};
 use buynow_server::{AppState, Config};
 use buynow_store::{redact_url, Store};
 use clap::{Args, Parser, Subcommand};
@@ -41,6 +41,37 @@ enum Command {
     /// The card vault's master keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Serve the sandbox card processor over HTTP, with seeded network faults, for `--gateway-url`.
+    GatewaySim(GatewaySimArgs),
+}
+
+#[derive(Args, Clone)]
+struct GatewaySimArgs {
+    #[arg(long, env = "BUYNOW_GATEWAY_SIM_ADDR", default_value = "127.0.0.1:8090")]
+    addr: SocketAddr,
+    /// Where the simulated processor keeps its records (its own database, not the shop's).
+    #[arg(long, env = "BUYNOW_GATEWAY_SIM_DATABASE", default_value = "sqlite://gateway-sim.db")]
+    database: String,
+    /// Seed of the fault generator: the same seed replays the same faults.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Latency per call in milliseconds, `MIN-MAX`.
+    #[arg(long, default_value = "0-0")]
+    latency_ms: String,
+    /// Calls per thousand the processor acts on but answers only after --hang-ms (the client gives up first).
+    #[arg(long, default_value_t = 0)]
+    timeouts_per_mille: u32,
+    /// Calls per thousand answered 503 before the processor acts.
+    #[arg(long, default_value_t = 0)]
+    errors_per_mille: u32,
+    /// Calls per thousand whose connection is dropped before the processor acts.
+    #[arg(long, default_value_t = 0)]
+    resets_per_mille: u32,
+    /// Calls per thousand the processor acts on whose answer is lost (the connection drops).
+    #[arg(long, default_value_t = 0)]
+    lost_per_mille: u32,
+    #[arg(long, default_value_t = 15_000)]
+    hang_ms: u64,
 }
 
 #[derive(Subcommand)]
@@ -89,9 +120,18 @@ struct Common {
     /// How long Buy Now waits for the card authorization before answering; 0 leaves it all to the workers.
     #[arg(long, env = "BUYNOW_INLINE_AUTHORIZATION_MS", default_value_t = 1500)]
     inline_authorization_ms: u64,
+    /// The first retry of a failed job waits this long (with jitter), each later one twice the one before.
+    #[arg(long, env = "BUYNOW_JOB_BACKOFF_MS", default_value_t = 1000)]
+    job_backoff_ms: u64,
     /// How long a claimed job stays with its worker before another may take it over (the first died).
     #[arg(long, env = "BUYNOW_JOB_LEASE_MS", default_value_t = 30_000)]
     job_lease_ms: u64,
+    /// The card processor over HTTP (`buynow gateway-sim`'s address); without it, the in-process sandbox.
+    #[arg(long, env = "BUYNOW_GATEWAY_URL")]
+    gateway_url: Option<String>,
+    /// How long a call to --gateway-url may take before its outcome is taken as unknown (and looked up).
+    #[arg(long, env = "BUYNOW_GATEWAY_TIMEOUT_MS", default_value_t = 10_000)]
+    gateway_timeout_ms: u64,
     /// Sandbox gateway: seed of the fault generator.
     #[arg(long, env = "BUYNOW_SANDBOX_SEED", default_value_t = 0)]
     sandbox_seed: u64,
@@ -198,6 +238,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Keys(KeysCommand::Rotate(common))) => rotate_keys(common).await,
+        Some(Command::GatewaySim(args)) => run_gateway_sim(args).await,
         Some(Command::Keys(KeysCommand::Status(common))) => {
             let store = open_store(&common.database).await?;
             print_key_status(&buynow_server::vault_keys::status(&store).await?);
@@ -245,11 +286,8 @@ async fn build_state(common: &Common, run_workers: bool, adjust: impl FnOnce(&mu
     config.retention = Duration::from_secs(common.retention_days.max(1) * 86_400);
     config.inline_authorization_budget = Duration::from_millis(common.inline_authorization_ms);
     config.job_lease = Duration::from_millis(common.job_lease_ms.max(100));
-    let (lo, hi) = common
-        .sandbox_latency_ms
-        .split_once('-')
-        .and_then(|(a, b)| Some((a.trim().parse().ok()?, b.trim().parse().ok()?)))
-        .context("--sandbox-latency-ms takes MIN-MAX")?;
+    config.job_backoff = Duration::from_millis(common.job_backoff_ms.max(1));
+    let (lo, hi) = parse_range(&common.sandbox_latency_ms).context("--sandbox-latency-ms takes MIN-MAX")?;
     config.sandbox = SandboxConfig {
         seed: common.sandbox_seed,
         latency_ms: (lo, hi),
@@ -258,11 +296,14 @@ async fn build_state(common: &Common, run_workers: bool, adjust: impl FnOnce(&mu
     };
     adjust(&mut config);
     buynow_server::demo::ensure_centers(&store).await?;
-    let gateway =
-        Arc::new(Sandbox::open(config.sandbox.clone(), &store, &common.database, config.clock.reader()).await?);
+    let gateway: Arc<dyn buynow_payments::Gateway> = match common.gateway_url.as_deref().filter(|u| !u.is_empty()) {
+        Some(url) => Arc::new(HttpGateway::new(url, Duration::from_millis(common.gateway_timeout_ms.max(1)))?),
+        None => Arc::new(Sandbox::open(config.sandbox.clone(), &store, &common.database, config.clock.reader()).await?),
+    };
     tracing::info!(
         database = %redact_url(&common.database),
         admin_key = if config.admin_key.is_some() { "set" } else { "not set (/v1/ops answers 403)" },
+        gateway = common.gateway_url.as_deref().unwrap_or("the in-process sandbox"),
         sandbox_seed = config.sandbox.seed,
         hold_window_s = config.hold_store.num_seconds(),
         simulated_staff_and_carriers = config.simulate,
@@ -469,6 +510,40 @@ async fn run_carrier_sim(args: CarrierSimArgs) -> anyhow::Result<()> {
     let _ = task.await;
     store.close().await;
     Ok(())
+}
+
+async fn run_gateway_sim(args: GatewaySimArgs) -> anyhow::Result<()> {
+    let store = open_store(&args.database).await?;
+    let latency_ms = parse_range(&args.latency_ms).context("--latency-ms takes MIN-MAX")?;
+    // The network's faults are the simulator's own; the sandbox behind it answers every call it gets.
+    let sandbox = SandboxConfig { seed: args.seed, latency_ms, ..SandboxConfig::default() };
+    let sandbox = Arc::new(Sandbox::new(sandbox, store.clone(), Arc::new(buynow_store::now_micros)));
+    let faults = NetworkFaults {
+        seed: args.seed,
+        timeouts_per_mille: args.timeouts_per_mille,
+        errors_per_mille: args.errors_per_mille,
+        resets_per_mille: args.resets_per_mille,
+        lost_per_mille: args.lost_per_mille,
+        hang: Duration::from_millis(args.hang_ms),
+    };
+    let listener = tokio::net::TcpListener::bind(args.addr).await.with_context(|| format!("binding {}", args.addr))?;
+    println!(
+        "BuyNow gateway simulator at http://{}  (faults per mille: {} timeouts, {} 5xx, {} resets, {} lost answers; records in {})",
+        listener.local_addr()?,
+        args.timeouts_per_mille,
+        args.errors_per_mille,
+        args.resets_per_mille,
+        args.lost_per_mille,
+        redact_url(&args.database)
+    );
+    buynow_payments::http::serve_sim(listener, sandbox, faults, shutdown_signal()).await?;
+    store.close().await;
+    Ok(())
+}
+
+fn parse_range(s: &str) -> Option<(u64, u64)> {
+    let (a, b) = s.split_once('-')?;
+    Some((a.trim().parse().ok()?, b.trim().parse().ok()?))
 }
 
 /// Ctrl-C or SIGTERM.

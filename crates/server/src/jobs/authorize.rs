@@ -5,7 +5,7 @@ use super::{finish_idle, parse, JobError, PaymentRef};
 use crate::services::lifecycle;
 use crate::state::AppState;
 use buynow_domain::{transition, EventKind, OrderEvent, OrderStatus};
-use buynow_payments::{AuthorizeOutcome, AuthorizeRequest, DeclineCode, GatewayError};
+use buynow_payments::{AuthorizeOutcome, AuthorizeRequest, DeclineCode, GatewayError, Recorded as GatewayRecord};
 use buynow_store::customers::SavedCard;
 use buynow_store::jobs::Job;
 use buynow_store::order_jobs::{Decide, Decision, Effects, Finished, OrderJob, OrderMove, PaymentMove};
@@ -55,15 +55,25 @@ pub async fn run(state: &AppState, job: &Job, known: Option<Known>) -> Result<()
     let (number, expiry) = super::open_card(state, &card)?;
     let idempotency_key = payment.id.to_string();
     let request = AuthorizeRequest { idempotency_key: &idempotency_key, amount: payment.amount, card: &number, expiry };
-    let outcome = match state.gateway.authorize(request).await {
+    let answer = match super::settled(state, job, &idempotency_key).await? {
+        Some(GatewayRecord::Authorization(outcome)) => Ok(outcome),
+        Some(other) => {
+            return Err(JobError::Fatal(format!("the gateway holds {other:?} under an authorization's key")))
+        }
+        None => state.gateway.authorize(request).await,
+    };
+    let outcome = match answer {
         Ok(outcome) => outcome,
-        // Out of retries: rather than leave the order waiting unseen, ask the customer (invariant 5).
-        Err(e) if job.attempt >= job.max_attempts => {
-            tracing::warn!(payment = %payment.id, error = %e, "authorization kept failing; asking the customer");
+        // The processor kept saying it could not process the card (which moves no money): rather than leave the
+        // order waiting unseen, ask the customer (invariant 5).
+        Err(GatewayError::Processing) if job.attempt >= job.max_attempts => {
+            tracing::warn!(payment = %payment.id, "authorization kept failing; asking the customer");
             AuthorizeOutcome::Declined { code: DeclineCode::ProcessingError }
         }
-        Err(e @ (GatewayError::Processing | GatewayError::Timeout | GatewayError::Unavailable(_))) => {
-            return Err(JobError::Retry(e.to_string()))
+        Err(e @ GatewayError::Processing) => return Err(JobError::Retry(e.to_string())),
+        // No answer: the hold may exist. Never decided by a guess; looked up at the next attempt.
+        Err(e @ (GatewayError::Timeout | GatewayError::Unavailable(_))) => {
+            return Err(JobError::Unknown(e.to_string()))
         }
     };
 

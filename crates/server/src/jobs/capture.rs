@@ -6,7 +6,7 @@ use crate::services::payments::record_capture;
 use crate::state::AppState;
 use buynow_domain::EventKind;
 use buynow_payments::gateway::HOLD_LIFETIME_DAYS;
-use buynow_payments::{AuthorizeOutcome, AuthorizeRequest, MoveOutcome, Refusal};
+use buynow_payments::{AuthorizeOutcome, AuthorizeRequest, GatewayError, MoveOutcome, Recorded, Refusal};
 use buynow_store::customers;
 use buynow_store::jobs::Job;
 use buynow_store::orders::{self, TimelineEntry};
@@ -37,7 +37,12 @@ pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
     }
     // One key per capture and hold: a capture refused on a lapsed hold is tried afresh on the new one.
     let key = format!("{capture_id}:{authorization}");
-    match state.gateway.capture(&authorization, cap.amount, &key).await {
+    let answer = match super::settled(state, job, &key).await? {
+        Some(Recorded::Movement { outcome, .. }) => Ok(outcome),
+        Some(other) => return Err(JobError::Fatal(format!("the gateway holds {other:?} under a capture's key"))),
+        None => state.gateway.capture(&authorization, cap.amount, &key).await,
+    };
+    match answer {
         Ok(MoveOutcome::Done { reference }) => {
             finish(state, job, move |c| {
                 Box::pin(async move { Ok(record_capture(c, capture_id, &reference, now).await?) })
@@ -51,7 +56,7 @@ pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
             Err(JobError::Retry("the hold had lapsed; authorized again".into()))
         }
         Ok(MoveOutcome::Refused(r)) => Err(JobError::Fatal(format!("the gateway refused the capture: {}", r.as_str()))),
-        Err(e) => Err(JobError::Retry(e.to_string())),
+        Err(e) => Err(JobError::Unknown(e.to_string())),
     }
 }
 
@@ -71,7 +76,11 @@ async fn reauthorize(state: &AppState, payment: &Payment, now: i64) -> Result<St
     let left = payment.amount.checked_sub(payment.captured).map_err(|e| JobError::Fatal(e.to_string()))?;
     let key = format!("{}:reauth:{}", payment.id, payment.authorized_at.unwrap_or(0));
     let request = AuthorizeRequest { idempotency_key: &key, amount: left, card: &number, expiry };
-    let authorization = match state.gateway.authorize(request).await.map_err(|e| JobError::Retry(e.to_string()))? {
+    let answer = state.gateway.authorize(request).await.map_err(|e| match e {
+        GatewayError::Processing => JobError::Retry(e.to_string()),
+        GatewayError::Timeout | GatewayError::Unavailable(_) => JobError::Unknown(e.to_string()),
+    })?;
+    let authorization = match answer {
         AuthorizeOutcome::Approved { authorization } => authorization,
         AuthorizeOutcome::Declined { code } => {
             return Err(JobError::Fatal(format!(

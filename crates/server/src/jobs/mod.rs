@@ -129,6 +129,10 @@ pub enum JobError {
     /// Not due yet: run again at this time (µs), without counting it a failure.
     #[error("not due until {0}")]
     NotYet(i64),
+    /// A gateway call got no answer (or could not be looked up): money may have moved. Tried again after the
+    /// backoff and never given up for this, however many attempts it takes, so an order never ends on a guess.
+    #[error("the gateway's outcome is unknown: {0}")]
+    Unknown(String),
 }
 
 impl From<StoreError> for JobError {
@@ -158,6 +162,16 @@ fn open_card(state: &AppState, card: &SavedCard) -> Result<(CardNumber, Expiry),
     let expiry = Expiry::parse(i64::from(card.exp_month), i64::from(card.exp_year))
         .map_err(|e| JobError::Fatal(e.to_string()))?;
     Ok((number, expiry))
+}
+
+/// What the processor recorded for `key` when an earlier attempt of this job may have reached it (a timeout,
+/// an answer lost on the way): a call whose outcome is unknown is settled by a look-up, never by a blind retry.
+/// `None` on a first attempt, or when the processor has no record (the call never arrived: try it).
+async fn settled(state: &AppState, job: &Job, key: &str) -> Result<Option<buynow_payments::Recorded>, JobError> {
+    if job.attempt <= 1 {
+        return Ok(None);
+    }
+    state.gateway.lookup(key).await.map_err(|e| JobError::Unknown(format!("looking up {key} at the gateway: {e}")))
 }
 
 fn parse<T: for<'de> Deserialize<'de>>(job: &Job) -> Result<T, JobError> {

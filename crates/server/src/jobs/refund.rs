@@ -3,7 +3,7 @@
 use super::{finish, finish_idle, parse, JobError, RefundRef};
 use crate::services::payments::record_refund;
 use crate::state::AppState;
-use buynow_payments::MoveOutcome;
+use buynow_payments::{MoveOutcome, Recorded};
 use buynow_store::jobs::Job;
 use buynow_store::payments;
 
@@ -23,7 +23,12 @@ pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
     }
     let authorization =
         payment.authorization.clone().ok_or_else(|| JobError::Fatal("a refund without an authorization".into()))?;
-    match state.gateway.refund(&authorization, refund.amount, &refund_id).await {
+    let answer = match super::settled(state, job, &refund_id).await? {
+        Some(Recorded::Movement { outcome, .. }) => Ok(outcome),
+        Some(other) => return Err(JobError::Fatal(format!("the gateway holds {other:?} under a refund's key"))),
+        None => state.gateway.refund(&authorization, refund.amount, &refund_id).await,
+    };
+    match answer {
         Ok(MoveOutcome::Done { reference }) => {
             let now = state.now_micros();
             finish(state, job, move |c| {
@@ -33,6 +38,6 @@ pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
             .map(drop)
         }
         Ok(MoveOutcome::Refused(r)) => Err(JobError::Fatal(format!("the gateway refused the refund: {}", r.as_str()))),
-        Err(e) => Err(JobError::Retry(e.to_string())),
+        Err(e) => Err(JobError::Unknown(e.to_string())),
     }
 }

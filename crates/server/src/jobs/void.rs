@@ -17,7 +17,9 @@ pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
     let authorization =
         payment.authorization.clone().ok_or_else(|| JobError::Fatal("authorized without a reference".into()))?;
     let key = format!("void:{payment_id}:{authorization}");
-    state.gateway.void(&authorization, &key).await.map_err(|e| JobError::Retry(e.to_string()))?;
+    if super::settled(state, job, &key).await?.is_none() {
+        state.gateway.void(&authorization, &key).await.map_err(|e| JobError::Unknown(e.to_string()))?;
+    }
     let now = state.now_micros();
     finish(state, job, move |c| Box::pin(async move { Ok(record_void(c, payment_id, now).await?) })).await.map(drop)
 }

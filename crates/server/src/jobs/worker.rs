@@ -35,8 +35,11 @@ async fn execute_with(state: AppState, job: Job, known: Option<authorize::Known>
     let now = state.now_micros();
     let exponent = u32::try_from(job.attempt.clamp(1, 16) - 1).unwrap_or(0);
     let backoff = state.config.job_backoff.saturating_mul(2u32.saturating_pow(exponent)).min(Duration::from_secs(600));
+    // Jitter: the jobs a gateway outage failed together do not all come back at the same instant.
+    let backoff = backoff.mul_f64(rand::Rng::gen_range(&mut rand::thread_rng(), 0.5..=1.0));
     let (run_at, give_up) = match error {
         JobError::NotYet(at) => (at, false),
+        JobError::Unknown(_) => (now + micros(backoff), false),
         JobError::Fatal(_) => (now, true),
         _ => (now + micros(backoff), job.attempt >= job.max_attempts),
     };
