@@ -1,5 +1,5 @@
 //! The card processor over a faulty network: `buynow gateway-sim` runs as its own process with 20 % timeouts,
-//! 10 % 5xx and 5 % lost answers (it acted; the answer never came); 1,000 Buy Nows go through `buynow serve`
+//! 10 % 5xx, 5 % lost answers (it acted; the answer never came) and 2 % connection resets; 1,000 Buy Nows go through `buynow serve`
 //! pointed at it, some orders are shipped (captures), delivered and returned (refunds), others cancelled
 //! (voids), all while the faults last. Then the network heals, and the books are compared with the
 //! processor's own records: at most one successful authorization per order, each capture and refund exactly
@@ -25,9 +25,10 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// The simulator on `port`, with the network faults `faults` (per thousand calls).
-fn gateway_sim(db: &str, port: u16, faults: [u32; 3]) -> Proc {
-    let [timeouts, errors, lost] = faults.map(|f| f.to_string());
+/// The simulator on `port`, with the network faults `faults` (per thousand calls: timeouts, 5xx, resets before
+/// the processor acts, lost answers after it acted).
+fn gateway_sim(db: &str, port: u16, faults: [u32; 4]) -> Proc {
+    let [timeouts, errors, resets, lost] = faults.map(|f| f.to_string());
     let addr = format!("127.0.0.1:{port}");
     let args = [
         "gateway-sim",
@@ -39,6 +40,8 @@ fn gateway_sim(db: &str, port: u16, faults: [u32; 3]) -> Proc {
         &timeouts,
         "--errors-per-mille",
         &errors,
+        "--resets-per-mille",
+        &resets,
         "--lost-per-mille",
         &lost,
         "--hang-ms",
@@ -63,7 +66,8 @@ async fn a_faulty_gateway_never_charges_twice_and_every_order_is_decided() {
     let shop_db = format!("sqlite://{}", dir.path().join("shop.db").display());
     let sim_db = format!("sqlite://{}", dir.path().join("processor.db").display());
     let port = free_port();
-    let mut sim = gateway_sim(&sim_db, port, [200, 100, 50]);
+    // The faults, and a few connection resets besides.
+    let mut sim = gateway_sim(&sim_db, port, [200, 100, 20, 50]);
 
     let gateway_url = format!("http://127.0.0.1:{port}");
     let env = [
@@ -240,7 +244,7 @@ async fn a_faulty_gateway_never_charges_twice_and_every_order_is_decided() {
 
     // The network heals: the same processor (its records kept), without faults.
     drop(sim);
-    sim = gateway_sim(&sim_db, port, [0, 0, 0]);
+    sim = gateway_sim(&sim_db, port, [0, 0, 0, 0]);
     wait_until("every job done", Duration::from_secs(60), async || {
         count(&store, "SELECT COUNT(*) FROM jobs WHERE status NOT IN ('done', 'failed')").await == 0
     })

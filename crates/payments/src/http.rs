@@ -315,10 +315,18 @@ impl HttpGateway {
             Some(b) => self.client.post(url).json(b),
             None => self.client.get(url),
         };
-        // A request that got no whole answer (a timeout, a dropped connection) may or may not have been acted on.
-        let response = request.send().await.map_err(|_| GatewayError::Timeout)?;
+        // A request that got no whole answer (a timeout, a dropped connection) may or may not have been acted on:
+        // both errors say "unknown" to the jobs, which look the key up before trying again.
+        let lost = |e: reqwest::Error| {
+            if e.is_timeout() {
+                GatewayError::Timeout
+            } else {
+                GatewayError::Unavailable(format!("no answer from the gateway: {e}"))
+            }
+        };
+        let response = request.send().await.map_err(lost)?;
         let status = response.status();
-        let bytes = response.bytes().await.map_err(|_| GatewayError::Timeout)?;
+        let bytes = response.bytes().await.map_err(lost)?;
         if status == reqwest::StatusCode::NOT_FOUND {
             return Ok(None);
         }

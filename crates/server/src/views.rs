@@ -178,6 +178,20 @@ pub struct PaymentView {
     /// Charged so far (each shipment's share when it ships), and refunded of that.
     pub captured: MoneyView,
     pub refunded: MoneyView,
+    /// Every step of the order's payments, oldest first: authorizations (one per card tried), captures,
+    /// voids and refunds. Never a card number or any secret.
+    pub attempts: Vec<PaymentAttemptView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentAttemptView {
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// `authorize`, `capture`, `void` or `refund`.
+    pub step: String,
+    pub amount: MoneyView,
+    /// `approved`, `declined`, `pending` or `cancelled` for an authorization; `pending` or `done` otherwise.
+    pub outcome: String,
+    pub decline_code: Option<String>,
 }
 
 /// A parcel with (some of) the order's items in it: other orders of the customer to the same address may

@@ -399,6 +399,10 @@ async fn a_declined_card_is_paid_again_with_another_from_the_order_page() {
         b.client.refresh().await.unwrap();
     }
     assert_eq!(status, "Payment authorized");
+    // The payment history tells both cards' answers.
+    let history = b.text("#payment-history").await;
+    assert!(history.contains("Declined (card declined)") && history.contains("Approved"), "{history}");
+    b.accessible("an order with its payment history").await;
     b.done().await;
 }
 

@@ -97,6 +97,9 @@ async fn cancelling_in_the_window_returns_the_stock_and_voids_the_authorization(
     let order = app.wait_for(&c, id, "cancelled").await;
     assert_eq!(order["payment"]["status"], "voided");
     assert!(app.sandbox.live_holds().await.unwrap().is_empty(), "no hold is left on the card");
+    let steps: Vec<&str> =
+        order["payment"]["attempts"].as_array().unwrap().iter().map(|a| a["step"].as_str().unwrap()).collect();
+    assert_eq!(steps, ["authorize", "void"]);
 
     // A retried cancel is harmless.
     let (status, again) = app.post(&format!("/v1/orders/{id}/cancel"), Some(&c.token), json!({})).await;
@@ -154,6 +157,16 @@ async fn a_declined_card_puts_the_order_in_payment_action_required_and_a_revised
     let timeline: Vec<&str> =
         revised["timeline"].as_array().unwrap().iter().map(|t| t["status"].as_str().unwrap()).collect();
     assert_eq!(timeline, ["placed", "payment_action_required", "placed", "payment_authorized"]);
+    // The payment's history: the declined card, then the one that was approved; no secret in it.
+    let steps: Vec<(&str, &str, Option<&str>)> = revised["payment"]["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["step"].as_str().unwrap(), a["outcome"].as_str().unwrap(), a["decline_code"].as_str()))
+        .collect();
+    assert_eq!(steps, [("authorize", "declined", Some("card_declined")), ("authorize", "approved", None)]);
+    assert!(!revised.to_string().contains(DECLINED) && !revised.to_string().contains(MASTERCARD));
+    assert_eq!(order["payment"]["attempts"].as_array().unwrap().len(), 1, "Buy Now's answer has its one attempt");
 
     // Revising an order whose payment is fine is a conflict.
     let (status, problem) =

@@ -459,6 +459,14 @@ async fn a_return_is_refunded_when_received_and_its_stock_is_back() {
     assert_eq!(order["status"], "refunded");
     assert_eq!(order["payment"]["refunded"], ret["refund"]);
     assert_eq!(order["returns"][0]["status"], "refunded");
+    let steps: Vec<(&str, &str)> = order["payment"]["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["step"].as_str().unwrap(), a["outcome"].as_str().unwrap()))
+        .collect();
+    assert_eq!(steps, [("authorize", "approved"), ("capture", "done"), ("refund", "done")], "{order}");
+    assert_eq!(order["payment"]["attempts"][2]["amount"], ret["refund"]);
     assert_eq!(
         app.sandbox.totals().await.unwrap().2,
         ret["refund"]["amount"].as_i64().unwrap(),

@@ -461,6 +461,7 @@ async fn the_account_and_a_return_work_through_their_forms() {
     assert_eq!(app.order(&c, &id).await["status"], "return_requested");
     let (_, html) = page.get(&format!("/orders/{id}")).await;
     assert!(html.contains("Return: Requested"), "{html}");
+    assert!(html.contains("Payment history") && html.contains("Charged for a shipment"), "{html}");
     let needle = "class=\"return-label\" href=\"";
     let at = html.find(needle).unwrap() + needle.len();
     let label = html[at..].split('"').next().unwrap();

@@ -200,6 +200,71 @@ pub async fn latest_for_order(c: &mut Conn<'_>, order: OrderId) -> Result<Option
     c.opt(&sql, args![order.to_string()]).await?.as_ref().map(payment).transpose()
 }
 
+/// One step of an order's payments, as its history shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    pub at: i64,
+    /// `authorize`, `capture`, `void` or `refund`.
+    pub step: String,
+    pub amount: Money,
+    /// An authorization: `pending`, `approved`, `declined` or `cancelled` (dropped before an answer); a
+    /// capture or refund: `pending` or `done`; a void: `done`.
+    pub outcome: String,
+    pub decline_code: Option<String>,
+}
+
+impl Attempt {
+    /// The authorization step of `p`, as it stands.
+    pub fn authorization(p: &Payment, at: i64) -> Attempt {
+        let outcome = match p.status {
+            PaymentStatus::Pending => "pending",
+            PaymentStatus::Declined => "declined",
+            PaymentStatus::Cancelled => "cancelled",
+            _ => "approved",
+        };
+        Attempt {
+            at: p.authorized_at.unwrap_or(at),
+            step: "authorize".into(),
+            amount: p.amount,
+            outcome: outcome.into(),
+            decline_code: p.decline_code.clone(),
+        }
+    }
+}
+
+/// Every step of the order's payments, oldest first: each authorization attempt, and the captures, voids and
+/// refunds that followed.
+pub async fn attempts(c: &mut Conn<'_>, order: OrderId) -> Result<Vec<Attempt>, StoreError> {
+    let sql = "SELECT at, step, amount, currency, outcome, decline_code FROM ( \
+        SELECT COALESCE(authorized_at, updated_at) AS at, 'authorize' AS step, amount, currency, \
+               CASE status WHEN 'pending' THEN 'pending' WHEN 'declined' THEN 'declined' \
+                           WHEN 'cancelled' THEN 'cancelled' ELSE 'approved' END AS outcome, decline_code \
+          FROM payments WHERE order_id = $1 \
+        UNION ALL \
+        SELECT updated_at, 'void', 0, currency, 'done', NULL FROM payments WHERE order_id = $1 AND status = 'voided' \
+        UNION ALL \
+        SELECT c.updated_at, 'capture', c.amount, c.currency, \
+               CASE c.status WHEN 'captured' THEN 'done' ELSE 'pending' END, NULL \
+          FROM captures c JOIN payments p ON p.id = c.payment_id WHERE p.order_id = $1 \
+        UNION ALL \
+        SELECT r.updated_at, 'refund', r.amount, r.currency, \
+               CASE r.status WHEN 'refunded' THEN 'done' ELSE 'pending' END, NULL \
+          FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE p.order_id = $1 \
+        ) AS steps ORDER BY at, step";
+    let rows = c.all(sql, args![order.to_string()]).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Attempt {
+                at: r.int("at")?,
+                step: r.text("step")?,
+                amount: Money::new(r.int("amount")?, r.parsed("currency", Currency::parse)?),
+                outcome: r.text("outcome")?,
+                decline_code: r.opt_text("decline_code")?,
+            })
+        })
+        .collect()
+}
+
 /// Moves a payment on only from `from`; `false` if it had already moved (a retried job, a race).
 pub async fn set_status(
     c: &mut Conn<'_>,

@@ -12,7 +12,7 @@ use buynow_domain::sourcing::{self, Allocation};
 use buynow_domain::{CustomerId, EventKind, OrderId, OrderStatus};
 use buynow_store::idempotency::{Claim, KeyClaim};
 use buynow_store::orders::{Item, Order, Shipment, TimelineEntry};
-use buynow_store::payments::Payment;
+use buynow_store::payments::{Attempt, Payment};
 use buynow_store::placement::{NewOrder, Placed, Plan, Request};
 use buynow_store::to_micros;
 use buynow_store::StoreError;
@@ -134,6 +134,7 @@ pub async fn place(state: &AppState, session: &TokenHash, key: String, choices: 
             order: answer.order,
             items: placed.items,
             shipments: pending_views(&placed.shipments),
+            attempts: vec![Attempt::authorization(&answer.payment, answer.entry.at)],
             timeline: vec![placed.entry, answer.entry],
             payment: answer.payment,
             card: Some(card_shown),

@@ -41,6 +41,7 @@ pub async fn render(state: &AppState, c: &mut Conn<'_>, order: Order) -> ApiResu
     let payment =
         payments::latest_for_order(c, order.id).await?.ok_or_else(|| ApiError::internal("order without payment"))?;
     let card = customers::card(c, order.customer_id, payment.payment_method_id).await?;
+    let attempts = payments::attempts(c, order.id).await?;
     let returns = returns::for_order(c, order.id).await?;
     // Cancellable while the state allows it and no parcel has started picking.
     let picking = rows
@@ -52,6 +53,7 @@ pub async fn render(state: &AppState, c: &mut Conn<'_>, order: Order) -> ApiResu
         shipments,
         timeline,
         payment,
+        attempts,
         card: card.map(|c| (c.brand, c.last4)),
         returns,
         picking,
@@ -143,6 +145,8 @@ pub struct OrderParts {
     pub timeline: Vec<TimelineEntry>,
     /// The latest payment attempt.
     pub payment: Payment,
+    /// Every step of the order's payments.
+    pub attempts: Vec<payments::Attempt>,
     /// The brand and last four digits of its card, while the card is on file.
     pub card: Option<(Brand, String)>,
     pub returns: Vec<Return>,
@@ -169,7 +173,7 @@ pub fn return_view(r: Return) -> ReturnView {
 /// The view of an order from its parts: from the database (`render`), or from what a placement has just
 /// written, so Buy Now's answer needs no second read of it.
 pub fn assemble(parts: OrderParts) -> ApiResult<OrderView> {
-    let OrderParts { order, items, shipments, timeline, payment, card, returns, picking } = parts;
+    let OrderParts { order, items, shipments, timeline, payment, attempts, card, returns, picking } = parts;
     let ship_to: PostalAddress = serde_json::from_str(&order.ship_to).map_err(ApiError::internal)?;
     let decline = payment.decline_code.as_deref();
     let message = match order.status {
@@ -210,6 +214,16 @@ pub fn assemble(parts: OrderParts) -> ApiResult<OrderView> {
             message,
             captured: payment.captured.into(),
             refunded: payment.refunded.into(),
+            attempts: attempts
+                .into_iter()
+                .map(|a| PaymentAttemptView {
+                    at: from_micros(a.at),
+                    step: a.step,
+                    amount: a.amount.into(),
+                    outcome: a.outcome,
+                    decline_code: a.decline_code,
+                })
+                .collect(),
         },
         shipments,
         timeline: timeline

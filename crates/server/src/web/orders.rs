@@ -176,6 +176,25 @@ fn order_page(
                     p { a href="/account#cards" { "Add a card" } }
                 }
             }
+            @if !o.payment.attempts.is_empty() {
+                table #payment-history {
+                    caption { "Payment history" }
+                    thead { tr { th scope="col" { "When" } th scope="col" { "What" } th scope="col" { "Amount" } th scope="col" { "Outcome" } } }
+                    tbody {
+                        @for a in &o.payment.attempts {
+                            tr {
+                                td { (when(a.at)) }
+                                td { (step_words(&a.step)) }
+                                td { (money(&a.amount)) }
+                                td {
+                                    (status_words(&a.outcome))
+                                    @if let Some(code) = &a.decline_code { " (" (code.replace('_', " ")) ")" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
         @if cancellable {
             form.inline method="post" action={ "/orders/" (o.id) "/cancel" } {
@@ -354,4 +373,15 @@ pub async fn return_label(
 ) -> Result<Response, PageError> {
     let auth = CustomerAuth(shopper.customer.id);
     Ok(returns::label(State(state), auth, Path((id, return_id))).await?.into_response())
+}
+
+/// A payment step as the customer reads it.
+fn step_words(step: &str) -> &'static str {
+    match step {
+        "authorize" => "Card authorized for",
+        "capture" => "Charged for a shipment",
+        "void" => "Hold released",
+        "refund" => "Refunded",
+        _ => "Payment",
+    }
 }
