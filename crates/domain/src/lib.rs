@@ -1,5 +1,6 @@
 //! BuyNow's pure rules: no I/O, no async, no clock reads except id generation.
 
+pub mod acceptance;
 pub mod card;
 pub mod event;
 pub mod gift_code;

@@ -1,13 +1,14 @@
 //! What every handler and job shares.
 
 use crate::config::Config;
+use buynow_domain::acceptance::Accepted;
 use buynow_domain::pricing::{ShippingRates, TaxTable};
 use buynow_domain::promise::CenterCalendar;
 use buynow_domain::PostalAddress;
 use buynow_logistics::{carriers, BoxSize, Carrier, Place};
 use buynow_payments::{Gateway, Vault};
 use buynow_store::catalog::{self, Center};
-use buynow_store::Store;
+use buynow_store::{payment_settings, Store};
 use chrono::{NaiveDate, NaiveTime, Weekday};
 use secrecy::ExposeSecret;
 use std::collections::HashMap;
@@ -31,6 +32,26 @@ pub struct Inner {
     centers: RwLock<Arc<Centers>>,
     /// What the cached centers were read at (see `catalog::centers_version`).
     centers_version: RwLock<(i64, i64)>,
+    payment_settings: RwLock<Arc<PaymentSettings>>,
+    payment_settings_version: RwLock<(i64, i64)>,
+}
+
+/// The payment methods accepted, cached like the centers (and refreshed with them): the shop's, and each
+/// seller's that narrows it.
+#[derive(Debug, Default)]
+pub struct PaymentSettings {
+    pub shop: Accepted,
+    pub sellers: HashMap<String, Accepted>,
+}
+
+impl PaymentSettings {
+    /// What an item `fulfilled_by` the store or a seller may be paid with.
+    pub fn for_item(&self, fulfilled_by: &str) -> Accepted {
+        match self.sellers.get(fulfilled_by) {
+            Some(seller) => self.shop.and(seller),
+            None => self.shop.clone(),
+        }
+    }
 }
 
 impl Deref for AppState {
@@ -140,8 +161,11 @@ impl AppState {
             carriers: carriers::demo(),
             centers: RwLock::default(),
             centers_version: RwLock::default(),
+            payment_settings: RwLock::default(),
+            payment_settings_version: RwLock::default(),
         }));
         state.reload_centers().await?;
+        state.reload_payment_settings().await?;
         state.ensure_carrier_accounts().await?;
         Ok(state)
     }
@@ -171,13 +195,42 @@ impl AppState {
         self.carriers.iter().find(|c| c.code == code)
     }
 
-    /// Reloads the centers if another process (or this one) changed them since they were read.
+    /// Reloads the centers and the payment settings if another process (or this one) changed them since they
+    /// were read.
     pub async fn refresh_centers(&self) -> Result<(), StartError> {
-        let version = catalog::centers_version(&mut self.store.read().await?.conn()).await?;
+        let mut read = self.store.read().await?;
+        let version = catalog::centers_version(&mut read.conn()).await?;
+        let settings = payment_settings::version(&mut read.conn()).await?;
+        drop(read);
         if version != *self.centers_version.read().unwrap_or_else(|p| p.into_inner()) {
             self.reload_centers().await?;
         }
+        if settings != *self.payment_settings_version.read().unwrap_or_else(|p| p.into_inner()) {
+            self.reload_payment_settings().await?;
+        }
         Ok(())
+    }
+
+    pub async fn reload_payment_settings(&self) -> Result<(), StartError> {
+        let mut read = self.store.read().await?;
+        let version = payment_settings::version(&mut read.conn()).await?;
+        let rows = payment_settings::all(&mut read.conn()).await?;
+        drop(read);
+        let mut settings = PaymentSettings::default();
+        for (scope, accepted) in rows {
+            if scope == payment_settings::SHOP {
+                settings.shop = accepted;
+            } else {
+                settings.sellers.insert(scope, accepted);
+            }
+        }
+        *self.payment_settings.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(settings);
+        *self.payment_settings_version.write().unwrap_or_else(|p| p.into_inner()) = version;
+        Ok(())
+    }
+
+    pub fn payment_settings(&self) -> Arc<PaymentSettings> {
+        self.payment_settings.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub async fn reload_centers(&self) -> Result<(), StartError> {

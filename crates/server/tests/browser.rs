@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{TestApp, ADMIN_KEY, DECLINED};
+use common::{TestApp, ADMIN_KEY, DECLINED, MASTERCARD};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -586,5 +586,31 @@ async fn a_gift_card_code_is_redeemed_on_the_account_page() {
     assert!(b.text("#gift-cards").await.contains("Gift card redeemed"));
     b.accessible("the account page with a gift card balance").await;
     b.screenshot("account-gift-cards").await;
+    b.done().await;
+}
+
+#[tokio::test]
+async fn the_pop_up_offers_only_the_cards_the_shop_takes() {
+    let app = demo_app().await;
+    let Some(b) = browser(&app).await else { return };
+    let only_visa = json!({"brands": ["visa"], "funding": ["credit"], "gift_cards": true});
+    assert_eq!(app.ops("PUT", "/v1/ops/payment-settings", Some(only_visa)).await.0, 200);
+    let token = demo_token(&app).await;
+    let card = json!({"type": "card", "number": MASTERCARD, "exp_month": 12, "exp_year": 2031, "cvc": "123"});
+    assert_eq!(app.post("/v1/me/payment-methods", Some(&token), card).await.0, 201);
+    b.sign_in_as_demo().await;
+    b.open_review("ECHO-DOT-5").await;
+    b.click("dialog#review section[aria-labelledby=pay-with] summary").await;
+    let section = b.text("dialog#review section[aria-labelledby=pay-with]").await;
+    assert!(
+        section.contains("not accepted for this item") && section.contains("This item takes Visa, credit cards"),
+        "{section}"
+    );
+    let disabled =
+        b.client.find_all(Locator::Css("dialog#review input[name=payment_method_id][disabled]")).await.unwrap();
+    assert_eq!(disabled.len(), 1, "the Mastercard cannot be chosen");
+    b.accessible("the pop-up with a card the shop does not take").await;
+    b.click("#place-order").await;
+    b.until_path("/orders/ord_").await;
     b.done().await;
 }

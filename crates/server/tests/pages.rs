@@ -543,3 +543,48 @@ async fn a_gift_card_redeems_from_the_account_page_and_a_bad_code_says_why_besid
     assert_eq!(got, StatusCode::CONFLICT);
     assert!(html.contains("already been redeemed"), "{html}");
 }
+
+#[tokio::test]
+async fn the_review_offers_only_the_cards_the_item_takes() {
+    let app = spawn_app().await;
+    app.create_product("SHOE", 5000, 10).await;
+    let only_visa = serde_json::json!({"brands": ["visa"], "funding": ["credit"], "gift_cards": true});
+    assert_eq!(app.ops("PUT", "/v1/ops/payment-settings", Some(only_visa)).await.0, StatusCode::OK);
+    // A Mastercard by default, and a Visa besides.
+    let c = app.buyer("cards@example.com", common::MASTERCARD).await;
+    let visa = app.add_card(&c, VISA).await;
+    let page = Page::new(&app, Some(&c.token));
+    let (status, review) = page.get("/buy/SHOE").await;
+    assert_eq!(status, StatusCode::OK, "{review}");
+    assert!(review.contains("Visa ending in 4242"), "the accepted card is offered in the default's place: {review}");
+    assert!(review.contains("ending in 4444 (expires 12/2031) — not accepted for this item"), "{review}");
+    assert!(review.contains("This item takes Visa, credit cards."), "{review}");
+    assert!(review.contains(&format!("name=\"payment_method_id\" value=\"{visa}\"")));
+    // The place form's hidden fields (the radio buttons above carry the same names).
+    let field = |name: &str| {
+        let needle = format!("type=\"hidden\" name=\"{name}\" value=\"");
+        let at = review.find(&needle).unwrap_or_else(|| panic!("{needle}")) + needle.len();
+        review[at..].split('"').next().unwrap().to_string()
+    };
+    assert_eq!(field("payment_method_id"), visa, "Place your order pays with it");
+    let body = form(&[
+        ("csrf", &field("csrf")),
+        ("idempotency_key", &field("idempotency_key")),
+        ("quantity", "1"),
+        ("address_id", &field("address_id")),
+        ("payment_method_id", &field("payment_method_id")),
+        ("delivery_speed", &field("delivery_speed")),
+    ]);
+    let (status, _, _, to) = page.post("/buy/SHOE", FORM, body).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, html) = page.get(&to.unwrap()).await;
+    assert!(html.contains("Visa ending in 4242"), "{html}");
+    // Chosen by hand anyway (a form from before the settings changed): refused, saying why.
+    let (status, html) = page.get(&format!("/buy/SHOE?payment_method_id={}", field_of_default(&app, &c).await)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("not accepted for this item"), "{html}");
+}
+
+async fn field_of_default(app: &TestApp, c: &common::Customer) -> String {
+    app.get("/v1/me", Some(&c.token)).await.1["default_payment_method_id"].as_str().unwrap().to_string()
+}

@@ -24,6 +24,7 @@ pub mod notifications;
 pub mod order_jobs;
 pub mod orders;
 pub mod outbox;
+pub mod payment_settings;
 pub mod payments;
 mod pg_group_conn;
 mod pg_readers;

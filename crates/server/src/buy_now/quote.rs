@@ -246,6 +246,18 @@ pub async fn quote(
     }
     let card = buyer.card.ok_or(ApiError::NotFound("payment method"))?;
     usable_card(&card, now.date_naive())?;
+    let accepted = state.payment_settings().for_item(&product.fulfilled_by);
+    if !accepted.takes_card(card.brand, card.funding) {
+        return Err(ApiError::Unprocessable(
+            "payment_method_not_accepted",
+            format!(
+                "{} {} cards are not accepted for this item: it takes {}",
+                buynow_domain::acceptance::brand_name(card.brand),
+                card.funding.as_str(),
+                accepted.describe()
+            ),
+        ));
+    }
 
     let centers = state.centers();
     let hold = if product.fulfilled_by_store() { state.config.hold_store } else { state.config.hold_seller };

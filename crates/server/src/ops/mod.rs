@@ -3,6 +3,7 @@
 
 mod centers;
 mod gift_cards;
+mod payment_settings;
 mod products;
 mod returns;
 mod sellers;
@@ -22,6 +23,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(centers::update))
         .routes(routes!(sellers::create))
         .routes(routes!(gift_cards::issue))
+        .routes(routes!(payment_settings::get_shop, payment_settings::put_shop))
+        .routes(routes!(payment_settings::get_seller, payment_settings::put_seller))
         .routes(routes!(shipments::pick_lists))
         .routes(routes!(shipments::pick))
         .routes(routes!(shipments::pack))

@@ -151,7 +151,7 @@ fn promise_lines(state: &AppState, review: &PreviewView, quote: &Quote) -> Marku
 }
 
 /// The review's choices, as the pop-up's "Change" sends them.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Clone)]
 #[serde(default)]
 pub struct Choice {
     quantity: Option<String>,
@@ -205,21 +205,37 @@ async fn render_review(
     problem: Option<FormProblem>,
     fragment: bool,
 ) -> Response {
-    let reviewed = match choice.request(sku).and_then(|r| r.parse()) {
-        Ok(choices) => buy_now::review(state, &shopper.session, &choices).await.map(|(view, _)| view),
-        Err(e) => Err(e),
-    };
     let id = shopper.customer.id;
     let saved = async {
         let mut read = state.store.read().await?;
         let addresses = customers::addresses(&mut read.conn(), id).await?;
         let cards = customers::cards(&mut read.conn(), id).await?;
-        Ok::<_, buynow_store::StoreError>((addresses, cards))
+        let product = catalog::product_by_sku(&mut read.conn(), sku).await?;
+        Ok::<_, buynow_store::StoreError>((addresses, cards, product))
     };
-    let (addresses, cards) = match saved.await {
+    let (addresses, cards, product) = match saved.await {
         Ok(saved) => saved,
         Err(e) => return PageError(e.into()).into_response(),
     };
+    // The cards this item may be paid with (the shop's settings, narrowed by its seller's): the others are
+    // shown but cannot be chosen, and when the default is one of them an accepted card is offered in its place.
+    let accepted = state.payment_settings().for_item(product.as_ref().map_or("store", |p| p.fulfilled_by.as_str()));
+    let takes = |c: &buynow_store::customers::SavedCard| accepted.takes_card(c.brand, c.funding);
+    let mut reviewed = match choice.request(sku).and_then(|r| r.parse()) {
+        Ok(choices) => buy_now::review(state, &shopper.session, &choices).await.map(|(view, _)| view),
+        Err(e) => Err(e),
+    };
+    if matches!(&reviewed, Err(ApiError::Unprocessable("payment_method_not_accepted", _)))
+        && choice.payment_method_id.as_deref().and_then(optional).is_none()
+    {
+        if let Some(card) = cards.iter().find(|c| takes(c)) {
+            let instead = Choice { payment_method_id: Some(card.id.to_string()), ..choice.clone() };
+            reviewed = match instead.request(sku).and_then(|r| r.parse()) {
+                Ok(choices) => buy_now::review(state, &shopper.session, &choices).await.map(|(view, _)| view),
+                Err(e) => Err(e),
+            };
+        }
+    }
     let (status, problem, review) = match (reviewed, problem) {
         (Ok(view), None) => (StatusCode::OK, None, Some(view)),
         (Ok(view), Some(p)) => (p.status, Some(p), Some(view)),
@@ -265,10 +281,12 @@ async fn render_review(
                                 @for c in &cards {
                                     @let id = c.id.to_string();
                                     label.choice {
-                                        input type="radio" name="payment_method_id" value=(id) checked[id == r.payment_method.id];
+                                        input type="radio" name="payment_method_id" value=(id) checked[id == r.payment_method.id] disabled[!takes(c)];
                                         (brand_name(c.brand.as_str())) " ending in " (c.last4) " (expires " (c.exp_month) "/" (c.exp_year) ")"
+                                        @if !takes(c) { " — not accepted for this item" }
                                     }
                                 }
+                                p.hint { "This item takes " (accepted.describe()) "." }
                                 a href="/account#cards" { "Add a card" }
                             }
                         }
