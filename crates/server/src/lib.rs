@@ -94,6 +94,7 @@ pub async fn serve(
     if state.config.run_workers {
         background.push(jobs::spawn_workers(state.clone(), workers_stopped.clone()));
         background.push(notifications::spawn_dispatcher(state.clone(), workers_stopped.clone()));
+        background.push(services::reconciliation::spawn(state.clone(), workers_stopped.clone()));
     }
     if state.config.simulate {
         let target = format!("http://{}", listener.local_addr()?);

@@ -200,6 +200,20 @@ pub async fn latest_for_order(c: &mut Conn<'_>, order: OrderId) -> Result<Option
     c.opt(&sql, args![order.to_string()]).await?.as_ref().map(payment).transpose()
 }
 
+/// Up to `limit` payments that have not changed since `settled_before` and were not yet compared with the
+/// card processor's records, oldest first; pending ones are their authorization job's to settle.
+pub async fn to_reconcile(c: &mut Conn<'_>, settled_before: i64, limit: u32) -> Result<Vec<Payment>, StoreError> {
+    let sql = format!(
+        "SELECT {COLS} FROM payments WHERE reconciled_at IS NULL AND updated_at < $1 AND status <> 'pending' \
+         ORDER BY updated_at LIMIT $2"
+    );
+    c.all(&sql, args![settled_before, limit]).await?.iter().map(payment).collect()
+}
+
+pub async fn mark_reconciled(c: &mut Conn<'_>, id: PaymentId, at: i64) -> Result<(), StoreError> {
+    c.exec("UPDATE payments SET reconciled_at = $2 WHERE id = $1", args![id.to_string(), at]).await.map(drop)
+}
+
 /// One step of an order's payments, as its history shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attempt {

@@ -5,6 +5,7 @@ pub mod fulfillment;
 pub mod gift_cards;
 pub mod lifecycle;
 pub mod payments;
+pub mod reconciliation;
 pub mod returns;
 pub mod tracking;
 pub mod warehouse;
