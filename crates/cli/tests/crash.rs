@@ -8,7 +8,7 @@ mod common;
 
 use buynow_store::testing::TestDb;
 use buynow_store::Store;
-use common::{call, count, spawn, url_in, Proc, ADMIN};
+use common::{call, count, new_customer, pick_pack_ship, spawn, url_in, Proc, ADMIN};
 use futures::stream::{self, StreamExt};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -105,21 +105,9 @@ async fn killed_workers_and_carriers_lose_no_order_no_capture_and_no_stock() {
         .map(|i| {
             let (client, server) = (&client, servers[i % 2].clone());
             async move {
-                let email = format!("crash{i}@example.com");
-                let pw = "a long enough password";
-                let (s, b) = call(client, "POST", format!("{server}/v1/customers"), None, None, json!({"email": email, "password": pw, "name": "B"})).await;
-                assert_eq!(s, 201, "{b}");
-                let (_, session) = call(client, "POST", format!("{server}/v1/sessions"), None, None, json!({"email": email, "password": pw})).await;
-                let token = session["token"].as_str().unwrap().to_string();
                 // Half the customers live in the east: their orders come from Philadelphia.
-                let (region, city, zip) = if i % 2 == 0 { ("CA", "San Francisco", "94105") } else { ("NY", "New York", "10001") };
-                let (s, b) = call(client, "POST", format!("{server}/v1/me/addresses"), Some(&token), None,
-                    json!({"name": "B", "line1": "1 Main St", "city": city, "region": region, "postal_code": zip, "country": "US"})).await;
-                assert_eq!(s, 201, "{b}");
-                let (s, b) = call(client, "POST", format!("{server}/v1/me/payment-methods"), Some(&token), None,
-                    json!({"type": "card", "number": "4242424242424242", "exp_month": 12, "exp_year": 2031, "cvc": "123"})).await;
-                assert_eq!(s, 201, "{b}");
-                token
+                let place = if i % 2 == 0 { ("San Francisco", "CA", "94105") } else { ("New York", "NY", "10001") };
+                new_customer(client, &server, &format!("crash{i}@example.com"), place).await
             }
         })
         .buffer_unordered(8)
@@ -182,19 +170,7 @@ async fn killed_workers_and_carriers_lose_no_order_no_capture_and_no_stock() {
             assert_eq!(s, 200, "{list}");
             for wave in list["waves"].as_array().unwrap() {
                 for parcel in wave["shipments"].as_array().unwrap() {
-                    let id = parcel["id"].as_str().unwrap();
-                    for step in ["pick", "pack", "ship"] {
-                        let (s, body) = call(
-                            &client,
-                            "POST",
-                            format!("{server}/v1/ops/shipments/{id}/{step}"),
-                            Some(ADMIN),
-                            None,
-                            json!({}),
-                        )
-                        .await;
-                        assert_eq!(s, 200, "{step} {id}: {body}");
-                    }
+                    pick_pack_ship(&client, server, parcel["id"].as_str().unwrap()).await;
                     *shipped.lock().unwrap() += 1;
                 }
             }

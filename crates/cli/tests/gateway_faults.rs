@@ -8,7 +8,7 @@
 mod common;
 
 use buynow_store::Store;
-use common::{call, count, spawn_with, url_in, Proc, ADMIN};
+use common::{call, count, new_customer, pick_pack_ship, spawn_with, url_in, Proc, ADMIN};
 use futures::stream::{self, StreamExt};
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
@@ -88,27 +88,17 @@ async fn a_faulty_gateway_never_charges_twice_and_every_order_is_decided() {
     let stock = json!({"fulfillment_center": "SEA1", "on_hand": ORDERS + 10});
     let (s, body) = call(&client, "PUT", format!("{server}/v1/ops/stock/ITEM"), Some(ADMIN), None, stock).await;
     assert_eq!(s, 200, "{body}");
-    let customers: Vec<String> = stream::iter(0..CUSTOMERS)
-        .map(|i| {
-            let (client, server) = (&client, server.clone());
-            async move {
-                let (email, pw) = (format!("faults{i}@example.com"), "a long enough password");
-                let (s, b) = call(client, "POST", format!("{server}/v1/customers"), None, None, json!({"email": email, "password": pw, "name": "B"})).await;
-                assert_eq!(s, 201, "{b}");
-                let (_, session) = call(client, "POST", format!("{server}/v1/sessions"), None, None, json!({"email": email, "password": pw})).await;
-                let token = session["token"].as_str().unwrap().to_string();
-                let (s, b) = call(client, "POST", format!("{server}/v1/me/addresses"), Some(&token), None,
-                    json!({"name": "B", "line1": "1 Main St", "city": "Seattle", "region": "WA", "postal_code": "98101", "country": "US"})).await;
-                assert_eq!(s, 201, "{b}");
-                let (s, b) = call(client, "POST", format!("{server}/v1/me/payment-methods"), Some(&token), None,
-                    json!({"type": "card", "number": "4242424242424242", "exp_month": 12, "exp_year": 2031, "cvc": "123"})).await;
-                assert_eq!(s, 201, "{b}");
-                token
-            }
-        })
-        .buffer_unordered(8)
-        .collect()
-        .await;
+    let customers: Vec<String> =
+        stream::iter(0..CUSTOMERS)
+            .map(|i| {
+                let (client, server) = (&client, server.clone());
+                async move {
+                    new_customer(client, &server, &format!("faults{i}@example.com"), ("Seattle", "WA", "98101")).await
+                }
+            })
+            .buffer_unordered(8)
+            .collect()
+            .await;
 
     // 1,000 Buy Nows while the faults last; a 503 is tried again with the same key.
     let placed: Vec<(usize, Value)> = stream::iter(0..ORDERS)
@@ -161,18 +151,7 @@ async fn a_faulty_gateway_never_charges_twice_and_every_order_is_decided() {
             .take(SHIPPED - shipped)
             .collect();
         for id in parcels {
-            for step in ["pick", "pack", "ship"] {
-                let (s, body) = call(
-                    &client,
-                    "POST",
-                    format!("{server}/v1/ops/shipments/{id}/{step}"),
-                    Some(ADMIN),
-                    None,
-                    json!({}),
-                )
-                .await;
-                assert_eq!(s, 200, "{step} {id}: {body}");
-            }
+            pick_pack_ship(&client, &server, &id).await;
             shipped += 1;
         }
     }

@@ -6,7 +6,7 @@ mod common;
 
 use buynow_store::testing::TestDb;
 use buynow_store::Store;
-use common::{call, count, spawn, url_in, ADMIN};
+use common::{call, count, new_customer, spawn, url_in, ADMIN};
 use futures::stream::{self, StreamExt};
 use serde_json::json;
 use std::collections::HashMap;
@@ -48,28 +48,17 @@ async fn two_servers_and_two_workers_on_one_postgres_survive_a_killed_worker() {
     }
 
     // 40 customers, made through both servers.
-    let customers: Vec<String> = stream::iter(0..40)
-        .map(|i| {
-            let (client, server) = (&client, servers[i % 2].clone());
-            async move {
-                let email = format!("buyer{i}@example.com");
-                let pw = "a long enough password";
-                let (s, _) = call(client, "POST", format!("{server}/v1/customers"), None, None, json!({"email": email, "password": pw, "name": "B"})).await;
-                assert_eq!(s, 201);
-                let (_, session) = call(client, "POST", format!("{server}/v1/sessions"), None, None, json!({"email": email, "password": pw})).await;
-                let token = session["token"].as_str().unwrap().to_string();
-                let (s, _) = call(client, "POST", format!("{server}/v1/me/addresses"), Some(&token), None,
-                    json!({"name": "B", "line1": "1 Main St", "city": "Austin", "region": "TX", "postal_code": "78701", "country": "US"})).await;
-                assert_eq!(s, 201);
-                let (s, _) = call(client, "POST", format!("{server}/v1/me/payment-methods"), Some(&token), None,
-                    json!({"type": "card", "number": "4242424242424242", "exp_month": 12, "exp_year": 2031, "cvc": "123"})).await;
-                assert_eq!(s, 201);
-                token
-            }
-        })
-        .buffer_unordered(8)
-        .collect()
-        .await;
+    let customers: Vec<String> =
+        stream::iter(0..40)
+            .map(|i| {
+                let (client, server) = (&client, servers[i % 2].clone());
+                async move {
+                    new_customer(client, &server, &format!("buyer{i}@example.com"), ("Austin", "TX", "78701")).await
+                }
+            })
+            .buffer_unordered(8)
+            .collect()
+            .await;
 
     // 400 distinct purchases and 100 repeats of earlier keys; each repeat goes to the other server.
     let mut requests: Vec<(usize, usize, String)> = (0..400).map(|n| (n % 2, n % 40, format!("key-{n}"))).collect();

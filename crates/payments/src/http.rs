@@ -150,6 +150,17 @@ struct MoveBody {
     currency: String,
 }
 
+impl MoveBody {
+    fn new(idempotency_key: &str, authorization: &str, amount: Money) -> MoveBody {
+        MoveBody {
+            idempotency_key: idempotency_key.into(),
+            authorization: authorization.into(),
+            amount: amount.minor(),
+            currency: amount.currency().code().into(),
+        }
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 enum MoveAnswer {
@@ -399,22 +410,11 @@ impl Gateway for HttpGateway {
         amount: Money,
         idempotency_key: &'a str,
     ) -> BoxFuture<'a, Result<MoveOutcome, GatewayError>> {
-        let body = MoveBody {
-            idempotency_key: idempotency_key.into(),
-            authorization: authorization.into(),
-            amount: amount.minor(),
-            currency: amount.currency().code().into(),
-        };
-        Box::pin(self.movement("/v1/capture", body))
+        Box::pin(self.movement("/v1/capture", MoveBody::new(idempotency_key, authorization, amount)))
     }
 
     fn void<'a>(&'a self, authorization: &'a str, idempotency_key: &'a str) -> BoxFuture<'a, Result<(), GatewayError>> {
-        let body = MoveBody {
-            idempotency_key: idempotency_key.into(),
-            authorization: authorization.into(),
-            amount: 0,
-            currency: Currency::Usd.code().into(),
-        };
+        let body = MoveBody::new(idempotency_key, authorization, Money::zero(Currency::Usd));
         Box::pin(async move { self.movement("/v1/void", body).await.map(drop) })
     }
 
@@ -424,13 +424,7 @@ impl Gateway for HttpGateway {
         amount: Money,
         idempotency_key: &'a str,
     ) -> BoxFuture<'a, Result<MoveOutcome, GatewayError>> {
-        let body = MoveBody {
-            idempotency_key: idempotency_key.into(),
-            authorization: authorization.into(),
-            amount: amount.minor(),
-            currency: amount.currency().code().into(),
-        };
-        Box::pin(self.movement("/v1/refund", body))
+        Box::pin(self.movement("/v1/refund", MoveBody::new(idempotency_key, authorization, amount)))
     }
 
     fn lookup<'a>(&'a self, idempotency_key: &'a str) -> BoxFuture<'a, Result<Option<Recorded>, GatewayError>> {

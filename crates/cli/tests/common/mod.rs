@@ -89,3 +89,47 @@ pub async fn call(
 pub async fn count(store: &Store, sql: &str) -> i64 {
     store.read().await.unwrap().conn().one(sql, vec![]).await.expect(sql).int(0).unwrap()
 }
+
+/// Picks, packs and ships one parcel through the warehouse's API, as staff with the admin key.
+pub async fn pick_pack_ship(client: &reqwest::Client, server: &str, parcel: &str) {
+    for step in ["pick", "pack", "ship"] {
+        let url = format!("{server}/v1/ops/shipments/{parcel}/{step}");
+        let (s, body) = call(client, "POST", url, Some(ADMIN), None, json!({})).await;
+        assert_eq!(s, 200, "{step} {parcel}: {body}");
+    }
+}
+
+/// A new customer with an address in `(city, region, postal code)` and a Visa card, made through `server`'s
+/// API; returns their session token.
+pub async fn new_customer(client: &reqwest::Client, server: &str, email: &str, place: (&str, &str, &str)) -> String {
+    let pw = "a long enough password";
+    let (s, b) = call(
+        client,
+        "POST",
+        format!("{server}/v1/customers"),
+        None,
+        None,
+        json!({"email": email, "password": pw, "name": "B"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    let (_, session) =
+        call(client, "POST", format!("{server}/v1/sessions"), None, None, json!({"email": email, "password": pw}))
+            .await;
+    let token = session["token"].as_str().unwrap().to_string();
+    let (city, region, postal_code) = place;
+    let (s, b) = call(client, "POST", format!("{server}/v1/me/addresses"), Some(&token), None,
+        json!({"name": "B", "line1": "1 Main St", "city": city, "region": region, "postal_code": postal_code, "country": "US"})).await;
+    assert_eq!(s, 201, "{b}");
+    let (s, b) = call(
+        client,
+        "POST",
+        format!("{server}/v1/me/payment-methods"),
+        Some(&token),
+        None,
+        json!({"type": "card", "number": "4242424242424242", "exp_month": 12, "exp_year": 2031, "cvc": "123"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    token
+}
