@@ -303,7 +303,7 @@ async fn build_state(common: &Common, run_workers: bool, adjust: impl FnOnce(&mu
     tracing::info!(
         database = %redact_url(&common.database),
         admin_key = if config.admin_key.is_some() { "set" } else { "not set (/v1/ops answers 403)" },
-        gateway = common.gateway_url.as_deref().unwrap_or("the in-process sandbox"),
+        gateway = common.gateway_url.as_deref().map_or_else(|| "the in-process sandbox".into(), redact_url),
         sandbox_seed = config.sandbox.seed,
         hold_window_s = config.hold_store.num_seconds(),
         simulated_staff_and_carriers = config.simulate,

@@ -332,7 +332,8 @@ impl HttpGateway {
             if e.is_timeout() {
                 GatewayError::Timeout
             } else {
-                GatewayError::Unavailable(format!("no answer from the gateway: {e}"))
+                // Without the URL: it may carry credentials.
+                GatewayError::Unavailable(format!("no answer from the gateway: {}", e.without_url()))
             }
         };
         let response = request.send().await.map_err(lost)?;
