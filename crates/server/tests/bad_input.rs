@@ -62,7 +62,8 @@ async fn bad_inputs_get_a_problem_and_change_nothing() {
     let admin = Some(ADMIN_KEY);
     let unknown_pm = format!("pm_{}", "0".repeat(32));
 
-    let mut cases = vec![
+    let mut cases =
+        vec![
         case("malformed json", "POST", "/v1/customers", None, r#"{"email": "#, 400, "malformed_json"),
         case(
             "trailing garbage",
@@ -421,6 +422,33 @@ async fn bad_inputs_get_a_problem_and_change_nothing() {
         ),
         case("no such route", "GET", "/v1/nope", None, "", 404, "not_found"),
         case("wrong method", "DELETE", "/v1/buy-now", t, "", 405, "method_not_allowed"),
+        // Gift cards.
+        case("gift card of nothing", "POST", "/v1/ops/gift-cards", admin,
+            json!({"amount": {"amount": 0, "currency": "USD"}}).to_string(), 422, "validation"),
+        case("gift card amount as text", "POST", "/v1/ops/gift-cards", admin,
+            json!({"amount": {"amount": "50", "currency": "USD"}}).to_string(), 422, "validation"),
+        case("gift card in another currency", "POST", "/v1/ops/gift-cards", admin,
+            json!({"amount": {"amount": 500, "currency": "XYZ"}}).to_string(), 422, "validation"),
+        case("gift card issued by a customer", "POST", "/v1/ops/gift-cards", t,
+            json!({"amount": {"amount": 500, "currency": "USD"}}).to_string(), 401, "unauthorized"),
+        case("gift card code as a number", "POST", "/v1/me/gift-cards/redeem", t, json!({"code": 42}).to_string(),
+            422, "validation"),
+        case("gift card code of symbols", "POST", "/v1/me/gift-cards/redeem", t,
+            json!({"code": "!!!!-????-####-$$$$"}).to_string(), 422, "validation"),
+        case("gift card code of 10,000 characters", "POST", "/v1/me/gift-cards/redeem", t,
+            json!({"code": "A".repeat(10_000)}).to_string(), 422, "validation"),
+        case("gift card code nobody issued", "POST", "/v1/me/gift-cards/redeem", t,
+            json!({"code": "ABCD-EFGH-JKMN-PQRS"}).to_string(), 404, "not_found"),
+        // Payment settings.
+        case("payment settings naming no brand", "PUT", "/v1/ops/payment-settings", admin,
+            json!({"brands": [], "funding": ["credit"], "gift_cards": true}).to_string(), 422, "validation"),
+        case("payment settings with a brand as text", "PUT", "/v1/ops/payment-settings", admin,
+            json!({"brands": "visa", "funding": ["credit"], "gift_cards": true}).to_string(), 422, "validation"),
+        case("payment settings of an unknown seller", "PUT",
+            "/v1/ops/sellers/slr_00000000000000000000000000000000/payment-settings", admin,
+            json!({"brands": ["visa"], "funding": ["credit"], "gift_cards": true}).to_string(), 404, "not_found"),
+        case("payment settings of a seller id that cannot be", "GET", "/v1/ops/sellers/robert'); DROP/payment-settings",
+            admin, "", 404, "not_found"),
     ];
     let mut text_plain = case("not json", "POST", "/v1/customers", None, "email=a", 415, "unsupported_media_type");
     text_plain.content_type = "text/plain";
