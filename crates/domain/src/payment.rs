@@ -114,7 +114,11 @@ pub fn transition(from: PaymentStatus, event: PaymentEvent) -> Result<PaymentSta
         (S::Captured | S::PartiallyRefunded, E::Refund { complete: true }) => Some(S::Refunded),
         (S::Captured | S::PartiallyRefunded, E::Approve | E::Decline | E::Drop | E::Void | E::Capture { .. }) => None,
 
-        (S::Declined | S::Voided | S::Cancelled | S::Refunded, E::Approve | E::Decline | E::Drop | E::Void) => None,
+        // Dropped by a cancel while its authorization was on its way, and approved by the processor all the
+        // same: the late hold is voided.
+        (S::Cancelled, E::Void) => Some(S::Voided),
+        (S::Cancelled, E::Approve | E::Decline | E::Drop) => None,
+        (S::Declined | S::Voided | S::Refunded, E::Approve | E::Decline | E::Drop | E::Void) => None,
         (S::Declined | S::Voided | S::Cancelled | S::Refunded, E::Capture { .. } | E::Refund { .. }) => None,
     };
     to.ok_or(IllegalPaymentTransition { from, event })
@@ -152,6 +156,12 @@ mod tests {
         let s = transition(s, E::Refund { complete: true }).unwrap();
         assert_eq!(s, PaymentStatus::Refunded);
         assert!(transition(s, E::Capture { complete: true }).is_err());
+    }
+
+    #[test]
+    fn a_late_hold_on_a_dropped_payment_is_voided() {
+        assert_eq!(transition(PaymentStatus::Cancelled, PaymentEvent::Void), Ok(PaymentStatus::Voided));
+        assert!(transition(PaymentStatus::Cancelled, PaymentEvent::Approve).is_err());
     }
 
     #[test]

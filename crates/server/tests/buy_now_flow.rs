@@ -344,3 +344,30 @@ async fn buy_nows_answer_is_the_order_as_stored_approved_or_declined() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_cancel_that_beats_its_authorization_still_leaves_no_hold_on_the_card() {
+    let mut config = test_config();
+    config.inline_authorization_budget = std::time::Duration::ZERO;
+    config.sandbox.latency_ms = (400, 400);
+    let app = spawn_app_with(config).await;
+    app.create_product("RACE", 2500, 2).await;
+    let c = app.buyer("race@example.com", VISA).await;
+    let (_, order) = app.buy(&c, "k1", json!({"sku": "RACE", "quantity": 1})).await;
+    let id = order["id"].as_str().unwrap();
+    // The authorization is at the processor (which answers in 400 ms) when the customer cancels.
+    for _ in 0..200 {
+        if app.scalar("SELECT COUNT(*) FROM jobs WHERE kind = 'authorize_payment' AND status = 'running'").await == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let (status, cancelled) = app.post(&format!("/v1/orders/{id}/cancel"), Some(&c.token), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{cancelled}");
+    assert_eq!(cancelled["payment"]["status"], "cancelled", "dropped while its authorization was on its way");
+    app.settle().await;
+    let order = app.order(&c, id).await;
+    assert_eq!(order["payment"]["status"], "voided", "the processor's late approval was voided: {order}");
+    assert!(app.sandbox.live_holds().await.unwrap().is_empty(), "no hold is left on the card");
+    app.stop().await;
+}

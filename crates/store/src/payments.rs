@@ -200,6 +200,24 @@ pub async fn latest_for_order(c: &mut Conn<'_>, order: OrderId) -> Result<Option
     c.opt(&sql, args![order.to_string()]).await?.as_ref().map(payment).transpose()
 }
 
+/// The processor's hold for a payment that a cancel dropped while its authorization was on its way: kept, so
+/// that it can be voided. `false` if the payment is not such a one (or has it already).
+pub async fn set_late_authorization(
+    c: &mut Conn<'_>,
+    id: PaymentId,
+    reference: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let n = c
+        .exec(
+            "UPDATE payments SET authorization_ref = $2, updated_at = $3 \
+             WHERE id = $1 AND status = 'cancelled' AND authorization_ref IS NULL",
+            args![id.to_string(), reference, now],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
 /// Up to `limit` payments that have not changed since `settled_before` and were not yet compared with the
 /// card processor's records, oldest first; pending ones are their authorization job's to settle.
 pub async fn to_reconcile(c: &mut Conn<'_>, settled_before: i64, limit: u32) -> Result<Vec<Payment>, StoreError> {

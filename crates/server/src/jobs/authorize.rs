@@ -107,6 +107,21 @@ fn decide(
     now: i64,
 ) -> Result<Decision<Option<Recorded>, JobError>, JobError> {
     let order = order.ok_or_else(|| JobError::Fatal("no such order".into()))?.clone();
+    if let (Some(PaymentStatus::Cancelled), AuthorizeOutcome::Approved { authorization }) =
+        (current.map(|p| p.status), &outcome)
+    {
+        // Dropped by a cancel while this was on its way, and approved all the same: the hold is kept on the
+        // payment and voided, not left on the customer's card for a week.
+        let (id, reference) = (payment.id, authorization.clone());
+        return Ok(Decision::Run(Box::new(move |c| {
+            Box::pin(async move {
+                if payments::set_late_authorization(c, id, &reference, now).await? {
+                    super::enqueue(c, super::void(id, now)).await?;
+                }
+                Ok(None)
+            })
+        })));
+    }
     if current.map(|p| p.status) != Some(PaymentStatus::Pending) {
         // Answered already (this is a re-run), or dropped by a cancel: nothing more to record.
         return Ok(Decision::Write(Effects { at: now, ..Effects::default() }, None));

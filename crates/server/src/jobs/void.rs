@@ -11,7 +11,9 @@ pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
     let payment = payments::get(&mut state.store.read().await?.conn(), payment_id)
         .await?
         .ok_or_else(|| JobError::Fatal("no such payment".into()))?;
-    if !payment.status.holds_funds() {
+    // A hold, or the late hold of a payment a cancel dropped while its authorization was on its way.
+    let late = payment.status == buynow_domain::PaymentStatus::Cancelled && payment.authorization.is_some();
+    if !payment.status.holds_funds() && !late {
         return finish_idle(state, job).await;
     }
     let authorization =
