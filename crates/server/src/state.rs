@@ -2,6 +2,7 @@
 
 use crate::config::Config;
 use buynow_domain::acceptance::Accepted;
+use buynow_domain::card::{Brand, Funding};
 use buynow_domain::pricing::{ShippingRates, TaxTable};
 use buynow_domain::promise::CenterCalendar;
 use buynow_domain::PostalAddress;
@@ -45,6 +46,13 @@ pub struct PaymentSettings {
 }
 
 impl PaymentSettings {
+    /// Whether an item `fulfilled_by` the store or a seller may be paid with this card: what every Buy Now asks,
+    /// answered without building the combined settings.
+    pub fn takes_card(&self, fulfilled_by: &str, brand: Brand, funding: Funding) -> bool {
+        self.shop.takes_card(brand, funding)
+            && self.sellers.get(fulfilled_by).is_none_or(|s| s.takes_card(brand, funding))
+    }
+
     /// What an item `fulfilled_by` the store or a seller may be paid with.
     pub fn for_item(&self, fulfilled_by: &str) -> Accepted {
         match self.sellers.get(fulfilled_by) {

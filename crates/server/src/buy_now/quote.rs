@@ -246,8 +246,9 @@ pub async fn quote(
     }
     let card = buyer.card.ok_or(ApiError::NotFound("payment method"))?;
     usable_card(&card, now.date_naive())?;
-    let accepted = state.payment_settings().for_item(&product.fulfilled_by);
-    if !accepted.takes_card(card.brand, card.funding) {
+    let settings = state.payment_settings();
+    if !settings.takes_card(&product.fulfilled_by, card.brand, card.funding) {
+        let accepted = settings.for_item(&product.fulfilled_by);
         return Err(ApiError::Unprocessable(
             "payment_method_not_accepted",
             format!(
