@@ -117,7 +117,8 @@ pub async fn enqueue(c: &mut Conn<'_>, job: NewJob) -> Result<Option<JobId>, Api
 
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
-    /// Did not finish; try again later (the gateway timed out, the database was busy).
+    /// Did not finish; try again later, until the job's attempts run out (the database was busy, the processor
+    /// could not process the card). A gateway call without an answer is `Unknown` instead.
     #[error("{0}")]
     Retry(String),
     /// Cannot ever succeed (a payload that does not parse).
