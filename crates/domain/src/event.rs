@@ -22,6 +22,10 @@ pub enum EventKind {
     PaymentCaptured,
     #[serde(rename = "payment.reauthorized")]
     PaymentReauthorized,
+    #[serde(rename = "payment.gift_card_applied")]
+    GiftCardApplied,
+    #[serde(rename = "payment.gift_card_returned")]
+    GiftCardReturned,
     #[serde(rename = "order.released")]
     OrderReleased,
     #[serde(rename = "shipment.picking")]
@@ -55,7 +59,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 23] = [
+    pub const ALL: [EventKind; 25] = [
         EventKind::OrderPlaced,
         EventKind::PaymentAuthorized,
         EventKind::PaymentActionRequired,
@@ -64,6 +68,8 @@ impl EventKind {
         EventKind::AuthorizationVoided,
         EventKind::PaymentCaptured,
         EventKind::PaymentReauthorized,
+        EventKind::GiftCardApplied,
+        EventKind::GiftCardReturned,
         EventKind::OrderReleased,
         EventKind::PickingStarted,
         EventKind::ShortPicked,
@@ -91,6 +97,8 @@ impl EventKind {
             EventKind::AuthorizationVoided => "payment.voided",
             EventKind::PaymentCaptured => "payment.captured",
             EventKind::PaymentReauthorized => "payment.reauthorized",
+            EventKind::GiftCardApplied => "payment.gift_card_applied",
+            EventKind::GiftCardReturned => "payment.gift_card_returned",
             EventKind::OrderReleased => "order.released",
             EventKind::PickingStarted => "shipment.picking",
             EventKind::ShortPicked => "shipment.short_picked",
@@ -132,6 +140,8 @@ impl EventKind {
             | EventKind::AuthorizationVoided
             | EventKind::PaymentCaptured
             | EventKind::PaymentReauthorized
+            | EventKind::GiftCardApplied
+            | EventKind::GiftCardReturned
             | EventKind::OrderReleased
             | EventKind::PickingStarted
             | EventKind::ShortPicked

@@ -145,6 +145,8 @@ pub struct PreviewView {
     pub unit_price: MoneyView,
     pub address: AddressView,
     pub payment_method: PaymentMethodView,
+    /// What the gift card balance pays, when the request asks to use it (zero otherwise); the card is charged
+    /// the rest of the total.
     pub gift_card_applied: MoneyView,
     pub delivery_options: Vec<DeliveryOptionView>,
     pub selected_speed: &'static str,
@@ -170,7 +172,10 @@ pub struct PaymentView {
     pub payment_method_id: String,
     pub brand: Option<&'static str>,
     pub last4: Option<String>,
+    /// What the card is charged: the total, less what the gift card balance paid.
     pub amount: MoneyView,
+    /// Who pays what (split tender): the gift card balance, when it was used, and the card.
+    pub tender: Vec<TenderView>,
     /// Why the card was declined, e.g. `card_declined` or `insufficient_funds`.
     pub decline_code: Option<String>,
     /// What to tell the customer when they need to act.
@@ -184,9 +189,19 @@ pub struct PaymentView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+pub struct TenderView {
+    /// `gift_card` or `card`.
+    pub source: &'static str,
+    pub amount: MoneyView,
+    /// What went back to it: refunds, and for the gift card what an order that did not go through returned.
+    pub returned: MoneyView,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
 pub struct PaymentAttemptView {
     pub at: chrono::DateTime<chrono::Utc>,
-    /// `authorize`, `capture`, `void` or `refund`.
+    /// `authorize`, `capture`, `void` or `refund` (of the card), or `gift_card_spend`, `gift_card_reverse` or
+    /// `gift_card_refund` (of the gift card balance).
     pub step: String,
     pub amount: MoneyView,
     /// `approved`, `declined`, `pending` or `cancelled` for an authorization; `pending` or `done` otherwise.

@@ -614,3 +614,45 @@ async fn the_pop_up_offers_only_the_cards_the_shop_takes() {
     b.until_path("/orders/ord_").await;
     b.done().await;
 }
+
+#[tokio::test]
+async fn the_gift_card_balance_pays_first_when_ticked_in_the_pop_up() {
+    let app = demo_app().await;
+    let Some(b) = browser(&app).await else { return };
+    let (status, issued) =
+        app.ops("POST", "/v1/ops/gift-cards", Some(json!({"amount": {"amount": 1500, "currency": "USD"}}))).await;
+    assert_eq!(status, 201, "{issued}");
+    let token = demo_token(&app).await;
+    let (status, body) = app.post("/v1/me/gift-cards/redeem", Some(&token), json!({"code": issued["code"]})).await;
+    assert_eq!(status, 200, "{body}");
+    b.sign_in_as_demo().await;
+    b.open_review("KINDLE-PW").await;
+    let total = b.text("#order-total").await;
+    assert!(b.text("dialog#review section[aria-labelledby=gift-card]").await.contains(&money(1500)));
+    b.click("#use-gift-card").await;
+    // The review reloads inside the pop-up with the balance taken off what the card pays.
+    let applied = b.text("#gift-card-applied").await;
+    assert_eq!(applied, format!("−{}", money(1500)));
+    assert_eq!(b.text("#order-total").await, total, "the order costs the same");
+    b.css("#use-gift-card:checked").await;
+    b.accessible("the pop-up with the gift card balance used").await;
+    b.screenshot("review-gift-card").await;
+
+    b.click("#place-order").await;
+    let path = b.until_path("/orders/ord_").await;
+    let order = &orders_of_demo(&app).await[0];
+    assert_eq!(order["id"], order_id(&path).as_str());
+    let card = order["total"]["amount"].as_i64().unwrap() - 1500;
+    assert_eq!(order["payment"]["amount"]["amount"], card, "{order}");
+    let (_, me) = app.get("/v1/me", Some(&token)).await;
+    assert_eq!(me["gift_card_balance"]["amount"], 0);
+    let paid_with = b.text("#tender").await;
+    assert!(
+        paid_with.contains(&format!("Gift card balance: {}", money(1500)))
+            && paid_with.contains(&format!("Card: {}", money(card))),
+        "{paid_with}"
+    );
+    assert!(b.text("#payment-history").await.contains("Paid from your gift card balance"));
+    b.accessible("the order page of a split tender").await;
+    b.done().await;
+}

@@ -588,3 +588,46 @@ async fn the_review_offers_only_the_cards_the_item_takes() {
 async fn field_of_default(app: &TestApp, c: &common::Customer) -> String {
     app.get("/v1/me", Some(&c.token)).await.1["default_payment_method_id"].as_str().unwrap().to_string()
 }
+
+#[tokio::test]
+async fn the_review_without_javascript_uses_the_gift_card_balance_when_ticked() {
+    let app = spawn_app().await;
+    app.create_product("SHOE", 5000, 10).await;
+    let c = app.buyer("gift-review@example.com", VISA).await;
+    let page = Page::new(&app, Some(&c.token));
+    let (_, review) = page.get("/buy/SHOE").await;
+    assert!(!review.contains("Use my gift card balance"), "nothing to use yet");
+    let (_, issued) = app
+        .ops("POST", "/v1/ops/gift-cards", Some(serde_json::json!({"amount": {"amount": 2000, "currency": "USD"}})))
+        .await;
+    let (status, _) =
+        app.post("/v1/me/gift-cards/redeem", Some(&c.token), serde_json::json!({"code": issued["code"]})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, review) = page.get("/buy/SHOE").await;
+    assert!(review.contains("Use my gift card balance ($20.00)"), "{review}");
+    assert!(!review.contains("gift-card-applied"), "not until it is ticked");
+    let (status, review) = page.get("/buy/SHOE?use_gift_card_balance=true").await;
+    assert_eq!(status, StatusCode::OK, "{review}");
+    assert!(review.contains("id=\"gift-card-applied\">−$20.00"), "{review}");
+    let field = |name: &str| {
+        let needle = format!("type=\"hidden\" name=\"{name}\" value=\"");
+        let at = review.find(&needle).unwrap_or_else(|| panic!("{needle}")) + needle.len();
+        review[at..].split('"').next().unwrap().to_string()
+    };
+    let body = form(&[
+        ("csrf", &field("csrf")),
+        ("idempotency_key", &field("idempotency_key")),
+        ("quantity", "1"),
+        ("address_id", &field("address_id")),
+        ("payment_method_id", &field("payment_method_id")),
+        ("delivery_speed", &field("delivery_speed")),
+        ("use_gift_card_balance", &field("use_gift_card_balance")),
+    ]);
+    let (status, _, _, to) = page.post("/buy/SHOE", FORM, body).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, html) = page.get(&to.unwrap()).await;
+    assert!(html.contains("Gift card balance: $20.00"), "{html}");
+    assert!(html.contains("Paid from your gift card balance"), "{html}");
+    let (_, me) = app.get("/v1/me", Some(&c.token)).await;
+    assert_eq!(me["gift_card_balance"]["amount"], 0);
+}

@@ -68,9 +68,7 @@ pub async fn post(
     now: i64,
 ) -> Result<Posted, StoreError> {
     let (from, _) = movement.accounts();
-    if c.backend() == Backend::Postgres {
-        c.exec("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", args![from.key()]).await?;
-    }
+    lock(c, &from).await?;
     if c.opt("SELECT 1 FROM ledger_entries WHERE txn_id = $1 LIMIT 1", args![txn_id]).await?.is_some() {
         return Ok(Posted::AlreadyDone);
     }
@@ -96,6 +94,94 @@ pub async fn post(
         .await?;
     }
     Ok(Posted::Done)
+}
+
+/// Keeps other movements off `account` until the transaction ends (PostgreSQL; SQLite has one writer). A
+/// transaction may take it more than once.
+async fn lock(c: &mut Conn<'_>, account: &Account) -> Result<(), StoreError> {
+    if c.backend() == Backend::Postgres {
+        c.exec("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", args![account.key()]).await?;
+    }
+    Ok(())
+}
+
+/// What the movement `txn_id` put into `account`, if it was made.
+async fn posted_to(c: &mut Conn<'_>, txn_id: &str, account: &Account) -> Result<Option<i64>, StoreError> {
+    let sql = "SELECT amount FROM ledger_entries WHERE txn_id = $1 AND account = $2";
+    c.opt(sql, args![txn_id, account.key()]).await?.map(|r| r.int("amount")).transpose()
+}
+
+/// Takes up to `up_to` of `customer`'s balance as `order`'s tender, once under `txn_id`, and answers what it
+/// took: all of it when the balance is enough, the whole balance when it is less, nothing when it is empty.
+/// Asked again, it answers what it took the first time.
+pub async fn spend_up_to(
+    c: &mut Conn<'_>,
+    customer: CustomerId,
+    order: OrderId,
+    up_to: Money,
+    txn_id: &str,
+    now: i64,
+) -> Result<Money, StoreError> {
+    let from = Account::Customer(customer);
+    lock(c, &from).await?;
+    if let Some(taken) = posted_to(c, txn_id, &Account::Order(order)).await? {
+        return Ok(Money::new(taken, up_to.currency()));
+    }
+    let amount = balance(c, &from).await?.min(up_to.minor());
+    if amount <= 0 {
+        return Ok(Money::zero(up_to.currency()));
+    }
+    let movement = Movement::Spend { customer, order, amount: Money::new(amount, up_to.currency()) };
+    match post(c, txn_id, &movement, Some(order), now).await? {
+        Posted::Done | Posted::AlreadyDone => Ok(movement.amount()),
+        Posted::Refused(e) => Err(corrupt(format!("a spend within the balance was refused: {e}"))),
+    }
+}
+
+/// Gives what `order` took of the balance back to `customer`, once under `txn_id`: all it still holds
+/// (`Reverse`, the order did not go through) or `amount` of it (`Refund`, never more than it holds). Answers
+/// what went back; asked again, what went back the first time.
+pub async fn give_back(
+    c: &mut Conn<'_>,
+    order: OrderId,
+    customer: CustomerId,
+    kind: GiveBack,
+    txn_id: &str,
+    now: i64,
+) -> Result<Money, StoreError> {
+    let from = Account::Order(order);
+    lock(c, &from).await?;
+    let currency = match kind {
+        GiveBack::Reverse(currency) => currency,
+        GiveBack::Refund(amount) => amount.currency(),
+    };
+    if let Some(given) = posted_to(c, txn_id, &Account::Customer(customer)).await? {
+        return Ok(Money::new(given, currency));
+    }
+    let held = balance(c, &from).await?;
+    let (amount, movement): (i64, fn(OrderId, CustomerId, Money) -> Movement) = match kind {
+        GiveBack::Reverse(_) => (held, |order, customer, amount| Movement::Reverse { order, customer, amount }),
+        GiveBack::Refund(amount) => {
+            (amount.minor().min(held), |order, customer, amount| Movement::Refund { order, customer, amount })
+        }
+    };
+    if amount <= 0 {
+        return Ok(Money::zero(currency));
+    }
+    let movement = movement(order, customer, Money::new(amount, currency));
+    match post(c, txn_id, &movement, Some(order), now).await? {
+        Posted::Done | Posted::AlreadyDone => Ok(movement.amount()),
+        Posted::Refused(e) => Err(corrupt(format!("giving back what the order holds was refused: {e}"))),
+    }
+}
+
+/// What `give_back` gives back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GiveBack {
+    /// All the order still holds, in this currency.
+    Reverse(Currency),
+    /// This much of it.
+    Refund(Money),
 }
 
 /// A new gift card and the movement that issues it, together.

@@ -29,6 +29,9 @@ pub struct Payment {
     pub refunded: Money,
     /// When the hold was made (µs): a hold lapses after 7 days.
     pub authorized_at: Option<i64>,
+    /// The gift card balance the order took besides the card (split tender; `amount` is the card's part):
+    /// `None` while none was asked for or it is not yet decided.
+    pub gift_amount: Option<Money>,
 }
 
 impl Payment {
@@ -45,12 +48,23 @@ impl Payment {
             captured: Money::zero(amount.currency()),
             refunded: Money::zero(amount.currency()),
             authorized_at: None,
+            gift_amount: None,
         }
+    }
+
+    /// Whether the card is charged nothing: the gift card balance paid for all of it, and the processor holds
+    /// nothing for this payment.
+    pub fn gift_card_only(&self) -> bool {
+        self.amount.is_zero() && self.gift_amount.is_some_and(|g| !g.is_zero())
     }
 }
 
+/// The authorization reference of a payment the gift card balance paid for whole: there is no hold at the
+/// card processor to capture, void or refund.
+pub const GIFT_CARD_ONLY: &str = "gift_card_only";
+
 pub(crate) const COLS: &str = "id, order_id, payment_method_id, amount, currency, status, authorization_ref, \
-    decline_code, captured, refunded, authorized_at";
+    decline_code, captured, refunded, authorized_at, gift_amount";
 
 fn payment(r: &Row) -> Result<Payment, StoreError> {
     payment_at(r, 0)
@@ -71,6 +85,7 @@ pub(crate) fn payment_at(r: &Row, at: usize) -> Result<Payment, StoreError> {
         captured: Money::new(r.int(c.get("captured"))?, currency),
         refunded: Money::new(r.int(c.get("refunded"))?, currency),
         authorized_at: r.opt_int(c.get("authorized_at"))?,
+        gift_amount: r.opt_int(c.get("gift_amount"))?.map(|g| Money::new(g, currency)),
     })
 }
 
@@ -88,6 +103,7 @@ const INSERT_COLUMNS: &[&str] = &[
     "status",
     "authorization_ref",
     "decline_code",
+    "gift_amount",
     "created_at",
     "updated_at",
 ];
@@ -106,6 +122,7 @@ pub fn insert_write(payments: &[(&Payment, i64)]) -> Write<'static> {
                 p.status.as_str(),
                 p.authorization.clone(),
                 p.decline_code.clone(),
+                p.gift_amount.map(|g| g.minor()),
                 at,
                 at
             ]
@@ -200,6 +217,25 @@ pub async fn latest_for_order(c: &mut Conn<'_>, order: OrderId) -> Result<Option
     c.opt(&sql, args![order.to_string()]).await?.as_ref().map(payment).transpose()
 }
 
+/// Settles a pending payment's split: `gift` taken from the gift card balance, `card` left for the card.
+/// Once only: `false` if the split was settled before (a job that runs again) or the payment moved on.
+pub async fn set_tender(
+    c: &mut Conn<'_>,
+    id: PaymentId,
+    gift: Money,
+    card: Money,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let n = c
+        .exec(
+            "UPDATE payments SET gift_amount = $2, amount = $3, updated_at = $4 \
+             WHERE id = $1 AND status = 'pending' AND gift_amount IS NULL",
+            args![id.to_string(), gift.minor(), card.minor(), now],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
 /// The processor's hold for a payment that a cancel dropped while its authorization was on its way: kept, so
 /// that it can be voided. `false` if the payment is not such a one (or has it already).
 pub async fn set_late_authorization(
@@ -236,7 +272,8 @@ pub async fn mark_reconciled(c: &mut Conn<'_>, id: PaymentId, at: i64) -> Result
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attempt {
     pub at: i64,
-    /// `authorize`, `capture`, `void` or `refund`.
+    /// `authorize`, `capture`, `void` or `refund` (of the card), or `gift_card_spend`, `gift_card_reverse` or
+    /// `gift_card_refund` (of the gift card balance).
     pub step: String,
     pub amount: Money,
     /// An authorization: `pending`, `approved`, `declined` or `cancelled` (dropped before an answer); a
@@ -246,6 +283,21 @@ pub struct Attempt {
 }
 
 impl Attempt {
+    /// The steps of a payment just authorized: what the gift card balance paid, and the card's authorization
+    /// (none when the gift card balance paid for all of it), at `spent_at` and `at`. As `attempts` reads them
+    /// back.
+    pub fn tender(p: &Payment, spent_at: i64, at: i64) -> Vec<Attempt> {
+        let gift = p.gift_amount.filter(|g| !g.is_zero()).map(|amount| Attempt {
+            at: spent_at,
+            step: "gift_card_spend".into(),
+            amount,
+            outcome: "done".into(),
+            decline_code: None,
+        });
+        let card = (p.authorization.as_deref() != Some(GIFT_CARD_ONLY)).then(|| Attempt::authorization(p, at));
+        gift.into_iter().chain(card).collect()
+    }
+
     /// The authorization step of `p`, as it stands.
     pub fn authorization(p: &Payment, at: i64) -> Attempt {
         let outcome = match p.status {
@@ -271,19 +323,23 @@ pub async fn attempts(c: &mut Conn<'_>, order: OrderId) -> Result<Vec<Attempt>, 
         SELECT COALESCE(authorized_at, updated_at) AS at, 'authorize' AS step, amount, currency, \
                CASE status WHEN 'pending' THEN 'pending' WHEN 'declined' THEN 'declined' \
                            WHEN 'cancelled' THEN 'cancelled' ELSE 'approved' END AS outcome, decline_code \
-          FROM payments WHERE order_id = $1 \
+          FROM payments WHERE order_id = $1 AND COALESCE(authorization_ref, '') <> 'gift_card_only' \
         UNION ALL \
-        SELECT updated_at, 'void', 0, currency, 'done', NULL FROM payments WHERE order_id = $1 AND status = 'voided' \
+        SELECT updated_at, 'void', 0, currency, 'done', NULL FROM payments \
+         WHERE order_id = $1 AND status = 'voided' AND COALESCE(authorization_ref, '') <> 'gift_card_only' \
         UNION ALL \
         SELECT c.updated_at, 'capture', c.amount, c.currency, \
                CASE c.status WHEN 'captured' THEN 'done' ELSE 'pending' END, NULL \
-          FROM captures c JOIN payments p ON p.id = c.payment_id WHERE p.order_id = $1 \
+          FROM captures c JOIN payments p ON p.id = c.payment_id WHERE p.order_id = $1 AND c.amount > 0 \
         UNION ALL \
         SELECT r.updated_at, 'refund', r.amount, r.currency, \
                CASE r.status WHEN 'refunded' THEN 'done' ELSE 'pending' END, NULL \
-          FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE p.order_id = $1 \
+          FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE p.order_id = $1 AND r.amount > 0 \
+        UNION ALL \
+        SELECT created_at, 'gift_card_' || kind, ABS(amount), currency, 'done', NULL \
+          FROM ledger_entries WHERE account = $2 \
         ) AS steps ORDER BY at, step";
-    let rows = c.all(sql, args![order.to_string()]).await?;
+    let rows = c.all(sql, args![order.to_string(), format!("order:{order}")]).await?;
     rows.iter()
         .map(|r| {
             Ok(Attempt {
@@ -438,11 +494,14 @@ pub struct Refund {
     pub payment_id: PaymentId,
     pub return_id: Option<ReturnId>,
     pub amount: Money,
+    /// What goes back to the gift card balance besides (split tender: the card first, then the gift card).
+    pub gift_amount: Money,
     /// `pending` until the gateway has done it, then `refunded`.
     pub status: String,
 }
 
 fn refund(r: &Row) -> Result<Refund, StoreError> {
+    let currency = r.parsed("currency", Currency::parse)?;
     Ok(Refund {
         id: r.text("id")?,
         payment_id: r.parsed("payment_id", PaymentId::parse)?,
@@ -451,7 +510,8 @@ fn refund(r: &Row) -> Result<Refund, StoreError> {
             .map(|s| ReturnId::parse(&s))
             .transpose()
             .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        amount: Money::new(r.int("amount")?, r.parsed("currency", Currency::parse)?),
+        amount: Money::new(r.int("amount")?, currency),
+        gift_amount: Money::new(r.int("gift_amount")?, currency),
         status: r.text("status")?,
     })
 }
@@ -460,13 +520,14 @@ fn refund(r: &Row) -> Result<Refund, StoreError> {
 pub async fn add_refund(c: &mut Conn<'_>, f: &Refund, at: i64) -> Result<bool, StoreError> {
     let n = c
         .exec(
-            "INSERT INTO refunds (id, payment_id, return_id, amount, currency, status, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6) ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO refunds (id, payment_id, return_id, amount, gift_amount, currency, status, created_at, \
+             updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7) ON CONFLICT (id) DO NOTHING",
             args![
                 &f.id,
                 f.payment_id.to_string(),
                 f.return_id.map(|r| r.to_string()),
                 f.amount.minor(),
+                f.gift_amount.minor(),
                 f.amount.currency().code(),
                 at
             ],
@@ -476,11 +537,26 @@ pub async fn add_refund(c: &mut Conn<'_>, f: &Refund, at: i64) -> Result<bool, S
 }
 
 pub async fn get_refund(c: &mut Conn<'_>, id: &str) -> Result<Option<Refund>, StoreError> {
-    c.opt("SELECT id, payment_id, return_id, amount, currency, status FROM refunds WHERE id = $1", args![id])
-        .await?
-        .as_ref()
-        .map(refund)
-        .transpose()
+    c.opt(
+        "SELECT id, payment_id, return_id, amount, gift_amount, currency, status FROM refunds WHERE id = $1",
+        args![id],
+    )
+    .await?
+    .as_ref()
+    .map(refund)
+    .transpose()
+}
+
+/// What the payment's refunds, done or not, give back: to the card, and to the gift card balance.
+pub async fn refunds_owed(c: &mut Conn<'_>, payment: PaymentId) -> Result<(i64, i64), StoreError> {
+    let r = c
+        .one(
+            "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS card, \
+                    CAST(COALESCE(SUM(gift_amount), 0) AS BIGINT) AS gift FROM refunds WHERE payment_id = $1",
+            args![payment.to_string()],
+        )
+        .await?;
+    Ok((r.int("card")?, r.int("gift")?))
 }
 
 pub async fn refund_done(c: &mut Conn<'_>, id: &str, gateway_ref: &str, at: i64) -> Result<bool, StoreError> {

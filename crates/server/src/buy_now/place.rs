@@ -124,18 +124,23 @@ pub async fn place(state: &AppState, session: &TokenHash, key: String, choices: 
     let mut recorded = None;
     if let Some(job) = job {
         let (tell, mut told) = oneshot::channel();
-        let known = jobs::authorize::Known { payment: placed.payment, card, tell };
+        let gift_card = choices.use_gift_card_balance;
+        let known = jobs::authorize::Known { payment: placed.payment, card, gift_card, tell };
         jobs::run_claimed_authorization(state, job, known).await;
         recorded = told.try_recv().ok();
     }
     let view = match recorded {
         // The answer is what was just written: no need to read the order back.
         Some(answer) => assemble(OrderParts {
+            attempts: Attempt::tender(
+                &answer.payment,
+                answer.applied.as_ref().map_or(answer.entry.at, |e| e.at),
+                answer.entry.at,
+            ),
+            timeline: answer.timeline(placed.entry),
             order: answer.order,
             items: placed.items,
             shipments: pending_views(&placed.shipments),
-            attempts: vec![Attempt::authorization(&answer.payment, answer.entry.at)],
-            timeline: vec![placed.entry, answer.entry],
             payment: answer.payment,
             card: Some(card_shown),
             returns: Vec::new(),
@@ -255,7 +260,7 @@ fn new_order(
     let note = format!("Order placed: {quantity} × {}, {} delivery", q.product.title, q.speed.as_str());
     let entry = TimelineEntry::new(at, OrderStatus::Placed, EventKind::OrderPlaced, note);
     let event = serde_json::json!({ "order_id": order_id, "total": q.totals.total, "estimated_delivery": window });
-    let job = jobs::authorize(payment.id, at);
+    let job = jobs::authorize(payment.id, q.gift_card.is_some(), at);
     Ok(NewOrder {
         order,
         items,

@@ -48,7 +48,7 @@ pub async fn review(state: &AppState, session: &TokenHash, choices: &Choices) ->
         unit_price: q.product.price.into(),
         address: AddressView::new(&q.address, is_default_address),
         payment_method: PaymentMethodView::new(&q.card, is_default_card),
-        gift_card_applied: MoneyView::from(Money::zero(q.totals.total.currency())),
+        gift_card_applied: MoneyView::from(q.gift_card.unwrap_or(Money::zero(q.totals.total.currency()))),
         delivery_options: q.option_views(),
         selected_speed: q.speed.as_str(),
         subtotal: q.totals.subtotal.into(),

@@ -6,6 +6,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, Centers};
 use crate::views::{DeliveryOptionView, DeliveryWindowView};
 use buynow_domain::card::Expiry;
+use buynow_domain::ledger::Account;
 use buynow_domain::pricing::{self, ShippingContext, Totals};
 use buynow_domain::promise::{self, DeliveryWindow};
 use buynow_domain::sourcing::{self, Allocation, CenterStock};
@@ -14,6 +15,7 @@ use buynow_domain::{Quantity, Sku};
 use buynow_logistics::{carriers, Place};
 use buynow_store::catalog::{self, Product, StockLevel};
 use buynow_store::customers::{self, Customer, Purchase, SavedAddress, SavedCard};
+use buynow_store::gift_cards;
 use buynow_store::idempotency::Claim;
 use buynow_store::Conn;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -31,7 +33,7 @@ pub struct BuyNowRequest {
     pub address_id: Option<String>,
     /// `standard`, `two_day` or `one_day`; the review's `selected_speed` when left out.
     pub delivery_speed: Option<String>,
-    /// Spend the gift card balance first. Gift cards are not available yet: `true` is refused.
+    /// Pay with the gift card balance first, and put only the rest on the card (split tender).
     #[serde(default)]
     pub use_gift_card_balance: bool,
 }
@@ -44,17 +46,14 @@ pub struct Choices {
     pub payment_method_id: Option<PaymentMethodId>,
     pub address_id: Option<AddressId>,
     pub delivery_speed: Option<DeliverySpeed>,
+    /// Left out when false, so that the keys of requests made before split tender existed still match.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub use_gift_card_balance: bool,
 }
 
 impl BuyNowRequest {
     pub fn parse(&self) -> ApiResult<Choices> {
         let unknown = |field: &'static str| move |_| InvalidValue::new(field, "no such id");
-        if self.use_gift_card_balance {
-            return Err(ApiError::Unprocessable(
-                "gift_cards_unavailable",
-                "gift card balance cannot be used yet".into(),
-            ));
-        }
         Ok(Choices {
             sku: Sku::parse(&self.sku)?,
             quantity: Quantity::new(self.quantity)?,
@@ -73,6 +72,7 @@ impl BuyNowRequest {
                         .ok_or_else(|| InvalidValue::new("delivery_speed", "must be standard, two_day or one_day"))
                 })
                 .transpose()?,
+            use_gift_card_balance: self.use_gift_card_balance,
         })
     }
 }
@@ -86,6 +86,8 @@ pub struct Quote {
     pub speed: DeliverySpeed,
     pub options: Vec<(DeliverySpeed, Money, DeliveryWindow)>,
     pub totals: Totals,
+    /// What the gift card balance would pay of the total now, when the customer chose to use it.
+    pub gift_card: Option<Money>,
     pub placed_at: DateTime<Utc>,
     pub hold: Duration,
     /// The allocation the promise was computed for (the placement re-sources against live stock).
@@ -260,6 +262,21 @@ pub async fn quote(
         ));
     }
 
+    let gift_balance = if choices.use_gift_card_balance {
+        if !settings.for_item(&product.fulfilled_by).gift_cards {
+            return Err(ApiError::Unprocessable(
+                "payment_method_not_accepted",
+                format!(
+                    "gift card balance is not accepted for this item: it takes {}",
+                    settings.for_item(&product.fulfilled_by).describe()
+                ),
+            ));
+        }
+        Some(gift_cards::balance(c, &Account::Customer(customer.id)).await?)
+    } else {
+        None
+    };
+
     let centers = state.centers();
     let hold = if product.fulfilled_by_store() { state.config.hold_store } else { state.config.hold_seller };
     let ctx = ShippingContext { member: customer.prime, prime_eligible: product.prime_eligible };
@@ -289,6 +306,7 @@ pub async fn quote(
     let fee = options.iter().find(|(s, _, _)| *s == speed).map(|(_, f, _)| *f).expect("every speed is an option");
     let tax_bp = state.taxes.rate_bp(&address.address.country, &address.address.region);
     let totals = pricing::totals(product.price, choices.quantity, fee, tax_bp).map_err(|_| too_large())?;
+    let gift_card = gift_balance.map(|b| Money::new(b.clamp(0, totals.total.minor()), totals.total.currency()));
     Ok(Ok(Quote {
         customer,
         product,
@@ -298,6 +316,7 @@ pub async fn quote(
         speed,
         options,
         totals,
+        gift_card,
         placed_at: now,
         hold,
         plan,

@@ -1,7 +1,7 @@
 //! Authorize a payment with the gateway and move the order on: authorized, or declined (the customer is asked
 //! to revise payment; a second decline cancels the order).
 
-use super::{finish_idle, parse, JobError, PaymentRef};
+use super::{finish_idle, parse, AuthorizeRef, JobError};
 use crate::services::lifecycle;
 use crate::state::AppState;
 use buynow_domain::{transition, EventKind, OrderEvent, OrderStatus};
@@ -11,7 +11,7 @@ use buynow_store::jobs::Job;
 use buynow_store::order_jobs::{Decide, Decision, Effects, Finished, OrderJob, OrderMove, PaymentMove};
 use buynow_store::orders::{Order, TimelineEntry};
 use buynow_store::payments::{self, Payment, PaymentStatus};
-use buynow_store::{customers, orders};
+use buynow_store::{customers, gift_cards, orders};
 use tokio::sync::oneshot;
 
 /// What the writer of a fresh authorization job already holds, so the inline run need not read it back, and
@@ -19,22 +19,33 @@ use tokio::sync::oneshot;
 pub struct Known {
     pub payment: Payment,
     pub card: SavedCard,
+    /// The gift card balance pays first.
+    pub gift_card: bool,
     pub tell: oneshot::Sender<Recorded>,
 }
 
-/// An answer recorded on a placed order: its new state, the payment as it now stands, the timeline entry.
+/// An answer recorded on a placed order: its new state, the payment as it now stands, the timeline entry (and
+/// the one of the gift card balance applied before it, if any).
 pub struct Recorded {
     pub order: Order,
     pub payment: Payment,
     pub entry: TimelineEntry,
+    pub applied: Option<TimelineEntry>,
+}
+
+impl Recorded {
+    /// The order's whole timeline, after its placement's `placed` entry.
+    pub fn timeline(&self, placed: TimelineEntry) -> Vec<TimelineEntry> {
+        std::iter::once(placed).chain(self.applied.clone()).chain([self.entry.clone()]).collect()
+    }
 }
 
 pub async fn run(state: &AppState, job: &Job, known: Option<Known>) -> Result<(), JobError> {
-    let (payment, card, tell) = match known {
+    let (mut payment, card, gift_card, tell) = match known {
         // Written in the transaction that just committed: pending, on a placed order.
-        Some(Known { payment, card, tell }) => (payment, card, Some(tell)),
+        Some(Known { payment, card, gift_card, tell }) => (payment, card, gift_card, Some(tell)),
         None => {
-            let PaymentRef { payment_id } = parse(job)?;
+            let AuthorizeRef { payment_id, gift_card } = parse(job)?;
             let mut read = state.store.read().await?;
             let mut c = read.conn();
             let payment =
@@ -49,18 +60,31 @@ pub async fn run(state: &AppState, job: &Job, known: Option<Known>) -> Result<()
                 drop(read);
                 return finish_idle(state, job).await;
             }
-            (payment, card, None)
+            (payment, card, gift_card, None)
         }
     };
-    let (number, expiry) = super::open_card(state, &card)?;
-    let idempotency_key = payment.id.to_string();
-    let request = AuthorizeRequest { idempotency_key: &idempotency_key, amount: payment.amount, card: &number, expiry };
-    let answer = match super::settled(state, job, &idempotency_key).await? {
-        Some(GatewayRecord::Authorization(outcome)) => Ok(outcome),
-        Some(other) => {
-            return Err(JobError::Fatal(format!("the gateway holds {other:?} under an authorization's key")))
+    let mut applied = None;
+    if gift_card && payment.gift_amount.is_none() {
+        // The split is settled, once, before the card is asked for its part: a retry asks for the same amount.
+        match tender(state, &payment).await? {
+            Some((tendered, entry)) => (payment, applied) = (tendered, entry),
+            None => return finish_idle(state, job).await,
         }
-        None => state.gateway.authorize(request).await,
+    }
+    let answer = if payment.gift_card_only() {
+        Ok(AuthorizeOutcome::Approved { authorization: payments::GIFT_CARD_ONLY.to_string() })
+    } else {
+        let (number, expiry) = super::open_card(state, &card)?;
+        let idempotency_key = payment.id.to_string();
+        let request =
+            AuthorizeRequest { idempotency_key: &idempotency_key, amount: payment.amount, card: &number, expiry };
+        match super::settled(state, job, &idempotency_key).await? {
+            Some(GatewayRecord::Authorization(outcome)) => Ok(outcome),
+            Some(other) => {
+                return Err(JobError::Fatal(format!("the gateway holds {other:?} under an authorization's key")))
+            }
+            None => state.gateway.authorize(request).await,
+        }
     };
     let outcome = match answer {
         Ok(outcome) => outcome,
@@ -86,7 +110,7 @@ pub async fn run(state: &AppState, job: &Job, known: Option<Known>) -> Result<()
         Finished::Done(recorded) => {
             tracing::info!(%order, payment = %payment_id, "authorization answered");
             if let (Some(recorded), Some(tell)) = (recorded, tell) {
-                let _ = tell.send(recorded);
+                let _ = tell.send(Recorded { applied, ..recorded });
             }
         }
         Finished::LostLease => {
@@ -94,6 +118,42 @@ pub async fn run(state: &AppState, job: &Job, known: Option<Known>) -> Result<()
         }
     }
     Ok(())
+}
+
+/// Takes what it can of the customer's gift card balance for the payment's order, and leaves the rest for the
+/// card: the payment as it then stands and what the timeline was told, or `None` if the order moved on without
+/// it (cancelled meanwhile).
+async fn tender(state: &AppState, payment: &Payment) -> Result<Option<(Payment, Option<TimelineEntry>)>, JobError> {
+    let (id, order_id, now) = (payment.id, payment.order_id, state.now_micros());
+    state
+        .store
+        .write_batched(move |c| {
+            Box::pin(async move {
+                let order = orders::lock(c, order_id).await?.ok_or_else(|| JobError::Fatal("no such order".into()))?;
+                let current = payments::lock(c, id).await?.ok_or_else(|| JobError::Fatal("no such payment".into()))?;
+                if current.gift_amount.is_some() {
+                    return Ok(Some((current, None)));
+                }
+                if order.status != OrderStatus::Placed || current.status != PaymentStatus::Pending {
+                    return Ok(None);
+                }
+                let txn = format!("spend:{order_id}");
+                let gift = gift_cards::spend_up_to(c, order.customer_id, order_id, current.amount, &txn, now).await?;
+                let card = current.amount.checked_sub(gift).map_err(|e| JobError::Fatal(e.to_string()))?;
+                if !payments::set_tender(c, id, gift, card, now).await? {
+                    return Err(JobError::Fatal("the payment changed under its lock".into()));
+                }
+                let mut applied = None;
+                if !gift.is_zero() {
+                    let note = format!("{gift} of your gift card balance applied; {card} goes on the card");
+                    let entry = TimelineEntry::new(now, order.status, EventKind::GiftCardApplied, note);
+                    orders::add_timeline(c, order_id, &entry).await?;
+                    applied = Some(entry);
+                }
+                Ok(Some((Payment { amount: card, gift_amount: Some(gift), ..current }, applied)))
+            })
+        })
+        .await
 }
 
 /// What the answer changes, decided on the order and payment as they are under the order's lock (the customer
@@ -145,8 +205,21 @@ fn decide(
                 ));
             }
             let to = transition(order.status, OrderEvent::PaymentAuthorized).map_err(illegal)?;
-            let note = format!("Payment of {} authorized on {card_label}", payment.amount);
-            let event = serde_json::json!({ "order_id": order.id, "amount": payment.amount });
+            let gift = payment.gift_amount.filter(|g| !g.is_zero());
+            let note = match gift {
+                None => format!("Payment of {} authorized on {card_label}", payment.amount),
+                Some(gift) if payment.amount.is_zero() => format!("Paid with {gift} of your gift card balance"),
+                Some(gift) => {
+                    format!(
+                        "Payment of {} authorized on {card_label}, besides {gift} of gift card balance",
+                        payment.amount
+                    )
+                }
+            };
+            let mut event = serde_json::json!({ "order_id": order.id, "amount": payment.amount });
+            if let Some(gift) = gift {
+                event["gift_card_amount"] = serde_json::json!(gift);
+            }
             let effects = Effects {
                 at: now,
                 payment: Some(moved),
@@ -211,6 +284,6 @@ fn decide(
 impl Recorded {
     fn new(order: Order, to: OrderStatus, payment: Payment, kind: EventKind, note: String, now: i64) -> Recorded {
         let entry = TimelineEntry::new(now, to, kind, note);
-        Recorded { order: Order { status: to, updated_at: now, ..order }, payment, entry }
+        Recorded { order: Order { status: to, updated_at: now, ..order }, payment, entry, applied: None }
     }
 }

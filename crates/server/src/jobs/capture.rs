@@ -30,6 +30,14 @@ pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
         return finish_idle(state, job).await;
     }
     let now = state.now_micros();
+    if cap.amount.is_zero() {
+        // The gift card balance paid for these items: there is nothing to take from the card.
+        return finish(state, job, move |c| {
+            Box::pin(async move { Ok(record_capture(c, capture_id, payments::GIFT_CARD_ONLY, now).await?) })
+        })
+        .await
+        .map(drop);
+    }
     let mut authorization =
         payment.authorization.clone().ok_or_else(|| JobError::Fatal("a capture without an authorization".into()))?;
     if payment.authorized_at.is_some_and(|at| now - at > HOLD_LIFETIME_DAYS * DAY_MICROS) {

@@ -34,6 +34,14 @@ struct PaymentRef {
     payment_id: PaymentId,
 }
 
+/// An authorization's job: with `gift_card`, the customer's gift card balance pays first (split tender).
+#[derive(Serialize, Deserialize)]
+struct AuthorizeRef {
+    payment_id: PaymentId,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    gift_card: bool,
+}
+
 #[derive(Serialize, Deserialize)]
 struct OrderRef {
     order_id: OrderId,
@@ -53,11 +61,11 @@ fn payload<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("job payloads serialize")
 }
 
-/// Authorize a payment now.
-pub fn authorize(payment_id: PaymentId, now: i64) -> NewJob {
+/// Authorize a payment now; with `gift_card`, spend the gift card balance first and authorize the rest.
+pub fn authorize(payment_id: PaymentId, gift_card: bool, now: i64) -> NewJob {
     NewJob {
         kind: AUTHORIZE,
-        payload: payload(&PaymentRef { payment_id }),
+        payload: payload(&AuthorizeRef { payment_id, gift_card }),
         dedup_key: Some(format!("{AUTHORIZE}:{payment_id}")),
         run_at: now,
         // With the default backoff (1 s, doubling) the last try is about two minutes after the first.

@@ -1,4 +1,4 @@
-//! Give money back to the card: a received return's refund.
+//! Give money back: a received return's refund, to the card and to the gift card balance it was paid with.
 
 use super::{finish, finish_idle, parse, JobError, RefundRef};
 use crate::services::payments::record_refund;
@@ -23,10 +23,15 @@ pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
     }
     let authorization =
         payment.authorization.clone().ok_or_else(|| JobError::Fatal("a refund without an authorization".into()))?;
-    let answer = match super::settled(state, job, &refund_id).await? {
-        Some(Recorded::Movement { outcome, .. }) => Ok(outcome),
-        Some(other) => return Err(JobError::Fatal(format!("the gateway holds {other:?} under a refund's key"))),
-        None => state.gateway.refund(&authorization, refund.amount, &refund_id).await,
+    let answer = if refund.amount.is_zero() {
+        // All of it goes back to the gift card balance: the card is not asked.
+        Ok(MoveOutcome::Done { reference: payments::GIFT_CARD_ONLY.to_string() })
+    } else {
+        match super::settled(state, job, &refund_id).await? {
+            Some(Recorded::Movement { outcome, .. }) => Ok(outcome),
+            Some(other) => return Err(JobError::Fatal(format!("the gateway holds {other:?} under a refund's key"))),
+            None => state.gateway.refund(&authorization, refund.amount, &refund_id).await,
+        }
     };
     match answer {
         Ok(MoveOutcome::Done { reference }) => {

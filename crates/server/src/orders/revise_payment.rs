@@ -50,9 +50,11 @@ pub async fn revise_payment(
     let note = format!("Payment method changed to {} ending {}", card.brand.as_str(), card.last4);
     lifecycle::apply(&mut tx.conn(), &order, OrderEvent::PaymentRevised, EventKind::PaymentRevised, &note, now).await?;
     orders::set_payment_method(&mut tx.conn(), id, pm).await?;
-    let payment = Payment::pending(id, pm, order.total);
+    // The card part of a split tender stays what it was: the gift card balance the order took stays taken.
+    let last = payments::latest_for_order(&mut tx.conn(), id).await?.ok_or_else(|| ApiError::internal("no payment"))?;
+    let payment = Payment { gift_amount: last.gift_amount, ..Payment::pending(id, pm, last.amount) };
     payments::insert(&mut tx.conn(), &payment, now).await?;
-    let job = jobs::enqueue(&mut tx.conn(), jobs::authorize(payment.id, now)).await?;
+    let job = jobs::enqueue(&mut tx.conn(), jobs::authorize(payment.id, false, now)).await?;
     tx.commit().await?;
     jobs::run_inline(&state, job).await;
     Ok(axum::Json(order_view(&state, &mut state.store.read().await?.conn(), customer, id).await?))

@@ -4,7 +4,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::views::*;
 use buynow_domain::card::Brand;
-use buynow_domain::{CustomerId, OrderId, OrderStatus, PostalAddress, ShipmentId, ShipmentStatus};
+use buynow_domain::{CustomerId, Money, OrderId, OrderStatus, PostalAddress, ShipmentId, ShipmentStatus};
 use buynow_payments::DeclineCode;
 use buynow_store::orders::{self, Item, Order, TimelineEntry};
 use buynow_store::payments::Payment;
@@ -210,6 +210,7 @@ pub fn assemble(parts: OrderParts) -> ApiResult<OrderView> {
             brand: card.as_ref().map(|(brand, _)| brand.as_str()),
             last4: card.map(|(_, last4)| last4),
             amount: payment.amount.into(),
+            tender: tender(&payment, &attempts),
             decline_code: payment.decline_code.clone(),
             message,
             captured: payment.captured.into(),
@@ -241,6 +242,25 @@ pub fn assemble(parts: OrderParts) -> ApiResult<OrderView> {
         returns: returns.into_iter().map(return_view).collect(),
         created_at: from_micros(order.created_at),
     })
+}
+
+/// The gift card's part (when it paid any) and the card's, each with what went back to it.
+fn tender(payment: &Payment, attempts: &[payments::Attempt]) -> Vec<TenderView> {
+    let currency = payment.amount.currency();
+    let gift = payment.gift_amount.filter(|g| !g.is_zero()).map(|amount| {
+        let returned: i64 = attempts
+            .iter()
+            .filter(|a| matches!(a.step.as_str(), "gift_card_reverse" | "gift_card_refund"))
+            .map(|a| a.amount.minor())
+            .sum();
+        TenderView { source: "gift_card", amount: amount.into(), returned: Money::new(returned, currency).into() }
+    });
+    let card = (!payment.gift_card_only()).then(|| TenderView {
+        source: "card",
+        amount: payment.amount.into(),
+        returned: payment.refunded.into(),
+    });
+    gift.into_iter().chain(card).collect()
 }
 
 fn decline_message(code: Option<&str>) -> &'static str {

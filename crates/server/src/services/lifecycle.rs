@@ -6,6 +6,7 @@ use crate::jobs;
 use buynow_domain::{
     transition, EventKind, JobId, OrderEvent, OrderStatus, PaymentStatus, ShipmentEvent, ShipmentStatus,
 };
+use buynow_store::gift_cards::{self, GiveBack};
 use buynow_store::orders::{self, Order, TimelineEntry};
 use buynow_store::{catalog, outbox, payments, shipments, Conn};
 
@@ -57,8 +58,8 @@ pub async fn cancellable(c: &mut Conn<'_>, order: &Order) -> Result<bool, ApiErr
         .all(|s| matches!(s.status, ShipmentStatus::Pending | ShipmentStatus::Released | ShipmentStatus::Cancelled)))
 }
 
-/// Cancels: the reservation goes back to stock, a pending payment is dropped and an authorization hold is
-/// voided by a job. `reason` is told to the customer. Returns the void job, if one was enqueued, so the caller
+/// Cancels: the reservation goes back to stock, a pending payment is dropped, an authorization hold is
+/// voided by a job, and what the order took of the gift card balance goes back to it. `reason` is told to the customer. Returns the void job, if one was enqueued, so the caller
 /// may run it inline.
 pub async fn cancel(c: &mut Conn<'_>, order: &Order, reason: &str, now: i64) -> Result<Option<JobId>, ApiError> {
     if !cancellable(c, order).await? {
@@ -85,7 +86,12 @@ pub async fn cancel(c: &mut Conn<'_>, order: &Order, reason: &str, now: i64) -> 
         }
     }
     let mut void_job = None;
+    let mut gift_back = None;
     if let Some(p) = payments::latest_for_order(c, order.id).await? {
+        if p.gift_amount.is_some_and(|g| !g.is_zero()) {
+            let (reverse, txn) = (GiveBack::Reverse(order.total.currency()), format!("reverse:{}", order.id));
+            gift_back = Some(gift_cards::give_back(c, order.id, order.customer_id, reverse, &txn, now).await?);
+        }
         match p.status {
             PaymentStatus::Pending => {
                 payments::set_status(c, p.id, PaymentStatus::Pending, PaymentStatus::Cancelled, None, None, now)
@@ -104,6 +110,10 @@ pub async fn cancel(c: &mut Conn<'_>, order: &Order, reason: &str, now: i64) -> 
     }
     let payload = serde_json::json!({ "order_id": order.id, "reason": reason });
     record(c, order, to, EventKind::OrderCancelled, reason, payload, now).await?;
+    if let Some(back) = gift_back.filter(|b| !b.is_zero()) {
+        let note = format!("{back} returned to your gift card balance");
+        orders::add_timeline(c, order.id, &TimelineEntry::new(now, to, EventKind::GiftCardReturned, note)).await?;
+    }
     Ok(void_job)
 }
 

@@ -1,5 +1,5 @@
 //! Returns: asked for within the return window after delivery, with a label back to the center; received
-//! there (restocked, or written off when damaged), then refunded to the card by a job.
+//! there (restocked, or written off when damaged), then refunded by a job (to the card first, then to the gift card balance it was partly paid with).
 
 use super::lifecycle;
 use super::warehouse::{address_lines, center_lines};
@@ -10,7 +10,7 @@ use buynow_domain::{EventKind, InvalidValue, JobId, Money, OrderEvent, OrderStat
 use buynow_logistics::label::{self, Label};
 use buynow_logistics::Place;
 use buynow_store::orders::{self, Order};
-use buynow_store::payments::{self, Refund};
+use buynow_store::payments::{self, Payment, Refund};
 use buynow_store::returns::{self, Return};
 use buynow_store::{carriers as carrier_records, catalog, shipments, Conn};
 use rand::Rng;
@@ -186,6 +186,18 @@ pub async fn label(c: &mut Conn<'_>, state: &AppState, order: &Order, id: Return
     label::render(&doc).map_err(ApiError::internal)
 }
 
+/// How a refund of `amount` splits between the sources that paid (split tender): the card first, up to what
+/// its captures took and earlier refunds have not given back; then the gift card balance, up to what the order
+/// took of it and has not given back.
+async fn refund_sources(c: &mut Conn<'_>, payment: &Payment, amount: Money) -> Result<(Money, Money), ApiError> {
+    let captured: i64 = payments::captures(c, payment.id).await?.iter().map(|cap| cap.amount.minor()).sum();
+    let (card_owed, gift_owed) = payments::refunds_owed(c, payment.id).await?;
+    let card = amount.minor().min((captured - card_owed).max(0));
+    let gift_left = payment.gift_amount.map_or(0, |g| g.minor()) - gift_owed;
+    let gift = (amount.minor() - card).min(gift_left.max(0));
+    Ok((Money::new(card, amount.currency()), Money::new(gift, amount.currency())))
+}
+
 /// The center has the return: sellable units back on the shelf, damaged ones written off; the order is
 /// `returned`, and a job refunds the card. Receiving it again answers as the first time did.
 pub async fn receive(
@@ -212,11 +224,13 @@ pub async fn receive(
     let note = format!("Return received at {} ({condition})", ret.center);
     lifecycle::apply(c, &order, OrderEvent::ReceiveReturn, EventKind::ReturnReceived, &note, now).await?;
     let payment = payments::authorized_for_order(c, order.id).await?.ok_or_else(|| ApiError::internal("no payment"))?;
+    let (card, gift) = refund_sources(c, &payment, ret.refund).await?;
     let refund = Refund {
         id: format!("rfd_{}", ret.id.uuid().simple()),
         payment_id: payment.id,
         return_id: Some(ret.id),
-        amount: ret.refund,
+        amount: card,
+        gift_amount: gift,
         status: "pending".into(),
     };
     payments::add_refund(c, &refund, now).await?;

@@ -154,9 +154,22 @@ fn order_page(
         }
         section.card aria-labelledby="payment" {
             h2 #payment { "Payment" }
-            p {
-                @if let (Some(brand), Some(last4)) = (&o.payment.brand, &o.payment.last4) { (brand_name(brand)) " ending in " (last4) ": " }
-                (status_words(o.payment.status))
+            @if o.payment.tender.iter().any(|t| t.source == "card") {
+                p {
+                    @if let (Some(brand), Some(last4)) = (&o.payment.brand, &o.payment.last4) { (brand_name(brand)) " ending in " (last4) ": " }
+                    (status_words(o.payment.status))
+                }
+            }
+            @if o.payment.tender.iter().any(|t| t.source == "gift_card") {
+                ul #tender aria-label="Paid with" {
+                    @for t in &o.payment.tender {
+                        li {
+                            @if t.source == "gift_card" { "Gift card balance: " } @else { "Card: " }
+                            (money(&t.amount))
+                            @if t.returned.amount > 0 { " (" (money(&t.returned)) " back)" }
+                        }
+                    }
+                }
             }
             @if let Some(m) = &o.payment.message { p.alert role="alert" { (m) } }
             @if o.status == "payment_action_required" {
@@ -382,6 +395,9 @@ fn step_words(step: &str) -> &'static str {
         "capture" => "Charged for a shipment",
         "void" => "Hold released",
         "refund" => "Refunded",
+        "gift_card_spend" => "Paid from your gift card balance",
+        "gift_card_reverse" => "Returned to your gift card balance",
+        "gift_card_refund" => "Refunded to your gift card balance",
         _ => "Payment",
     }
 }

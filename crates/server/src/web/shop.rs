@@ -9,12 +9,13 @@ use super::session::{Shopper, Visitor};
 use crate::buy_now::{self, BuyNowRequest, Quote};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::views::{PreviewView, ProductView};
+use crate::views::{MoneyView, PreviewView, ProductView};
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use buynow_domain::Sku;
-use buynow_store::{catalog, customers, staff};
+use buynow_domain::ledger::Account;
+use buynow_domain::{Money, Sku};
+use buynow_store::{catalog, customers, gift_cards, staff};
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -158,6 +159,8 @@ pub struct Choice {
     address_id: Option<String>,
     payment_method_id: Option<String>,
     delivery_speed: Option<String>,
+    /// "Use my gift card balance", ticked.
+    use_gift_card_balance: Option<String>,
     /// Only the pop-up's content, for the script that shows it in the product page.
     fragment: Option<String>,
 }
@@ -177,7 +180,7 @@ impl Choice {
             payment_method_id: self.payment_method_id.as_deref().and_then(optional),
             address_id: self.address_id.as_deref().and_then(optional),
             delivery_speed: self.delivery_speed.as_deref().and_then(optional),
-            use_gift_card_balance: false,
+            use_gift_card_balance: self.use_gift_card_balance.as_deref().and_then(optional).is_some(),
         })
     }
 }
@@ -211,9 +214,10 @@ async fn render_review(
         let addresses = customers::addresses(&mut read.conn(), id).await?;
         let cards = customers::cards(&mut read.conn(), id).await?;
         let product = catalog::product_by_sku(&mut read.conn(), sku).await?;
-        Ok::<_, buynow_store::StoreError>((addresses, cards, product))
+        let gift_balance = gift_cards::balance(&mut read.conn(), &Account::Customer(id)).await?;
+        Ok::<_, buynow_store::StoreError>((addresses, cards, product, gift_balance))
     };
-    let (addresses, cards, product) = match saved.await {
+    let (addresses, cards, product, gift_balance) = match saved.await {
         Ok(saved) => saved,
         Err(e) => return PageError(e.into()).into_response(),
     };
@@ -236,6 +240,7 @@ async fn render_review(
             };
         }
     }
+    let uses_gift_card = choice.use_gift_card_balance.as_deref().and_then(optional).is_some();
     let (status, problem, review) = match (reviewed, problem) {
         (Ok(view), None) => (StatusCode::OK, None, Some(view)),
         (Ok(view), Some(p)) => (p.status, Some(p), Some(view)),
@@ -291,6 +296,15 @@ async fn render_review(
                             }
                         }
                     }
+                    @if gift_balance > 0 && accepted.gift_cards {
+                        section aria-labelledby="gift-card" {
+                            h3 #gift-card { "Gift card" }
+                            label.choice {
+                                input #use-gift-card type="checkbox" name="use_gift_card_balance" value="true" checked[uses_gift_card];
+                                "Use my gift card balance (" (money(&MoneyView::from(Money::usd(gift_balance)))) ")"
+                            }
+                        }
+                    }
                     section aria-labelledby="arrives" {
                         h3 #arrives { "Delivery" }
                         fieldset {
@@ -314,12 +328,19 @@ async fn render_review(
                     input type="hidden" name="address_id" value=(r.address.id);
                     input type="hidden" name="payment_method_id" value=(r.payment_method.id);
                     input type="hidden" name="delivery_speed" value=(r.selected_speed);
+                    @if uses_gift_card { input type="hidden" name="use_gift_card_balance" value="true"; }
                     table.totals {
                         caption.visually-hidden { "Order summary" }
                         tr { th scope="row" { "Items" } td { (money(&r.subtotal)) } }
                         tr { th scope="row" { "Shipping" } td { (money(&r.shipping)) } }
                         tr { th scope="row" { "Tax" } td { (money(&r.tax)) } }
                         tr.total { th scope="row" { "Order total" } td #order-total { (money(&r.total)) } }
+                        @if r.gift_card_applied.amount > 0 {
+                            tr { th scope="row" { "Gift card" } td #gift-card-applied { "−" (money(&r.gift_card_applied)) } }
+                            tr { th scope="row" { "Charged to your card" } td #card-part {
+                                (money(&MoneyView { amount: r.total.amount - r.gift_card_applied.amount, ..r.total }))
+                            } }
+                        }
                     }
                     div.alert #place-error role="alert" hidden {}
                     div.actions {
