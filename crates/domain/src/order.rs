@@ -95,7 +95,9 @@ pub enum OrderEvent {
     PaymentAuthorized,
     /// The gateway declined the authorization (or it failed for good).
     PaymentDeclined,
-    /// The customer chose a payment method again after a decline.
+    /// The card's bank asks the customer to authenticate before it answers.
+    AuthenticationRequired,
+    /// The customer chose a payment method again after a decline, or is back from authenticating.
     PaymentRevised,
     /// The customer (or staff, or a second decline) cancels the order.
     Cancel,
@@ -124,62 +126,93 @@ pub fn transition(from: OrderStatus, event: OrderEvent) -> Result<OrderStatus, I
     use OrderStatus as S;
     let to = match (from, event) {
         (S::Placed, E::PaymentAuthorized) => Some(S::PaymentAuthorized),
-        (S::Placed, E::PaymentDeclined) => Some(S::PaymentActionRequired),
+        (S::Placed, E::PaymentDeclined | E::AuthenticationRequired) => Some(S::PaymentActionRequired),
         (S::Placed, E::Cancel) => Some(S::Cancelled),
         (S::Placed, E::PaymentRevised | E::Release | E::StartPicking | E::Pack | E::Ship | E::Deliver) => None,
         (S::Placed, E::RequestReturn | E::ReceiveReturn | E::Refund) => None,
 
+        // The customer chose a card again, or is back from authenticating with their bank.
         (S::PaymentActionRequired, E::PaymentRevised) => Some(S::Placed),
         (S::PaymentActionRequired, E::Cancel) => Some(S::Cancelled),
-        (S::PaymentActionRequired, E::PaymentAuthorized | E::PaymentDeclined | E::Release) => None,
+        (
+            S::PaymentActionRequired,
+            E::PaymentAuthorized | E::PaymentDeclined | E::AuthenticationRequired | E::Release,
+        ) => None,
         (S::PaymentActionRequired, E::StartPicking | E::Pack | E::Ship | E::Deliver) => None,
         (S::PaymentActionRequired, E::RequestReturn | E::ReceiveReturn | E::Refund) => None,
 
         (S::PaymentAuthorized, E::Release) => Some(S::Released),
         (S::PaymentAuthorized, E::Cancel) => Some(S::Cancelled),
-        (S::PaymentAuthorized, E::PaymentAuthorized | E::PaymentDeclined | E::PaymentRevised) => None,
+        (
+            S::PaymentAuthorized,
+            E::PaymentAuthorized | E::PaymentDeclined | E::AuthenticationRequired | E::PaymentRevised,
+        ) => None,
         (S::PaymentAuthorized, E::StartPicking | E::Pack | E::Ship | E::Deliver) => None,
         (S::PaymentAuthorized, E::RequestReturn | E::ReceiveReturn | E::Refund) => None,
 
         (S::Released, E::StartPicking) => Some(S::Picking),
         (S::Released, E::Cancel) => Some(S::Cancelled),
-        (S::Released, E::PaymentAuthorized | E::PaymentDeclined | E::PaymentRevised | E::Release) => None,
+        (
+            S::Released,
+            E::PaymentAuthorized | E::PaymentDeclined | E::AuthenticationRequired | E::PaymentRevised | E::Release,
+        ) => None,
         (S::Released, E::Pack | E::Ship | E::Deliver) => None,
         (S::Released, E::RequestReturn | E::ReceiveReturn | E::Refund) => None,
 
         (S::Picking, E::Pack) => Some(S::Packed),
-        (S::Picking, E::PaymentAuthorized | E::PaymentDeclined | E::PaymentRevised | E::Cancel) => None,
+        (
+            S::Picking,
+            E::PaymentAuthorized | E::PaymentDeclined | E::AuthenticationRequired | E::PaymentRevised | E::Cancel,
+        ) => None,
         (S::Picking, E::Release | E::StartPicking | E::Ship | E::Deliver) => None,
         (S::Picking, E::RequestReturn | E::ReceiveReturn | E::Refund) => None,
 
         (S::Packed, E::Ship) => Some(S::Shipped),
-        (S::Packed, E::PaymentAuthorized | E::PaymentDeclined | E::PaymentRevised | E::Cancel) => None,
+        (
+            S::Packed,
+            E::PaymentAuthorized | E::PaymentDeclined | E::AuthenticationRequired | E::PaymentRevised | E::Cancel,
+        ) => None,
         (S::Packed, E::Release | E::StartPicking | E::Pack | E::Deliver) => None,
         (S::Packed, E::RequestReturn | E::ReceiveReturn | E::Refund) => None,
 
         (S::Shipped, E::Deliver) => Some(S::Delivered),
         (S::Shipped, E::RequestReturn) => Some(S::ReturnRequested),
-        (S::Shipped, E::PaymentAuthorized | E::PaymentDeclined | E::PaymentRevised | E::Cancel) => None,
+        (
+            S::Shipped,
+            E::PaymentAuthorized | E::PaymentDeclined | E::AuthenticationRequired | E::PaymentRevised | E::Cancel,
+        ) => None,
         (S::Shipped, E::Release | E::StartPicking | E::Pack | E::Ship) => None,
         (S::Shipped, E::ReceiveReturn | E::Refund) => None,
 
         // A delivered order is finished, but the customer may still send it back.
         (S::Delivered, E::RequestReturn) => Some(S::ReturnRequested),
-        (S::Delivered, E::PaymentAuthorized | E::PaymentDeclined | E::PaymentRevised | E::Cancel) => None,
+        (
+            S::Delivered,
+            E::PaymentAuthorized | E::PaymentDeclined | E::AuthenticationRequired | E::PaymentRevised | E::Cancel,
+        ) => None,
         (S::Delivered, E::Release | E::StartPicking | E::Pack | E::Ship | E::Deliver) => None,
         (S::Delivered, E::ReceiveReturn | E::Refund) => None,
 
         (S::ReturnRequested, E::ReceiveReturn) => Some(S::Returned),
-        (S::ReturnRequested, E::PaymentAuthorized | E::PaymentDeclined | E::PaymentRevised) => None,
+        (
+            S::ReturnRequested,
+            E::PaymentAuthorized | E::PaymentDeclined | E::AuthenticationRequired | E::PaymentRevised,
+        ) => None,
         (S::ReturnRequested, E::Cancel | E::Release | E::StartPicking | E::Pack | E::Ship) => None,
         (S::ReturnRequested, E::Deliver | E::RequestReturn | E::Refund) => None,
 
         (S::Returned, E::Refund) => Some(S::Refunded),
-        (S::Returned, E::PaymentAuthorized | E::PaymentDeclined | E::PaymentRevised | E::Cancel) => None,
+        (
+            S::Returned,
+            E::PaymentAuthorized | E::PaymentDeclined | E::AuthenticationRequired | E::PaymentRevised | E::Cancel,
+        ) => None,
         (S::Returned, E::Release | E::StartPicking | E::Pack | E::Ship | E::Deliver) => None,
         (S::Returned, E::RequestReturn | E::ReceiveReturn) => None,
 
-        (S::Refunded | S::Cancelled, E::PaymentAuthorized | E::PaymentDeclined | E::PaymentRevised) => None,
+        (
+            S::Refunded | S::Cancelled,
+            E::PaymentAuthorized | E::PaymentDeclined | E::AuthenticationRequired | E::PaymentRevised,
+        ) => None,
         (S::Refunded | S::Cancelled, E::Cancel | E::Release | E::StartPicking | E::Pack | E::Ship) => None,
         (S::Refunded | S::Cancelled, E::Deliver | E::RequestReturn | E::ReceiveReturn | E::Refund) => None,
     };
@@ -192,9 +225,10 @@ mod tests {
     use proptest::prelude::*;
     use std::collections::{HashSet, VecDeque};
 
-    const EVENTS: [OrderEvent; 12] = [
+    const EVENTS: [OrderEvent; 13] = [
         OrderEvent::PaymentAuthorized,
         OrderEvent::PaymentDeclined,
+        OrderEvent::AuthenticationRequired,
         OrderEvent::PaymentRevised,
         OrderEvent::Cancel,
         OrderEvent::Release,

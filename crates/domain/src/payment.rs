@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 pub enum PaymentStatus {
     /// Written with the order; the authorization has not been answered yet.
     Pending,
+    /// The card's bank asks the customer to authenticate (3-D Secure) before it answers.
+    RequiresAuthentication,
     /// A hold on the card for the amount.
     Authorized,
     Declined,
@@ -29,8 +31,9 @@ pub enum PaymentStatus {
 }
 
 impl PaymentStatus {
-    pub const ALL: [PaymentStatus; 9] = [
+    pub const ALL: [PaymentStatus; 10] = [
         PaymentStatus::Pending,
+        PaymentStatus::RequiresAuthentication,
         PaymentStatus::Authorized,
         PaymentStatus::Declined,
         PaymentStatus::Voided,
@@ -44,6 +47,7 @@ impl PaymentStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             PaymentStatus::Pending => "pending",
+            PaymentStatus::RequiresAuthentication => "requires_authentication",
             PaymentStatus::Authorized => "authorized",
             PaymentStatus::Declined => "declined",
             PaymentStatus::Voided => "voided",
@@ -69,6 +73,10 @@ impl PaymentStatus {
 pub enum PaymentEvent {
     Approve,
     Decline,
+    /// The bank wants the customer to authenticate first.
+    RequireAuthentication,
+    /// The customer is back from authenticating: the authorization is asked for its answer again.
+    Authenticated,
     /// The order was cancelled before the gateway was asked.
     Drop,
     /// The hold (or what is left of it) is released.
@@ -97,8 +105,15 @@ pub fn transition(from: PaymentStatus, event: PaymentEvent) -> Result<PaymentSta
     let to = match (from, event) {
         (S::Pending, E::Approve) => Some(S::Authorized),
         (S::Pending, E::Decline) => Some(S::Declined),
+        (S::Pending, E::RequireAuthentication) => Some(S::RequiresAuthentication),
         (S::Pending, E::Drop) => Some(S::Cancelled),
-        (S::Pending, E::Void | E::Capture { .. } | E::Refund { .. }) => None,
+        (S::Pending, E::Authenticated | E::Void | E::Capture { .. } | E::Refund { .. }) => None,
+
+        // Back from the bank's page: asked again (the processor then has its answer, or asks again).
+        (S::RequiresAuthentication, E::Authenticated) => Some(S::Pending),
+        (S::RequiresAuthentication, E::Drop) => Some(S::Cancelled),
+        (S::RequiresAuthentication, E::Approve | E::Decline | E::RequireAuthentication | E::Void) => None,
+        (S::RequiresAuthentication, E::Capture { .. } | E::Refund { .. }) => None,
 
         (S::Authorized, E::Void) => Some(S::Voided),
         (S::Authorized | S::PartiallyCaptured, E::Capture { complete: false }) => Some(S::PartiallyCaptured),
@@ -109,6 +124,7 @@ pub fn transition(from: PaymentStatus, event: PaymentEvent) -> Result<PaymentSta
         (S::PartiallyCaptured, E::Void) => Some(S::Captured),
         (S::PartiallyCaptured, E::Refund { .. }) => None,
         (S::PartiallyCaptured, E::Approve | E::Decline | E::Drop) => None,
+        (S::Authorized | S::PartiallyCaptured, E::RequireAuthentication | E::Authenticated) => None,
 
         (S::Captured | S::PartiallyRefunded, E::Refund { complete: false }) => Some(S::PartiallyRefunded),
         (S::Captured | S::PartiallyRefunded, E::Refund { complete: true }) => Some(S::Refunded),
@@ -120,6 +136,10 @@ pub fn transition(from: PaymentStatus, event: PaymentEvent) -> Result<PaymentSta
         (S::Cancelled, E::Approve | E::Decline | E::Drop) => None,
         (S::Declined | S::Voided | S::Refunded, E::Approve | E::Decline | E::Drop | E::Void) => None,
         (S::Declined | S::Voided | S::Cancelled | S::Refunded, E::Capture { .. } | E::Refund { .. }) => None,
+        (
+            S::Declined | S::Voided | S::Cancelled | S::Captured | S::PartiallyRefunded | S::Refunded,
+            E::RequireAuthentication | E::Authenticated,
+        ) => None,
     };
     to.ok_or(IllegalPaymentTransition { from, event })
 }

@@ -18,6 +18,8 @@ pub struct OrderNote {
     pub shipping: i64,
     pub tax: i64,
     pub total: i64,
+    /// What the gift card balance paid of the total (split tender); the card pays the rest.
+    pub gift_card: i64,
     /// The delivery address, line by line.
     pub ship_to: Vec<String>,
     /// The delivery address's time zone: every time in the message is read there.
@@ -82,7 +84,16 @@ fn wording(l: &Letter<'_>) -> Option<Wording> {
         },
         EventKind::PaymentAuthorized => Wording {
             subject: format!("Payment confirmed for your order of {}", first_item(n)),
-            lead: format!("Your card was authorized for {}. It is charged as your items ship.", c(n.total)),
+            lead: match n.gift_card {
+                0 => format!("Your card was authorized for {}. It is charged as your items ship.", c(n.total)),
+                gift if gift >= n.total => format!("Your gift card balance paid the {} of your order.", c(n.total)),
+                gift => format!(
+                    "Your gift card balance paid {} and your card was authorized for {}. The card is charged as \
+                     your items ship.",
+                    c(gift),
+                    c(n.total - gift)
+                ),
+            },
             next: Some(order_link),
         },
         EventKind::PaymentActionRequired => Wording {
@@ -132,10 +143,17 @@ fn wording(l: &Letter<'_>) -> Option<Wording> {
         },
         EventKind::OrderRefunded => Wording {
             subject: format!("Your refund of {}", c(l.amount.unwrap_or(n.refunded))),
-            lead: format!(
-                "We refunded {} to your card. It can take 3 to 5 business days to show on your statement.",
-                c(l.amount.unwrap_or(n.refunded))
-            ),
+            lead: match n.gift_card {
+                0 => format!(
+                    "We refunded {} to your card. It can take 3 to 5 business days to show on your statement.",
+                    c(l.amount.unwrap_or(n.refunded))
+                ),
+                _ => format!(
+                    "We refunded {}: to your card first, up to what it paid, and the rest to your gift card \
+                     balance. A card refund can take 3 to 5 business days to show on your statement.",
+                    c(l.amount.unwrap_or(n.refunded))
+                ),
+            },
             next: Some(order_link),
         },
         _ => return None,
@@ -303,6 +321,7 @@ mod tests {
             payment_message: Some("Your card was declined.".into()),
             cancellable_until: Some(Utc.with_ymd_and_hms(2026, 12, 7, 18, 30, 0).unwrap()),
             refunded: 0,
+            gift_card: 0,
             order_url: "http://127.0.0.1:8080/orders/ord_test".into(),
         }
     }
@@ -346,6 +365,19 @@ mod tests {
             insta::assert_snapshot!(format!("{name}_text"), format!("Subject: {}\n\n{}", m.subject, m.text));
             insta::assert_snapshot!(format!("{name}_html"), m.html.replace("><", ">\n<"));
         }
+    }
+
+    #[test]
+    fn a_split_tender_says_what_the_gift_card_and_the_card_paid() {
+        let mut n = note();
+        n.gift_card = 5000;
+        let m = render(&Letter { kind: EventKind::PaymentAuthorized, note: &n, amount: None }).unwrap();
+        assert!(m.text.contains("Your gift card balance paid $50.00 and your card was authorized for $109.74."));
+        let m = render(&Letter { kind: EventKind::OrderRefunded, note: &n, amount: Some(12000) }).unwrap();
+        assert!(m.text.contains("We refunded $120.00: to your card first"), "{}", m.text);
+        n.gift_card = n.total;
+        let m = render(&Letter { kind: EventKind::PaymentAuthorized, note: &n, amount: None }).unwrap();
+        assert!(m.text.contains("Your gift card balance paid the $159.74 of your order."), "{}", m.text);
     }
 
     #[test]

@@ -26,6 +26,12 @@ pub enum AuthorizeOutcome {
     Declined {
         code: DeclineCode,
     },
+    /// The card's bank wants the customer to prove it is them (3-D Secure) before it answers. The customer
+    /// does so on the processor's page for `challenge` (`Gateway::authentication_url`); the same call, made
+    /// again with the same key, then answers approved, or declined with `authentication_failed`.
+    AuthenticationRequired {
+        challenge: String,
+    },
 }
 
 /// The processor's final "no". Retrying the same card will not change it.
@@ -36,6 +42,8 @@ pub enum DeclineCode {
     ExpiredCard,
     /// The processor kept failing to process the card; after our retries we ask the customer.
     ProcessingError,
+    /// The customer did not pass their bank's authentication.
+    AuthenticationFailed,
 }
 
 impl DeclineCode {
@@ -45,6 +53,7 @@ impl DeclineCode {
             DeclineCode::InsufficientFunds => "insufficient_funds",
             DeclineCode::ExpiredCard => "expired_card",
             DeclineCode::ProcessingError => "processing_error",
+            DeclineCode::AuthenticationFailed => "authentication_failed",
         }
     }
 
@@ -55,7 +64,20 @@ impl DeclineCode {
             DeclineCode::InsufficientFunds => "Your card has insufficient funds.",
             DeclineCode::ExpiredCard => "Your card has expired.",
             DeclineCode::ProcessingError => "Your card could not be processed.",
+            DeclineCode::AuthenticationFailed => "Your bank could not confirm that the payment was yours.",
         }
+    }
+
+    pub const ALL: [DeclineCode; 5] = [
+        DeclineCode::CardDeclined,
+        DeclineCode::InsufficientFunds,
+        DeclineCode::ExpiredCard,
+        DeclineCode::ProcessingError,
+        DeclineCode::AuthenticationFailed,
+    ];
+
+    pub fn parse(s: &str) -> Option<DeclineCode> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
     }
 }
 
@@ -137,4 +159,14 @@ pub trait Gateway: Send + Sync + 'static {
 
     /// What the processor recorded for `idempotency_key`, if anything.
     fn lookup<'a>(&'a self, idempotency_key: &'a str) -> BoxFuture<'a, Result<Option<Recorded>, GatewayError>>;
+
+    /// The processor's page where the customer authenticates for `challenge`, which sends them back to
+    /// `return_to` when they are done. A path (`/…`) is on the shop's own server (the in-process sandbox).
+    fn authentication_url(&self, challenge: &str, return_to: &str) -> String;
+
+    /// The authentication pages the shop's own server must serve (at the path of `authentication_url`): the
+    /// in-process sandbox's. A processor over the network serves its own.
+    fn authentication_pages(&self) -> Option<axum::Router> {
+        None
+    }
 }

@@ -140,6 +140,7 @@ struct AuthorizeBody {
 enum AuthorizeAnswer {
     Approved { authorization: String },
     Declined { decline_code: String },
+    AuthenticationRequired { challenge: String },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -181,6 +182,9 @@ fn authorize_answer(o: &AuthorizeOutcome) -> AuthorizeAnswer {
             AuthorizeAnswer::Approved { authorization: authorization.clone() }
         }
         AuthorizeOutcome::Declined { code } => AuthorizeAnswer::Declined { decline_code: code.as_str().into() },
+        AuthorizeOutcome::AuthenticationRequired { challenge } => {
+            AuthorizeAnswer::AuthenticationRequired { challenge: challenge.clone() }
+        }
     }
 }
 
@@ -191,9 +195,11 @@ fn move_answer(o: &MoveOutcome) -> MoveAnswer {
     }
 }
 
-/// The simulator's routes: the processor's calls, and `GET /v1/records` for tests and reconciliation.
+/// The simulator's routes: the processor's calls, `GET /v1/records` for tests and reconciliation, and the
+/// customer's authentication pages (without faults: those are for the shop's calls).
 pub fn sim_router(sandbox: Arc<Sandbox>, faults: NetworkFaults) -> Router {
     let rng = Mutex::new(StdRng::seed_from_u64(faults.seed));
+    let pages = sandbox.authentication_pages();
     let sim = Arc::new(Sim { sandbox, faults, rng });
     Router::new()
         .route("/v1/authorize", post(authorize))
@@ -203,6 +209,7 @@ pub fn sim_router(sandbox: Arc<Sandbox>, faults: NetworkFaults) -> Router {
         .route("/v1/lookup/{key}", get(lookup))
         .route("/v1/records", get(records))
         .with_state(sim)
+        .nest("/authenticate", pages)
 }
 
 /// Serves the simulator on `listener` until `shutdown`.
@@ -378,14 +385,10 @@ fn move_outcome(a: MoveAnswer) -> MoveOutcome {
 fn authorize_outcome(a: AuthorizeAnswer) -> AuthorizeOutcome {
     match a {
         AuthorizeAnswer::Approved { authorization } => AuthorizeOutcome::Approved { authorization },
-        AuthorizeAnswer::Declined { decline_code } => AuthorizeOutcome::Declined {
-            code: match decline_code.as_str() {
-                "insufficient_funds" => DeclineCode::InsufficientFunds,
-                "expired_card" => DeclineCode::ExpiredCard,
-                "processing_error" => DeclineCode::ProcessingError,
-                _ => DeclineCode::CardDeclined,
-            },
-        },
+        AuthorizeAnswer::Declined { decline_code } => {
+            AuthorizeOutcome::Declined { code: DeclineCode::parse(&decline_code).unwrap_or(DeclineCode::CardDeclined) }
+        }
+        AuthorizeAnswer::AuthenticationRequired { challenge } => AuthorizeOutcome::AuthenticationRequired { challenge },
     }
 }
 
@@ -426,6 +429,10 @@ impl Gateway for HttpGateway {
         idempotency_key: &'a str,
     ) -> BoxFuture<'a, Result<MoveOutcome, GatewayError>> {
         Box::pin(self.movement("/v1/refund", MoveBody::new(idempotency_key, authorization, amount)))
+    }
+
+    fn authentication_url(&self, challenge: &str, return_to: &str) -> String {
+        crate::authentication::page_url(&format!("{}/authenticate", self.base), challenge, return_to)
     }
 
     fn lookup<'a>(&'a self, idempotency_key: &'a str) -> BoxFuture<'a, Result<Option<Recorded>, GatewayError>> {

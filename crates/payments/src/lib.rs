@@ -1,5 +1,6 @@
 //! BuyNow payments: the gateway port, the sandbox connector and the card vault.
 
+pub mod authentication;
 pub mod gateway;
 pub mod http;
 pub mod sandbox;

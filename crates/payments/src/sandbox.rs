@@ -51,6 +51,12 @@ enum Fault {
 /// The authorization reference the sandbox gives for an idempotency key: its records are found by it.
 const AUTH_PREFIX: &str = "auth_sbx_";
 
+/// The recorded outcome of an authorization waiting for the customer to authenticate.
+const AUTHENTICATION_REQUIRED: &str = "authentication_required";
+
+/// Where the in-process sandbox serves its authentication pages on the shop's own server.
+pub const AUTHENTICATION_PATH: &str = "/sandbox/authenticate";
+
 fn unavailable(e: StoreError) -> GatewayError {
     GatewayError::Unavailable(format!("sandbox records: {e}"))
 }
@@ -102,27 +108,35 @@ impl Sandbox {
         }
     }
 
-    fn decide(number: &str) -> Result<Option<DeclineCode>, GatewayError> {
+    /// The processor's first answer for a test card: its outcome as recorded (`approved`, a decline code, or
+    /// `authentication_required`).
+    fn decide(number: &str) -> Result<&'static str, GatewayError> {
         Ok(match number {
-            "4000000000000002" => Some(DeclineCode::CardDeclined),
-            "4000000000009995" => Some(DeclineCode::InsufficientFunds),
-            "4000000000000069" => Some(DeclineCode::ExpiredCard),
+            "4000000000000002" => DeclineCode::CardDeclined.as_str(),
+            "4000000000009995" => DeclineCode::InsufficientFunds.as_str(),
+            "4000000000000069" => DeclineCode::ExpiredCard.as_str(),
             "4000000000000119" => return Err(GatewayError::Processing),
-            _ => None,
+            "4000002500003155" => AUTHENTICATION_REQUIRED,
+            _ => "approved",
         })
     }
 
     fn outcome_of(a: &Authorization) -> AuthorizeOutcome {
-        const CODES: [DeclineCode; 4] = [
-            DeclineCode::CardDeclined,
-            DeclineCode::InsufficientFunds,
-            DeclineCode::ExpiredCard,
-            DeclineCode::ProcessingError,
-        ];
-        match CODES.into_iter().find(|c| c.as_str() == a.outcome) {
-            Some(code) => AuthorizeOutcome::Declined { code },
-            None => AuthorizeOutcome::Approved { authorization: format!("{AUTH_PREFIX}{}", a.idempotency_key) },
+        if let Some(code) = DeclineCode::parse(&a.outcome) {
+            return AuthorizeOutcome::Declined { code };
         }
+        match (a.outcome.as_str(), &a.challenge) {
+            (AUTHENTICATION_REQUIRED, Some(challenge)) => {
+                AuthorizeOutcome::AuthenticationRequired { challenge: challenge.clone() }
+            }
+            _ => AuthorizeOutcome::Approved { authorization: format!("{AUTH_PREFIX}{}", a.idempotency_key) },
+        }
+    }
+
+    /// The customer's authentication pages (`GET`/`POST /{challenge}`), to be served under the path
+    /// `authentication_url` names.
+    pub fn authentication_pages(&self) -> axum::Router {
+        crate::authentication::router(self.store.clone())
     }
 
     /// An operation on `authorization`, recorded once by its key; the checks run against the records as they
@@ -211,20 +225,20 @@ impl Gateway for Sandbox {
     fn authorize<'a>(&'a self, req: AuthorizeRequest<'a>) -> BoxFuture<'a, Result<AuthorizeOutcome, GatewayError>> {
         Box::pin(async move {
             let fault = self.arrive().await?;
-            let outcome = match Self::decide(req.card.expose()) {
-                Ok(Some(code)) => code.as_str(),
-                Ok(None) => "approved",
-                Err(e) => {
-                    // A processing error takes no effect; a retry may find a different answer than this.
-                    return Err(e);
-                }
-            };
+            // A processing error takes no effect; a retry may find a different answer than this.
+            let outcome = Self::decide(req.card.expose())?;
+            let challenge = (outcome == AUTHENTICATION_REQUIRED).then(|| {
+                let mut bytes = [0u8; 16];
+                rand::thread_rng().fill(&mut bytes);
+                bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+            });
             let record = Authorization {
                 idempotency_key: req.idempotency_key.to_string(),
                 outcome: outcome.to_string(),
                 amount: req.amount.minor(),
                 currency: req.amount.currency().code().to_string(),
                 created_at: (self.now)(),
+                challenge,
             };
             // Recorded as one of a group of the processor's own (see `Store::record_authorization`): every
             // Buy Now waits for this commit, between the two of its order.
@@ -261,6 +275,14 @@ impl Gateway for Sandbox {
         idempotency_key: &'a str,
     ) -> BoxFuture<'a, Result<MoveOutcome, GatewayError>> {
         Box::pin(self.operate(authorization, "refund", amount, idempotency_key))
+    }
+
+    fn authentication_url(&self, challenge: &str, return_to: &str) -> String {
+        crate::authentication::page_url(AUTHENTICATION_PATH, challenge, return_to)
+    }
+
+    fn authentication_pages(&self) -> Option<axum::Router> {
+        Some(Sandbox::authentication_pages(self))
     }
 
     fn lookup<'a>(&'a self, idempotency_key: &'a str) -> BoxFuture<'a, Result<Option<Recorded>, GatewayError>> {

@@ -155,3 +155,76 @@ async fn futures_join<T>(tasks: impl Iterator<Item = tokio::task::JoinHandle<T>>
     }
     out
 }
+
+/// The card that asks for authentication, over the network: the simulator answers "authenticate first" and
+/// serves the page; after the customer's answer there, the same call with the same key gets the bank's answer.
+#[tokio::test]
+async fn a_card_that_asks_for_authentication_is_answered_after_the_customer_is_on_the_page() {
+    let db = TestDb::sqlite();
+    let sbx = Arc::new(Sandbox::new(SandboxConfig::default(), db.open().await, clock().1));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let faults = buynow_payments::NetworkFaults::default();
+    let server = tokio::spawn(buynow_payments::http::serve_sim(listener, sbx, faults, async move {
+        let _ = stopped.await;
+    }));
+    let gateway = buynow_payments::HttpGateway::new(&base, std::time::Duration::from_secs(5)).unwrap();
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let card = CardNumber::parse("4000002500003155").unwrap();
+
+    for (key, result) in [("pay_pass", "pass"), ("pay_fail", "fail")] {
+        let challenge = match gateway.authorize(req(key, &card, 2500)).await.unwrap() {
+            AuthorizeOutcome::AuthenticationRequired { challenge } => challenge,
+            other => panic!("expected a request to authenticate, got {other:?}"),
+        };
+        assert_eq!(challenge.len(), 32, "unguessable");
+        // Asked again before the customer answered: still waiting, for the same page.
+        let again = gateway.authorize(req(key, &card, 2500)).await.unwrap();
+        assert_eq!(again, AuthorizeOutcome::AuthenticationRequired { challenge: challenge.clone() });
+
+        let back = "http://shop.example/orders/ord_1/authenticated";
+        let url = gateway.authentication_url(&challenge, back);
+        assert!(url.starts_with(&format!("{base}/authenticate/{challenge}?return_to=http")), "{url}");
+        let page = browser.get(&url).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        assert!(html.contains("Confirm your payment") && html.contains("25.00 USD"), "{html}");
+        let answer = browser
+            .post(format!("{base}/authenticate/{challenge}"))
+            .form(&[("result", result), ("return_to", back)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 303);
+        assert_eq!(answer.headers()["location"], back);
+        let expected = match result {
+            "pass" => approved(gateway.authorize(req(key, &card, 2500)).await.unwrap()),
+            _ => {
+                let out = gateway.authorize(req(key, &card, 2500)).await.unwrap();
+                assert_eq!(out, AuthorizeOutcome::Declined { code: DeclineCode::AuthenticationFailed });
+                String::new()
+            }
+        };
+        // The first answer stands: answering the page again changes nothing.
+        let other = if result == "pass" { "fail" } else { "pass" };
+        let again = browser.post(format!("{base}/authenticate/{challenge}")).form(&[("result", other)]).send().await;
+        assert_eq!(again.unwrap().status(), 200);
+        let now = gateway.authorize(req(key, &card, 2500)).await.unwrap();
+        match result {
+            "pass" => assert_eq!(approved(now), expected),
+            _ => assert_eq!(now, AuthorizeOutcome::Declined { code: DeclineCode::AuthenticationFailed }),
+        }
+    }
+    let unknown = browser.get(format!("{base}/authenticate/nothing-here")).send().await.unwrap();
+    assert_eq!(unknown.status(), 404);
+    let hostile = browser
+        .post(format!("{base}/authenticate/nothing-here"))
+        .form(&[("result", "pass"), ("return_to", "//evil.example/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hostile.status(), 404);
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}

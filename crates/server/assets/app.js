@@ -73,6 +73,11 @@
       });
       const answer = await response.json().catch(() => ({}));
       if (response.ok && answer.location) {
+        if (answer.authenticate) {
+          // The card's bank asks the customer to confirm: its page sends them back to the order.
+          window.location = answer.authenticate;
+          return;
+        }
         if (answer.declined) {
           error.innerHTML = "";
           error.append(answer.message || "Your card was declined.", " ");

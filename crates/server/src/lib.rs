@@ -58,7 +58,8 @@ pub fn router(state: AppState) -> Router {
         .split_for_parts();
     let doc = std::sync::Arc::new(doc);
     let request_id = HeaderName::from_static("x-request-id");
-    api.route("/v1/openapi.json", axum::routing::get(move || openapi::serve(doc.clone())))
+    let app = api
+        .route("/v1/openapi.json", axum::routing::get(move || openapi::serve(doc.clone())))
         .merge(web::router())
         .fallback(|uri: Uri| async move {
             if web::is_page_path(uri.path()) {
@@ -67,9 +68,13 @@ pub fn router(state: AppState) -> Router {
                 ApiError::NotFound("route").into_response()
             }
         })
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .with_state(state)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
+    // The in-process sandbox's authentication pages (a processor over the network serves its own).
+    let app = match state.gateway.authentication_pages() {
+        Some(pages) => app.with_state(state).nest(buynow_payments::sandbox::AUTHENTICATION_PATH, pages),
+        None => app.with_state(state),
+    };
+    app.layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
             ApiError::internal("a handler panicked").into_response()
         }))

@@ -176,6 +176,9 @@ pub struct PaymentView {
     pub amount: MoneyView,
     /// Who pays what (split tender): the gift card balance, when it was used, and the card.
     pub tender: Vec<TenderView>,
+    /// What the customer must do for the payment to go on: authenticate with their bank (3-D Secure) at `url`,
+    /// then come back (`POST /v1/orders/{id}/payment/authenticated`).
+    pub next_action: Option<NextActionView>,
     /// Why the card was declined, e.g. `card_declined` or `insufficient_funds`.
     pub decline_code: Option<String>,
     /// What to tell the customer when they need to act.
@@ -186,6 +189,15 @@ pub struct PaymentView {
     /// Every step of the order's payments, oldest first: authorizations (one per card tried), captures,
     /// voids and refunds. Never a card number or any secret.
     pub attempts: Vec<PaymentAttemptView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NextActionView {
+    /// `authenticate`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The card processor's page (a path on this server for the in-process sandbox).
+    pub url: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

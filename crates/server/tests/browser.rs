@@ -656,3 +656,38 @@ async fn the_gift_card_balance_pays_first_when_ticked_in_the_pop_up() {
     b.accessible("the order page of a split tender").await;
     b.done().await;
 }
+
+#[tokio::test]
+async fn a_card_whose_bank_asks_is_confirmed_on_the_banks_page_and_the_order_goes_on() {
+    let app = demo_app().await;
+    let Some(b) = browser(&app).await else { return };
+    let token = demo_token(&app).await;
+    let card = json!({"type": "card", "number": "4000002500003155", "exp_month": 12, "exp_year": 2031, "cvc": "123"});
+    let (status, added) = app.post("/v1/me/payment-methods", Some(&token), card).await;
+    assert_eq!(status, 201, "{added}");
+    b.sign_in_as_demo().await;
+    b.open_review("ECHO-DOT-5").await;
+    b.click("dialog#review section[aria-labelledby=pay-with] summary").await;
+    b.click(&format!("dialog#review input[name=payment_method_id][value='{}']", added["id"].as_str().unwrap())).await;
+    b.css("dialog#review input[name=payment_method_id]:checked").await;
+    // The review reloads with the card chosen; then the bank's page takes over.
+    for _ in 0..50 {
+        if b.text("dialog#review section[aria-labelledby=pay-with] p").await.contains("3155") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    b.click("#place-order").await;
+    b.until_path("/sandbox/authenticate/").await;
+    assert!(b.text("main").await.contains("Your bank asks you to confirm a payment"));
+    b.accessible("the bank's authentication page").await;
+    b.screenshot("bank-authentication").await;
+    b.click("button[value=pass]").await;
+    let path = b.until_path("/orders/ord_").await;
+    let order = &orders_of_demo(&app).await[0];
+    assert_eq!(order["id"], order_id(&path).as_str());
+    assert_eq!(order["status"], "payment_authorized", "{order}");
+    assert!(b.text("#payment-history").await.contains("Approved"));
+    b.accessible("the order page after authentication").await;
+    b.done().await;
+}

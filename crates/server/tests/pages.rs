@@ -631,3 +631,46 @@ async fn the_review_without_javascript_uses_the_gift_card_balance_when_ticked() 
     let (_, me) = app.get("/v1/me", Some(&c.token)).await;
     assert_eq!(me["gift_card_balance"]["amount"], 0);
 }
+
+#[tokio::test]
+async fn without_javascript_the_bank_asks_on_its_page_and_sends_the_customer_back_to_the_order() {
+    let app = spawn_app().await;
+    app.create_product("SHOE", 5000, 10).await;
+    let c = app.buyer("bank-page@example.com", "4000002500003155").await;
+    let page = Page::new(&app, Some(&c.token));
+    let (_, review) = page.get("/buy/SHOE").await;
+    let field = |name: &str| {
+        let needle = format!("type=\"hidden\" name=\"{name}\" value=\"");
+        let at = review.find(&needle).unwrap_or_else(|| panic!("{needle}")) + needle.len();
+        review[at..].split('"').next().unwrap().to_string()
+    };
+    let body = form(&[
+        ("csrf", &field("csrf")),
+        ("idempotency_key", &field("idempotency_key")),
+        ("quantity", "1"),
+        ("address_id", &field("address_id")),
+        ("payment_method_id", &field("payment_method_id")),
+        ("delivery_speed", &field("delivery_speed")),
+    ]);
+    // Placed: straight to the bank's page.
+    let (status, _, _, to) = page.post("/buy/SHOE", FORM, body).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let bank = to.unwrap();
+    assert!(bank.starts_with("/sandbox/authenticate/"), "{bank}");
+    // Left without answering: the order page offers the bank's page again.
+    let (_, orders) = app.get("/v1/me/orders", Some(&c.token)).await;
+    let id = orders["orders"][0]["id"].as_str().unwrap().to_string();
+    let (_, html) = page.get(&format!("/orders/{id}")).await;
+    assert!(html.contains("Your bank asks you to confirm this payment."), "{html}");
+    assert!(html.contains("Confirm with your bank") && html.contains(&bank.replace('&', "&amp;")), "{html}");
+    // Answered there, and back: the order goes on.
+    let path = bank.split('?').next().unwrap();
+    let back = format!("/orders/{id}/authenticated");
+    let (status, _, _, to) = page.post(path, FORM, form(&[("result", "pass"), ("return_to", &back)])).await;
+    assert_eq!((status, to.as_deref()), (StatusCode::SEE_OTHER, Some(back.as_str())));
+    let (status, _) = page.get(&back).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, html) = page.get(&format!("/orders/{id}")).await;
+    assert!(!html.contains("Confirm with your bank"), "{html}");
+    assert_eq!(app.order(&c, &id).await["status"], "payment_authorized");
+}

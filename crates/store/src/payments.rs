@@ -32,6 +32,8 @@ pub struct Payment {
     /// The gift card balance the order took besides the card (split tender; `amount` is the card's part):
     /// `None` while none was asked for or it is not yet decided.
     pub gift_amount: Option<Money>,
+    /// The processor's authentication challenge, while the card's bank waits for the customer.
+    pub challenge: Option<String>,
 }
 
 impl Payment {
@@ -49,6 +51,7 @@ impl Payment {
             refunded: Money::zero(amount.currency()),
             authorized_at: None,
             gift_amount: None,
+            challenge: None,
         }
     }
 
@@ -64,7 +67,7 @@ impl Payment {
 pub const GIFT_CARD_ONLY: &str = "gift_card_only";
 
 pub(crate) const COLS: &str = "id, order_id, payment_method_id, amount, currency, status, authorization_ref, \
-    decline_code, captured, refunded, authorized_at, gift_amount";
+    decline_code, captured, refunded, authorized_at, gift_amount, challenge";
 
 fn payment(r: &Row) -> Result<Payment, StoreError> {
     payment_at(r, 0)
@@ -86,6 +89,7 @@ pub(crate) fn payment_at(r: &Row, at: usize) -> Result<Payment, StoreError> {
         refunded: Money::new(r.int(c.get("refunded"))?, currency),
         authorized_at: r.opt_int(c.get("authorized_at"))?,
         gift_amount: r.opt_int(c.get("gift_amount"))?.map(|g| Money::new(g, currency)),
+        challenge: r.opt_text(c.get("challenge"))?,
     })
 }
 
@@ -217,6 +221,24 @@ pub async fn latest_for_order(c: &mut Conn<'_>, order: OrderId) -> Result<Option
     c.opt(&sql, args![order.to_string()]).await?.as_ref().map(payment).transpose()
 }
 
+/// The card's bank asks the customer to authenticate first: the payment waits with the processor's
+/// `challenge`. `false` if it was no longer pending.
+pub async fn require_authentication(
+    c: &mut Conn<'_>,
+    id: PaymentId,
+    challenge: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let n = c
+        .exec(
+            "UPDATE payments SET status = 'requires_authentication', challenge = $2, updated_at = $3 \
+             WHERE id = $1 AND status = 'pending'",
+            args![id.to_string(), challenge, now],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
 /// Settles a pending payment's split: `gift` taken from the gift card balance, `card` left for the card.
 /// Once only: `false` if the split was settled before (a job that runs again) or the payment moved on.
 pub async fn set_tender(
@@ -255,10 +277,12 @@ pub async fn set_late_authorization(
 }
 
 /// Up to `limit` payments that have not changed since `settled_before` and were not yet compared with the
-/// card processor's records, oldest first; pending ones are their authorization job's to settle.
+/// card processor's records, oldest first; pending ones (and those waiting for the customer to
+/// authenticate) are their authorization job's to settle.
 pub async fn to_reconcile(c: &mut Conn<'_>, settled_before: i64, limit: u32) -> Result<Vec<Payment>, StoreError> {
     let sql = format!(
-        "SELECT {COLS} FROM payments WHERE reconciled_at IS NULL AND updated_at < $1 AND status <> 'pending' \
+        "SELECT {COLS} FROM payments WHERE reconciled_at IS NULL AND updated_at < $1 \
+         AND status NOT IN ('pending', 'requires_authentication') \
          ORDER BY updated_at LIMIT $2"
     );
     c.all(&sql, args![settled_before, limit]).await?.iter().map(payment).collect()
@@ -302,6 +326,7 @@ impl Attempt {
     pub fn authorization(p: &Payment, at: i64) -> Attempt {
         let outcome = match p.status {
             PaymentStatus::Pending => "pending",
+            PaymentStatus::RequiresAuthentication => "authentication_required",
             PaymentStatus::Declined => "declined",
             PaymentStatus::Cancelled => "cancelled",
             _ => "approved",
@@ -322,6 +347,7 @@ pub async fn attempts(c: &mut Conn<'_>, order: OrderId) -> Result<Vec<Attempt>, 
     let sql = "SELECT at, step, amount, currency, outcome, decline_code FROM ( \
         SELECT COALESCE(authorized_at, updated_at) AS at, 'authorize' AS step, amount, currency, \
                CASE status WHEN 'pending' THEN 'pending' WHEN 'declined' THEN 'declined' \
+                           WHEN 'requires_authentication' THEN 'authentication_required' \
                            WHEN 'cancelled' THEN 'cancelled' ELSE 'approved' END AS outcome, decline_code \
           FROM payments WHERE order_id = $1 AND COALESCE(authorization_ref, '') <> 'gift_card_only' \
         UNION ALL \

@@ -7,11 +7,13 @@ use crate::{args, Conn, Row, StoreError};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Authorization {
     pub idempotency_key: String,
-    /// `approved`, or the decline code.
+    /// `approved`, the decline code, or `authentication_required` while the customer has yet to authenticate.
     pub outcome: String,
     pub amount: i64,
     pub currency: String,
     pub created_at: i64,
+    /// The id of its authentication page, when the card's bank asked for one.
+    pub challenge: Option<String>,
 }
 
 fn authorization(r: &Row) -> Result<Authorization, StoreError> {
@@ -21,18 +23,21 @@ fn authorization(r: &Row) -> Result<Authorization, StoreError> {
         amount: r.int("amount")?,
         currency: r.text("currency")?,
         created_at: r.int("created_at")?,
+        challenge: r.opt_text("challenge")?,
     })
 }
 
 /// Records many authorizations at once (one statement on PostgreSQL), each unless its key has one; returns the
 /// ones that stand, in the order given.
 pub async fn authorize_all(c: &mut Conn<'_>, all: &[Authorization]) -> Result<Vec<Authorization>, StoreError> {
-    let columns = &["idempotency_key", "outcome", "amount", "currency", "created_at"];
+    let columns = &["idempotency_key", "outcome", "amount", "currency", "created_at", "challenge"];
     // By key: two groups (of two processes) inserting the same keys take their locks in one order.
     let mut sorted: Vec<&Authorization> = all.iter().collect();
     sorted.sort_by(|a, b| a.idempotency_key.cmp(&b.idempotency_key));
-    let rows =
-        sorted.iter().map(|a| args![&a.idempotency_key, &a.outcome, a.amount, &a.currency, a.created_at]).collect();
+    let rows = sorted
+        .iter()
+        .map(|a| args![&a.idempotency_key, &a.outcome, a.amount, &a.currency, a.created_at, a.challenge.clone()])
+        .collect();
     let inserted = c
         .insert_rows(
             "sandbox_authorizations",
@@ -54,15 +59,31 @@ pub async fn authorize_all(c: &mut Conn<'_>, all: &[Authorization]) -> Result<Ve
     Ok(stands)
 }
 
+const AUTHORIZATION_COLS: &str = "idempotency_key, outcome, amount, currency, created_at, challenge";
+
 pub async fn get_authorization(c: &mut Conn<'_>, key: &str) -> Result<Option<Authorization>, StoreError> {
-    c.opt(
-        "SELECT idempotency_key, outcome, amount, currency, created_at FROM sandbox_authorizations WHERE idempotency_key = $1",
-        args![key],
+    let sql = format!("SELECT {AUTHORIZATION_COLS} FROM sandbox_authorizations WHERE idempotency_key = $1");
+    c.opt(&sql, args![key]).await?.as_ref().map(authorization).transpose()
+}
+
+pub async fn by_challenge(c: &mut Conn<'_>, challenge: &str) -> Result<Option<Authorization>, StoreError> {
+    let sql = format!("SELECT {AUTHORIZATION_COLS} FROM sandbox_authorizations WHERE challenge = $1");
+    c.opt(&sql, args![challenge]).await?.as_ref().map(authorization).transpose()
+}
+
+/// The customer's answer on the authentication page: `approved` or `authentication_failed`, once (a second
+/// answer changes nothing). The authorization as it then stands.
+pub async fn answer_challenge(
+    c: &mut Conn<'_>,
+    challenge: &str,
+    outcome: &str,
+) -> Result<Option<Authorization>, StoreError> {
+    c.exec(
+        "UPDATE sandbox_authorizations SET outcome = $2 WHERE challenge = $1 AND outcome = 'authentication_required'",
+        args![challenge, outcome],
     )
-    .await?
-    .as_ref()
-    .map(authorization)
-    .transpose()
+    .await?;
+    by_challenge(c, challenge).await
 }
 
 /// A capture, void or refund against an authorization.

@@ -138,6 +138,7 @@ pub async fn place(state: &AppState, session: &TokenHash, key: String, choices: 
                 answer.entry.at,
             ),
             timeline: answer.timeline(placed.entry),
+            authenticate_at: crate::orders::view::authentication_url(state, &answer.payment),
             order: answer.order,
             items: placed.items,
             shipments: pending_views(&placed.shipments),

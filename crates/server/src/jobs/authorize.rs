@@ -278,6 +278,36 @@ fn decide(
                 Some(Recorded::new(order, to, payment, EventKind::PaymentActionRequired, note, now)),
             ))
         }
+        AuthorizeOutcome::AuthenticationRequired { challenge } => {
+            if !placed {
+                // Cancelled while we were asking: nothing is held until the customer authenticates.
+                let moved = PaymentMove {
+                    from: PaymentStatus::Pending,
+                    to: PaymentStatus::Cancelled,
+                    authorization: None,
+                    decline_code: None,
+                };
+                return Ok(Decision::Write(Effects { at: now, payment: Some(moved), ..Effects::default() }, None));
+            }
+            // The customer is asked, not counted as declined: a write of its own, for the challenge it keeps.
+            let to = transition(order.status, OrderEvent::AuthenticationRequired).map_err(illegal)?;
+            let note = "Your bank asks you to confirm this payment: waiting for you to authenticate".to_string();
+            let payment =
+                Payment { status: PaymentStatus::RequiresAuthentication, challenge: Some(challenge), ..payment };
+            let recorded =
+                Recorded::new(order.clone(), to, payment.clone(), EventKind::PaymentActionRequired, note, now);
+            Ok(Decision::Run(Box::new(move |c| {
+                Box::pin(async move {
+                    let challenge = payment.challenge.as_deref().unwrap_or_default();
+                    if !payments::require_authentication(c, payment.id, challenge, now).await? {
+                        return Ok(None);
+                    }
+                    let (event, kind) = (OrderEvent::AuthenticationRequired, EventKind::PaymentActionRequired);
+                    lifecycle::apply(c, &order, event, kind, &recorded.entry.note, now).await?;
+                    Ok(Some(recorded))
+                })
+            })))
+        }
     }
 }
 

@@ -96,6 +96,11 @@ async fn reauthorize(state: &AppState, payment: &Payment, now: i64) -> Result<St
                 code.as_str()
             )))
         }
+        AuthorizeOutcome::AuthenticationRequired { .. } => {
+            return Err(JobError::Fatal(
+                "the card's bank asked the customer to authenticate when the lapsed hold was renewed".into(),
+            ))
+        }
     };
     let (payment_id, reference) = (payment.id, authorization.clone());
     let order_id = order.id;

@@ -73,6 +73,15 @@ pub fn authorize(payment_id: PaymentId, gift_card: bool, now: i64) -> NewJob {
     }
 }
 
+/// Ask for an authorization's answer again, once the customer is back from authenticating with their bank (a
+/// job each time they come back; the payment's state keeps it to one at a time).
+pub fn authorize_again(payment_id: PaymentId, now: i64) -> NewJob {
+    NewJob {
+        dedup_key: Some(format!("{AUTHORIZE}:{payment_id}:authenticated:{now}")),
+        ..authorize(payment_id, false, now)
+    }
+}
+
 /// Release a payment's authorization hold.
 pub fn void(payment_id: PaymentId, now: i64) -> NewJob {
     NewJob {

@@ -79,6 +79,7 @@ pub fn order_note(state: &AppState, o: &OrderView, customer_name: &str) -> Order
         shipping: o.shipping.amount,
         tax: o.tax.amount,
         total: o.total.amount,
+        gift_card: o.payment.tender.iter().filter(|t| t.source == "gift_card").map(|t| t.amount.amount).sum(),
         ship_to,
         zone: zone_of(&a.country, &a.region),
         estimated_delivery: (o.estimated_delivery.earliest, o.estimated_delivery.latest),

@@ -1,5 +1,7 @@
-//! Orders after placement: viewing, cancelling, revising payment after a decline.
+//! Orders after placement: viewing, cancelling, revising payment after a decline, coming back from the bank's
+//! authentication.
 
+pub(crate) mod authenticated;
 pub(crate) mod cancel;
 pub(crate) mod get;
 pub(crate) mod returns;
@@ -15,6 +17,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get::my_orders))
         .routes(routes!(cancel::cancel))
         .routes(routes!(revise_payment::revise_payment))
+        .routes(routes!(authenticated::authenticated))
         .routes(routes!(returns::request))
         .routes(routes!(returns::label))
 }

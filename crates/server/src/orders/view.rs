@@ -4,7 +4,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::views::*;
 use buynow_domain::card::Brand;
-use buynow_domain::{CustomerId, Money, OrderId, OrderStatus, PostalAddress, ShipmentId, ShipmentStatus};
+use buynow_domain::{
+    CustomerId, Money, OrderId, OrderStatus, PaymentStatus, PostalAddress, ShipmentId, ShipmentStatus,
+};
 use buynow_payments::DeclineCode;
 use buynow_store::orders::{self, Item, Order, TimelineEntry};
 use buynow_store::payments::Payment;
@@ -43,6 +45,7 @@ pub async fn render(state: &AppState, c: &mut Conn<'_>, order: Order) -> ApiResu
     let card = customers::card(c, order.customer_id, payment.payment_method_id).await?;
     let attempts = payments::attempts(c, order.id).await?;
     let returns = returns::for_order(c, order.id).await?;
+    let authenticate_at = authentication_url(state, &payment);
     // Cancellable while the state allows it and no parcel has started picking.
     let picking = rows
         .iter()
@@ -57,7 +60,24 @@ pub async fn render(state: &AppState, c: &mut Conn<'_>, order: Order) -> ApiResu
         card: card.map(|c| (c.brand, c.last4)),
         returns,
         picking,
+        authenticate_at,
     })
+}
+
+/// Where the customer authenticates a payment that waits for it: the processor's page, which sends them back
+/// to `/orders/{id}/authenticated`. A path when the page is on this server (the in-process sandbox), else the
+/// processor's address, with this shop's public address to come back to.
+pub fn authentication_url(state: &AppState, payment: &Payment) -> Option<String> {
+    if payment.status != PaymentStatus::RequiresAuthentication {
+        return None;
+    }
+    let challenge = payment.challenge.as_deref()?;
+    let back = format!("/orders/{}/authenticated", payment.order_id);
+    let url = state.gateway.authentication_url(challenge, &back);
+    if url.starts_with('/') {
+        return Some(url);
+    }
+    Some(state.gateway.authentication_url(challenge, &format!("{}{back}", state.config.public_url)))
 }
 
 /// The order's shipment rows as the parcels they travel in, with each parcel's carrier and scans.
@@ -152,6 +172,8 @@ pub struct OrderParts {
     pub returns: Vec<Return>,
     /// Some parcel has started picking: no cancel any more.
     pub picking: bool,
+    /// Where the customer authenticates the payment, when their bank asks them to.
+    pub authenticate_at: Option<String>,
 }
 
 pub fn return_view(r: Return) -> ReturnView {
@@ -173,10 +195,14 @@ pub fn return_view(r: Return) -> ReturnView {
 /// The view of an order from its parts: from the database (`render`), or from what a placement has just
 /// written, so Buy Now's answer needs no second read of it.
 pub fn assemble(parts: OrderParts) -> ApiResult<OrderView> {
-    let OrderParts { order, items, shipments, timeline, payment, attempts, card, returns, picking } = parts;
+    let OrderParts { order, items, shipments, timeline, payment, attempts, card, returns, picking, authenticate_at } =
+        parts;
     let ship_to: PostalAddress = serde_json::from_str(&order.ship_to).map_err(ApiError::internal)?;
     let decline = payment.decline_code.as_deref();
     let message = match order.status {
+        OrderStatus::PaymentActionRequired if payment.status == PaymentStatus::RequiresAuthentication => {
+            Some("Your bank asks you to confirm this payment.".to_string())
+        }
         OrderStatus::PaymentActionRequired => {
             Some(format!("{} Choose another payment method or try this one again.", decline_message(decline)))
         }
@@ -211,6 +237,7 @@ pub fn assemble(parts: OrderParts) -> ApiResult<OrderView> {
             last4: card.map(|(_, last4)| last4),
             amount: payment.amount.into(),
             tender: tender(&payment, &attempts),
+            next_action: authenticate_at.map(|url| NextActionView { kind: "authenticate", url }),
             decline_code: payment.decline_code.clone(),
             message,
             captured: payment.captured.into(),
@@ -264,14 +291,5 @@ fn tender(payment: &Payment, attempts: &[payments::Attempt]) -> Vec<TenderView> 
 }
 
 fn decline_message(code: Option<&str>) -> &'static str {
-    const CODES: [DeclineCode; 4] = [
-        DeclineCode::CardDeclined,
-        DeclineCode::InsufficientFunds,
-        DeclineCode::ExpiredCard,
-        DeclineCode::ProcessingError,
-    ];
-    CODES
-        .into_iter()
-        .find(|d| Some(d.as_str()) == code)
-        .map_or("Your payment did not go through.", DeclineCode::message)
+    code.and_then(DeclineCode::parse).map_or("Your payment did not go through.", DeclineCode::message)
 }

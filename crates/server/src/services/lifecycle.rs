@@ -93,9 +93,8 @@ pub async fn cancel(c: &mut Conn<'_>, order: &Order, reason: &str, now: i64) -> 
             gift_back = Some(gift_cards::give_back(c, order.id, order.customer_id, reverse, &txn, now).await?);
         }
         match p.status {
-            PaymentStatus::Pending => {
-                payments::set_status(c, p.id, PaymentStatus::Pending, PaymentStatus::Cancelled, None, None, now)
-                    .await?;
+            PaymentStatus::Pending | PaymentStatus::RequiresAuthentication => {
+                payments::set_status(c, p.id, p.status, PaymentStatus::Cancelled, None, None, now).await?;
             }
             PaymentStatus::Authorized | PaymentStatus::PartiallyCaptured => {
                 void_job = jobs::enqueue(c, jobs::void(p.id, now)).await?

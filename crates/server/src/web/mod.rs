@@ -43,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .route("/orders/{id}", get(orders::detail))
         .route("/orders/{id}/cancel", post(orders::cancel))
         .route("/orders/{id}/payment", post(orders::revise_payment))
+        .route("/orders/{id}/authenticated", get(orders::authenticated))
         .route("/orders/{id}/returns", post(orders::request_return))
         .route("/orders/{id}/returns/{return_id}/label", get(orders::return_label))
         .route("/ops", get(console::home))

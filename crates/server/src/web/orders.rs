@@ -10,7 +10,7 @@ use super::session::Shopper;
 use crate::auth::CustomerAuth;
 use crate::error::ApiError;
 use crate::extract::Json;
-use crate::orders::{cancel, get, returns, revise_payment};
+use crate::orders::{authenticated, cancel, get, returns, revise_payment};
 use crate::services::returns::ReturnReason;
 use crate::state::AppState;
 use crate::views::{OrderView, PaymentMethodView};
@@ -172,6 +172,10 @@ fn order_page(
                 }
             }
             @if let Some(m) = &o.payment.message { p.alert role="alert" { (m) } }
+            @if let Some(action) = &o.payment.next_action {
+                p { a.button.primary #authenticate href=(action.url) { "Confirm with your bank" } }
+                p.hint { "Or pay with another card:" }
+            }
             @if o.status == "payment_action_required" {
                 form.stack method="post" action={ "/orders/" (o.id) "/payment" } {
                     input type="hidden" name="csrf" value=(csrf);
@@ -339,6 +343,18 @@ pub async fn revise_payment(
     }
 }
 
+/// Where the bank's authentication page sends the customer back: the bank is asked for its answer, and the
+/// customer sees the order as it then stands.
+pub async fn authenticated(
+    State(state): State<AppState>,
+    shopper: Shopper,
+    PagePath(id): PagePath<String>,
+) -> Result<Response, PageError> {
+    let auth = CustomerAuth(shopper.customer.id);
+    let axum::Json(o) = authenticated::authenticated(State(state), auth, Path(id)).await?;
+    Ok(Redirect::to(&format!("/orders/{}", o.id)).into_response())
+}
+
 /// The return form: one `sku` and `quantity` per item (parallel lists, as a form sends them), and a reason.
 pub async fn request_return(
     State(state): State<AppState>,
@@ -391,7 +407,7 @@ pub async fn return_label(
 /// A payment step as the customer reads it.
 fn step_words(step: &str) -> &'static str {
     match step {
-        "authorize" => "Card authorized for",
+        "authorize" => "Card authorization for",
         "capture" => "Charged for a shipment",
         "void" => "Hold released",
         "refund" => "Refunded",

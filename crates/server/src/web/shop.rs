@@ -398,17 +398,23 @@ pub async fn place(
     match (placed, wants_json) {
         (Ok(p), true) => {
             let location = format!("/orders/{}?placed=1", p.order.id);
-            let declined = p.order.status == "payment_action_required";
+            let authenticate = p.order.payment.next_action.as_ref().map(|a| a.url.clone());
+            let declined = p.order.status == "payment_action_required" && authenticate.is_none();
             let body = serde_json::json!({
                 "location": location,
                 "order_id": p.order.id,
                 "status": p.order.status,
                 "declined": declined,
+                "authenticate": authenticate,
                 "message": p.order.payment.message,
             });
             Ok((StatusCode::CREATED, axum::Json(body)).into_response())
         }
-        (Ok(p), false) => Ok(Redirect::to(&format!("/orders/{}?placed=1", p.order.id)).into_response()),
+        // The card's bank asks the customer to authenticate: straight to its page, which sends them back.
+        (Ok(p), false) => match &p.order.payment.next_action {
+            Some(action) => Ok(Redirect::to(&action.url).into_response()),
+            None => Ok(Redirect::to(&format!("/orders/{}?placed=1", p.order.id)).into_response()),
+        },
         (Err(e), true) => Ok(e.into_response()),
         (Err(e), false) => {
             Ok(render_review(&state, &shopper, sku.as_str(), &choice, &key, Some(e.into()), false).await)
