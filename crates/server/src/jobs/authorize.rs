@@ -1,5 +1,6 @@
-//! Authorize a payment with the gateway and move the order on: authorized, or declined (the customer is asked
-//! to revise payment; a second decline cancels the order).
+//! Authorize a payment with the gateway and move the order on: authorized, declined (the customer is asked to
+//! revise payment; a second decline cancels the order), or waiting for the customer to authenticate with their
+//! bank. With split tender the gift card balance is spent first, and only the rest is asked of the card.
 
 use super::{finish_idle, parse, AuthorizeRef, JobError};
 use crate::services::lifecycle;
