@@ -43,6 +43,15 @@ enum Command {
     Keys(KeysCommand),
     /// Serve the sandbox card processor over HTTP, with seeded network faults, for `--gateway-url`.
     GatewaySim(GatewaySimArgs),
+    /// The audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check that no entry of the audit trail was changed or taken out; exits 1, naming the entry, if one was.
+    Verify(Common),
 }
 
 #[derive(Args, Clone)]
@@ -239,6 +248,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Keys(KeysCommand::Rotate(common))) => rotate_keys(common).await,
         Some(Command::GatewaySim(args)) => run_gateway_sim(args).await,
+        Some(Command::Audit(AuditCommand::Verify(common))) => {
+            let store = open_store(&common.database).await?;
+            let found = buynow_server::services::audit::verify(&mut store.read().await?.conn()).await?;
+            match found.broken {
+                None => {
+                    println!("the audit trail is whole: {} entries, each following from the one before", found.checked);
+                    Ok(())
+                }
+                Some(broken) => {
+                    anyhow::bail!(
+                        "the audit trail was tampered with: {broken} ({} entries before it are sound)",
+                        found.checked
+                    )
+                }
+            }
+        }
         Some(Command::Keys(KeysCommand::Status(common))) => {
             let store = open_store(&common.database).await?;
             print_key_status(&buynow_server::vault_keys::status(&store).await?);

@@ -1,6 +1,7 @@
 //! BuyNow's pure rules: no I/O, no async, no clock reads except id generation.
 
 pub mod acceptance;
+pub mod audit;
 pub mod card;
 pub mod event;
 pub mod gift_code;
@@ -13,6 +14,7 @@ pub mod pricing;
 pub mod promise;
 pub mod shipment;
 pub mod sourcing;
+pub mod staff;
 pub mod values;
 
 pub use event::EventKind;
@@ -22,4 +24,5 @@ pub use order::{transition, IllegalTransition, OrderEvent, OrderStatus};
 pub use payment::{PaymentEvent, PaymentStatus};
 pub use pricing::DeliverySpeed;
 pub use shipment::{ShipmentEvent, ShipmentStatus};
+pub use staff::StaffRole;
 pub use values::*;

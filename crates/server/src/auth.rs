@@ -10,7 +10,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use buynow_domain::CustomerId;
+use buynow_domain::{CustomerId, SellerId, StaffRole};
 use buynow_store::customers;
 use rand::RngCore;
 use secrecy::ExposeSecret;
@@ -105,28 +105,56 @@ impl FromRequestParts<AppState> for SessionToken {
     }
 }
 
+/// A staff member, known by their key: who (for the records), their role, and what the key is limited to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffMember {
+    /// `admin` for the start-up key from the environment, else the key's id.
+    pub who: String,
+    pub role: StaffRole,
+    /// A warehouse key's center, when it names one.
+    pub center: Option<String>,
+    pub seller: Option<SellerId>,
+}
+
+/// The staff member whose key is `given`: the start-up admin key, or a live staff key. Unknown and revoked
+/// keys are 401.
+pub async fn staff_member(state: &AppState, given: &str) -> Result<StaffMember, ApiError> {
+    if is_admin_key(state, given) {
+        return Ok(StaffMember { who: "admin".into(), role: StaffRole::Admin, center: None, seller: None });
+    }
+    if given.len() > 200 {
+        return Err(ApiError::Unauthorized);
+    }
+    let mut read = state.store.read().await?;
+    let key = buynow_store::staff::key_by_hash(&mut read.conn(), &token_hash(given)).await?;
+    let key = key.ok_or(ApiError::Unauthorized)?;
+    Ok(StaffMember { who: key.id.to_string(), role: key.role, center: key.center, seller: key.seller_id })
+}
+
+/// The staff member of the request's bearer key, if their role is one of `roles` (else 403).
+async fn staff_with(parts: &Parts, state: &AppState, roles: &[StaffRole]) -> Result<StaffMember, ApiError> {
+    let given = bearer(parts).ok_or(ApiError::Unauthorized)?;
+    let member = staff_member(state, given).await?;
+    if !roles.contains(&member.role) {
+        return Err(ApiError::Forbidden(roles[0].as_str()));
+    }
+    Ok(member)
+}
+
 /// A staff member with the admin role.
-#[derive(Debug, Clone, Copy)]
-pub struct AdminAuth;
+#[derive(Debug, Clone)]
+pub struct AdminAuth(pub StaffMember);
 
 impl FromRequestParts<AppState> for AdminAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let given = bearer(parts).ok_or(ApiError::Unauthorized)?;
-        if state.config.admin_key.is_none() {
-            return Err(ApiError::Forbidden("admin"));
-        }
-        if is_admin_key(state, given) {
-            Ok(AdminAuth)
-        } else {
-            Err(ApiError::Unauthorized)
-        }
+        Ok(AdminAuth(staff_with(parts, state, &[StaffRole::Admin]).await?))
     }
 }
 
-/// Staff who may issue gift cards (and, later, refund and reship): the admin key, or a staff key with the
-/// `admin` or `support` role. Carries who it was, for the records.
+/// Staff who may issue gift cards (and refund and reship): `support` or `admin`. Carries who it was, for the
+/// records.
 #[derive(Debug, Clone)]
 pub struct SupportAuth(pub String);
 
@@ -134,25 +162,13 @@ impl FromRequestParts<AppState> for SupportAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let given = bearer(parts).ok_or(ApiError::Unauthorized)?;
-        if is_admin_key(state, given) {
-            return Ok(SupportAuth("admin".into()));
-        }
-        if given.len() > 200 {
-            return Err(ApiError::Unauthorized);
-        }
-        let mut read = state.store.read().await?;
-        match buynow_store::staff::key_by_hash(&mut read.conn(), &token_hash(given)).await? {
-            Some(k) if k.role == "support" || k.role == "admin" => Ok(SupportAuth(k.id.to_string())),
-            Some(_) => Err(ApiError::Forbidden("support")),
-            None => Err(ApiError::Unauthorized),
-        }
+        Ok(SupportAuth(staff_with(parts, state, &[StaffRole::Support, StaffRole::Admin]).await?.who))
     }
 }
 
-/// Staff who work shipments: the admin key (standing in for a warehouse key until staff roles exist), or a
-/// marketplace seller's key, which reaches only that seller's shipments.
-#[derive(Debug, Clone, Copy)]
+/// Staff who work shipments: `warehouse` (at its center, when its key names one), `admin`, or a marketplace
+/// seller, which reaches only its own shipments.
+#[derive(Debug, Clone)]
 pub struct StaffAuth(pub crate::services::warehouse::Actor);
 
 impl FromRequestParts<AppState> for StaffAuth {
@@ -166,20 +182,19 @@ impl FromRequestParts<AppState> for StaffAuth {
 
 /// Who works shipments with the key `given`: the API's bearer key and the console's signed-in key both come here.
 pub async fn staff_actor(state: &AppState, given: &str) -> Result<crate::services::warehouse::Actor, ApiError> {
-    use crate::services::warehouse::Actor;
-    if is_admin_key(state, given) {
-        return Ok(Actor::Warehouse);
-    }
-    if given.len() > 200 {
-        return Err(ApiError::Unauthorized);
-    }
-    let mut read = state.store.read().await?;
-    let key = buynow_store::staff::key_by_hash(&mut read.conn(), &token_hash(given)).await?;
-    match key {
-        Some(k) if k.role == "seller" => k.seller_id.map(Actor::Seller).ok_or(ApiError::Forbidden("seller")),
-        Some(k) if k.role == "warehouse" || k.role == "admin" => Ok(Actor::Warehouse),
-        Some(_) => Err(ApiError::Forbidden("warehouse")),
-        None => Err(ApiError::Unauthorized),
+    staff_member(state, given).await?.actor()
+}
+
+impl StaffMember {
+    /// How this staff member works shipments; 403 for a role that does not.
+    pub fn actor(&self) -> Result<crate::services::warehouse::Actor, ApiError> {
+        use crate::services::warehouse::Actor;
+        match self.role {
+            StaffRole::Admin => Ok(Actor::Warehouse { center: None }),
+            StaffRole::Warehouse => Ok(Actor::Warehouse { center: self.center.clone() }),
+            StaffRole::Seller => self.seller.map(Actor::Seller).ok_or(ApiError::Forbidden("seller")),
+            StaffRole::Support => Err(ApiError::Forbidden("warehouse")),
+        }
     }
 }
 

@@ -96,6 +96,17 @@ pub fn bearer(parts: &Parts) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
 
+/// The id the server gave this request (`x-request-id`), for the audit trail.
+pub struct RequestId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestId {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(RequestId(crate::services::audit::request_id(&parts.headers)))
+    }
+}
+
 /// The `Idempotency-Key` header: required for Buy Now, 1 to 255 visible ASCII characters.
 pub struct IdempotencyKey(pub String);
 

@@ -61,6 +61,8 @@ pub fn router(state: AppState) -> Router {
     let app = api
         .route("/v1/openapi.json", axum::routing::get(move || openapi::serve(doc.clone())))
         .merge(web::router())
+        // Staff actions and card changes go on the audit trail once answered (the layer sees the route matched).
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), services::audit::record_actions))
         .fallback(|uri: Uri| async move {
             if web::is_page_path(uri.path()) {
                 web::not_found().await

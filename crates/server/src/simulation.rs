@@ -38,16 +38,16 @@ pub async fn work_once(state: &AppState) -> Result<usize, crate::error::ApiError
     let centers = state.centers();
     let mut shipped = 0;
     for info in centers.by_code.values() {
-        let actor = info.center.seller_id.map_or(Actor::Warehouse, Actor::Seller);
+        let actor = info.center.seller_id.map_or(Actor::Warehouse { center: None }, Actor::Seller);
         let waves = {
             let mut read = state.store.read().await?;
-            warehouse::pick_lists(&mut read.conn(), state, &info.center.code, actor).await?
+            warehouse::pick_lists(&mut read.conn(), state, &info.center.code, &actor).await?
         };
         for parcel in waves.into_iter().flat_map(|w| w.parcels) {
             let now = state.now_micros();
             let mut tx = state.store.write().await?;
-            warehouse::pick(&mut tx.conn(), state, parcel.id, None, actor, now).await?;
-            warehouse::pack(&mut tx.conn(), state, parcel.id, None, actor, now).await?;
+            warehouse::pick(&mut tx.conn(), state, parcel.id, None, &actor, now).await?;
+            warehouse::pack(&mut tx.conn(), state, parcel.id, None, &actor, now).await?;
             // A seller ships with its own carrier account and its own label.
             let choice = match actor {
                 Actor::Seller(_) => {
@@ -58,9 +58,9 @@ pub async fn work_once(state: &AppState) -> Result<usize, crate::error::ApiError
                         tracking_number: Some(carrier.tracking.format(rand::thread_rng().gen())),
                     }
                 }
-                Actor::Warehouse => ShipChoice::default(),
+                Actor::Warehouse { .. } => ShipChoice::default(),
             };
-            let (_, captures) = warehouse::ship(&mut tx.conn(), state, parcel.id, choice, actor, now).await?;
+            let (_, captures) = warehouse::ship(&mut tx.conn(), state, parcel.id, choice, &actor, now).await?;
             tx.commit().await?;
             for job in captures {
                 crate::jobs::run_inline(state, Some(job)).await;

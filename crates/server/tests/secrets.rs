@@ -91,7 +91,7 @@ async fn no_card_number_cvc_password_or_token_is_stored_in_clear_or_logged() {
     let (_, me) = app.get("/v1/me", Some(&token)).await;
     responses.push_str(&me.to_string());
     // What is stored: every row as text (both back ends), and for SQLite the raw bytes of its files too.
-    let rows = app.dump().await;
+    let rows = app.dump_all().await;
     assert_eq!(rows.iter().filter(|r| r.starts_with("payment_methods: ")).count(), 4, "the dump holds the cards");
     let mut stored = rows.join("\n").into_bytes();
     let db = app.stop().await;

@@ -11,6 +11,7 @@
 //! (see `batch`) have connections of their own, planned for key lookups only, and so do reads (see
 //! `pg_readers`). Any number of processes may share the database.
 
+pub mod audit;
 mod batch;
 pub mod carriers;
 pub mod catalog;

@@ -13,6 +13,7 @@ const SQLITE: &[(i64, &str)] = &[
     (8, include_str!("../migrations/sqlite/0008_payment_reconciliation.sql")),
     (9, include_str!("../migrations/sqlite/0009_split_tender.sql")),
     (10, include_str!("../migrations/sqlite/0010_card_authentication.sql")),
+    (11, include_str!("../migrations/sqlite/0011_audit_trail.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_spine.sql")),
@@ -28,6 +29,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (11, include_str!("../migrations/postgres/0011_payment_reconciliation.sql")),
     (12, include_str!("../migrations/postgres/0012_split_tender.sql")),
     (13, include_str!("../migrations/postgres/0013_card_authentication.sql")),
+    (14, include_str!("../migrations/postgres/0014_audit_trail.sql")),
 ];
 
 pub(crate) async fn run(c: &mut Conn<'_>) -> Result<(), StoreError> {

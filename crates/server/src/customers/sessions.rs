@@ -1,6 +1,7 @@
 use crate::auth::{new_token, verify_password, SessionToken};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::Json;
+use crate::extract::{Json, RequestId};
+use crate::services::audit;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -29,6 +30,7 @@ pub struct Session {
 #[tracing::instrument(skip_all)]
 pub async fn sign_in(
     State(state): State<AppState>,
+    RequestId(request_id): RequestId,
     Json(body): Json<SignIn>,
 ) -> ApiResult<(StatusCode, axum::Json<Session>)> {
     let customer = match Email::parse(&body.email) {
@@ -39,13 +41,20 @@ pub async fn sign_in(
     let ok = verify_password(state.config.password_cost, body.password, hash).await?;
     let customer = match (ok, customer) {
         (true, Some(c)) => c,
-        _ => return Err(ApiError::InvalidCredentials),
+        (_, known) => {
+            // Whose account was tried, when it is one; never what was typed.
+            let subject = known.map_or_else(|| "unknown e-mail".to_string(), |c| format!("customer:{}", c.id));
+            audit::record(&state, "anonymous".into(), "sign_in_failed".into(), subject, request_id).await;
+            return Err(ApiError::InvalidCredentials);
+        }
     };
     let (token, token_hash) = new_token();
     let expires =
         buynow_store::now_micros() + i64::try_from(state.config.session_ttl.as_micros()).unwrap_or(i64::MAX / 2);
     let mut tx = state.store.write().await?;
     customers::insert_session(&mut tx.conn(), &token_hash, customer.id, expires).await?;
+    let (who, now) = (customer.id.to_string(), state.now_micros());
+    audit::append(&mut tx.conn(), now, &who, "sign_in", &format!("customer:{who}"), &request_id).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, axum::Json(Session { token, customer_id: customer.id.to_string() })))
 }

@@ -1,8 +1,10 @@
-//! Staff endpoints: the admin's catalog, stock, centers and sellers; the warehouse's (and sellers') shipments
-//! and returns.
+//! Staff endpoints: the admin's catalog, stock, centers, sellers and staff keys; the warehouse's (and sellers')
+//! shipments and returns.
 
+mod audit;
 mod centers;
 mod gift_cards;
+mod keys;
 mod payment_settings;
 mod products;
 mod returns;
@@ -22,6 +24,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(centers::create, centers::list))
         .routes(routes!(centers::update))
         .routes(routes!(sellers::create))
+        .routes(routes!(keys::issue, keys::list))
+        .routes(routes!(keys::revoke))
+        .routes(routes!(audit::list))
         .routes(routes!(gift_cards::issue))
         .routes(routes!(payment_settings::get_shop, payment_settings::put_shop))
         .routes(routes!(payment_settings::get_seller, payment_settings::put_seller))

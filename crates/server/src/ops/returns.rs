@@ -36,13 +36,12 @@ pub async fn receive(
     Path(id): Path<String>,
     Json(body): Json<ReceiveBody>,
 ) -> ApiResult<axum::Json<ReturnView>> {
-    if actor != Actor::Warehouse {
-        return Err(ApiError::Forbidden("warehouse"));
-    }
+    let Actor::Warehouse { center } = actor else { return Err(ApiError::Forbidden("warehouse")) };
     let id = ReturnId::parse(&id).map_err(|_| ApiError::NotFound("return"))?;
     let now = state.now_micros();
     let mut tx = state.store.write().await?;
-    let (ret, job) = returns::receive(&mut tx.conn(), id, matches!(body.condition, Condition::Sellable), now).await?;
+    let sellable = matches!(body.condition, Condition::Sellable);
+    let (ret, job) = returns::receive(&mut tx.conn(), id, sellable, center.as_deref(), now).await?;
     tx.commit().await?;
     jobs::run_inline(&state, job).await;
     let mut read = state.store.read().await?;

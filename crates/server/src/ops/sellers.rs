@@ -8,7 +8,7 @@ use crate::extract::Json;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
-use buynow_domain::{InvalidValue, PersonName, PostalAddress, SellerId, StaffKeyId};
+use buynow_domain::{InvalidValue, PersonName, PostalAddress, SellerId, StaffKeyId, StaffRole};
 use buynow_store::catalog::{self, Center};
 use buynow_store::staff::{self, Seller, StaffKey};
 use buynow_store::{Conn, StoreError};
@@ -86,10 +86,12 @@ pub fn new_seller(state: &AppState, name: &str, address: &PostalAddress) -> ApiR
     let key = new_staff_key();
     let record = StaffKey {
         id: StaffKeyId::new(),
-        role: "seller".into(),
+        role: StaffRole::Seller,
         name: format!("{name} (seller)"),
         seller_id: Some(seller.id),
         center: Some(code.clone()),
+        created_at: state.now_micros(),
+        revoked_at: None,
     };
     Ok((NewSellerRows { seller, center, key: record }, key))
 }
@@ -98,5 +100,5 @@ pub fn new_seller(state: &AppState, name: &str, address: &PostalAddress) -> ApiR
 pub async fn write_seller(c: &mut Conn<'_>, rows: &NewSellerRows, key: &str, now: i64) -> Result<(), StoreError> {
     staff::insert_seller(c, &rows.seller, now).await?;
     catalog::upsert_center(c, &rows.center).await?;
-    staff::insert_key(c, &rows.key, &token_hash(key), now).await
+    staff::insert_key(c, &rows.key, &token_hash(key)).await
 }

@@ -87,18 +87,19 @@ pub async fn pick_lists(
     StaffAuth(actor): StaffAuth,
     Query(q): Query<PickListQuery>,
 ) -> ApiResult<axum::Json<PickLists>> {
-    let center = match (q.center, actor) {
+    let center = match (q.center, &actor) {
         (Some(code), _) => code.trim().to_ascii_uppercase(),
+        (None, Actor::Warehouse { center: Some(own) }) => own.clone(),
         (None, Actor::Seller(seller)) => state
             .centers()
-            .for_seller(Some(seller))
+            .for_seller(Some(*seller))
             .next()
             .map(|c| c.center.code.clone())
             .ok_or(ApiError::NotFound("center"))?,
-        (None, Actor::Warehouse) => return Err(InvalidValue::new("center", "name the center").into()),
+        (None, Actor::Warehouse { center: None }) => return Err(InvalidValue::new("center", "name the center").into()),
     };
     let mut read = state.store.read().await?;
-    let waves = warehouse::pick_lists(&mut read.conn(), &state, &center, actor).await?;
+    let waves = warehouse::pick_lists(&mut read.conn(), &state, &center, &actor).await?;
     Ok(axum::Json(PickLists {
         waves: waves
             .into_iter()
@@ -167,7 +168,7 @@ pub async fn pick(
         .transpose()?;
     let now = state.now_micros();
     let mut tx = state.store.write().await?;
-    let parcel = warehouse::pick(&mut tx.conn(), &state, id, lines, actor, now).await?;
+    let parcel = warehouse::pick(&mut tx.conn(), &state, id, lines, &actor, now).await?;
     tx.commit().await?;
     Ok(axum::Json(OpsShipmentView::new(&parcel)))
 }
@@ -195,7 +196,7 @@ pub async fn pack(
     let body: PackBody = optional(&body)?;
     let now = state.now_micros();
     let mut tx = state.store.write().await?;
-    let parcel = warehouse::pack(&mut tx.conn(), &state, id, body.box_code, actor, now).await?;
+    let parcel = warehouse::pack(&mut tx.conn(), &state, id, body.box_code, &actor, now).await?;
     tx.commit().await?;
     Ok(axum::Json(OpsShipmentView::new(&parcel)))
 }
@@ -233,7 +234,7 @@ pub async fn ship(
     };
     let now = state.now_micros();
     let mut tx = state.store.write().await?;
-    let (parcel, captures) = warehouse::ship(&mut tx.conn(), &state, id, choice, actor, now).await?;
+    let (parcel, captures) = warehouse::ship(&mut tx.conn(), &state, id, choice, &actor, now).await?;
     tx.commit().await?;
     for job in captures {
         jobs::run_inline(&state, Some(job)).await;
@@ -253,6 +254,6 @@ pub async fn label(
 ) -> ApiResult<impl IntoResponse> {
     let id = parse_id(&id)?;
     let mut read = state.store.read().await?;
-    let pdf = warehouse::label(&mut read.conn(), &state, id, actor).await?;
+    let pdf = warehouse::label(&mut read.conn(), &state, id, &actor).await?;
     Ok(([(header::CONTENT_TYPE, "application/pdf")], pdf))
 }

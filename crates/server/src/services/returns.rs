@@ -199,14 +199,19 @@ async fn refund_sources(c: &mut Conn<'_>, payment: &Payment, amount: Money) -> R
 }
 
 /// The center has the return: sellable units back on the shelf, damaged ones written off; the order is
-/// `returned`, and a job refunds the card. Receiving it again answers as the first time did.
+/// `returned`, and a job refunds it. Receiving it again answers as the first time did. Staff limited to one
+/// center (`at_center`) receive only its returns.
 pub async fn receive(
     c: &mut Conn<'_>,
     id: ReturnId,
     sellable: bool,
+    at_center: Option<&str>,
     now: i64,
 ) -> Result<(Return, Option<JobId>), ApiError> {
     let ret = returns::get(c, id).await?.ok_or(ApiError::NotFound("return"))?;
+    if at_center.is_some_and(|own| own != ret.center) {
+        return Err(ApiError::NotYours("return"));
+    }
     if ret.status != "requested" {
         return Ok((ret, None));
     }

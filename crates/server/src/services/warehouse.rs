@@ -21,11 +21,11 @@ use rand::Rng;
 use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 
-/// Who is working: the store's warehouse staff (the admin key stands in for a warehouse key until staff
-/// roles exist), or a marketplace seller, who handles only its own shipments.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Who is working: the store's warehouse staff (at one center when their key names it, else at every center;
+/// admins are such staff), or a marketplace seller, who handles only its own shipments.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
-    Warehouse,
+    Warehouse { center: Option<String> },
     Seller(SellerId),
 }
 
@@ -74,11 +74,12 @@ fn center<'a>(centers: &'a crate::state::Centers, code: &str) -> Result<&'a Cent
     centers.by_code.get(code).ok_or_else(|| ApiError::internal(format!("unknown center {code}")))
 }
 
-fn check_actor(info: &CenterInfo, actor: Actor) -> Result<(), ApiError> {
+fn check_actor(info: &CenterInfo, actor: &Actor) -> Result<(), ApiError> {
     match actor {
-        Actor::Warehouse => Ok(()),
-        Actor::Seller(seller) if info.center.seller_id == Some(seller) => Ok(()),
-        Actor::Seller(_) => Err(ApiError::NotYours("shipment")),
+        Actor::Warehouse { center: None } => Ok(()),
+        Actor::Warehouse { center: Some(code) } if *code == info.center.code => Ok(()),
+        Actor::Seller(seller) if info.center.seller_id == Some(*seller) => Ok(()),
+        Actor::Warehouse { .. } | Actor::Seller(_) => Err(ApiError::NotYours("shipment")),
     }
 }
 
@@ -105,7 +106,7 @@ pub async fn pick(
     state: &AppState,
     id: ShipmentId,
     found: Option<Vec<(String, u32)>>,
-    actor: Actor,
+    actor: &Actor,
     now: i64,
 ) -> Result<Parcel, ApiError> {
     let p = load(c, id, true).await?;
@@ -199,7 +200,7 @@ pub async fn pack(
     state: &AppState,
     id: ShipmentId,
     box_code: Option<String>,
-    actor: Actor,
+    actor: &Actor,
     now: i64,
 ) -> Result<Parcel, ApiError> {
     let p = load(c, id, true).await?;
@@ -255,7 +256,7 @@ pub async fn ship(
     state: &AppState,
     id: ShipmentId,
     choice: ShipChoice,
-    actor: Actor,
+    actor: &Actor,
     now: i64,
 ) -> Result<(Parcel, Vec<JobId>), ApiError> {
     let p = load(c, id, true).await?;
@@ -437,7 +438,7 @@ async fn capture_for(c: &mut Conn<'_>, order: &Order, row: &Shipment, now: i64) 
 }
 
 /// The 4×6 in label of a shipped parcel, as PDF.
-pub async fn label(c: &mut Conn<'_>, state: &AppState, id: ShipmentId, actor: Actor) -> Result<Vec<u8>, ApiError> {
+pub async fn label(c: &mut Conn<'_>, state: &AppState, id: ShipmentId, actor: &Actor) -> Result<Vec<u8>, ApiError> {
     let p = load(c, id, false).await?;
     let centers = state.centers();
     let info = center(&centers, &p.head.center)?;
@@ -486,7 +487,7 @@ pub struct Wave {
 }
 
 /// The center's released parcels, in waves by the cut-off each must meet, the earliest first.
-pub async fn pick_lists(c: &mut Conn<'_>, state: &AppState, code: &str, actor: Actor) -> Result<Vec<Wave>, ApiError> {
+pub async fn pick_lists(c: &mut Conn<'_>, state: &AppState, code: &str, actor: &Actor) -> Result<Vec<Wave>, ApiError> {
     let centers = state.centers();
     let info = centers.by_code.get(code).ok_or(ApiError::NotFound("center"))?;
     check_actor(info, actor)?;
@@ -516,7 +517,7 @@ pub async fn in_progress(
     c: &mut Conn<'_>,
     state: &AppState,
     code: &str,
-    actor: Actor,
+    actor: &Actor,
 ) -> Result<Vec<Parcel>, ApiError> {
     let centers = state.centers();
     let info = centers.by_code.get(code).ok_or(ApiError::NotFound("center"))?;
@@ -538,7 +539,7 @@ pub async fn in_progress(
 }
 
 /// One parcel, for those who may work it.
-pub async fn parcel(c: &mut Conn<'_>, state: &AppState, id: ShipmentId, actor: Actor) -> Result<Parcel, ApiError> {
+pub async fn parcel(c: &mut Conn<'_>, state: &AppState, id: ShipmentId, actor: &Actor) -> Result<Parcel, ApiError> {
     let p = load(c, id, false).await?;
     let centers = state.centers();
     let info = centers.by_code.get(&p.head.center).ok_or(ApiError::NotFound("center"))?;

@@ -7,7 +7,8 @@ use super::session::{safe_next, session_cookie, Shopper, Visitor};
 use crate::auth::{CustomerAuth, SessionToken, TokenHash};
 use crate::customers::{addresses, gift_cards, membership, payment_methods, sessions, sign_up};
 use crate::error::ApiError;
-use crate::extract::Json;
+use crate::extract::{Json, RequestId};
+use crate::services::audit::request_id;
 use crate::state::AppState;
 use crate::views::{AddressView, PaymentMethodView};
 use axum::extract::{Path, Query, State};
@@ -83,7 +84,7 @@ pub async fn sign_in(
 ) -> Response {
     let next = safe_next(form.next.as_deref(), "/");
     let body = sessions::SignIn { email: form.email.clone(), password: form.password };
-    match sessions::sign_in(State(state), Json(body)).await {
+    match sessions::sign_in(State(state), RequestId(request_id(&headers)), Json(body)).await {
         Ok((_, axum::Json(session))) => signed_in(&headers, &session.token, &next),
         Err(e) => {
             let problem = FormProblem::from(e);
@@ -131,7 +132,7 @@ pub async fn sign_up(
     let created = match sign_up::sign_up(State(state.clone()), Json(body)).await {
         Ok(_) => {
             let body = sessions::SignIn { email: form.email.clone(), password: form.password.clone() };
-            sessions::sign_in(State(state), Json(body)).await
+            sessions::sign_in(State(state), RequestId(request_id(&headers)), Json(body)).await
         }
         Err(e) => Err(e),
     };

@@ -5,11 +5,12 @@
 use super::form::{optional, Form, NoFields, PagePath};
 use super::page::{form_alert, money, page, respond, status_words, when, window, FormProblem, Nav, PageError};
 use super::session::{expected_csrf, safe_next, staff_cookie, Staff};
-use crate::auth::{staff_actor, AdminAuth, StaffAuth};
+use crate::auth::{staff_member, AdminAuth, StaffAuth};
 use crate::error::ApiError;
 use crate::notifications::webhooks;
 use crate::ops::shipments::{self, OpsShipmentView, PickListQuery};
 use crate::orders::view;
+use crate::services::audit;
 use crate::services::warehouse::{self, Actor};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
@@ -60,7 +61,13 @@ pub async fn sign_in_page(headers: HeaderMap, Query(q): Query<SignInForm>) -> Re
 pub async fn sign_in(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<SignInForm>) -> Response {
     let key = form.key.trim();
     let next = safe_next(form.next.as_deref(), "/ops");
-    match staff_actor(&state, key).await {
+    let member = staff_member(&state, key).await;
+    let (actor, action) = match &member {
+        Ok(m) => (m.who.clone(), "console_sign_in"),
+        Err(_) => ("anonymous".to_string(), "console_sign_in_failed"),
+    };
+    audit::record(&state, actor, action.into(), "console".into(), audit::request_id(&headers)).await;
+    match member.and_then(|m| m.actor()) {
         Ok(_) => {
             let mut response = Redirect::to(&next).into_response();
             response.headers_mut().append(SET_COOKIE, staff_cookie(&headers, Some(key)));
@@ -102,18 +109,20 @@ pub async fn home(
     let mut codes: Vec<(u32, String, String)> = centers
         .by_code
         .values()
-        .filter(|c| match staff.actor {
-            Actor::Warehouse => c.center.seller_id.is_none(),
-            Actor::Seller(s) => c.center.seller_id == Some(s),
+        .filter(|c| match &staff.actor {
+            Actor::Warehouse { center: None } => c.center.seller_id.is_none(),
+            Actor::Warehouse { center: Some(own) } => c.center.code == *own,
+            Actor::Seller(s) => c.center.seller_id == Some(*s),
         })
         .map(|c| (c.center.rank, c.center.code.clone(), c.center.name.clone()))
         .collect();
     codes.sort();
     let chosen = choice.center.as_deref().and_then(optional).or_else(|| codes.first().map(|c| c.1.clone()));
     let query = PickListQuery { center: chosen.clone() };
-    let axum::Json(lists) = shipments::pick_lists(State(state.clone()), StaffAuth(staff.actor), Query(query)).await?;
+    let axum::Json(lists) =
+        shipments::pick_lists(State(state.clone()), StaffAuth(staff.actor.clone()), Query(query)).await?;
     let mut read = state.store.read().await.map_err(ApiError::from)?;
-    let working = warehouse::in_progress(&mut read.conn(), &state, &lists.center, staff.actor).await?;
+    let working = warehouse::in_progress(&mut read.conn(), &state, &lists.center, &staff.actor).await?;
     drop(read);
     let working: Vec<OpsShipmentView> = working.iter().map(OpsShipmentView::new).collect();
     let tz = centers.by_code.get(&lists.center).map_or(chrono_tz::UTC, |c| c.calendar.tz());
@@ -206,7 +215,7 @@ async fn render_shipment(
 ) -> Result<Response, PageError> {
     let id = parse_shipment(id)?;
     let mut read = state.store.read().await.map_err(ApiError::from)?;
-    let parcel = warehouse::parcel(&mut read.conn(), state, id, staff.actor).await?;
+    let parcel = warehouse::parcel(&mut read.conn(), state, id, &staff.actor).await?;
     drop(read);
     let s = OpsShipmentView::new(&parcel);
     let status = problem.as_ref().map_or(StatusCode::OK, |p| p.status);
@@ -239,7 +248,7 @@ pub async fn step(
     PagePath((id, step)): PagePath<(String, String)>,
     Form(_): Form<NoFields>,
 ) -> Result<Response, PageError> {
-    let auth = StaffAuth(staff.actor);
+    let auth = StaffAuth(staff.actor.clone());
     let (path, empty) = (Path(id.clone()), bytes::Bytes::new());
     let done = match step.as_str() {
         "pick" => shipments::pick(State(state.clone()), auth, path, empty).await.map(drop),
@@ -261,7 +270,7 @@ pub async fn label(
     staff: Staff,
     PagePath(id): PagePath<String>,
 ) -> Result<Response, PageError> {
-    Ok(shipments::label(State(state), StaffAuth(staff.actor), Path(id)).await?.into_response())
+    Ok(shipments::label(State(state), StaffAuth(staff.actor.clone()), Path(id)).await?.into_response())
 }
 
 #[derive(Deserialize, Default)]
@@ -402,7 +411,7 @@ pub async fn retry_delivery(
     if !staff.admin {
         return Err(ApiError::Forbidden("admin").into());
     }
-    match webhooks::retry(State(state), AdminAuth, Path(id)).await {
+    match webhooks::retry(State(state), AdminAuth(staff.member.clone()), Path(id)).await {
         Ok(_) | Err(ApiError::Conflict(..)) => Ok(Redirect::to("/ops/deliveries").into_response()),
         Err(e) => Err(e.into()),
     }

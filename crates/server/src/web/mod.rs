@@ -6,7 +6,7 @@ mod console;
 mod form;
 mod orders;
 mod page;
-mod session;
+pub(crate) mod session;
 mod shop;
 
 use crate::state::AppState;

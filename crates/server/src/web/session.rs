@@ -6,7 +6,7 @@
 //! sets. Another site can make the browser send the cookie, but cannot read it, so it cannot forge the token.
 
 use super::page::PageError;
-use crate::auth::{is_admin_key, staff_actor, token_hash, TokenHash};
+use crate::auth::{staff_member, token_hash, StaffMember, TokenHash};
 use crate::error::ApiError;
 use crate::services::warehouse::Actor;
 use crate::state::AppState;
@@ -18,6 +18,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use buynow_domain::StaffRole;
 use buynow_store::customers::{self, Customer};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -176,8 +177,9 @@ pub fn safe_next(next: Option<&str>, default: &str) -> String {
 
 /// Staff signed in to the console with a key.
 pub struct Staff {
+    pub member: StaffMember,
     pub actor: Actor,
-    /// Signed in with the admin key: the console's admin pages (deliveries) are theirs.
+    /// Signed in with an admin key: the console's admin pages (deliveries) are theirs.
     pub admin: bool,
     pub csrf: String,
 }
@@ -189,8 +191,10 @@ impl FromRequestParts<AppState> for Staff {
         let Some(key) = cookie(&parts.headers, STAFF) else {
             return Err(sign_in_first(parts, "/ops/signin"));
         };
-        match staff_actor(state, &key).await {
-            Ok(actor) => Ok(Staff { actor, admin: is_admin_key(state, &key), csrf: csrf_token(&key) }),
+        match staff_member(state, &key).await.and_then(|member| Ok((member.actor()?, member))) {
+            Ok((actor, member)) => {
+                Ok(Staff { admin: member.role == StaffRole::Admin, member, actor, csrf: csrf_token(&key) })
+            }
             Err(ApiError::Unauthorized) => Err(sign_in_first(parts, "/ops/signin")),
             Err(e) => Err(PageError::from(e).into_response()),
         }
