@@ -254,6 +254,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             match found.broken {
                 None => {
                     println!("the audit trail is whole: {} entries, each following from the one before", found.checked);
+                    if let Some((seq, hash)) = found.head {
+                        println!("newest entry {seq}, hash {hash}: keep it elsewhere to check the next run against");
+                    }
                     Ok(())
                 }
                 Some(broken) => {

@@ -691,3 +691,50 @@ async fn a_card_whose_bank_asks_is_confirmed_on_the_banks_page_and_the_order_goe
     b.accessible("the order page after authentication").await;
     b.done().await;
 }
+
+#[tokio::test]
+async fn an_admin_issues_and_revokes_a_staff_key_and_reads_the_audit_trail_in_the_console() {
+    let app = demo_app().await;
+    let Some(b) = browser(&app).await else { return };
+    b.goto("/ops/signin").await;
+    b.fill("#key", ADMIN_KEY).await;
+    b.click("form[action='/ops/signin'] button[type=submit]").await;
+    b.css("h1").await;
+    b.click("a[href='/ops/keys']").await;
+    b.until_path("/ops/keys").await;
+    // A center that is not the store's: refused beside the form.
+    b.fill("#name", "Sia Seattle").await;
+    b.fill("#center", "NOPE").await;
+    b.click("form[action='/ops/keys'] button[type=submit]").await;
+    assert!(b.text("form[action='/ops/keys']").await.contains("no such center of the store"));
+    b.accessible("the staff keys page with a problem").await;
+    b.fill("#name", "Sia Seattle").await;
+    b.fill("#center", "sea1").await;
+    b.click("form[action='/ops/keys'] button[type=submit]").await;
+    let key = b.text("#new-key").await;
+    assert!(key.starts_with("bns_"), "{key}");
+    assert!(b.text("#keys").await.contains("SEA1"));
+    b.accessible("the staff keys page with a new key").await;
+    b.screenshot("console-staff-keys").await;
+    // The key works until it is revoked.
+    let (status, _) = app.request("GET", "/v1/ops/pick-lists", Some(&key), None).await;
+    assert_eq!(status, 200);
+    b.click("#keys button[type=submit]").await;
+    b.until_path("/ops/keys").await;
+    assert!(b.text("#keys").await.contains("revoked"));
+    let (status, _) = app.request("GET", "/v1/ops/pick-lists", Some(&key), None).await;
+    assert_eq!(status, 401);
+
+    b.click("a[href='/ops/audit']").await;
+    b.until_path("/ops/audit").await;
+    let trail = b.text("#audit").await;
+    assert!(trail.contains("console_sign_in") && trail.contains("POST /ops/keys 200"), "{trail}");
+    assert!(trail.contains("/revoke"), "{trail}");
+    assert!(!trail.contains(&key), "never a key on the trail");
+    b.fill("#contains", "revoke").await;
+    b.click("form[action='/ops/audit'] button[type=submit]").await;
+    b.css("#audit").await;
+    assert_eq!(b.client.find_all(Locator::Css("#audit tbody tr")).await.unwrap().len(), 1);
+    b.accessible("the audit trail").await;
+    b.done().await;
+}

@@ -14,29 +14,29 @@ use utoipa::{IntoParams, ToSchema};
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     /// Only this actor's entries: a staff key's id, `admin`, a customer's id, or `anonymous`.
-    actor: Option<String>,
+    pub actor: Option<String>,
     /// Only entries whose action or subject contains this (an order id, `sign_in_failed`, a route).
-    contains: Option<String>,
+    pub contains: Option<String>,
     /// Only entries before this one (the next page: the last `seq` seen).
-    before: Option<i64>,
+    pub before: Option<i64>,
     /// At most this many (1–500; 100 when left out).
-    limit: Option<u32>,
+    pub limit: Option<u32>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct AuditEntryView {
-    seq: i64,
-    at: DateTime<Utc>,
-    actor: String,
-    action: String,
-    subject: String,
-    request_id: String,
-    hash: String,
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
+    pub request_id: String,
+    pub hash: String,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct AuditList {
-    entries: Vec<AuditEntryView>,
+    pub entries: Vec<AuditEntryView>,
 }
 
 /// The audit trail (admin): staff actions, changes to customers' cards, sign-ins and failed sign-ins.

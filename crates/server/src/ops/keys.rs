@@ -18,24 +18,24 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 pub struct NewKey {
     /// `admin`, `warehouse`, `support` or `seller`.
-    role: String,
+    pub role: String,
     /// Whose key it is, as staff will recognise it.
-    name: String,
+    pub name: String,
     /// A warehouse key's center: it then works only there. Left out, every center of the store.
-    center: Option<String>,
+    pub center: Option<String>,
     /// A seller key's seller (required for that role, refused for the others).
-    seller: Option<String>,
+    pub seller: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct KeyView {
-    id: String,
-    role: &'static str,
-    name: String,
-    center: Option<String>,
-    seller: Option<String>,
-    created_at: DateTime<Utc>,
-    revoked_at: Option<DateTime<Utc>>,
+    pub id: String,
+    pub role: &'static str,
+    pub name: String,
+    pub center: Option<String>,
+    pub seller: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
 }
 
 impl From<StaffKey> for KeyView {
@@ -55,14 +55,14 @@ impl From<StaffKey> for KeyView {
 #[derive(Serialize, ToSchema)]
 pub struct KeyCreated {
     #[serde(flatten)]
-    view: KeyView,
+    pub view: KeyView,
     /// The key itself: shown this once, never again.
-    key: String,
+    pub key: String,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct KeyList {
-    keys: Vec<KeyView>,
+    pub keys: Vec<KeyView>,
 }
 
 /// Issue a staff key (admin). The key is in this answer only; BuyNow keeps its hash.

@@ -1,10 +1,10 @@
 //! Staff endpoints: the admin's catalog, stock, centers, sellers and staff keys; the warehouse's (and sellers')
 //! shipments and returns.
 
-mod audit;
+pub(crate) mod audit;
 mod centers;
 mod gift_cards;
-mod keys;
+pub(crate) mod keys;
 mod payment_settings;
 mod products;
 mod returns;

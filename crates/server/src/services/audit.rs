@@ -99,21 +99,24 @@ async fn actor(state: &AppState, headers: &HeaderMap, path: &str) -> String {
 pub struct Verified {
     pub checked: u64,
     pub broken: Option<buynow_domain::audit::Break>,
+    /// The newest sound entry's seq and hash: kept elsewhere, it shows a rewrite of the newest entries too.
+    pub head: Option<(i64, String)>,
 }
 
 /// Checks the whole trail, oldest first, a page at a time.
 pub async fn verify(c: &mut Conn<'_>) -> Result<Verified, StoreError> {
     let mut v = Verifier::default();
-    let mut after = 0;
+    let (mut after, mut head) = (0, None);
     loop {
         let page = audit::page(c, after, 1000).await?;
         let Some(last) = page.last() else { break };
         after = last.seq;
         for e in &page {
             if let Err(broken) = v.check(e) {
-                return Ok(Verified { checked: v.checked(), broken: Some(broken) });
+                return Ok(Verified { checked: v.checked(), broken: Some(broken), head });
             }
+            head = Some((e.seq, e.hash.clone()));
         }
     }
-    Ok(Verified { checked: v.checked(), broken: None })
+    Ok(Verified { checked: v.checked(), broken: None, head })
 }

@@ -34,7 +34,7 @@ pub struct SignInForm {
 }
 
 /// One text field with its label and, when the problem is about it, its message (tied to it for screen readers).
-fn field(
+pub(super) fn field(
     name: &str,
     label: &str,
     kind: &str,

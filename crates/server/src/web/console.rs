@@ -7,6 +7,7 @@ use super::page::{form_alert, money, page, respond, status_words, when, window, 
 use super::session::{expected_csrf, safe_next, staff_cookie, Staff};
 use crate::auth::{staff_member, AdminAuth, StaffAuth};
 use crate::error::ApiError;
+use crate::extract::Json;
 use crate::notifications::webhooks;
 use crate::ops::shipments::{self, OpsShipmentView, PickListQuery};
 use crate::orders::view;
@@ -415,4 +416,181 @@ pub async fn retry_delivery(
         Ok(_) | Err(ApiError::Conflict(..)) => Ok(Redirect::to("/ops/deliveries").into_response()),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Staff keys (admins): every key with its role and whether it still works, a form to issue one (shown once,
+/// on the page that answers the form), and revoking.
+pub async fn keys(State(state): State<AppState>, staff: Staff) -> Result<Response, PageError> {
+    keys_page(&state, &staff, None, None, &KeyForm::default()).await
+}
+
+async fn keys_page(
+    state: &AppState,
+    staff: &Staff,
+    issued: Option<crate::ops::keys::KeyCreated>,
+    problem: Option<FormProblem>,
+    entered: &KeyForm,
+) -> Result<Response, PageError> {
+    let axum::Json(list) = crate::ops::keys::list(State(state.clone()), AdminAuth(staff.member.clone())).await?;
+    let status = problem.as_ref().map_or(StatusCode::OK, |p| p.status);
+    let body = html! {
+        h1 { "Staff keys" }
+        @if let Some(made) = &issued {
+            div.notice role="status" #issued-key {
+                p { "The key of " strong { (made.view.name) } " (" (made.view.role) "). Copy it now: it is not shown again." }
+                p { code.mono #new-key { (made.key) } }
+            }
+        }
+        form.stack method="post" action="/ops/keys" aria-labelledby="issue-title" {
+            h2 #issue-title { "Issue a key" }
+            (form_alert(problem.as_ref(), &["name", "center"]))
+            input type="hidden" name="csrf" value=(staff.csrf);
+            div.field {
+                label for="role" { "Role" }
+                select #role name="role" {
+                    @for (role, words) in [
+                        ("warehouse", "Warehouse: pick, pack, ship, receive returns"),
+                        ("support", "Support: gift cards (and support cases)"),
+                        ("admin", "Admin: everything"),
+                    ] {
+                        option value=(role) selected[entered.role == role] { (words) }
+                    }
+                }
+            }
+            (super::account::field("name", "Whose key", "text", &entered.name, "off", problem.as_ref()))
+            (super::account::field(
+                "center", "Center (warehouse keys; leave empty for every center)", "text", &entered.center, "off",
+                problem.as_ref()
+            ))
+            button.primary type="submit" { "Issue the key" }
+        }
+        table.picks #keys {
+            caption { "Keys" }
+            thead { tr {
+                th scope="col" { "Whose" } th scope="col" { "Role" } th scope="col" { "Limited to" }
+                th scope="col" { "Issued" } th scope="col" { "State" }
+            } }
+            tbody {
+                @for k in &list.keys {
+                    tr data-key=(k.id) {
+                        td { (k.name) br; span.mono { (k.id) } }
+                        td { (k.role) }
+                        td { (k.center.as_deref().or(k.seller.as_deref()).unwrap_or("—")) }
+                        td { (when(k.created_at)) }
+                        td {
+                            @if let Some(at) = k.revoked_at { "revoked " (when(at)) }
+                            @else {
+                                form.inline method="post" action={ "/ops/keys/" (k.id) "/revoke" } {
+                                    input type="hidden" name="csrf" value=(staff.csrf);
+                                    button.secondary type="submit" { "Revoke" span.visually-hidden { " the key of " (k.name) } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        p.muted { "The start-up key (BUYNOW_ADMIN_KEY) is not listed: it is the first admin key, set where BuyNow starts." }
+    };
+    Ok(respond(status, page("Staff keys", nav(staff), body)))
+}
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+pub struct KeyForm {
+    role: String,
+    name: String,
+    center: String,
+}
+
+pub async fn issue_key(
+    State(state): State<AppState>,
+    staff: Staff,
+    Form(form): Form<KeyForm>,
+) -> Result<Response, PageError> {
+    let body = crate::ops::keys::NewKey {
+        role: form.role.clone(),
+        name: form.name.clone(),
+        center: optional(&form.center),
+        seller: None,
+    };
+    match crate::ops::keys::issue(State(state.clone()), AdminAuth(staff.member.clone()), Json(body)).await {
+        Ok((_, axum::Json(made))) => keys_page(&state, &staff, Some(made), None, &KeyForm::default()).await,
+        Err(e @ (ApiError::Validation(_) | ApiError::Unprocessable(..))) => {
+            keys_page(&state, &staff, None, Some(e.into()), &form).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn revoke_key(
+    State(state): State<AppState>,
+    staff: Staff,
+    PagePath(id): PagePath<String>,
+    Form(_): Form<NoFields>,
+) -> Result<Response, PageError> {
+    crate::ops::keys::revoke(State(state), AdminAuth(staff.member.clone()), Path(id)).await?;
+    Ok(Redirect::to("/ops/keys").into_response())
+}
+
+/// The audit trail (admins), newest first, filtered by who or by what, a hundred at a time.
+pub async fn audit_trail(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<AuditChoice>,
+) -> Result<Response, PageError> {
+    let query = crate::ops::audit::AuditQuery {
+        actor: q.actor.as_deref().and_then(optional),
+        contains: q.contains.as_deref().and_then(optional),
+        before: q.before,
+        limit: None,
+    };
+    let (actor, contains) = (query.actor.clone(), query.contains.clone());
+    let axum::Json(list) =
+        crate::ops::audit::list(State(state), AdminAuth(staff.member.clone()), Ok(Query(query))).await?;
+    let older = list.entries.last().filter(|_| list.entries.len() == 100).map(|e| e.seq);
+    let body = html! {
+        h1 { "Audit trail" }
+        form.inline method="get" action="/ops/audit" aria-label="Filter" {
+            label for="actor" { "Who" }
+            input #actor name="actor" type="text" value=(actor.as_deref().unwrap_or(""));
+            label for="contains" { "What (an id, a route, sign_in_failed)" }
+            input #contains name="contains" type="text" value=(contains.as_deref().unwrap_or(""));
+            button.secondary type="submit" { "Filter" }
+        }
+        @if list.entries.is_empty() { p.muted { "Nothing recorded matches." } }
+        @else {
+            table.picks #audit {
+                caption.visually-hidden { "Audit entries, newest first" }
+                thead { tr {
+                    th scope="col" { "#" } th scope="col" { "When" } th scope="col" { "Who" }
+                    th scope="col" { "What" } th scope="col" { "On" } th scope="col" { "Request" }
+                } }
+                tbody {
+                    @for e in &list.entries {
+                        tr {
+                            td { (e.seq) }
+                            td { (when(e.at)) }
+                            td.mono { (e.actor) }
+                            td { (e.action) }
+                            td.mono { (e.subject) }
+                            td.mono { (e.request_id) }
+                        }
+                    }
+                }
+            }
+        }
+        @if let Some(before) = older {
+            p { a href={ "/ops/audit?before=" (before) } { "Older entries" } }
+        }
+    };
+    Ok(respond(StatusCode::OK, page("Audit trail", nav(&staff), body)))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct AuditChoice {
+    actor: Option<String>,
+    contains: Option<String>,
+    before: Option<i64>,
 }

@@ -72,7 +72,11 @@ fn navigation(nav: Nav<'_>) -> Markup {
                 ul {
                     li { a href="/ops" { "Pick lists" } }
                     li { a href="/ops/orders" { "Orders" } }
-                    @if admin { li { a href="/ops/deliveries" { "Deliveries" } } }
+                    @if admin {
+                        li { a href="/ops/deliveries" { "Deliveries" } }
+                        li { a href="/ops/keys" { "Staff keys" } }
+                        li { a href="/ops/audit" { "Audit" } }
+                    }
                     li {
                         form.inline method="post" action="/ops/signout" {
                             input type="hidden" name="csrf" value=(csrf);
