@@ -54,7 +54,7 @@ pub async fn sign_in(
     let mut tx = state.store.write().await?;
     customers::insert_session(&mut tx.conn(), &token_hash, customer.id, expires).await?;
     let (who, now) = (customer.id.to_string(), state.now_micros());
-    audit::append(&mut tx.conn(), now, &who, "sign_in", &format!("customer:{who}"), &request_id).await?;
+    buynow_store::audit::append(&mut tx.conn(), now, &who, "sign_in", &format!("customer:{who}"), &request_id).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, axum::Json(Session { token, customer_id: customer.id.to_string() })))
 }

@@ -3,26 +3,15 @@
 //! itself. The chain that makes an edit or a deletion show is the domain's (`buynow_domain::audit`).
 
 use crate::auth::{staff_member, token_hash, TokenHash};
+use crate::extract::bearer_in;
 use crate::state::AppState;
 use crate::web::session::{cookie, SESSION, STAFF};
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderMap, Method};
+use axum::http::{HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::Response;
-use buynow_domain::audit::{AuditEntry, Verifier};
+use buynow_domain::audit::Verifier;
 use buynow_store::{audit, Conn, StoreError};
-
-/// Appends an entry in the caller's transaction.
-pub async fn append(
-    c: &mut Conn<'_>,
-    now: i64,
-    actor: &str,
-    action: &str,
-    subject: &str,
-    request_id: &str,
-) -> Result<AuditEntry, StoreError> {
-    audit::append(c, now, actor, action, subject, request_id).await
-}
 
 /// Appends an entry in a write of its own (one of a group commit).
 pub async fn record(state: &AppState, actor: String, action: String, subject: String, request_id: String) {
@@ -61,10 +50,11 @@ pub async fn record_actions(
     request: Request,
     next: Next,
 ) -> Response {
-    let path = request.uri().path().to_string();
-    if !audited(request.method(), &path) || path == "/ops/signin" {
+    let path = request.uri().path();
+    if !audited(request.method(), path) || path == "/ops/signin" {
         return next.run(request).await;
     }
+    let path = path.to_string();
     let method = request.method().clone();
     let headers = request.headers().clone();
     let response = next.run(request).await;
@@ -76,12 +66,7 @@ pub async fn record_actions(
 }
 
 async fn actor(state: &AppState, headers: &HeaderMap, path: &str) -> String {
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim().to_string());
+    let bearer = bearer_in(headers).map(str::to_string);
     let staff = path.starts_with("/v1/ops/") || path.starts_with("/ops/");
     let credential = bearer.or_else(|| cookie(headers, if staff { STAFF } else { SESSION }));
     let Some(credential) = credential else { return "anonymous".into() };
