@@ -59,8 +59,8 @@ pub async fn cancellable(c: &mut Conn<'_>, order: &Order) -> Result<bool, ApiErr
 }
 
 /// Cancels: the reservation goes back to stock, a pending payment is dropped, an authorization hold is
-/// voided by a job, and what the order took of the gift card balance goes back to it. `reason` is told to the customer. Returns the void job, if one was enqueued, so the caller
-/// may run it inline.
+/// voided by a job, and what the order took of the gift card balance goes back to it. `reason` is told to the
+/// customer. Returns the void job, if one was enqueued, so the caller may run it inline.
 pub async fn cancel(c: &mut Conn<'_>, order: &Order, reason: &str, now: i64) -> Result<Option<JobId>, ApiError> {
     if !cancellable(c, order).await? {
         return Err(ApiError::Conflict(

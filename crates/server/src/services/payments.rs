@@ -28,7 +28,7 @@ pub async fn record_capture(c: &mut Conn<'_>, id: CaptureId, reference: &str, no
         return Err(ApiError::Conflict("invalid_state", format!("capturing {} would exceed the hold", cap.amount)));
     }
     if cap.amount.is_zero() {
-        // The gift card balance paid for these items when the order was placed: nothing to tell.
+        // The gift card balance paid for these items when the order was authorized: nothing to tell.
         return Ok(());
     }
     let order = orders::get(c, payment.order_id).await?.ok_or(ApiError::NotFound("order"))?;

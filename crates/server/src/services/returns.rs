@@ -1,5 +1,6 @@
 //! Returns: asked for within the return window after delivery, with a label back to the center; received
-//! there (restocked, or written off when damaged), then refunded by a job (to the card first, then to the gift card balance it was partly paid with).
+//! there (restocked, or written off when damaged), then refunded by a job: to the card first, then to the gift
+//! card balance the order was partly paid with.
 
 use super::lifecycle;
 use super::warehouse::{address_lines, center_lines};
