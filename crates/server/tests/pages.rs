@@ -561,11 +561,7 @@ async fn the_review_offers_only_the_cards_the_item_takes() {
     assert!(review.contains("This item takes Visa, credit cards."), "{review}");
     assert!(review.contains(&format!("name=\"payment_method_id\" value=\"{visa}\"")));
     // The place form's hidden fields (the radio buttons above carry the same names).
-    let field = |name: &str| {
-        let needle = format!("type=\"hidden\" name=\"{name}\" value=\"");
-        let at = review.find(&needle).unwrap_or_else(|| panic!("{needle}")) + needle.len();
-        review[at..].split('"').next().unwrap().to_string()
-    };
+    let field = |name: &str| hidden_field(&review, name);
     assert_eq!(field("payment_method_id"), visa, "Place your order pays with it");
     let body = form(&[
         ("csrf", &field("csrf")),
@@ -609,11 +605,7 @@ async fn the_review_without_javascript_uses_the_gift_card_balance_when_ticked() 
     let (status, review) = page.get("/buy/SHOE?use_gift_card_balance=true").await;
     assert_eq!(status, StatusCode::OK, "{review}");
     assert!(review.contains("id=\"gift-card-applied\">−$20.00"), "{review}");
-    let field = |name: &str| {
-        let needle = format!("type=\"hidden\" name=\"{name}\" value=\"");
-        let at = review.find(&needle).unwrap_or_else(|| panic!("{needle}")) + needle.len();
-        review[at..].split('"').next().unwrap().to_string()
-    };
+    let field = |name: &str| hidden_field(&review, name);
     let body = form(&[
         ("csrf", &field("csrf")),
         ("idempotency_key", &field("idempotency_key")),
@@ -639,11 +631,7 @@ async fn without_javascript_the_bank_asks_on_its_page_and_sends_the_customer_bac
     let c = app.buyer("bank-page@example.com", "4000002500003155").await;
     let page = Page::new(&app, Some(&c.token));
     let (_, review) = page.get("/buy/SHOE").await;
-    let field = |name: &str| {
-        let needle = format!("type=\"hidden\" name=\"{name}\" value=\"");
-        let at = review.find(&needle).unwrap_or_else(|| panic!("{needle}")) + needle.len();
-        review[at..].split('"').next().unwrap().to_string()
-    };
+    let field = |name: &str| hidden_field(&review, name);
     let body = form(&[
         ("csrf", &field("csrf")),
         ("idempotency_key", &field("idempotency_key")),
@@ -673,4 +661,11 @@ async fn without_javascript_the_bank_asks_on_its_page_and_sends_the_customer_bac
     let (_, html) = page.get(&format!("/orders/{id}")).await;
     assert!(!html.contains("Confirm with your bank"), "{html}");
     assert_eq!(app.order(&c, &id).await["status"], "payment_authorized");
+}
+
+/// The value of the review's hidden form field `name` (what "Place your order" sends).
+fn hidden_field(review: &str, name: &str) -> String {
+    let needle = format!("type=\"hidden\" name=\"{name}\" value=\"");
+    let at = review.find(&needle).unwrap_or_else(|| panic!("{needle}")) + needle.len();
+    review[at..].split('"').next().unwrap().to_string()
 }
