@@ -260,6 +260,8 @@ async fn every_customer_facing_event_is_one_email_and_one_verified_webhook() {
     let bob = app.buyer("bob@example.com", DECLINED).await;
     let (_, declined) = app.buy(&bob, "bob-1", json!({"sku": "SHOE", "quantity": 1})).await;
     assert_eq!(declined["status"], "payment_action_required");
+    // His first messages go out before he pays again: a message tells the order as it stands when it is made.
+    app.quiet().await;
     let visa = app.add_card(&bob, VISA).await;
     let (status, _) = app
         .post(
