@@ -501,6 +501,7 @@ async fn run_worker(common: Common) -> anyhow::Result<()> {
     let worker = buynow_server::jobs::spawn_workers(state.clone(), stopped.clone());
     let dispatcher = buynow_server::notifications::spawn_dispatcher(state.clone(), stopped.clone());
     let reconciler = buynow_server::services::reconciliation::spawn(state.clone(), stopped.clone());
+    let sweeper = buynow_server::services::support::spawn_sweeper(state.clone(), stopped.clone());
     let refresher = buynow_server::spawn_center_refresher(state.clone(), stopped);
     println!("BuyNow worker running on {}", redact_url(&common.database));
     shutdown_signal().await;
@@ -508,6 +509,7 @@ async fn run_worker(common: Common) -> anyhow::Result<()> {
     let _ = tokio::time::timeout(Duration::from_secs(30), worker).await;
     let _ = tokio::time::timeout(Duration::from_secs(30), dispatcher).await;
     let _ = tokio::time::timeout(Duration::from_secs(30), reconciler).await;
+    let _ = tokio::time::timeout(Duration::from_secs(30), sweeper).await;
     let _ = refresher.await;
     state.store.close().await;
     Ok(())

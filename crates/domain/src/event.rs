@@ -56,10 +56,19 @@ pub enum EventKind {
     ReturnReceived,
     #[serde(rename = "order.refunded")]
     OrderRefunded,
+    /// A support case about the order was opened: by the system (the order waits on staff) or by the customer.
+    #[serde(rename = "support.case_opened")]
+    SupportCaseOpened,
+    /// Staff closed the case; what they did is told with it.
+    #[serde(rename = "support.case_resolved")]
+    SupportCaseResolved,
+    /// A lost or damaged parcel's items are sent again, at no charge.
+    #[serde(rename = "shipment.reshipped")]
+    ShipmentReshipped,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 25] = [
+    pub const ALL: [EventKind; 28] = [
         EventKind::OrderPlaced,
         EventKind::PaymentAuthorized,
         EventKind::PaymentActionRequired,
@@ -85,6 +94,9 @@ impl EventKind {
         EventKind::ReturnRequested,
         EventKind::ReturnReceived,
         EventKind::OrderRefunded,
+        EventKind::SupportCaseOpened,
+        EventKind::SupportCaseResolved,
+        EventKind::ShipmentReshipped,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -114,6 +126,9 @@ impl EventKind {
             EventKind::ReturnRequested => "order.return_requested",
             EventKind::ReturnReceived => "order.returned",
             EventKind::OrderRefunded => "order.refunded",
+            EventKind::SupportCaseOpened => "support.case_opened",
+            EventKind::SupportCaseResolved => "support.case_resolved",
+            EventKind::ShipmentReshipped => "shipment.reshipped",
         }
     }
 
@@ -122,7 +137,8 @@ impl EventKind {
     }
 
     /// Whether the customer is told (an email, and a webhook to every matching subscriber): the events of
-    /// DESIGN.md's "Notifications". The others are written to the timeline only.
+    /// DESIGN.md's "Notifications", and a support case's opening and resolution. The others are written to the
+    /// timeline only.
     pub fn is_customer_facing(self) -> bool {
         match self {
             EventKind::OrderPlaced
@@ -135,7 +151,9 @@ impl EventKind {
             | EventKind::ShipmentDelivered
             | EventKind::OrderDelivered
             | EventKind::ReturnRequested
-            | EventKind::OrderRefunded => true,
+            | EventKind::OrderRefunded
+            | EventKind::SupportCaseOpened
+            | EventKind::SupportCaseResolved => true,
             EventKind::PaymentRevised
             | EventKind::AuthorizationVoided
             | EventKind::PaymentCaptured
@@ -149,7 +167,8 @@ impl EventKind {
             | EventKind::ShipmentPacked
             | EventKind::ShipmentInTransit
             | EventKind::OrderShipped
-            | EventKind::ReturnReceived => false,
+            | EventKind::ReturnReceived
+            | EventKind::ShipmentReshipped => false,
         }
     }
 }
@@ -189,7 +208,9 @@ mod tests {
                 "shipment.delivered",
                 "order.delivered",
                 "order.return_requested",
-                "order.refunded"
+                "order.refunded",
+                "support.case_opened",
+                "support.case_resolved"
             ]
         );
     }

@@ -109,6 +109,8 @@ prefixed_id!(/// A gift card: its code is shown once when issued and kept as a h
     GiftCardId, "gc_", "gift card");
 prefixed_id!(/// A webhook subscription: a URL of the shop's own systems and the event types it wants.
     SubscriptionId, "whk_", "webhook subscription");
+prefixed_id!(/// A support case: something about an order that needs a person.
+    CaseId, "case_", "support case");
 
 #[cfg(test)]
 mod tests {

@@ -15,6 +15,7 @@ pub mod promise;
 pub mod shipment;
 pub mod sourcing;
 pub mod staff;
+pub mod support;
 pub mod values;
 
 pub use event::EventKind;
@@ -25,4 +26,5 @@ pub use payment::{PaymentEvent, PaymentStatus};
 pub use pricing::DeliverySpeed;
 pub use shipment::{ShipmentEvent, ShipmentStatus};
 pub use staff::StaffRole;
+pub use support::{CaseAction, CaseReason, CaseStatus};
 pub use values::*;

@@ -100,10 +100,12 @@ pub enum ShipmentEvent {
     Deliver,
     Exception,
     Cancel,
+    /// Support sent the items again: a lost or damaged parcel is written off.
+    Replace,
 }
 
 impl ShipmentEvent {
-    pub const ALL: [ShipmentEvent; 9] = [
+    pub const ALL: [ShipmentEvent; 10] = [
         ShipmentEvent::Release,
         ShipmentEvent::StartPicking,
         ShipmentEvent::Pack,
@@ -113,6 +115,7 @@ impl ShipmentEvent {
         ShipmentEvent::Deliver,
         ShipmentEvent::Exception,
         ShipmentEvent::Cancel,
+        ShipmentEvent::Replace,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -126,6 +129,7 @@ impl ShipmentEvent {
             ShipmentEvent::Deliver => "delivered",
             ShipmentEvent::Exception => "exception",
             ShipmentEvent::Cancel => "cancel",
+            ShipmentEvent::Replace => "replace",
         }
     }
 }
@@ -145,20 +149,20 @@ pub fn transition(from: ShipmentStatus, event: ShipmentEvent) -> Result<Shipment
     let to = match (from, event) {
         (S::Pending, E::Release) => Some(S::Released),
         (S::Pending, E::Cancel) => Some(S::Cancelled),
-        (S::Pending, E::StartPicking | E::Pack | E::Ship) => None,
+        (S::Pending, E::StartPicking | E::Pack | E::Ship | E::Replace) => None,
         (S::Pending, E::InTransit | E::OutForDelivery | E::Deliver | E::Exception) => None,
 
         (S::Released, E::StartPicking) => Some(S::Picking),
         (S::Released, E::Cancel) => Some(S::Cancelled),
-        (S::Released, E::Release | E::Pack | E::Ship) => None,
+        (S::Released, E::Release | E::Pack | E::Ship | E::Replace) => None,
         (S::Released, E::InTransit | E::OutForDelivery | E::Deliver | E::Exception) => None,
 
         (S::Picking, E::Pack) => Some(S::Packed),
-        (S::Picking, E::Release | E::StartPicking | E::Ship | E::Cancel) => None,
+        (S::Picking, E::Release | E::StartPicking | E::Ship | E::Cancel | E::Replace) => None,
         (S::Picking, E::InTransit | E::OutForDelivery | E::Deliver | E::Exception) => None,
 
         (S::Packed, E::Ship) => Some(S::Shipped),
-        (S::Packed, E::Release | E::StartPicking | E::Pack | E::Cancel) => None,
+        (S::Packed, E::Release | E::StartPicking | E::Pack | E::Cancel | E::Replace) => None,
         (S::Packed, E::InTransit | E::OutForDelivery | E::Deliver | E::Exception) => None,
 
         // Once with the carrier, its scans move the parcel on; a scan may be skipped (no in-transit scan before
@@ -170,8 +174,12 @@ pub fn transition(from: ShipmentStatus, event: ShipmentEvent) -> Result<Shipment
         (S::OutForDelivery, E::InTransit) => None,
         (S::Shipped | S::InTransit | S::OutForDelivery | S::Exception, E::Release | E::StartPicking) => None,
         (S::Shipped | S::InTransit | S::OutForDelivery | S::Exception, E::Pack | E::Ship | E::Cancel) => None,
+        // Only a parcel the carrier reported lost or damaged is replaced; one on its way may still arrive.
+        (S::Exception, E::Replace) => Some(S::Cancelled),
+        (S::Shipped | S::InTransit | S::OutForDelivery, E::Replace) => None,
 
         (S::Delivered | S::Cancelled, E::Release | E::StartPicking | E::Pack | E::Ship | E::Cancel) => None,
+        (S::Delivered | S::Cancelled, E::Replace) => None,
         (S::Delivered | S::Cancelled, E::InTransit | E::OutForDelivery | E::Deliver | E::Exception) => None,
     };
     to.ok_or(IllegalShipmentTransition { from, event })
@@ -212,7 +220,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn progress_never_goes_back_except_by_cancel(events in proptest::collection::vec(0..ShipmentEvent::ALL.len(), 0..30)) {
+        fn progress_never_goes_back_except_by_cancel_or_replacement(events in proptest::collection::vec(0..ShipmentEvent::ALL.len(), 0..30)) {
             let mut s = ShipmentStatus::Pending;
             for i in events {
                 let e = ShipmentEvent::ALL[i];
@@ -221,7 +229,8 @@ mod tests {
                         prop_assert!(next.progress() >= s.progress() || s == ShipmentStatus::OutForDelivery && next == ShipmentStatus::Exception,
                             "{:?} -> {:?}", s, next);
                     }
-                    prop_assert!(!(s.has_shipped() && next == ShipmentStatus::Cancelled));
+                    // Once with the carrier, only a replacement (a lost or damaged parcel) writes a parcel off.
+                    prop_assert!(!(s.has_shipped() && next == ShipmentStatus::Cancelled) || e == ShipmentEvent::Replace);
                     s = next;
                 }
             }

@@ -55,6 +55,8 @@ pub struct Letter<'a> {
     pub note: &'a OrderNote,
     /// The refund of an `order.refunded`, or the refund a return will bring.
     pub amount: Option<i64>,
+    /// What support says, with a support case's opening or resolution.
+    pub message: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,6 +156,16 @@ fn wording(l: &Letter<'_>) -> Option<Wording> {
                     c(l.amount.unwrap_or(n.refunded))
                 ),
             },
+            next: Some(order_link),
+        },
+        EventKind::SupportCaseOpened => Wording {
+            subject: format!("We are looking into your order of {}", first_item(n)),
+            lead: l.message.unwrap_or("Our support team is looking into your order.").to_string(),
+            next: Some(order_link),
+        },
+        EventKind::SupportCaseResolved => Wording {
+            subject: format!("An update on your order of {}", first_item(n)),
+            lead: l.message.unwrap_or("Our support team has sorted out the problem with your order.").to_string(),
             next: Some(order_link),
         },
         _ => return None,
@@ -326,11 +338,20 @@ mod tests {
         }
     }
 
+    fn support_message(kind: EventKind) -> &'static str {
+        match kind {
+            EventKind::SupportCaseOpened => {
+                "The carrier reported your package lost. Our support team will send your items again or refund you."
+            }
+            _ => "We are sending 1 × Kindle Paperwhite, 16 GB again, at no charge.",
+        }
+    }
+
     #[test]
     fn every_customer_facing_event_has_a_message_and_the_others_none() {
         let n = note();
         for kind in EventKind::ALL {
-            let m = render(&Letter { kind, note: &n, amount: Some(500) });
+            let m = render(&Letter { kind, note: &n, amount: Some(500), message: Some(support_message(kind)) });
             assert_eq!(m.is_some(), kind.is_customer_facing(), "{kind}");
             if let Some(m) = m {
                 assert!(m.text.contains("ord_test") && m.html.contains("ord_test"), "{kind}");
@@ -343,14 +364,14 @@ mod tests {
     #[test]
     fn times_are_told_in_the_delivery_addresss_zone() {
         let n = note();
-        let m = render(&Letter { kind: EventKind::OrderPlaced, note: &n, amount: None }).unwrap();
+        let m = render(&Letter { kind: EventKind::OrderPlaced, note: &n, amount: None, message: None }).unwrap();
         assert!(m.text.contains("You can cancel until Monday, December 7, 10:30 AM PST."), "{}", m.text);
     }
 
     #[test]
     fn shipped_carries_the_tracking_link() {
         let n = note();
-        let m = render(&Letter { kind: EventKind::ShipmentShipped, note: &n, amount: None }).unwrap();
+        let m = render(&Letter { kind: EventKind::ShipmentShipped, note: &n, amount: None, message: None }).unwrap();
         assert!(m.text.contains("Swift tracking number SW123456789: https://track.example/SW123456789"));
         assert!(m.html.contains("href=\"https://track.example/SW123456789\""));
     }
@@ -360,7 +381,8 @@ mod tests {
     fn the_messages_as_documents() {
         let n = note();
         for kind in EventKind::ALL.into_iter().filter(|k| k.is_customer_facing()) {
-            let m = render(&Letter { kind, note: &n, amount: Some(5975) }).unwrap();
+            let m =
+                render(&Letter { kind, note: &n, amount: Some(5975), message: Some(support_message(kind)) }).unwrap();
             let name = kind.as_str().replace('.', "_");
             insta::assert_snapshot!(format!("{name}_text"), format!("Subject: {}\n\n{}", m.subject, m.text));
             insta::assert_snapshot!(format!("{name}_html"), m.html.replace("><", ">\n<"));
@@ -371,12 +393,13 @@ mod tests {
     fn a_split_tender_says_what_the_gift_card_and_the_card_paid() {
         let mut n = note();
         n.gift_card = 5000;
-        let m = render(&Letter { kind: EventKind::PaymentAuthorized, note: &n, amount: None }).unwrap();
+        let m = render(&Letter { kind: EventKind::PaymentAuthorized, note: &n, amount: None, message: None }).unwrap();
         assert!(m.text.contains("Your gift card balance paid $50.00 and your card was authorized for $109.74."));
-        let m = render(&Letter { kind: EventKind::OrderRefunded, note: &n, amount: Some(12000) }).unwrap();
+        let m =
+            render(&Letter { kind: EventKind::OrderRefunded, note: &n, amount: Some(12000), message: None }).unwrap();
         assert!(m.text.contains("We refunded $120.00: to your card first"), "{}", m.text);
         n.gift_card = n.total;
-        let m = render(&Letter { kind: EventKind::PaymentAuthorized, note: &n, amount: None }).unwrap();
+        let m = render(&Letter { kind: EventKind::PaymentAuthorized, note: &n, amount: None, message: None }).unwrap();
         assert!(m.text.contains("Your gift card balance paid the $159.74 of your order."), "{}", m.text);
     }
 
@@ -384,7 +407,7 @@ mod tests {
     fn html_escapes_what_came_from_customers() {
         let mut n = note();
         n.customer_name = "<script>alert(1)</script>".into();
-        let m = render(&Letter { kind: EventKind::OrderPlaced, note: &n, amount: None }).unwrap();
+        let m = render(&Letter { kind: EventKind::OrderPlaced, note: &n, amount: None, message: None }).unwrap();
         assert!(!m.html.contains("<script>") && m.html.contains("&lt;script&gt;"));
     }
 }

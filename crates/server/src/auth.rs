@@ -156,13 +156,13 @@ impl FromRequestParts<AppState> for AdminAuth {
 /// Staff who may issue gift cards (and refund and reship): `support` or `admin`. Carries who it was, for the
 /// records.
 #[derive(Debug, Clone)]
-pub struct SupportAuth(pub String);
+pub struct SupportAuth(pub StaffMember);
 
 impl FromRequestParts<AppState> for SupportAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        Ok(SupportAuth(staff_with(parts, state, &[StaffRole::Support, StaffRole::Admin]).await?.who))
+        Ok(SupportAuth(staff_with(parts, state, &[StaffRole::Support, StaffRole::Admin]).await?))
     }
 }
 

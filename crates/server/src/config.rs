@@ -65,6 +65,8 @@ pub struct Config {
     pub delivery_attempts: u32,
     /// Published events, sent deliveries and finished jobs are deleted when older than this.
     pub retention: Duration,
+    /// How often the sweeper looks for orders with no progress past their expected time.
+    pub sweep_interval: Duration,
 }
 
 impl Config {
@@ -98,6 +100,7 @@ impl Config {
             delivery_backoff: Duration::from_secs(5),
             delivery_attempts: 12,
             retention: Duration::from_secs(7 * 24 * 3600),
+            sweep_interval: Duration::from_secs(60),
         }
     }
 }

@@ -102,6 +102,7 @@ pub async fn serve(
         background.push(jobs::spawn_workers(state.clone(), workers_stopped.clone()));
         background.push(notifications::spawn_dispatcher(state.clone(), workers_stopped.clone()));
         background.push(services::reconciliation::spawn(state.clone(), workers_stopped.clone()));
+        background.push(services::support::spawn_sweeper(state.clone(), workers_stopped.clone()));
     }
     if state.config.simulate {
         let target = format!("http://{}", listener.local_addr()?);

@@ -738,3 +738,64 @@ async fn an_admin_issues_and_revokes_a_staff_key_and_reads_the_audit_trail_in_th
     b.accessible("the audit trail").await;
     b.done().await;
 }
+
+#[tokio::test]
+async fn a_customer_asks_for_help_on_the_order_page_and_support_settles_it_in_the_console() {
+    let app = demo_app().await;
+    let Some(b) = browser(&app).await else { return };
+    b.sign_in_as_demo().await;
+    b.open_review("LEGO-CLASSIC").await;
+    b.click("#place-order").await;
+    let path = b.until_path("/orders/ord_").await;
+    let id = order_id(&path);
+    b.goto(&format!("/orders/{id}")).await;
+    // An empty message is refused beside the form; a real one opens a case.
+    b.click("form[action$='/help'] button[type=submit]").await;
+    b.css("#help-message").await;
+    b.client.execute("document.querySelector('#help-message').removeAttribute('required')", vec![]).await.unwrap();
+    b.fill("#help-message", "   ").await;
+    b.click("form[action$='/help'] button[type=submit]").await;
+    assert!(b.text("#help").await.contains("1 to 2,000 characters"), "{}", b.text("#help").await);
+    b.accessible("the order page with a help problem").await;
+    b.fill("#help-message", "Please cancel this: I ordered the wrong set.").await;
+    b.click("form[action$='/help'] button[type=submit]").await;
+    assert!(b.text("#help-requests").await.contains("open"));
+    b.accessible("the order page with a help request").await;
+    b.screenshot("order-get-help").await;
+
+    // Support signs in with their own key and finds the case in the queue.
+    let (status, key) = app.ops("POST", "/v1/ops/keys", Some(json!({"role": "support", "name": "Sam Support"}))).await;
+    assert_eq!(status, 201, "{key}");
+    b.client.delete_all_cookies().await.unwrap();
+    b.goto("/ops/signin").await;
+    b.fill("#key", key["key"].as_str().unwrap()).await;
+    b.click("form[action='/ops/signin'] button[type=submit]").await;
+    b.until_path("/ops/cases").await;
+    let queue = b.text("#cases").await;
+    assert!(queue.contains(&id) && queue.contains("Customer request"), "{queue}");
+    b.accessible("the support queue").await;
+    b.click("#cases a[href^='/ops/cases/case_']").await;
+    b.until_path("/ops/cases/case_").await;
+    assert!(b.text("#case-summary").await.contains("wrong set"));
+    b.click("#take-case").await;
+    b.until_path("/ops/cases/case_").await;
+    assert!(b.text("#case-assignee").await.starts_with("key_"));
+    // A refund with nothing charged says why beside the form; then staff cancel.
+    b.css("#action").await.select_by_value("refund").await.unwrap();
+    b.fill("#note", "customer asked").await;
+    b.click("#do-action").await;
+    assert!(b.text("form[aria-labelledby='act-title']").await.contains("nothing was charged"));
+    b.accessible("a case with a refused action").await;
+    b.css("#action").await.select_by_value("cancel").await.unwrap();
+    b.fill("#note", "wrong set, cancelled at their request").await;
+    b.click("#do-action").await;
+    b.until_path("/ops/cases/case_").await;
+    assert_eq!(b.text("#case-status").await, "Resolved");
+    assert!(b.text("#case-notes").await.contains("wrong set, cancelled"));
+    b.accessible("a resolved case").await;
+    b.screenshot("console-support-case").await;
+    let token = demo_token(&app).await;
+    let (_, order) = app.get(&format!("/v1/orders/{id}"), Some(&token)).await;
+    assert_eq!(order["status"], "cancelled", "{order}");
+    b.done().await;
+}

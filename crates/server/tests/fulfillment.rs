@@ -353,8 +353,18 @@ async fn a_short_pick_ships_the_rest_from_another_center_or_holds_the_order() {
     assert!(held["on_hold"].as_bool().unwrap(), "{held}");
     assert!(held["hold_reason"].as_str().unwrap().contains("RARE"));
     assert_eq!(
-        app.scalar(&format!("SELECT COUNT(*) FROM outbox WHERE order_id = '{rare_id}' AND kind = 'shipment.delayed'"))
-            .await,
+        app.scalar(&format!(
+            "SELECT COUNT(*) FROM outbox WHERE order_id = '{rare_id}' AND kind = 'support.case_opened'"
+        ))
+        .await,
+        1,
+        "the customer is told by the support case the short pick opened"
+    );
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) FROM support_cases WHERE order_id = '{rare_id}' AND reason = 'short_pick' AND status = 'open'"
+        ))
+        .await,
         1
     );
     app.pick_pack_ship_rest(&parcel).await;

@@ -669,3 +669,80 @@ fn hidden_field(review: &str, name: &str) -> String {
     let at = review.find(&needle).unwrap_or_else(|| panic!("{needle}")) + needle.len();
     review[at..].split('"').next().unwrap().to_string()
 }
+
+#[tokio::test]
+async fn without_javascript_a_customer_asks_for_help_and_support_refunds_through_the_console_forms() {
+    let app = spawn_app().await;
+    app.stocked_product("KITE", 6000, &[("SEA1", 2)]).await;
+    let c = app.buyer("kite@example.com", VISA).await;
+    let (_, placed) = app.buy(&c, "k1", serde_json::json!({"sku": "KITE", "quantity": 1})).await;
+    let id = placed["id"].as_str().unwrap().to_string();
+    app.release_window().await;
+    let parcel = app.pick_list("SEA1", common::ADMIN_KEY).await[0]["id"].as_str().unwrap().to_string();
+    app.pick_pack_ship(&parcel, common::ADMIN_KEY, serde_json::json!({})).await;
+    app.settle().await;
+
+    // The customer's question, through the order page's form: an empty one is answered beside the form.
+    let page = Page::new(&app, Some(&c.token));
+    let csrf = page.csrf(&format!("/orders/{id}")).await;
+    let (status, _, html, _) =
+        page.post(&format!("/orders/{id}/help"), FORM, form(&[("csrf", &csrf), ("message", " ")])).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("1 to 2,000 characters") && html.contains("help-message-error"));
+    let (status, _, _, to) = page
+        .post(&format!("/orders/{id}/help"), FORM, form(&[("csrf", &csrf), ("message", "The string snapped.")]))
+        .await;
+    assert_eq!((status, to), (StatusCode::SEE_OTHER, Some(format!("/orders/{id}?asked=1#help"))));
+    let (_, html) = page.get(&format!("/orders/{id}?asked=1")).await;
+    assert!(html.contains("we have your message") && html.contains("help-requests"));
+
+    // Support: their key opens the queue, not the pick lists; a warehouse key does not open the queue.
+    let (_, key) =
+        app.ops("POST", "/v1/ops/keys", Some(serde_json::json!({"role": "support", "name": "Sam Support"}))).await;
+    let (_, warehouse) =
+        app.ops("POST", "/v1/ops/keys", Some(serde_json::json!({"role": "warehouse", "name": "Wes Warehouse"}))).await;
+    let staff = |k: &str| Page {
+        client: reqwest::Client::builder().redirect(Policy::none()).build().unwrap(),
+        base: app.url.clone(),
+        cookie: format!("bn_anon=a; bn_staff={k}"),
+    };
+    let support = staff(key["key"].as_str().unwrap());
+    let (status, _) = support.get("/ops").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, _) = staff(warehouse["key"].as_str().unwrap()).get("/ops/cases").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, html) = support.get("/ops/cases").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(&id) && html.contains("The string snapped."));
+    let case_id = html.split("href=\"/ops/cases/").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let csrf = support.csrf(&format!("/ops/cases/{case_id}")).await;
+    let act = |pairs: Vec<(&'static str, String)>| {
+        let mut all = vec![("csrf", csrf.clone())];
+        all.extend(pairs);
+        let body: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        form(&body)
+    };
+    // A bad amount is answered beside the form, and nothing is refunded.
+    let (status, _, html, _) = support
+        .post(
+            &format!("/ops/cases/{case_id}/actions"),
+            FORM,
+            act(vec![("action", "refund".into()), ("amount", "12.345".into()), ("note", "x".into())]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("an amount in dollars"));
+    let (status, _, _, to) = support
+        .post(
+            &format!("/ops/cases/{case_id}/actions"),
+            FORM,
+            act(vec![("action", "refund".into()), ("amount", "10.00".into()), ("note", "broken string".into())]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{to:?}");
+    app.settle().await;
+    let order = app.order(&c, &id).await;
+    assert_eq!(order["payment"]["refunded"]["amount"], 1000, "{order}");
+    let (_, html) = support.get(&format!("/ops/cases/{case_id}")).await;
+    assert!(html.contains("Resolved") && html.contains("Refund of"), "{html}");
+}

@@ -53,7 +53,14 @@ async fn drift_is_fixed_where_it_can_be_and_flagged_for_staff_where_not() {
     assert!(notes.iter().any(|n| n.contains("the card processor had kept on your card was released")), "{notes:?}");
     let unknown = app.order(&ada, unknown_id).await;
     assert_eq!(unknown["on_hold"], true, "held for staff: {unknown}");
-    assert!(unknown["hold_reason"].as_str().unwrap().contains("no authorization"), "{unknown}");
+    assert!(unknown["hold_reason"].as_str().unwrap().contains("checking your payment"), "{unknown}");
+    let case = app
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM support_cases WHERE order_id = '{unknown_id}' AND reason = 'payment_drift' \
+             AND summary LIKE '%no authorization%'"
+        ))
+        .await;
+    assert_eq!(case, 1, "a support case holds it, with what was found");
     let fine = app.order(&ada, fine["id"].as_str().unwrap()).await;
     assert_eq!(fine["on_hold"], false);
 

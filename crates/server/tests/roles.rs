@@ -84,6 +84,9 @@ async fn every_ops_route_answers_each_role_as_the_table_says() {
         ("GET", "/v1/ops/deliveries/failing".into(), None, "Aa"),
         ("POST", "/v1/ops/deliveries/dlv_nope/retry".into(), None, "Aa"),
         ("GET", "/v1/ops/audit".into(), None, "Aa"),
+        ("GET", "/v1/ops/cases".into(), None, "Aas"),
+        ("GET", "/v1/ops/cases/case_nope".into(), None, "Aas"),
+        ("POST", "/v1/ops/cases/case_nope/actions".into(), Some(json!({"action": "note", "note": "x"})), "Aas"),
     ];
     // Every /v1/ops route of the OpenAPI document is in the table.
     let (_, doc) = app.get("/v1/openapi.json", None).await;

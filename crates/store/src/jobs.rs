@@ -202,3 +202,25 @@ pub async fn retry_or_fail(
 pub async fn status(c: &mut Conn<'_>, id: JobId) -> Result<Option<String>, StoreError> {
     c.opt("SELECT status FROM jobs WHERE id = $1", args![id.to_string()]).await?.map(|r| r.text(0)).transpose()
 }
+
+/// The job and its status (`queued`, `running`, `done` or `failed`).
+pub async fn get(c: &mut Conn<'_>, id: JobId) -> Result<Option<(Job, String)>, StoreError> {
+    let row = c
+        .opt("SELECT id, kind, payload, attempts, max_attempts, status FROM jobs WHERE id = $1", args![id.to_string()])
+        .await?;
+    row.map(|r| Ok((job(&r)?, r.text("status")?))).transpose()
+}
+
+/// Puts a job that failed for good back in the queue, due now, with as many attempts again as it had (support
+/// retries it once the cause is fixed). Its attempts are counted on, not reset: a handler past its first attempt
+/// looks up what an earlier one may have done at the gateway before it calls again. False if it is not failed.
+pub async fn run_again(c: &mut Conn<'_>, id: JobId, now: i64) -> Result<bool, StoreError> {
+    let n = c
+        .exec(
+            "UPDATE jobs SET status = 'queued', run_at = $2, max_attempts = attempts + max_attempts, \
+             locked_until = NULL, finished_at = NULL WHERE id = $1 AND status = 'failed'",
+            args![id.to_string(), now],
+        )
+        .await?;
+    Ok(n == 1)
+}

@@ -14,6 +14,7 @@
 pub mod audit;
 mod batch;
 pub mod carriers;
+pub mod cases;
 pub mod catalog;
 pub mod customers;
 pub mod db;

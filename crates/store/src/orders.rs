@@ -339,6 +339,21 @@ pub async fn set_hold(c: &mut Conn<'_>, id: OrderId, reason: Option<&str>, at: i
     .map(drop)
 }
 
+/// Orders in `status`, not on hold, unchanged since before `before`, the longest unchanged first: what the
+/// sweeper looks at.
+pub async fn unchanged_since(
+    c: &mut Conn<'_>,
+    status: OrderStatus,
+    before: i64,
+    limit: u32,
+) -> Result<Vec<Order>, StoreError> {
+    let sql = format!(
+        "SELECT {ORDER_COLS} FROM orders WHERE status = $1 AND updated_at < $2 AND on_hold = 0 \
+         ORDER BY updated_at LIMIT $3"
+    );
+    c.all(&sql, args![status.as_str(), before, limit]).await?.iter().map(order).collect()
+}
+
 /// A revised delivery estimate (a carrier's delay).
 pub async fn set_estimate(
     c: &mut Conn<'_>,

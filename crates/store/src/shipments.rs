@@ -26,6 +26,8 @@ pub struct Shipment {
     pub released_at: Option<i64>,
     pub shipped_at: Option<i64>,
     pub delivered_at: Option<i64>,
+    /// The lost or damaged shipment whose items this one sends again, at no charge (a support reship).
+    pub replaces: Option<ShipmentId>,
 }
 
 impl Shipment {
@@ -47,6 +49,7 @@ impl Shipment {
             released_at: None,
             shipped_at: None,
             delivered_at: None,
+            replaces: None,
         }
     }
 
@@ -57,7 +60,7 @@ impl Shipment {
 }
 
 const COLS: &str = "id, order_id, center, sku, quantity, status, carrier, tracking_number, consolidated_into, box, \
-    weight_grams, service, released_at, shipped_at, delivered_at";
+    weight_grams, service, released_at, shipped_at, delivered_at, replaces";
 
 fn shipment(r: &Row) -> Result<Shipment, StoreError> {
     let count = |name: &str| {
@@ -83,6 +86,11 @@ fn shipment(r: &Row) -> Result<Shipment, StoreError> {
         released_at: r.opt_int("released_at")?,
         shipped_at: r.opt_int("shipped_at")?,
         delivered_at: r.opt_int("delivered_at")?,
+        replaces: r
+            .opt_text("replaces")?
+            .map(|s| ShipmentId::parse(&s))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("replaces: {e}")))?,
     })
 }
 
@@ -231,8 +239,8 @@ pub async fn set_quantity(c: &mut Conn<'_>, id: ShipmentId, quantity: u32) -> Re
 /// A row added after placement (what a short pick re-sourced from another center).
 pub async fn insert(c: &mut Conn<'_>, s: &Shipment, at: i64) -> Result<(), StoreError> {
     c.exec(
-        "INSERT INTO shipments (id, order_id, center, sku, quantity, status, created_at, updated_at, released_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)",
+        "INSERT INTO shipments (id, order_id, center, sku, quantity, status, created_at, updated_at, released_at, \
+         replaces) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9)",
         args![
             s.id.to_string(),
             s.order_id.to_string(),
@@ -241,7 +249,8 @@ pub async fn insert(c: &mut Conn<'_>, s: &Shipment, at: i64) -> Result<(), Store
             s.quantity,
             s.status.as_str(),
             at,
-            s.released_at
+            s.released_at,
+            s.replaces.map(|r| r.to_string())
         ],
     )
     .await

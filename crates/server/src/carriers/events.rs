@@ -1,6 +1,6 @@
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::parse_json;
-use crate::services::tracking::{self, Applied, Arrived};
+use crate::services::tracking::{self, Applied, Arrived, ExceptionReason};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -20,6 +20,15 @@ pub enum TrackingType {
     Exception,
 }
 
+/// What an `exception` is: a delay (the default), or a parcel damaged or lost, which opens a support case.
+#[derive(Deserialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum ExceptionKind {
+    Delayed,
+    Damaged,
+    Lost,
+}
+
 /// One tracking event, as a carrier sends it.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -34,6 +43,8 @@ pub struct CarrierEvent {
     detail: Option<String>,
     /// A new delivery estimate (with an exception: a delay).
     estimated_delivery: Option<NaiveDate>,
+    /// With an `exception`: what happened to the parcel.
+    reason: Option<ExceptionKind>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -65,20 +76,27 @@ pub async fn receive(
         return Err(InvalidValue::new("id", "1 to 100 characters; tracking numbers up to 40").into());
     }
     let clip = |s: Option<String>| s.map(|s| s.chars().take(200).collect::<String>());
+    let arrived_kind = match event.kind {
+        TrackingType::InTransit => ShipmentEvent::InTransit,
+        TrackingType::OutForDelivery => ShipmentEvent::OutForDelivery,
+        TrackingType::Delivered => ShipmentEvent::Deliver,
+        TrackingType::Exception => ShipmentEvent::Exception,
+    };
     let arrived = Arrived {
         carrier: carrier.to_string(),
         id: event.id,
         tracking_number: event.tracking_number.trim().to_ascii_uppercase(),
-        event: match event.kind {
-            TrackingType::InTransit => ShipmentEvent::InTransit,
-            TrackingType::OutForDelivery => ShipmentEvent::OutForDelivery,
-            TrackingType::Delivered => ShipmentEvent::Deliver,
-            TrackingType::Exception => ShipmentEvent::Exception,
-        },
+        event: arrived_kind,
         occurred_at: event.occurred_at.timestamp_micros(),
         location: clip(event.location),
         detail: clip(event.detail),
         estimated_delivery: event.estimated_delivery,
+        exception: match (&arrived_kind, event.reason) {
+            (ShipmentEvent::Exception, Some(ExceptionKind::Lost)) => Some(ExceptionReason::Lost),
+            (ShipmentEvent::Exception, Some(ExceptionKind::Damaged)) => Some(ExceptionReason::Damaged),
+            (ShipmentEvent::Exception, _) => Some(ExceptionReason::Delayed),
+            _ => None,
+        },
     };
     let now = state.now_micros();
     let mut tx = state.store.write().await?;

@@ -132,6 +132,14 @@ pub async fn enqueue(c: &mut Conn<'_>, job: NewJob) -> Result<Option<JobId>, Api
     Ok(jobs::enqueue(c, &job, buynow_store::now_micros()).await?)
 }
 
+/// Runs a job that failed for good once more (support, once its cause is fixed).
+pub async fn retry(c: &mut Conn<'_>, id: JobId, now: i64) -> Result<(), ApiError> {
+    if !jobs::run_again(c, id, now).await? {
+        return Err(ApiError::Conflict("action_not_applicable", "the job has not failed for good".into()));
+    }
+    Ok(())
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
     /// Did not finish; try again later, until the job's attempts run out (the database was busy, the processor

@@ -46,7 +46,11 @@ async fn execute_with(state: AppState, job: Job, known: Option<authorize::Known>
     let outcome = async {
         let mut tx = state.store.write().await?;
         jobs::retry_or_fail(&mut tx.conn(), &job, give_up, run_at, &error.to_string(), now).await?;
-        tx.commit().await
+        if give_up {
+            // Invariant 5: what cannot finish by itself waits on a person, the customer told, never unseen.
+            crate::services::support::job_failed(&mut tx.conn(), &job, &error.to_string(), now).await?;
+        }
+        tx.commit().await.map_err(crate::error::ApiError::from)
     }
     .await
     .map(|()| give_up);

@@ -8,7 +8,10 @@
 //! `Message-ID` of the first, and a webhook the same `webhook-id`, so receivers can tell.
 
 use super::note;
+use crate::error::ApiError;
+use crate::services::support;
 use crate::state::AppState;
+use buynow_domain::CaseReason;
 use buynow_notify::message::{render, Letter};
 use buynow_notify::webhook::Outcome as WebhookOutcome;
 use buynow_notify::{OutgoingMail, SendError};
@@ -175,13 +178,23 @@ async fn record(state: &AppState, chunk: Vec<(Delivery, Result<Sent, String>)>) 
                     Outcome::Failed { error: e, retry_at }
                 }
             };
+            let dead = match &outcome {
+                Outcome::Failed { error, retry_at: None } => Some(error.to_string()),
+                // A receiver that said it is gone has unsubscribed: nothing for a person to do. An e-mail refused
+                // for good never reached the customer.
+                Outcome::Gone { error } if d.channel == Channel::Email => Some(error.to_string()),
+                _ => None,
+            };
             notifications::record(&mut tx.conn(), d, outcome, now).await?;
             if matches!(result, Ok(Sent::Gone(_))) && d.channel == Channel::Webhook {
                 notifications::disable_subscription(&mut tx.conn(), &d.target, "the receiver answered 410 Gone")
                     .await?;
             }
+            if let Some(error) = dead {
+                dead_lettered(&mut tx.conn(), d, &error, now).await?;
+            }
         }
-        tx.commit().await
+        tx.commit().await.map_err(ApiError::from)
     }
     .await;
     if let Err(e) = recorded {
@@ -205,6 +218,19 @@ async fn record(state: &AppState, chunk: Vec<(Delivery, Result<Sent, String>)>) 
     }
 }
 
+/// A message the customer (or the shop's systems) did not get: a support case, one per order while open.
+async fn dead_lettered(c: &mut buynow_store::Conn<'_>, d: &Delivery, error: &str, now: i64) -> Result<(), ApiError> {
+    let Some(order) = buynow_store::orders::lock(c, d.order_id).await? else { return Ok(()) };
+    let summary = format!("The {} {} ({}) was dead-lettered: {error}", d.channel.as_str(), d.kind, d.id);
+    let trouble = support::Trouble {
+        reason: CaseReason::MessageDeadLettered,
+        subject: None,
+        summary: &summary,
+        told: "A message about this order could not be delivered; our support team will reach you.",
+    };
+    support::open(c, &order, trouble, now).await.map(drop)
+}
+
 enum Sent {
     Yes,
     /// The receiver said it is gone for good.
@@ -223,7 +249,8 @@ async fn send_email(state: &AppState, d: &Delivery, order: &note::Told) -> Resul
     let (view, customer) = (&order.view, &order.customer);
     let amount = note::amount_for(state, d, view).await;
     let note = note::order_note(state, view, &customer.name);
-    let letter = Letter { kind: d.kind, note: &note, amount };
+    let message = note::message_for(state, d).await;
+    let letter = Letter { kind: d.kind, note: &note, amount, message: message.as_deref() };
     let Some(rendered) = render(&letter) else {
         return Err(format!("{} has no message", d.kind));
     };

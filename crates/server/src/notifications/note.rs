@@ -54,11 +54,24 @@ pub async fn amount_for(state: &AppState, d: &Delivery, view: &OrderView) -> Opt
 
 /// The refund an `order.refunded` event announced (its payload holds the amount).
 async fn refund_of(state: &AppState, d: &Delivery) -> Option<i64> {
+    payload_of(state, d).await?["amount"]["amount"].as_i64()
+}
+
+/// What support said with a case's opening or resolution (the event's payload holds it).
+pub async fn message_for(state: &AppState, d: &Delivery) -> Option<String> {
+    match d.kind {
+        EventKind::SupportCaseOpened | EventKind::SupportCaseResolved => {
+            payload_of(state, d).await?["message"].as_str().map(str::to_string)
+        }
+        _ => None,
+    }
+}
+
+async fn payload_of(state: &AppState, d: &Delivery) -> Option<serde_json::Value> {
     let mut read = state.store.read().await.ok()?;
     let row =
         read.conn().opt("SELECT payload FROM outbox WHERE id = $1", buynow_store::args![&d.event_id]).await.ok()??;
-    let payload: serde_json::Value = serde_json::from_str(&row.text("payload").ok()?).ok()?;
-    payload["amount"]["amount"].as_i64()
+    serde_json::from_str(&row.text("payload").ok()?).ok()
 }
 
 pub fn order_note(state: &AppState, o: &OrderView, customer_name: &str) -> OrderNote {

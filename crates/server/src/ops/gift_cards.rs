@@ -32,7 +32,7 @@ pub struct GiftCardIssued {
     responses((status = 201, body = GiftCardIssued), (status = 422, body = Problem), (status = 403, body = Problem)))]
 pub async fn issue(
     State(state): State<AppState>,
-    SupportAuth(actor): SupportAuth,
+    SupportAuth(staff): SupportAuth,
     Json(body): Json<NewGiftCard>,
 ) -> ApiResult<(StatusCode, axum::Json<GiftCardIssued>)> {
     let amount = body.amount.parse("amount")?;
@@ -42,9 +42,9 @@ pub async fn issue(
         );
     }
     let mut tx = state.store.write().await?;
-    let (card, code) = gift_cards::issue(&mut tx.conn(), amount, &actor, state.now_micros()).await?;
+    let (card, code) = gift_cards::issue(&mut tx.conn(), amount, &staff.who, state.now_micros()).await?;
     tx.commit().await?;
-    tracing::info!(gift_card = %card.id, amount = %amount, by = %actor, "gift card issued");
+    tracing::info!(gift_card = %card.id, amount = %amount, by = %staff.who, "gift card issued");
     let issued = GiftCardIssued { id: card.id.to_string(), code: code.grouped(), balance: amount.into() };
     Ok((StatusCode::CREATED, axum::Json(issued)))
 }

@@ -1,7 +1,8 @@
 //! Staff endpoints: the admin's catalog, stock, centers, sellers and staff keys; the warehouse's (and sellers')
-//! shipments and returns.
+//! shipments and returns; support's cases.
 
 pub(crate) mod audit;
+pub(crate) mod cases;
 mod centers;
 mod gift_cards;
 pub(crate) mod keys;
@@ -27,6 +28,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(keys::issue, keys::list))
         .routes(routes!(keys::revoke))
         .routes(routes!(audit::list))
+        .routes(routes!(cases::list))
+        .routes(routes!(cases::get))
+        .routes(routes!(cases::act))
         .routes(routes!(gift_cards::issue))
         .routes(routes!(payment_settings::get_shop, payment_settings::put_shop))
         .routes(routes!(payment_settings::get_seller, payment_settings::put_seller))

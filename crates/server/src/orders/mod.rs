@@ -4,6 +4,7 @@
 pub(crate) mod authenticated;
 pub(crate) mod cancel;
 pub(crate) mod get;
+pub(crate) mod help;
 pub(crate) mod returns;
 pub(crate) mod revise_payment;
 pub mod view;
@@ -20,4 +21,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(authenticated::authenticated))
         .routes(routes!(returns::request))
         .routes(routes!(returns::label))
+        .routes(routes!(help::ask))
 }

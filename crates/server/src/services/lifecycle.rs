@@ -116,6 +116,16 @@ pub async fn cancel(c: &mut Conn<'_>, order: &Order, reason: &str, now: i64) -> 
     Ok(void_job)
 }
 
+/// The states an order passes through from the payment to the door, in order.
+const ON_THE_WAY: [OrderStatus; 6] = [
+    OrderStatus::PaymentAuthorized,
+    OrderStatus::Released,
+    OrderStatus::Picking,
+    OrderStatus::Packed,
+    OrderStatus::Shipped,
+    OrderStatus::Delivered,
+];
+
 /// Brings the order's state up to its least advanced live shipment (DESIGN.md: "an order is as far as its
 /// least advanced shipment"), one transition at a time, each on the timeline. Returns the order as it now is.
 pub async fn follow_shipments(c: &mut Conn<'_>, order: &Order, now: i64) -> Result<Order, ApiError> {
@@ -130,6 +140,11 @@ pub async fn follow_shipments(c: &mut Conn<'_>, order: &Order, now: i64) -> Resu
         5 | 6 => OrderStatus::Shipped,
         _ => OrderStatus::Delivered,
     };
+    // Never backwards: a support reship's new shipment starts at the warehouse while the order is shipped.
+    let rank = |s: OrderStatus| ON_THE_WAY.iter().position(|&w| w == s);
+    if rank(target) <= rank(order.status) {
+        return Ok(order.clone());
+    }
     let mut current = order.clone();
     while current.status != target {
         let (event, kind, note) = match current.status {

@@ -8,5 +8,6 @@ pub mod lifecycle;
 pub mod payments;
 pub mod reconciliation;
 pub mod returns;
+pub mod support;
 pub mod tracking;
 pub mod warehouse;

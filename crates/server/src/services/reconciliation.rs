@@ -2,11 +2,12 @@
 //! idempotency key. Drift BuyNow can fix, it fixes: a hold the processor made for a payment we had given up on
 //! (declined on a lost answer, or cancelled while its authorization was on its way) is voided, and the
 //! customer is told. Drift it cannot fix — a payment we hold as authorized that the processor does not know —
-//! puts the order on hold for staff, with the reason.
+//! opens a support case that holds the order.
 
+use super::support;
 use crate::error::ApiError;
 use crate::state::AppState;
-use buynow_domain::{EventKind, PaymentStatus};
+use buynow_domain::{CaseReason, EventKind, PaymentStatus};
 use buynow_payments::{AuthorizeOutcome, Recorded};
 use buynow_store::orders::{self, TimelineEntry};
 use buynow_store::payments::{self, Payment};
@@ -64,14 +65,12 @@ pub async fn run(state: &AppState) -> Result<Report, ApiError> {
                 tracing::warn!(payment = %payment.id, "reconciliation: released a hold the processor kept for a payment we had given up on");
                 let note =
                     format!("A hold of {} the card processor had kept on your card was released", payment.amount);
-                mark(state, &payment, Some((EventKind::AuthorizationVoided, note, false))).await?;
+                mark(state, &payment, Some((EventKind::AuthorizationVoided, note))).await?;
                 report.released += 1;
             }
             (true, None) => {
                 tracing::warn!(payment = %payment.id, "reconciliation: the card processor has no authorization for a payment we hold as authorized");
-                let note = "Payment check: the card processor has no authorization for this payment; held for staff"
-                    .to_string();
-                mark(state, &payment, Some((EventKind::OrderOnHold, note, true))).await?;
+                flag(state, &payment).await?;
                 report.flagged += 1;
             }
         }
@@ -87,18 +86,39 @@ pub async fn run(state: &AppState) -> Result<Report, ApiError> {
     Ok(report)
 }
 
-/// Marks the payment compared, with what the order's timeline says of it (and a hold for staff) if anything.
-async fn mark(state: &AppState, payment: &Payment, told: Option<(EventKind, String, bool)>) -> Result<(), ApiError> {
+/// Marks the payment compared, with what the order's timeline says of it.
+async fn mark(state: &AppState, payment: &Payment, told: Option<(EventKind, String)>) -> Result<(), ApiError> {
     let now = state.now_micros();
     let mut tx = state.store.write().await?;
     payments::mark_reconciled(&mut tx.conn(), payment.id, now).await?;
-    if let Some((event, note, hold)) = told {
+    if let Some((event, note)) = told {
         let order = orders::lock(&mut tx.conn(), payment.order_id).await?.ok_or(ApiError::NotFound("order"))?;
-        if hold {
-            orders::set_hold(&mut tx.conn(), order.id, Some(&note), now).await?;
-        }
         orders::add_timeline(&mut tx.conn(), order.id, &TimelineEntry::new(now, order.status, event, note)).await?;
     }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Marks the payment compared and opens a support case that holds its order: drift staff must settle.
+async fn flag(state: &AppState, payment: &Payment) -> Result<(), ApiError> {
+    let now = state.now_micros();
+    let mut tx = state.store.write().await?;
+    payments::mark_reconciled(&mut tx.conn(), payment.id, now).await?;
+    let order = orders::lock(&mut tx.conn(), payment.order_id).await?.ok_or(ApiError::NotFound("order"))?;
+    let summary = format!(
+        "Reconciliation: the card processor has no authorization for payment {} ({}), which we hold as {}",
+        payment.id,
+        payment.amount,
+        payment.status.as_str()
+    );
+    let id = payment.id.to_string();
+    let trouble = support::Trouble {
+        reason: CaseReason::PaymentDrift,
+        subject: Some(&id),
+        summary: &summary,
+        told: "We are checking your payment with the card processor. Our support team is looking into it.",
+    };
+    support::open(&mut tx.conn(), &order, trouble, now).await?;
     tx.commit().await?;
     Ok(())
 }

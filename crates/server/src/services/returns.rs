@@ -190,7 +190,11 @@ pub async fn label(c: &mut Conn<'_>, state: &AppState, order: &Order, id: Return
 /// How a refund of `amount` splits between the sources that paid (split tender): the card first, up to what
 /// its captures took and earlier refunds have not given back; then the gift card balance, up to what the order
 /// took of it and has not given back.
-async fn refund_sources(c: &mut Conn<'_>, payment: &Payment, amount: Money) -> Result<(Money, Money), ApiError> {
+pub(crate) async fn refund_sources(
+    c: &mut Conn<'_>,
+    payment: &Payment,
+    amount: Money,
+) -> Result<(Money, Money), ApiError> {
     let captured: i64 = payments::captures(c, payment.id).await?.iter().map(|cap| cap.amount.minor()).sum();
     let (card_owed, gift_owed) = payments::refunds_owed(c, payment.id).await?;
     let card = amount.minor().min((captured - card_owed).max(0));

@@ -1,9 +1,9 @@
 //! Carriers' tracking events, applied to their parcels: each event id once, in order of when it happened.
 
-use super::lifecycle;
+use super::{lifecycle, support};
 use crate::error::ApiError;
 use buynow_domain::shipment::transition;
-use buynow_domain::{EventKind, ShipmentEvent};
+use buynow_domain::{CaseReason, EventKind, ShipmentEvent};
 use buynow_store::orders;
 use buynow_store::tracking::{self, TrackingEvent};
 use buynow_store::{shipments, Conn};
@@ -21,6 +21,15 @@ pub struct Arrived {
     pub location: Option<String>,
     pub detail: Option<String>,
     pub estimated_delivery: Option<NaiveDate>,
+    /// What an exception is: a parcel lost or damaged needs a person (a support case); a delay does not.
+    pub exception: Option<ExceptionReason>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExceptionReason {
+    Delayed,
+    Damaged,
+    Lost,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +91,23 @@ pub async fn apply(c: &mut Conn<'_>, e: &Arrived, now: i64) -> Result<Applied, A
                     payload["estimated_delivery"] = serde_json::json!(date);
                 }
                 payload["detail"] = serde_json::json!(detail);
+                if let Some(problem) = e.exception.filter(|r| *r != ExceptionReason::Delayed) {
+                    let what = if problem == ExceptionReason::Lost { "lost" } else { "damaged" };
+                    let summary =
+                        format!("{} reported parcel {} ({}) {what}: {detail}", e.carrier, parcel.id, e.tracking_number);
+                    let told = format!(
+                        "The carrier reported your package {what}. Our support team will send your items again or refund you."
+                    );
+                    let id = parcel.id.to_string();
+                    let trouble = support::Trouble {
+                        reason: CaseReason::CarrierException,
+                        subject: Some(&id),
+                        summary: &summary,
+                        told: &told,
+                    };
+                    support::open(c, &order, trouble, now).await?;
+                    continue;
+                }
                 (EventKind::ShipmentDelayed, note)
             }
         };

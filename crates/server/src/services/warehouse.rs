@@ -2,14 +2,16 @@
 //! stock), pack (the smallest box that fits), ship (rate shopping, a tracking number, the label), and each
 //! shipment's share of its order captured when it leaves.
 
-use super::lifecycle;
+use super::{lifecycle, support};
 use crate::error::ApiError;
 use crate::jobs;
 use crate::state::{AppState, CenterInfo};
 use buynow_domain::payment::share_to_capture;
 use buynow_domain::shipment::transition;
 use buynow_domain::ShipmentStatus;
-use buynow_domain::{CaptureId, EventKind, JobId, Money, OrderId, PostalAddress, SellerId, ShipmentEvent, ShipmentId};
+use buynow_domain::{
+    CaptureId, CaseReason, EventKind, JobId, Money, OrderId, PostalAddress, SellerId, ShipmentEvent, ShipmentId,
+};
 use buynow_logistics::label::{self, Label};
 use buynow_logistics::{boxes, carriers, Carrier, Place};
 use buynow_store::orders::{self, Order};
@@ -188,10 +190,13 @@ async fn short_pick(c: &mut Conn<'_>, state: &AppState, row: &Shipment, picked: 
     let mut missing = Shipment::pending(row.order_id, &row.center, &row.sku, short);
     missing.status = ShipmentStatus::Cancelled;
     shipments::insert(c, &missing, now).await?;
-    let reason = format!("{short} × {} could not be found; our support team will contact you", row.sku);
-    orders::set_hold(c, order.id, Some(&reason), now).await?;
-    let payload = serde_json::json!({ "order_id": order.id, "reason": "short_pick", "detail": reason });
-    lifecycle::record(c, &order, order.status, EventKind::ShipmentDelayed, &reason, payload, now).await
+    let told = format!("{short} × {} could not be found; our support team will contact you", row.sku);
+    let summary =
+        format!("Short pick at {}: {short} × {} not found, and no other center has them", row.center, row.sku);
+    let id = row.id.to_string();
+    let trouble =
+        support::Trouble { reason: CaseReason::ShortPick, subject: Some(&id), summary: &summary, told: &told };
+    support::open(c, &order, trouble, now).await.map(drop)
 }
 
 /// Packs the parcel in `box_code`, or in the smallest box of the center's table that holds its items.
@@ -406,6 +411,10 @@ async fn book(
 /// the total, so the captures of a fully shipped order sum to it exactly, and units never shipped are never
 /// charged.
 async fn capture_for(c: &mut Conn<'_>, order: &Order, row: &Shipment, now: i64) -> Result<Option<JobId>, ApiError> {
+    if row.replaces.is_some() {
+        // A reship sends again what was paid for: nothing more is charged.
+        return Ok(None);
+    }
     let payment =
         payments::authorized_for_order(c, order.id).await?.ok_or_else(|| ApiError::internal("no authorization"))?;
     let payment = payments::lock(c, payment.id).await?.ok_or_else(|| ApiError::internal("payment vanished"))?;

@@ -4,7 +4,7 @@
 
 use super::form::{optional, Form, NoFields, PagePath};
 use super::page::{form_alert, money, page, respond, status_words, when, window, FormProblem, Nav, PageError};
-use super::session::{expected_csrf, safe_next, staff_cookie, Staff};
+use super::session::{console_actor, expected_csrf, safe_next, staff_cookie, Staff};
 use crate::auth::{staff_member, AdminAuth, StaffAuth};
 use crate::error::ApiError;
 use crate::extract::Json;
@@ -25,7 +25,13 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 fn nav(staff: &Staff) -> Nav<'_> {
-    Nav::Console { csrf: &staff.csrf, seller: matches!(staff.actor, Actor::Seller(_)), admin: staff.admin }
+    Nav::Console {
+        csrf: &staff.csrf,
+        seller: matches!(staff.actor, Some(Actor::Seller(_))),
+        warehouse: staff.actor.is_some(),
+        support: staff.support(),
+        admin: staff.admin,
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -68,7 +74,7 @@ pub async fn sign_in(State(state): State<AppState>, headers: HeaderMap, Form(for
         Err(_) => ("anonymous".to_string(), "console_sign_in_failed"),
     };
     audit::record(&state, actor, action.into(), "console".into(), audit::request_id(&headers)).await;
-    match member.and_then(|m| m.actor()) {
+    match member.and_then(|m| console_actor(&m)) {
         Ok(_) => {
             let mut response = Redirect::to(&next).into_response();
             response.headers_mut().append(SET_COOKIE, staff_cookie(&headers, Some(key)));
@@ -106,11 +112,15 @@ pub async fn home(
     staff: Staff,
     Query(choice): Query<CenterChoice>,
 ) -> Result<Response, PageError> {
+    let Some(actor) = staff.actor.clone() else {
+        // Support work cases, not pick lists.
+        return Ok(Redirect::to("/ops/cases").into_response());
+    };
     let centers = state.centers();
     let mut codes: Vec<(u32, String, String)> = centers
         .by_code
         .values()
-        .filter(|c| match &staff.actor {
+        .filter(|c| match &actor {
             Actor::Warehouse { center: None } => c.center.seller_id.is_none(),
             Actor::Warehouse { center: Some(own) } => c.center.code == *own,
             Actor::Seller(s) => c.center.seller_id == Some(*s),
@@ -120,10 +130,9 @@ pub async fn home(
     codes.sort();
     let chosen = choice.center.as_deref().and_then(optional).or_else(|| codes.first().map(|c| c.1.clone()));
     let query = PickListQuery { center: chosen.clone() };
-    let axum::Json(lists) =
-        shipments::pick_lists(State(state.clone()), StaffAuth(staff.actor.clone()), Query(query)).await?;
+    let axum::Json(lists) = shipments::pick_lists(State(state.clone()), StaffAuth(actor.clone()), Query(query)).await?;
     let mut read = state.store.read().await.map_err(ApiError::from)?;
-    let working = warehouse::in_progress(&mut read.conn(), &state, &lists.center, &staff.actor).await?;
+    let working = warehouse::in_progress(&mut read.conn(), &state, &lists.center, &actor).await?;
     drop(read);
     let working: Vec<OpsShipmentView> = working.iter().map(OpsShipmentView::new).collect();
     let tz = centers.by_code.get(&lists.center).map_or(chrono_tz::UTC, |c| c.calendar.tz());
@@ -216,7 +225,7 @@ async fn render_shipment(
 ) -> Result<Response, PageError> {
     let id = parse_shipment(id)?;
     let mut read = state.store.read().await.map_err(ApiError::from)?;
-    let parcel = warehouse::parcel(&mut read.conn(), state, id, &staff.actor).await?;
+    let parcel = warehouse::parcel(&mut read.conn(), state, id, staff.warehouse()?).await?;
     drop(read);
     let s = OpsShipmentView::new(&parcel);
     let status = problem.as_ref().map_or(StatusCode::OK, |p| p.status);
@@ -249,7 +258,7 @@ pub async fn step(
     PagePath((id, step)): PagePath<(String, String)>,
     Form(_): Form<NoFields>,
 ) -> Result<Response, PageError> {
-    let auth = StaffAuth(staff.actor.clone());
+    let auth = StaffAuth(staff.warehouse()?.clone());
     let (path, empty) = (Path(id.clone()), bytes::Bytes::new());
     let done = match step.as_str() {
         "pick" => shipments::pick(State(state.clone()), auth, path, empty).await.map(drop),
@@ -271,7 +280,7 @@ pub async fn label(
     staff: Staff,
     PagePath(id): PagePath<String>,
 ) -> Result<Response, PageError> {
-    Ok(shipments::label(State(state), StaffAuth(staff.actor.clone()), Path(id)).await?.into_response())
+    Ok(shipments::label(State(state), StaffAuth(staff.warehouse()?.clone()), Path(id)).await?.into_response())
 }
 
 #[derive(Deserialize, Default)]
@@ -286,7 +295,7 @@ pub async fn orders(
     staff: Staff,
     Query(search): Query<Search>,
 ) -> Result<Response, PageError> {
-    if matches!(staff.actor, Actor::Seller(_)) {
+    if matches!(staff.actor, Some(Actor::Seller(_))) {
         return Err(ApiError::Forbidden("warehouse").into());
     }
     let q = search.q.trim();
@@ -332,7 +341,7 @@ pub async fn order(
     staff: Staff,
     PagePath(id): PagePath<String>,
 ) -> Result<Response, PageError> {
-    if matches!(staff.actor, Actor::Seller(_)) {
+    if matches!(staff.actor, Some(Actor::Seller(_))) {
         return Err(ApiError::Forbidden("warehouse").into());
     }
     let id = view::parse_order_id(&id)?;

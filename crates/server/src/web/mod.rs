@@ -8,6 +8,7 @@ mod orders;
 mod page;
 pub(crate) mod session;
 mod shop;
+mod support;
 
 use crate::state::AppState;
 use axum::http::{header, HeaderValue};
@@ -45,6 +46,7 @@ pub fn router() -> Router<AppState> {
         .route("/orders/{id}/payment", post(orders::revise_payment))
         .route("/orders/{id}/authenticated", get(orders::authenticated))
         .route("/orders/{id}/returns", post(orders::request_return))
+        .route("/orders/{id}/help", post(orders::ask_for_help))
         .route("/orders/{id}/returns/{return_id}/label", get(orders::return_label))
         .route("/ops", get(console::home))
         .route("/ops/signin", get(console::sign_in_page).post(console::sign_in))
@@ -59,6 +61,9 @@ pub fn router() -> Router<AppState> {
         .route("/ops/keys", get(console::keys).post(console::issue_key))
         .route("/ops/keys/{id}/revoke", post(console::revoke_key))
         .route("/ops/audit", get(console::audit_trail))
+        .route("/ops/cases", get(support::queue))
+        .route("/ops/cases/{id}", get(support::case))
+        .route("/ops/cases/{id}/actions", post(support::act))
         .route("/assets/app.css", get(|| async { asset("text/css; charset=utf-8", CSS) }))
         .route("/assets/app.js", get(|| async { asset("text/javascript; charset=utf-8", JS) }))
         .layer(middleware::map_response(page_headers))

@@ -10,14 +10,15 @@ use super::session::Shopper;
 use crate::auth::CustomerAuth;
 use crate::error::ApiError;
 use crate::extract::Json;
-use crate::orders::{authenticated, cancel, get, returns, revise_payment};
+use crate::orders::{authenticated, cancel, get, help, returns, revise_payment};
 use crate::services::returns::ReturnReason;
 use crate::state::AppState;
 use crate::views::{OrderView, PaymentMethodView};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use buynow_domain::EventKind;
+use buynow_domain::{CaseStatus, EventKind};
+use buynow_store::cases::{self, Case};
 use buynow_store::customers;
 use buynow_store::notifications::{self, Channel, Delivery, DeliveryStatus};
 use maud::{html, Markup};
@@ -57,6 +58,7 @@ fn summary(o: &OrderView) -> String {
 #[serde(default)]
 pub struct Shown {
     placed: Option<String>,
+    asked: Option<String>,
 }
 
 pub async fn detail(
@@ -65,7 +67,11 @@ pub async fn detail(
     PagePath(id): PagePath<String>,
     Query(shown): Query<Shown>,
 ) -> Result<Response, PageError> {
-    let notice = shown.placed.is_some().then_some("Thank you: your order is placed.");
+    let notice = match (shown.placed.is_some(), shown.asked.is_some()) {
+        (true, _) => Some("Thank you: your order is placed."),
+        (false, true) => Some("Thank you: we have your message, and our support team answers within a day."),
+        _ => None,
+    };
     render(&state, &shopper, &id, notice, None).await
 }
 
@@ -90,14 +96,18 @@ async fn render(
     } else {
         Vec::new()
     };
-    let messages = {
+    let (messages, asked) = {
         let mut read = state.store.read().await.map_err(ApiError::from)?;
         let order = crate::orders::view::parse_order_id(&o.id)?;
-        notifications::for_order(&mut read.conn(), order).await.map_err(ApiError::from)?
+        let messages = notifications::for_order(&mut read.conn(), order).await.map_err(ApiError::from)?;
+        let customer = shopper.customer.id.to_string();
+        let cases = cases::for_order(&mut read.conn(), order).await.map_err(ApiError::from)?;
+        (messages, cases.into_iter().filter(|c| c.opened_by == customer).collect::<Vec<_>>())
     };
     let status = problem.as_ref().map_or(StatusCode::OK, |p| p.status);
     let body = html! {
         (order_page(&o, &shopper.csrf, &cards, notice, problem.as_ref()))
+        (get_help(&o, &shopper.csrf, &asked, problem.as_ref()))
         (messages_sent(&messages))
     };
     Ok(respond(status, page(&format!("Order {}", o.id), Nav::Shop(&shopper.visitor()), body)))
@@ -114,7 +124,7 @@ fn order_page(
     let returnable = o.status == "delivered";
     html! {
         @if let Some(n) = notice { div.notice role="status" { (n) } }
-        (form_alert(problem, &["items", "reason", "payment_method_id"]))
+        (form_alert(problem, &["items", "reason", "payment_method_id", "message"]))
         h1 { "Order " span.mono { (o.id) } }
         p.lead { span.status #order-status { (status_words(o.status)) } }
         @if o.on_hold { p.alert { "On hold: " (o.hold_reason.as_deref().unwrap_or("a colleague is looking into it")) } }
@@ -268,6 +278,58 @@ pub async fn cancel(
     match cancel::cancel(State(state.clone()), auth, Path(id.clone())).await {
         Ok(axum::Json(o)) => Ok(Redirect::to(&format!("/orders/{}", o.id)).into_response()),
         Err(e @ (ApiError::Conflict(..) | ApiError::Unprocessable(..))) => {
+            render(&state, &shopper, &id, None, Some(e.into())).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// "Get help with this order": the customer's requests and how they stand, and a form to write one.
+fn get_help(o: &OrderView, csrf: &str, asked: &[Case], problem: Option<&FormProblem>) -> Markup {
+    html! {
+        section.card #help aria-labelledby="help-title" {
+            h2 #help-title { "Get help with this order" }
+            @if !asked.is_empty() {
+                ul.saved #help-requests aria-label="Your requests" {
+                    @for c in asked {
+                        li { "Your request of " (when(buynow_store::from_micros(c.created_at))) ": "
+                            @if c.status == CaseStatus::Open { strong { "open" } ", our support team answers within a day" }
+                            @else { "answered" } }
+                    }
+                }
+            }
+            form.stack method="post" action={ "/orders/" (o.id) "/help" } {
+                input type="hidden" name="csrf" value=(csrf);
+                div.field {
+                    label for="help-message" { "What do you need?" }
+                    textarea #help-message name="message" rows="4" maxlength="2000" required
+                        aria-describedby=[field_message(problem, "message").map(|_| "help-message-error")] {}
+                    @if let Some(m) = field_message(problem, "message") { p.field-error #help-message-error { (m) } }
+                }
+                button.secondary type="submit" { "Send to support" }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct HelpForm {
+    message: String,
+}
+
+/// The customer's question, through the API's own handler.
+pub async fn ask_for_help(
+    State(state): State<AppState>,
+    shopper: Shopper,
+    PagePath(id): PagePath<String>,
+    Form(form): Form<HelpForm>,
+) -> Result<Response, PageError> {
+    let auth = CustomerAuth(shopper.customer.id);
+    let body = Json(help::HelpRequest { message: form.message });
+    match help::ask(State(state.clone()), auth, Path(id.clone()), body).await {
+        Ok((_, axum::Json(_))) => Ok(Redirect::to(&format!("/orders/{id}?asked=1#help")).into_response()),
+        Err(e @ (ApiError::Validation(_) | ApiError::Conflict(..))) => {
             render(&state, &shopper, &id, None, Some(e.into())).await
         }
         Err(e) => Err(e.into()),

@@ -14,6 +14,10 @@ pub enum Nav<'a> {
     Console {
         csrf: &'a str,
         seller: bool,
+        /// Works shipments (pick lists); support does not.
+        warehouse: bool,
+        /// Works the support queue.
+        support: bool,
         admin: bool,
     },
     /// An error page that knows nothing of its visitor.
@@ -66,12 +70,13 @@ fn navigation(nav: Nav<'_>) -> Markup {
                 }
             }
         },
-        Nav::Console { csrf, seller, admin } => html! {
+        Nav::Console { csrf, seller, warehouse, support, admin } => html! {
             nav aria-label="Console" {
-                a.brand href="/ops" { "BuyNow " span.muted { @if seller { "seller" } @else { "warehouse" } } }
+                a.brand href="/ops" { "BuyNow " span.muted { @if seller { "seller" } @else if !warehouse { "support" } @else { "warehouse" } } }
                 ul {
-                    li { a href="/ops" { "Pick lists" } }
-                    li { a href="/ops/orders" { "Orders" } }
+                    @if warehouse { li { a href="/ops" { "Pick lists" } } }
+                    @if !seller { li { a href="/ops/orders" { "Orders" } } }
+                    @if support { li { a href="/ops/cases" { "Cases" } } }
                     @if admin {
                         li { a href="/ops/deliveries" { "Deliveries" } }
                         li { a href="/ops/keys" { "Staff keys" } }

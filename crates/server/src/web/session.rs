@@ -178,10 +178,23 @@ pub fn safe_next(next: Option<&str>, default: &str) -> String {
 /// Staff signed in to the console with a key.
 pub struct Staff {
     pub member: StaffMember,
-    pub actor: Actor,
+    /// How this member works shipments; `None` for support, who do not.
+    pub actor: Option<Actor>,
     /// Signed in with an admin key: the console's admin pages (deliveries) are theirs.
     pub admin: bool,
     pub csrf: String,
+}
+
+impl Staff {
+    /// The member's way of working shipments: 403 for support.
+    pub fn warehouse(&self) -> Result<&Actor, ApiError> {
+        self.actor.as_ref().ok_or(ApiError::Forbidden("warehouse"))
+    }
+
+    /// Whether the support queue is theirs (support and admins).
+    pub fn support(&self) -> bool {
+        matches!(self.member.role, StaffRole::Support | StaffRole::Admin)
+    }
 }
 
 impl FromRequestParts<AppState> for Staff {
@@ -191,13 +204,21 @@ impl FromRequestParts<AppState> for Staff {
         let Some(key) = cookie(&parts.headers, STAFF) else {
             return Err(sign_in_first(parts, "/ops/signin"));
         };
-        match staff_member(state, &key).await.and_then(|member| Ok((member.actor()?, member))) {
+        match staff_member(state, &key).await.and_then(|member| Ok((console_actor(&member)?, member))) {
             Ok((actor, member)) => {
                 Ok(Staff { admin: member.role == StaffRole::Admin, member, actor, csrf: csrf_token(&key) })
             }
             Err(ApiError::Unauthorized) => Err(sign_in_first(parts, "/ops/signin")),
             Err(e) => Err(PageError::from(e).into_response()),
         }
+    }
+}
+
+/// How a member works in the console: shipments as their role allows, or none (support, who work cases).
+pub fn console_actor(member: &StaffMember) -> Result<Option<Actor>, ApiError> {
+    match member.role {
+        StaffRole::Support => Ok(None),
+        _ => member.actor().map(Some),
     }
 }
 

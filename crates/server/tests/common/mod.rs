@@ -46,6 +46,8 @@ pub fn test_config() -> Config {
     config.inline_authorization_budget = Duration::from_secs(5);
     config.delivery_backoff = Duration::from_millis(20);
     config.webhooks_allow_private = true;
+    // Tests sweep for stalled orders when they mean to, not when a background pass happens to run.
+    config.sweep_interval = Duration::from_secs(3600);
     // Each test process writes its .eml files to a folder of its own, never into the source tree.
     config.mail.mail_dir = std::env::temp_dir().join(format!("buynow-test-mail-{}", std::process::id()));
     config
