@@ -174,6 +174,27 @@ struct Common {
     /// Days after which published events, sent deliveries and finished jobs are deleted.
     #[arg(long, env = "BUYNOW_RETENTION_DAYS", default_value_t = 7)]
     retention_days: u64,
+    /// Buy Now requests one session may make per second (bursts of four times as many); 0: no limit.
+    #[arg(long, env = "BUYNOW_BUY_NOW_PER_SECOND", default_value_t = 5)]
+    buy_now_per_second: u32,
+    /// Sign-in attempts per account per minute (bursts of twice as many; an address gets three times as
+    /// many, whatever the account); 0: no limit.
+    #[arg(long, env = "BUYNOW_SIGN_IN_PER_MINUTE", default_value_t = 5)]
+    sign_in_per_minute: u32,
+}
+
+/// The limits the flags ask for: `n` a second (or minute) with bursts of a few times `n`; 0 turns a limit off.
+fn rate_limits(buy_now_per_second: u32, sign_in_per_minute: u32) -> buynow_server::rate_limit::RateConfig {
+    use buynow_server::rate_limit::{Rate, RateConfig};
+    let per = |n: u32, window: Duration, burst: u32| Rate {
+        burst: n.saturating_mul(burst),
+        every: if n == 0 { window } else { window / n },
+    };
+    RateConfig {
+        buy_now_per_customer: per(buy_now_per_second, Duration::from_secs(1), 4),
+        sign_in_per_account: per(sign_in_per_minute, Duration::from_secs(60), 2),
+        sign_in_per_address: per(sign_in_per_minute.saturating_mul(3), Duration::from_secs(60), 2),
+    }
 }
 
 /// `mail/` beside a SQLite database file; `./mail` otherwise.
@@ -206,6 +227,13 @@ struct Serve {
     /// Seconds the demo's simulated carriers take between a parcel's tracking events.
     #[arg(long, env = "BUYNOW_SIMULATION_PACE", default_value_t = 20)]
     simulation_pace: u64,
+    /// Serve HTTPS with this certificate chain (PEM), with `--tls-key`; browsers are then told to use HTTPS
+    /// only (HSTS).
+    #[arg(long, env = "BUYNOW_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of `--tls-cert` (PEM).
+    #[arg(long, env = "BUYNOW_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -312,6 +340,7 @@ async fn build_state(common: &Common, run_workers: bool, adjust: impl FnOnce(&mu
     }
     config.webhooks_allow_private = common.webhooks_allow_private;
     config.retention = Duration::from_secs(common.retention_days.max(1) * 86_400);
+    config.rate_limits = rate_limits(common.buy_now_per_second, common.sign_in_per_minute);
     config.inline_authorization_budget = Duration::from_millis(common.inline_authorization_ms);
     config.job_lease = Duration::from_millis(common.job_lease_ms.max(100));
     config.job_backoff = Duration::from_millis(common.job_backoff_ms.max(1));
@@ -444,6 +473,20 @@ fn write_private(path: &std::path::Path, contents: &str) -> anyhow::Result<()> {
 async fn run_serve(serve: Serve) -> anyhow::Result<()> {
     let hold = serve.hold_window.or(serve.demo.then_some(60));
     let simulate = serve.demo && !serve.no_simulation;
+    let tls = match (&serve.tls_cert, &serve.tls_key) {
+        (Some(cert), Some(key)) => Some(buynow_server::listener::TlsFiles { cert: cert.clone(), key: key.clone() }),
+        _ => None,
+    };
+    if tls.is_some() && simulate {
+        anyhow::bail!(
+            "the demo's simulated staff and carriers call the shop over plain HTTP: add --no-simulation to serve HTTPS"
+        );
+    }
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    if let Some(files) = &tls {
+        // A bad certificate is said now, in words, not at the first handshake.
+        buynow_server::listener::acceptor(files)?;
+    }
     let state = build_state(&serve.common, !serve.no_workers, |config| {
         if let Some(secs) = hold {
             let secs = i64::try_from(secs).unwrap_or(i64::MAX / 1_000_000).min(30 * 86_400);
@@ -451,8 +494,9 @@ async fn run_serve(serve: Serve) -> anyhow::Result<()> {
             config.hold_seller = chrono::Duration::seconds(secs / 3);
         }
         if serve.common.public_url.is_none() {
-            config.public_url = format!("http://{}", serve.addr);
+            config.public_url = format!("{scheme}://{}", serve.addr);
         }
+        config.tls = tls.clone();
         if serve.demo && config.admin_key.is_none() {
             config.admin_key = Some(SecretString::from(buynow_server::demo::DEMO_STAFF_KEY));
         }
@@ -469,7 +513,7 @@ async fn run_serve(serve: Serve) -> anyhow::Result<()> {
     }
     let listener =
         tokio::net::TcpListener::bind(serve.addr).await.with_context(|| format!("binding {}", serve.addr))?;
-    let url = format!("http://{}", listener.local_addr()?);
+    let url = format!("{scheme}://{}", listener.local_addr()?);
     println!("BuyNow is serving the shop at {url}  (API under {url}/v1, OpenAPI at {url}/v1/openapi.json)");
     println!("Messages: {}", state.mailer.describe());
     if simulate {

@@ -17,7 +17,22 @@ impl InvalidValue {
     }
 }
 
-/// Trims, then checks length in characters and refuses control characters.
+/// Characters that show nothing: zero-width spaces and joiners, the word joiner, the byte-order mark, the soft
+/// hyphen, Hangul fillers. A name made only of these reads as empty on a label and in an e-mail.
+fn invisible(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{00AD}' | '\u{034F}'
+        | '\u{180E}' | '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}')
+        || bidi_control(c)
+}
+
+/// Bidirectional embeddings, overrides and isolates: they make text display in another order than it is
+/// stored ("Trojan Source"), so a name could show as something else on a label or in the console.
+fn bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Trims, then checks length in characters and refuses control characters, bidirectional overrides, and text
+/// with nothing visible in it.
 fn bounded_text(field: &'static str, raw: &str, min: usize, max: usize) -> Result<String, InvalidValue> {
     let text = raw.trim();
     let len = text.chars().count();
@@ -32,6 +47,12 @@ fn bounded_text(field: &'static str, raw: &str, min: usize, max: usize) -> Resul
     }
     if text.chars().any(char::is_control) {
         return Err(InvalidValue::new(field, "must not contain control characters"));
+    }
+    if text.chars().any(bidi_control) {
+        return Err(InvalidValue::new(field, "must not contain bidirectional override characters"));
+    }
+    if min > 0 && text.chars().all(|c| c.is_whitespace() || invisible(c)) {
+        return Err(InvalidValue::new(field, "must contain visible characters"));
     }
     Ok(text.to_string())
 }
@@ -287,6 +308,18 @@ mod tests {
     fn text_refuses_control_characters_and_oversize() {
         assert!(PersonName::parse("Ada\u{0}").is_err());
         assert!(PersonName::parse(&"a".repeat(101)).is_err());
+    }
+
+    #[test]
+    fn text_refuses_invisible_names_and_bidi_overrides_but_keeps_real_ones() {
+        for bad in
+            ["\u{200B}\u{200B}", "\u{FEFF}", " \u{200D} ", "\u{3164}", "Bob\u{202E}gnp.exe", "\u{2066}Ada\u{2069}"]
+        {
+            assert!(PersonName::parse(bad).is_err(), "{bad:?}");
+        }
+        for good in ["Ada Lovelace", "José Núñez", "李小龙", "محمد", "Zoë\u{00AD}Smith", "O'Brien-Smith"] {
+            assert!(PersonName::parse(good).is_ok(), "{good:?}");
+        }
     }
 
     #[test]

@@ -83,13 +83,46 @@ pub struct SessionToken(pub TokenHash);
 /// The stored hash of a session token.
 pub struct TokenHash(pub String);
 
+/// How stale a session's idle limit may get before a use moves it on (µs).
+const TOUCH_EVERY: i64 = 3600 * 1_000_000;
+
+/// Whether a session whose idle limit is `idle_until` should have it moved on by this use.
+pub fn stale(state: &AppState, idle_until: i64) -> bool {
+    let idle = i64::try_from(state.config.session_idle.as_micros()).unwrap_or(i64::MAX / 4);
+    idle_until.saturating_sub(buynow_store::now_micros()) <= idle - TOUCH_EVERY.min(idle / 2)
+}
+
 impl TokenHash {
     /// Whose session this is; 401 when none, or expired.
     pub async fn customer(&self, state: &AppState) -> Result<CustomerId, ApiError> {
-        let mut read = state.store.read().await?;
-        customers::session_customer(&mut read.conn(), &self.0, buynow_store::now_micros())
-            .await?
-            .ok_or(ApiError::Unauthorized)
+        self.live(state).await?.ok_or(ApiError::Unauthorized)
+    }
+
+    /// Whose session it is, if it is live; its idle limit is moved on when it was last moved over an hour ago.
+    pub async fn live(&self, state: &AppState) -> Result<Option<CustomerId>, ApiError> {
+        let now = buynow_store::now_micros();
+        let found = customers::session_customer(&mut state.store.read().await?.conn(), &self.0, now).await?;
+        let Some((customer, idle_until)) = found else { return Ok(None) };
+        self.used(state, idle_until).await;
+        Ok(Some(customer))
+    }
+
+    /// The session was just used: its idle limit moves on, when it last moved over an hour ago (a write per
+    /// session per hour, not per request). A failure to write is logged: the session still works.
+    pub async fn used(&self, state: &AppState, idle_until: i64) {
+        if !stale(state, idle_until) {
+            return;
+        }
+        let idle = i64::try_from(state.config.session_idle.as_micros()).unwrap_or(i64::MAX / 4);
+        let now = buynow_store::now_micros();
+        let touched = async {
+            let mut tx = state.store.write().await?;
+            customers::touch_session(&mut tx.conn(), &self.0, now.saturating_add(idle)).await?;
+            tx.commit().await
+        };
+        if let Err(e) = touched.await {
+            tracing::warn!(error = %e, "could not move a session's idle limit on");
+        }
     }
 }
 

@@ -42,6 +42,8 @@ pub struct Config {
     /// The first retry of a failed job waits this long; each further one twice as long (up to 10 minutes).
     pub job_backoff: Duration,
     pub session_ttl: Duration,
+    /// A session not used for this long ends (each use moves the limit on).
+    pub session_idle: Duration,
     /// Hold windows before release to the warehouse: items we ship, and items a marketplace seller ships.
     pub hold_store: chrono::Duration,
     pub hold_seller: chrono::Duration,
@@ -67,6 +69,12 @@ pub struct Config {
     pub retention: Duration,
     /// How often the sweeper looks for orders with no progress past their expected time.
     pub sweep_interval: Duration,
+    /// Sign-in and Buy Now rate limits.
+    pub rate_limits: crate::rate_limit::RateConfig,
+    /// Serve HTTPS with this certificate and key (PEM); plain HTTP when `None`.
+    pub tls: Option<crate::listener::TlsFiles>,
+    /// A client that has not sent its request's head (or finished its TLS handshake) by then is disconnected.
+    pub head_timeout: Duration,
 }
 
 impl Config {
@@ -83,6 +91,7 @@ impl Config {
             worker_poll: Duration::from_millis(500),
             job_backoff: Duration::from_secs(1),
             session_ttl: Duration::from_secs(30 * 24 * 3600),
+            session_idle: Duration::from_secs(14 * 24 * 3600),
             hold_store: chrono::Duration::minutes(90),
             hold_seller: chrono::Duration::minutes(30),
             clock: Clock::default(),
@@ -101,6 +110,9 @@ impl Config {
             delivery_attempts: 12,
             retention: Duration::from_secs(7 * 24 * 3600),
             sweep_interval: Duration::from_secs(60),
+            rate_limits: crate::rate_limit::RateConfig::default(),
+            tls: None,
+            head_timeout: Duration::from_secs(10),
         }
     }
 }

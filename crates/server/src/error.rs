@@ -43,6 +43,8 @@ pub enum ApiError {
     Conflict(&'static str, String),
     #[error("{1}")]
     Unprocessable(&'static str, String),
+    #[error("too many requests: try again in {0} s")]
+    TooManyRequests(u64),
     #[error("the service is not available right now; try again")]
     Unavailable(String),
     #[error("internal error")]
@@ -76,6 +78,7 @@ impl ApiError {
             NotFound(_) => (StatusCode::NOT_FOUND, "not_found", "Not found"),
             Conflict(code, _) => (StatusCode::CONFLICT, code, "Conflict"),
             Unprocessable(code, _) => (StatusCode::UNPROCESSABLE_ENTITY, code, "Cannot be done"),
+            TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many requests"),
             Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable"),
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
         }
@@ -132,7 +135,14 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, problem) = self.problem();
+        let retry_after = match self {
+            ApiError::TooManyRequests(seconds) => Some(seconds),
+            _ => None,
+        };
         let mut response = (status, axum::Json(problem)).into_response();
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

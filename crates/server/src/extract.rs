@@ -42,7 +42,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
+        let path = scrubbed_path(e.path());
         let inner = e.into_inner();
         let message = scrub(&inner.to_string());
         match inner.classify() {
@@ -57,8 +57,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
-/// serde quotes offending values between backticks; keep only what looks like one of our field or enum names.
+/// serde quotes offending values between backticks, and strings between double quotes; keep only what looks
+/// like one of our field or enum names.
 fn scrub(message: &str) -> String {
+    let message = &drop_strings(message);
     let mut out = String::with_capacity(message.len());
     let mut parts = message.split('`');
     if let Some(first) = parts.next() {
@@ -67,11 +69,7 @@ fn scrub(message: &str) -> String {
     for (i, part) in parts.enumerate() {
         let inside_quotes = i % 2 == 0;
         if inside_quotes {
-            let is_name = !part.is_empty()
-                && part.len() <= 40
-                && part.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
-                && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-            if is_name {
+            if is_name(part) {
                 out.push('`');
                 out.push_str(part);
                 out.push('`');
@@ -87,6 +85,59 @@ fn scrub(message: &str) -> String {
         Some(i) => out[..i].to_string(),
         None => out,
     }
+}
+
+/// The path to the field at fault, with any key that is not one of our names (a client's unknown field may be
+/// anything, a card number included) shown as `(field)`.
+fn scrubbed_path(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(if is_name(key) { key } else { "(field)" });
+            }
+            Segment::Unknown => out.push_str(".?"),
+        }
+    }
+    if out.is_empty() {
+        ".".into()
+    } else {
+        out
+    }
+}
+
+fn is_name(part: &str) -> bool {
+    !part.is_empty()
+        && part.len() <= 40
+        && part.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// Every double-quoted string (serde writes a string value as `string "…"`, escapes included) as `(value)`.
+fn drop_strings(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut chars = message.chars();
+    while let Some(c) = chars.next() {
+        if c != '"' {
+            out.push(c);
+            continue;
+        }
+        let mut escaped = false;
+        for inner in chars.by_ref() {
+            match (escaped, inner) {
+                (false, '\\') => escaped = true,
+                (false, '"') => break,
+                _ => escaped = false,
+            }
+        }
+        out.push_str("(value)");
+    }
+    out
 }
 
 /// The bearer token of `Authorization: Bearer …`, if any.
@@ -112,19 +163,29 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestId {
     }
 }
 
-/// The `Idempotency-Key` header: required for Buy Now, 1 to 255 visible ASCII characters.
+/// The `Idempotency-Key` header: required for Buy Now, once, 1 to 255 visible ASCII characters. Spaces around
+/// it are not part of it (RFC 9110, 5.5: the whitespace around a field value is not the value's), so `" k "`
+/// and `"k"` are one key; spaces inside it are refused.
 pub struct IdempotencyKey(pub String);
 
 impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        let value = parts.headers.get("idempotency-key").ok_or_else(|| {
+        let mut given = parts.headers.get_all("idempotency-key").iter();
+        let value = given.next().ok_or_else(|| {
             ApiError::BadRequest(
                 "idempotency_key_required",
                 "send an Idempotency-Key header so a retried click cannot buy twice".into(),
             )
         })?;
+        if given.next().is_some() {
+            // Which one a proxy or a client library meant is a guess; a guess could buy twice.
+            return Err(ApiError::BadRequest(
+                "idempotency_key_invalid",
+                "send one Idempotency-Key header, not several".into(),
+            ));
+        }
         let key = value.to_str().ok().map(str::trim).unwrap_or("");
         if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(ApiError::BadRequest(
@@ -146,8 +207,29 @@ mod tests {
         assert_eq!(m, "invalid type: integer (value), expected a string");
         assert_eq!(scrub("missing field `sku`"), "missing field `sku`");
         assert_eq!(
+            scrub("invalid type: string \"4242424242424242\", expected i64"),
+            "invalid type: string (value), expected i64"
+        );
+        assert_eq!(
+            scrub(r#"invalid type: string "a \" `b` 4242", expected u8"#),
+            "invalid type: string (value), expected u8"
+        );
+        assert_eq!(
             scrub("unknown variant `Fast Please`, expected one of `standard`, `two_day`"),
             "unknown variant (value), expected one of `standard`, `two_day`"
         );
+    }
+}
+
+/// The client's address, when the server knows it (served with connect info); never refuses a request.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
+        Ok(ClientAddress(peer.map(|c| c.0.ip())))
     }
 }

@@ -9,13 +9,16 @@ pub mod customers;
 pub mod demo;
 pub mod error;
 pub mod extract;
+pub mod hardening;
 pub mod health;
 pub mod jobs;
+pub mod listener;
 pub mod notifications;
 pub mod openapi;
 pub mod ops;
 pub mod orders;
 pub mod products;
+pub mod rate_limit;
 pub mod services;
 pub mod simulation;
 pub mod state;
@@ -72,15 +75,19 @@ pub fn router(state: AppState) -> Router {
         })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
     // The in-process sandbox's authentication pages (a processor over the network serves its own).
+    let state_tls = state.config.tls.is_some();
     let app = match state.gateway.authentication_pages() {
         Some(pages) => app.with_state(state).nest(buynow_payments::sandbox::AUTHENTICATION_PATH, pages),
         None => app.with_state(state),
     };
+    // Served over TLS, browsers are told to come back only that way (a year, as the HSTS preload list asks).
+    let app = if state_tls { app.layer(axum::middleware::map_response(hardening::strict_transport)) } else { app };
     app.layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
             ApiError::internal("a handler panicked").into_response()
         }))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
+        .layer(axum::middleware::from_fn(hardening::harden))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
             // Method and path only: headers carry tokens, and bodies carry card numbers.
@@ -108,14 +115,17 @@ pub async fn serve(
         let target = format!("http://{}", listener.local_addr()?);
         background.extend(simulation::spawn_demo(&state, target, workers_stopped));
     }
-    let app = router(state.clone());
-    let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    let tls = match &state.config.tls {
+        Some(files) => Some(listener::acceptor(files).map_err(std::io::Error::other)?),
+        None => None,
+    };
+    listener::run(listener, router(state.clone()), tls, state.config.head_timeout, shutdown).await;
     let _ = stop_workers.send(true);
     for task in background {
         let _ = task.await;
     }
     state.store.close().await;
-    result
+    Ok(())
 }
 
 /// Every process reloads the fulfillment centers within seconds of a change made through any of them.
@@ -132,6 +142,7 @@ pub fn spawn_center_refresher(state: AppState, mut stop: watch::Receiver<bool>) 
             if let Err(e) = state.refresh_centers().await {
                 tracing::warn!(error = %e, "could not check the fulfillment centers for changes");
             }
+            state.limits.forget_idle();
         }
     })
 }

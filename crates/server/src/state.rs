@@ -30,6 +30,7 @@ pub struct Inner {
     pub carriers: Vec<Carrier>,
     pub mailer: buynow_notify::Mailer,
     pub webhooks: buynow_notify::webhook::Sender,
+    pub limits: crate::rate_limit::RateLimits,
     centers: RwLock<Arc<Centers>>,
     /// What the cached centers were read at (see `catalog::centers_version`).
     centers_version: RwLock<(i64, i64)>,
@@ -163,6 +164,7 @@ impl AppState {
             gateway,
             mailer,
             webhooks,
+            limits: crate::rate_limit::RateLimits::new(config.rate_limits),
             config,
             rates: ShippingRates::demo(),
             taxes: TaxTable::demo(),

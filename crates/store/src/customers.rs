@@ -47,7 +47,7 @@ fn customer_at(r: &Row, at: usize) -> Result<Customer, StoreError> {
 
 /// The `buyer` query, made once, and where the address's, the card's, the product's and the key's columns
 /// start in its rows.
-static BUYER_QUERY: LazyLock<(String, [usize; 4])> = LazyLock::new(|| {
+static BUYER_QUERY: LazyLock<(String, [usize; 5])> = LazyLock::new(|| {
     use crate::db::qualified;
     let parts = [
         qualified("c", CUSTOMER_COLS),
@@ -55,6 +55,7 @@ static BUYER_QUERY: LazyLock<(String, [usize; 4])> = LazyLock::new(|| {
         qualified("p", CARD_COLS),
         qualified("pr", crate::catalog::PRODUCT_COLS),
         qualified("k", "request_hash, order_id"),
+        qualified("s", "idle_until"),
     ];
     let sql = format!(
         "SELECT {} FROM sessions s JOIN customers c ON c.id = s.customer_id \
@@ -62,10 +63,10 @@ static BUYER_QUERY: LazyLock<(String, [usize; 4])> = LazyLock::new(|| {
          LEFT JOIN payment_methods p ON p.id = COALESCE($3, c.default_payment_method_id) AND p.customer_id = c.id \
          LEFT JOIN products pr ON pr.sku = $4 \
          LEFT JOIN idempotency_keys k ON k.customer_id = c.id AND k.key = $5 \
-         WHERE s.token_hash = $1 AND s.expires_at > $6",
+         WHERE s.token_hash = $1 AND s.expires_at > $6 AND s.idle_until > $7",
         parts.iter().map(|p| p.join(", ")).collect::<Vec<_>>().join(", ")
     );
-    let mut starts = [0; 4];
+    let mut starts = [0; 5];
     let mut at = 0;
     for (start, part) in starts.iter_mut().zip(&parts) {
         at += part.len();
@@ -87,6 +88,8 @@ pub struct Buyer {
     pub product: Option<crate::catalog::Product>,
     /// The request hash and order under the purchase's idempotency key, if it was used before.
     pub key: Option<(String, buynow_domain::OrderId)>,
+    /// Until when the session may go unused (µs, the wall clock's).
+    pub idle_until: i64,
 }
 
 /// A purchase's read: whose session, and what it names.
@@ -94,6 +97,8 @@ pub struct Buyer {
 pub struct Purchase<'a> {
     pub token_hash: &'a str,
     pub now: i64,
+    /// The wall clock, for the session's idle limit (the sessions' times are the wall clock's).
+    pub wall: i64,
     pub address: Option<AddressId>,
     pub card: Option<PaymentMethodId>,
     pub sku: &'a str,
@@ -103,9 +108,9 @@ pub struct Purchase<'a> {
 /// What Buy Now and its review read, in one query rather than six (on PostgreSQL each is a round trip): `None`
 /// when the session is unknown or expired.
 pub async fn buyer(c: &mut Conn<'_>, purchase: Purchase<'_>) -> Result<Option<Buyer>, StoreError> {
-    let (sql, [address_at, card_at, product_at, key_at]) = &*BUYER_QUERY;
-    let Purchase { token_hash, now, address, card, sku, key } = purchase;
-    let args = args![token_hash, address.map(|a| a.to_string()), card.map(|p| p.to_string()), sku, key, now];
+    let (sql, [address_at, card_at, product_at, key_at, session_at]) = &*BUYER_QUERY;
+    let Purchase { token_hash, now, wall, address, card, sku, key } = purchase;
+    let args = args![token_hash, address.map(|a| a.to_string()), card.map(|p| p.to_string()), sku, key, now, wall];
     let Some(r) = c.opt(sql, args).await? else { return Ok(None) };
     let (address_at, card_at, product_at, key_at) = (*address_at, *card_at, *product_at, *key_at);
     Ok(Some(Buyer {
@@ -117,6 +122,7 @@ pub async fn buyer(c: &mut Conn<'_>, purchase: Purchase<'_>) -> Result<Option<Bu
             Some(hash) => Some((hash, r.parsed(key_at + 1, buynow_domain::OrderId::parse)?)),
             None => None,
         },
+        idle_until: r.int(*session_at)?,
     }))
 }
 
@@ -177,20 +183,43 @@ pub async fn insert_session(
     token_hash: &str,
     customer: CustomerId,
     expires_at: i64,
+    idle_until: i64,
 ) -> Result<(), StoreError> {
     c.exec(
-        "INSERT INTO sessions (token_hash, customer_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-        args![token_hash, customer.to_string(), crate::now_micros(), expires_at],
+        "INSERT INTO sessions (token_hash, customer_id, created_at, expires_at, idle_until) VALUES ($1, $2, $3, $4, $5)",
+        args![token_hash, customer.to_string(), crate::now_micros(), expires_at, idle_until],
     )
     .await
     .map(drop)
 }
 
-pub async fn session_customer(c: &mut Conn<'_>, token_hash: &str, now: i64) -> Result<Option<CustomerId>, StoreError> {
-    c.opt("SELECT customer_id FROM sessions WHERE token_hash = $1 AND expires_at > $2", args![token_hash, now])
-        .await?
-        .map(|r| r.parsed(0, CustomerId::parse))
-        .transpose()
+/// Whose live session it is (neither expired nor idle too long at `now`), and until when it may go unused.
+pub async fn session_customer(
+    c: &mut Conn<'_>,
+    token_hash: &str,
+    now: i64,
+) -> Result<Option<(CustomerId, i64)>, StoreError> {
+    c.opt(
+        "SELECT customer_id, idle_until FROM sessions WHERE token_hash = $1 AND expires_at > $2 AND idle_until > $2",
+        args![token_hash, now],
+    )
+    .await?
+    .map(|r| Ok((r.parsed(0, CustomerId::parse)?, r.int(1)?)))
+    .transpose()
+}
+
+/// The session was used: it may now go unused until `idle_until`.
+pub async fn touch_session(c: &mut Conn<'_>, token_hash: &str, idle_until: i64) -> Result<(), StoreError> {
+    c.exec("UPDATE sessions SET idle_until = $2 WHERE token_hash = $1", args![token_hash, idle_until]).await.map(drop)
+}
+
+/// Ends every session of the customer but `keep` (a password change): returns how many ended.
+pub async fn end_other_sessions(c: &mut Conn<'_>, customer: CustomerId, keep: &str) -> Result<u64, StoreError> {
+    c.exec("DELETE FROM sessions WHERE customer_id = $1 AND token_hash <> $2", args![customer.to_string(), keep]).await
+}
+
+pub async fn set_password(c: &mut Conn<'_>, customer: CustomerId, hash: &str) -> Result<(), StoreError> {
+    c.exec("UPDATE customers SET password_hash = $2 WHERE id = $1", args![customer.to_string(), hash]).await.map(drop)
 }
 
 /// Ends a session: its token stops working at once. Ending one that is gone already is not an error.

@@ -15,6 +15,7 @@ const SQLITE: &[(i64, &str)] = &[
     (10, include_str!("../migrations/sqlite/0010_card_authentication.sql")),
     (11, include_str!("../migrations/sqlite/0011_audit_trail.sql")),
     (12, include_str!("../migrations/sqlite/0012_support_cases.sql")),
+    (13, include_str!("../migrations/sqlite/0013_session_idle.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_spine.sql")),
@@ -32,6 +33,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (13, include_str!("../migrations/postgres/0013_card_authentication.sql")),
     (14, include_str!("../migrations/postgres/0014_audit_trail.sql")),
     (15, include_str!("../migrations/postgres/0015_support_cases.sql")),
+    (16, include_str!("../migrations/postgres/0016_session_idle.sql")),
 ];
 
 pub(crate) async fn run(c: &mut Conn<'_>) -> Result<(), StoreError> {

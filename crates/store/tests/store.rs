@@ -327,13 +327,15 @@ async fn a_buyer_comes_with_the_named_or_default_address_and_card_and_never_anot
     let mut tx = store.write().await.unwrap();
     let order = OrderId::new();
     idempotency::claim(&mut tx.conn(), ada, "used", "h", order, now).await.unwrap();
-    customers::insert_session(&mut tx.conn(), "ada-session", ada, now + 60_000_000).await.unwrap();
-    customers::insert_session(&mut tx.conn(), "bob-session", bob, now + 60_000_000).await.unwrap();
-    customers::insert_session(&mut tx.conn(), "ada-expired", ada, now - 1).await.unwrap();
+    customers::insert_session(&mut tx.conn(), "ada-session", ada, now + 60_000_000, now + 60_000_000).await.unwrap();
+    customers::insert_session(&mut tx.conn(), "bob-session", bob, now + 60_000_000, now + 60_000_000).await.unwrap();
+    customers::insert_session(&mut tx.conn(), "ada-expired", ada, now - 1, now - 1).await.unwrap();
+    customers::insert_session(&mut tx.conn(), "ada-idle", ada, now + 60_000_000, now - 1).await.unwrap();
     tx.commit().await.unwrap();
     let mut read = store.read().await.unwrap();
     let mut c = read.conn();
-    let ada_buys = Purchase { token_hash: "ada-session", now, address: None, card: None, sku: "S", key: Some("fresh") };
+    let ada_buys =
+        Purchase { token_hash: "ada-session", now, wall: now, address: None, card: None, sku: "S", key: Some("fresh") };
     let defaults = customers::buyer(&mut c, ada_buys).await.unwrap().unwrap();
     assert_eq!(defaults.customer.id, ada);
     assert_eq!(defaults.address.map(|a| a.id), Some(ada_address));
@@ -354,7 +356,7 @@ async fn a_buyer_comes_with_the_named_or_default_address_and_card_and_never_anot
     let bob_buys = Purchase { token_hash: "bob-session", key: Some("used"), ..ada_buys };
     let bob_row = customers::buyer(&mut c, bob_buys).await.unwrap().unwrap();
     assert_eq!((bob_row.customer.id, bob_row.key), (bob, None), "a key is the customer's own");
-    for unknown in ["ada-expired", "nobody"] {
+    for unknown in ["ada-expired", "ada-idle", "nobody"] {
         let purchase = Purchase { token_hash: unknown, ..ada_buys };
         assert!(customers::buyer(&mut c, purchase).await.unwrap().is_none(), "{unknown}: no buyer");
     }

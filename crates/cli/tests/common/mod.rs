@@ -42,6 +42,9 @@ pub fn spawn_with(
         // Messages without an SMTP server are files: a folder of the test run's own, never the source tree.
         .env("BUYNOW_MAIL_DIR", std::env::temp_dir().join(format!("buynow-test-mail-{}", std::process::id())))
         .env("BUYNOW_SANDBOX_LATENCY_MS", latency_ms)
+        // These tests are load: a few customers place hundreds of orders each, and all sign in from here.
+        .env("BUYNOW_BUY_NOW_PER_SECOND", "0")
+        .env("BUYNOW_SIGN_IN_PER_MINUTE", "0")
         .env("RUST_LOG", "warn")
         .envs(env.iter().copied())
         .stdout(Stdio::piped())

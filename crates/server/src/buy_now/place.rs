@@ -30,7 +30,8 @@ use tokio::sync::oneshot;
     responses((status = 201, body = OrderView, description = "The order (also for a replayed key)"),
               (status = 400, body = Problem), (status = 404, body = Problem),
               (status = 409, description = "out of stock, or the key was used with another body", body = Problem),
-              (status = 422, description = "invalid input, or not deliverable to that address", body = Problem)))]
+              (status = 422, description = "invalid input, or not deliverable to that address", body = Problem),
+              (status = 429, description = "too many Buy Now requests from this session; see `Retry-After`", body = Problem)))]
 #[tracing::instrument(skip_all, fields(customer = tracing::field::Empty))]
 pub async fn buy_now(
     State(state): State<AppState>,
@@ -64,6 +65,8 @@ pub struct Placement {
 /// Places the order `choices` describe for the customer whose `session` it is, once per idempotency `key`:
 /// the API's Buy Now and the product page's both come here.
 pub async fn place(state: &AppState, session: &TokenHash, key: String, choices: Choices) -> ApiResult<Placement> {
+    // Per session (a customer's sessions need a rate-limited sign-in each), so nothing is read to refuse.
+    state.limits.buy_now(&session.0)?;
     let request_hash = hash(&choices);
     let now = state.now();
 

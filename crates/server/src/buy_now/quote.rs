@@ -219,6 +219,7 @@ pub async fn quote(
     let purchase = Purchase {
         token_hash: &session.0,
         now: buynow_store::to_micros(now),
+        wall: buynow_store::now_micros(),
         address: choices.address_id,
         card: choices.payment_method_id,
         sku,
@@ -228,6 +229,11 @@ pub async fn quote(
     if let (Some((hash, order)), Some((_, request_hash))) = (&buyer.key, key) {
         let claim = if hash == request_hash { Claim::Replay(*order) } else { Claim::Conflict };
         return Ok(Err((buyer.customer.id, claim)));
+    }
+    if crate::auth::stale(state, buyer.idle_until) {
+        // Off the purchase's path: at most once an hour per session.
+        let (state, session, idle_until) = (state.clone(), TokenHash(session.0.clone()), buyer.idle_until);
+        tokio::spawn(async move { session.used(&state, idle_until).await });
     }
     let customer = buyer.customer;
     let product = buyer.product.ok_or(ApiError::NotFound("product"))?;

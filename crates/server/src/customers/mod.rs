@@ -4,6 +4,7 @@ pub(crate) mod addresses;
 pub(crate) mod gift_cards;
 pub(crate) mod me;
 pub(crate) mod membership;
+pub(crate) mod password;
 pub(crate) mod payment_methods;
 pub(crate) mod sessions;
 pub(crate) mod sign_up;
@@ -17,6 +18,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(sessions::sign_in))
         .routes(routes!(sessions::sign_out))
         .routes(routes!(me::me))
+        .routes(routes!(password::change))
         .routes(routes!(addresses::add_address, addresses::list_addresses))
         .routes(routes!(addresses::make_default))
         .routes(routes!(payment_methods::add_payment_method, payment_methods::list_payment_methods))

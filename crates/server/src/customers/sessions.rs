@@ -1,6 +1,6 @@
 use crate::auth::{new_token, verify_password, SessionToken};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{Json, RequestId};
+use crate::extract::{ClientAddress, Json, RequestId};
 use crate::services::audit;
 use crate::state::AppState;
 use axum::extract::State;
@@ -26,13 +26,17 @@ pub struct Session {
 
 /// Sign in with e-mail and password; returns a bearer token.
 #[utoipa::path(post, path = "/v1/sessions", tag = "customers", request_body = SignIn,
-    responses((status = 201, body = Session), (status = 401, body = Problem)))]
+    responses((status = 201, body = Session), (status = 401, body = Problem),
+              (status = 429, description = "too many attempts for the account or from the address; see `Retry-After`", body = Problem)))]
 #[tracing::instrument(skip_all)]
 pub async fn sign_in(
     State(state): State<AppState>,
     RequestId(request_id): RequestId,
+    ClientAddress(address): ClientAddress,
     Json(body): Json<SignIn>,
 ) -> ApiResult<(StatusCode, axum::Json<Session>)> {
+    // Before the password is hashed: a flood is turned away for the price of a map look-up.
+    state.limits.sign_in(&body.email, address)?;
     let customer = match Email::parse(&body.email) {
         Ok(email) => customers::by_email(&mut state.store.read().await?.conn(), email.as_str()).await?,
         Err(_) => None,
@@ -49,10 +53,11 @@ pub async fn sign_in(
         }
     };
     let (token, token_hash) = new_token();
-    let expires =
-        buynow_store::now_micros() + i64::try_from(state.config.session_ttl.as_micros()).unwrap_or(i64::MAX / 2);
+    let wall = buynow_store::now_micros();
+    let expires = wall.saturating_add(i64::try_from(state.config.session_ttl.as_micros()).unwrap_or(i64::MAX / 2));
+    let idle = wall.saturating_add(i64::try_from(state.config.session_idle.as_micros()).unwrap_or(i64::MAX / 2));
     let mut tx = state.store.write().await?;
-    customers::insert_session(&mut tx.conn(), &token_hash, customer.id, expires).await?;
+    customers::insert_session(&mut tx.conn(), &token_hash, customer.id, expires, idle.min(expires)).await?;
     let (who, now) = (customer.id.to_string(), state.now_micros());
     buynow_store::audit::append(&mut tx.conn(), now, &who, "sign_in", &format!("customer:{who}"), &request_id).await?;
     tx.commit().await?;

@@ -89,14 +89,16 @@ pub async fn request(
     let mut refund = Money::zero(order.total.currency());
     let ordered: u32 = items.iter().map(|i| i.quantity).sum();
     let mut units = 0;
-    for line in &lines {
+    // A refusal names the line by its place in the request, never by what was sent in it.
+    for (n, line) in lines.iter().enumerate() {
         let item = items
             .iter()
             .find(|i| i.sku == line.sku)
-            .ok_or_else(|| InvalidValue::new("items", format!("{} is not in this order", line.sku)))?;
+            .ok_or_else(|| InvalidValue::new("items", format!("items[{n}] is not an item of this order")))?;
         let asked: u32 = lines.iter().filter(|l| l.sku == line.sku).map(|l| l.quantity).sum();
         if line.quantity == 0 || asked > item.quantity {
-            return Err(InvalidValue::new("items", format!("{} of {} can be returned", item.quantity, line.sku)).into());
+            let why = format!("items[{n}]: 1 to {} of {} can be returned", item.quantity, item.title);
+            return Err(InvalidValue::new("items", why).into());
         }
         units += line.quantity;
         let amount = item.unit_price.checked_mul(i64::from(line.quantity)).map_err(ApiError::internal)?;

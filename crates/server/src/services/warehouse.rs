@@ -128,9 +128,10 @@ pub async fn pick(
     };
     for (sku, quantity) in &found {
         match expected.iter().find(|(s, _)| s == sku) {
-            None => return Err(invalid("lines", format!("{sku} is not in this shipment"))),
-            Some((_, wanted)) if quantity > wanted => {
-                return Err(invalid("lines", format!("{quantity} × {sku} found, but only {wanted} are to be picked")))
+            // The SKUs of the shipment are named, never what was sent.
+            None => return Err(invalid("lines", "a SKU that is not in this shipment".into())),
+            Some((expected_sku, wanted)) if quantity > wanted => {
+                return Err(invalid("lines", format!("only {wanted} × {expected_sku} are to be picked")))
             }
             Some(_) => {}
         }

@@ -7,7 +7,7 @@ use super::session::{safe_next, session_cookie, Shopper, Visitor};
 use crate::auth::{CustomerAuth, SessionToken, TokenHash};
 use crate::customers::{addresses, gift_cards, membership, payment_methods, sessions, sign_up};
 use crate::error::ApiError;
-use crate::extract::{Json, RequestId};
+use crate::extract::{ClientAddress, Json, RequestId};
 use crate::services::audit::request_id;
 use crate::state::AppState;
 use crate::views::{AddressView, PaymentMethodView};
@@ -80,11 +80,12 @@ pub async fn sign_in(
     State(state): State<AppState>,
     visitor: Visitor,
     headers: HeaderMap,
+    address: ClientAddress,
     Form(form): Form<SignInForm>,
 ) -> Response {
     let next = safe_next(form.next.as_deref(), "/");
     let body = sessions::SignIn { email: form.email.clone(), password: form.password };
-    match sessions::sign_in(State(state), RequestId(request_id(&headers)), Json(body)).await {
+    match sessions::sign_in(State(state), RequestId(request_id(&headers)), address, Json(body)).await {
         Ok((_, axum::Json(session))) => signed_in(&headers, &session.token, &next),
         Err(e) => {
             let problem = FormProblem::from(e);
@@ -126,13 +127,14 @@ pub async fn sign_up(
     State(state): State<AppState>,
     visitor: Visitor,
     headers: HeaderMap,
+    address: ClientAddress,
     Form(form): Form<SignInForm>,
 ) -> Response {
     let body = sign_up::SignUp { email: form.email.clone(), password: form.password.clone(), name: form.name.clone() };
     let created = match sign_up::sign_up(State(state.clone()), Json(body)).await {
         Ok(_) => {
             let body = sessions::SignIn { email: form.email.clone(), password: form.password.clone() };
-            sessions::sign_in(State(state), RequestId(request_id(&headers)), Json(body)).await
+            sessions::sign_in(State(state), RequestId(request_id(&headers)), address, Json(body)).await
         }
         Err(e) => Err(e),
     };

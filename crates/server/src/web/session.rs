@@ -114,10 +114,8 @@ impl FromRequestParts<AppState> for Visitor {
             return Ok(Visitor { customer: None, session: None, csrf });
         };
         let hash = TokenHash(token_hash(&token));
+        let id = hash.live(state).await?;
         let mut read = state.store.read().await.map_err(ApiError::from)?;
-        let id = customers::session_customer(&mut read.conn(), &hash.0, buynow_store::now_micros())
-            .await
-            .map_err(ApiError::from)?;
         let customer = match id {
             Some(id) => customers::by_id(&mut read.conn(), id).await.map_err(ApiError::from)?,
             None => None,

@@ -48,6 +48,12 @@ pub fn test_config() -> Config {
     config.webhooks_allow_private = true;
     // Tests sweep for stalled orders when they mean to, not when a background pass happens to run.
     config.sweep_interval = Duration::from_secs(3600);
+    // Tests sign many customers in from one address and buy in bursts; the rate-limit tests set their own.
+    config.rate_limits = buynow_server::rate_limit::RateConfig {
+        sign_in_per_account: buynow_server::rate_limit::Rate { burst: 0, every: Duration::from_secs(1) },
+        sign_in_per_address: buynow_server::rate_limit::Rate { burst: 0, every: Duration::from_secs(1) },
+        buy_now_per_customer: buynow_server::rate_limit::Rate { burst: 0, every: Duration::from_secs(1) },
+    };
     // Each test process writes its .eml files to a folder of its own, never into the source tree.
     config.mail.mail_dir = std::env::temp_dir().join(format!("buynow-test-mail-{}", std::process::id()));
     config
@@ -300,6 +306,11 @@ impl TestApp {
         let (keep, stop) = tokio::sync::watch::channel(false);
         buynow_server::spawn_center_refresher(state.clone(), stop);
         (state, keep)
+    }
+
+    /// The test database's URL (with its password, if any: for tests only).
+    pub fn db_url(&self) -> &str {
+        self.db.url()
     }
 
     /// Moves the server's clock forward (hold windows, hold lapses, return windows pass at once).
