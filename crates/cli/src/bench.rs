@@ -18,7 +18,8 @@ pub struct Bench {
     #[arg(long, env = "BUYNOW_DATABASE_URL")]
     database: Option<String>,
     /// Drive an already running BuyNow instead of starting one (it must use `--database`, with the admin key
-    /// in BUYNOW_ADMIN_KEY).
+    /// in BUYNOW_ADMIN_KEY, and be started with `--buy-now-per-second 0 --sign-in-per-minute 0`: each bench
+    /// customer buys hundreds of times a second, and all sign in from one address).
     #[arg(long)]
     url: Option<String>,
     /// Concurrent clients.

@@ -28,7 +28,8 @@ pub const SYSTEM: &str = "system";
 /// A case the system opens about `order`.
 pub struct Trouble<'a> {
     pub reason: CaseReason,
-    /// What it is about besides the order (a job, a payment, a parcel): one open case per reason and subject.
+    /// What it is about besides the order (a job, a payment, a parcel): one open case per order, reason and
+    /// subject (a lost parcel holding two customers' orders opens a case for each).
     pub subject: Option<&'a str>,
     /// What happened, for staff.
     pub summary: &'a str,
@@ -40,7 +41,7 @@ pub struct Trouble<'a> {
 /// when the reason does, writes it on the timeline and tells the customer (a message that failed to arrive is
 /// not told by another message: staff reach the customer). Returns the case when it is new.
 pub async fn open(c: &mut Conn<'_>, order: &Order, t: Trouble<'_>, now: i64) -> Result<Option<Case>, ApiError> {
-    let key = format!("{}:{}", t.reason.as_str(), t.subject.map_or_else(|| order.id.to_string(), str::to_string));
+    let key = format!("{}:{}:{}", t.reason.as_str(), order.id, t.subject.unwrap_or(""));
     let new = NewCase {
         order_id: order.id,
         customer_id: order.customer_id,
