@@ -228,8 +228,3 @@ pub async fn other_hold(c: &mut Conn<'_>, order: OrderId, except: CaseId) -> Res
         .await?;
     row.map(|r| r.text("summary")).transpose()
 }
-
-/// How many cases are open: for the console's heading.
-pub async fn count_open(c: &mut Conn<'_>) -> Result<i64, StoreError> {
-    c.one("SELECT COUNT(*) AS n FROM support_cases WHERE status = 'open'", args![]).await?.int("n")
-}

@@ -19,7 +19,7 @@ use buynow_store::jobs::NewJob;
 use buynow_store::orders::{self, Order, TimelineEntry};
 use buynow_store::payments::{self, Refund};
 use buynow_store::shipments::{self, Shipment};
-use buynow_store::{catalog, notifications, Conn};
+use buynow_store::{notifications, Conn};
 use std::time::Duration;
 
 /// Who opens a system case.
@@ -273,27 +273,11 @@ async fn reship(c: &mut Conn<'_>, state: &AppState, order: &Order, case: &Case, 
     }
     // The same lock order as placement: by (SKU, center).
     lost.sort_by(|a, b| (&a.sku, &a.center).cmp(&(&b.sku, &b.center)));
-    let centers = state.centers();
     let mut sent = Vec::new();
     for row in &lost {
         buynow_domain::shipment::transition(row.status, ShipmentEvent::Replace)
             .map_err(|e| ApiError::Conflict("invalid_state", e.to_string()))?;
-        let seller = centers.by_code.get(&row.center).and_then(|i| i.center.seller_id);
-        let mut options: Vec<(bool, u32, String)> = Vec::new();
-        for level in catalog::stock_levels(c, &row.sku).await? {
-            let Some(info) = centers.by_code.get(&level.center) else { continue };
-            if info.center.seller_id == seller && level.available() >= i64::from(row.quantity) {
-                options.push((level.center != row.center, info.center.rank, level.center.clone()));
-            }
-        }
-        options.sort();
-        let mut from = None;
-        for (_, _, center) in options {
-            if catalog::reserve(c, &row.sku, &center, row.quantity).await? {
-                from = Some(center);
-                break;
-            }
-        }
+        let from = super::warehouse::reserve_elsewhere(c, state, &row.sku, row.quantity, &row.center, true).await?;
         let Some(from) = from else {
             return Err(ApiError::Conflict(
                 "out_of_stock",

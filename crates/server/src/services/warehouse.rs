@@ -164,27 +164,15 @@ async fn short_pick(c: &mut Conn<'_>, state: &AppState, row: &Shipment, picked: 
         shipments::set_quantity(c, row.id, picked).await?;
     }
     let order = orders::lock(c, row.order_id).await?.ok_or(ApiError::NotFound("order"))?;
-    let centers = state.centers();
-    let seller = centers.by_code.get(&row.center).and_then(|i| i.center.seller_id);
-    let mut options: Vec<(u32, String)> = Vec::new();
-    for level in catalog::stock_levels(c, &row.sku).await? {
-        let Some(info) = centers.by_code.get(&level.center) else { continue };
-        if level.center != row.center && info.center.seller_id == seller && level.available() >= i64::from(short) {
-            options.push((info.center.rank, level.center.clone()));
-        }
-    }
-    options.sort();
-    for (_, other) in options {
-        if catalog::reserve(c, &row.sku, &other, short).await? {
-            let mut extra = Shipment::pending(row.order_id, &other, &row.sku, short);
-            extra.status = ShipmentStatus::Released;
-            extra.released_at = Some(now);
-            shipments::insert(c, &extra, now).await?;
-            let note =
-                format!("{short} × {} could not be found at {}; they ship from {other} instead", row.sku, row.center);
-            let payload = serde_json::json!({ "order_id": order.id, "shipment_id": extra.id, "reason": "short_pick" });
-            return lifecycle::record(c, &order, order.status, EventKind::ShortPicked, &note, payload, now).await;
-        }
+    if let Some(other) = reserve_elsewhere(c, state, &row.sku, short, &row.center, false).await? {
+        let mut extra = Shipment::pending(row.order_id, &other, &row.sku, short);
+        extra.status = ShipmentStatus::Released;
+        extra.released_at = Some(now);
+        shipments::insert(c, &extra, now).await?;
+        let note =
+            format!("{short} × {} could not be found at {}; they ship from {other} instead", row.sku, row.center);
+        let payload = serde_json::json!({ "order_id": order.id, "shipment_id": extra.id, "reason": "short_pick" });
+        return lifecycle::record(c, &order, order.status, EventKind::ShortPicked, &note, payload, now).await;
     }
     // Nothing to make it up from: the missing units stay on the order's record as a cancelled row, are not
     // charged (see `capture_for`), and the order waits on a person.
@@ -198,6 +186,36 @@ async fn short_pick(c: &mut Conn<'_>, state: &AppState, row: &Shipment, picked: 
     let trouble =
         support::Trouble { reason: CaseReason::ShortPick, subject: Some(&id), summary: &summary, told: &told };
     support::open(c, &order, trouble, now).await.map(drop)
+}
+
+/// Reserves `quantity` of `sku` at a center of the same owner as `home` (the store's, or its seller's) that has
+/// it free: `home` itself first when `include_home`, then the others by rank. The center it was reserved at, or
+/// `None` when none has it. Making up a short pick and a support reship both send from here.
+pub(crate) async fn reserve_elsewhere(
+    c: &mut Conn<'_>,
+    state: &AppState,
+    sku: &str,
+    quantity: u32,
+    home: &str,
+    include_home: bool,
+) -> Result<Option<String>, ApiError> {
+    let centers = state.centers();
+    let seller = centers.by_code.get(home).and_then(|i| i.center.seller_id);
+    let mut options: Vec<(bool, u32, String)> = Vec::new();
+    for level in catalog::stock_levels(c, sku).await? {
+        let Some(info) = centers.by_code.get(&level.center) else { continue };
+        let elsewhere = level.center != home;
+        if (elsewhere || include_home) && info.center.seller_id == seller && level.available() >= i64::from(quantity) {
+            options.push((elsewhere, info.center.rank, level.center.clone()));
+        }
+    }
+    options.sort();
+    for (_, _, center) in options {
+        if catalog::reserve(c, sku, &center, quantity).await? {
+            return Ok(Some(center));
+        }
+    }
+    Ok(None)
 }
 
 /// Packs the parcel in `box_code`, or in the smallest box of the center's table that holds its items.
