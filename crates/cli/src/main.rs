@@ -434,8 +434,10 @@ async fn rotate_keys(common: Common) -> anyhow::Result<()> {
     let done = buynow_server::vault_keys::rotate(&store, &vault).await?;
     println!("re-wrapped {} cards' data keys under master key {}", done.rewrapped, vault.active_key_id());
     print_key_status(&done.by_key);
-    if done.raced > 0 {
-        println!("{} cards changed while this ran; run it again to take them", done.raced);
+    let personal = &done.personal;
+    println!("re-wrapped {} sealed names, e-mails and addresses", personal.rewrapped);
+    if done.raced + personal.raced > 0 {
+        println!("{} rows changed while this ran; run it again to take them", done.raced + personal.raced);
     }
     if let Some((card, e)) = done.unopenable.first() {
         anyhow::bail!(
@@ -443,7 +445,14 @@ async fn rotate_keys(common: Common) -> anyhow::Result<()> {
             done.unopenable.len()
         );
     }
-    if done.by_key.iter().all(|k| k.key_id == vault.active_key_id() && k.enveloped) {
+    if let Some((row, e)) = personal.unopenable.first() {
+        anyhow::bail!(
+            "{} sealed rows could not be re-wrapped (the first, {row}: {e}); add their master key to BUYNOW_VAULT_OLD_KEYS",
+            personal.unopenable.len()
+        );
+    }
+    if done.by_key.iter().all(|k| k.key_id == vault.active_key_id() && k.enveloped) && done.raced + personal.raced == 0
+    {
         println!("every card opens with the active key alone: the old keys can be removed from BUYNOW_VAULT_OLD_KEYS");
     }
     Ok(())

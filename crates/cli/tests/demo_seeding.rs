@@ -35,7 +35,8 @@ async fn two_demo_servers_starting_at_once_seed_the_demo_once() {
         let store = store.clone();
         async move { store.read().await.unwrap().conn().one(sql, vec![]).await.unwrap().int(0).unwrap() }
     };
-    assert_eq!(count("SELECT COUNT(*) FROM customers WHERE email = 'demo@buynow.dev'").await, 1);
+    // One customer: the demo's (its e-mail is sealed, so it is counted, not looked up).
+    assert_eq!(count("SELECT COUNT(*) FROM customers").await, 1);
     assert_eq!(count("SELECT COUNT(*) FROM sellers").await, 1);
     assert_eq!(count("SELECT COUNT(*) FROM products").await, 12);
     for mut server in servers {

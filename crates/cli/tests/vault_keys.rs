@@ -1,6 +1,8 @@
 //! The card vault's master key as an operator meets it: required on PostgreSQL (and a database URL's password
 //! printed nowhere), and rotated while the shop runs, after which the shop starts with the new key alone and
-//! still authorizes the cards saved before. No card number is ever in the database or the logs in clear.
+//! still authorizes the cards saved before, and still finds and opens its customers' sealed e-mails, names and
+//! addresses. No card number is ever in the database or the logs in clear, nor a customer's e-mail or street in
+//! the database.
 
 mod common;
 
@@ -110,6 +112,8 @@ async fn the_master_key_rotates_while_the_shop_runs_and_no_card_number_is_ever_i
     let printed = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{printed}{}", String::from_utf8_lossy(&out.stderr));
     assert!(printed.contains("re-wrapped 2 cards"), "the demo's card and the debit card: {printed}");
+    // The demo customer's e-mail and name, and their address.
+    assert!(printed.contains("re-wrapped 2 sealed names, e-mails and addresses"), "{printed}");
     assert!(printed.contains("the old keys can be removed"), "{printed}");
     // Running it again has nothing left to do.
     let again = buynow(&["keys", "rotate", "--database", &db], &rotating);
@@ -127,6 +131,9 @@ async fn the_master_key_rotates_while_the_shop_runs_and_no_card_number_is_ever_i
     for four in ["4242", "5556", "4444"] {
         assert!(last4.contains(&four), "{four} in {last4:?}");
     }
+    // The e-mail was found by its hash under B (computed again by the rotation), and opens with B alone.
+    let (s, me) = call(&client, "GET", format!("{url}/v1/me"), Some(&token), None, json!(null)).await;
+    assert_eq!((s, me["email"].as_str()), (200, Some(buynow_server::demo::DEMO_EMAIL)), "{me}");
     let buy = json!({"sku": "USB-C-CABLE", "quantity": 1, "payment_method_id": debit});
     let (s, order) = call(&client, "POST", format!("{url}/v1/buy-now"), Some(&token), Some("rotated-1"), buy).await;
     assert_eq!(s, 201, "{order}");
@@ -137,6 +144,12 @@ async fn the_master_key_rotates_while_the_shop_runs_and_no_card_number_is_ever_i
     for number in ["4242424242424242", "5555555555554444", "4000056655665556"] {
         let found = files_holding(dir.path(), number.as_bytes());
         assert!(found.is_empty(), "{number} in clear in {found:?}");
+    }
+    // Nor the demo customer's e-mail or street in the database's files.
+    for personal in [buynow_server::demo::DEMO_EMAIL, "410 Terry Ave N"] {
+        let found: Vec<String> =
+            files_holding(dir.path(), personal.as_bytes()).into_iter().filter(|f| f.contains("shop.db")).collect();
+        assert!(found.is_empty(), "{personal} in clear in {found:?}");
     }
     let logged = std::fs::read_to_string(dir.path().join("c.log")).unwrap();
     assert!(logged.contains("DEBUG") || logged.contains("INFO"), "the logs were kept: {logged}");

@@ -6,11 +6,16 @@
 //! configured (`with_old_key`) until every data key is re-wrapped under the new one (`buynow keys rotate`).
 //! The row id is bound in as associated data, to both the number and its data key, so a sealed number or a
 //! wrapped key copied onto another row does not open.
+//!
+//! Personal data (names, e-mails, postal addresses) is sealed the same way into one self-describing blob
+//! (`seal_blob`), and an e-mail gets a keyed hash beside it (`lookup_hash`) so that sign-in can find its
+//! customer without the e-mail in clear. The hash's key is derived from the master key, so it rotates with it.
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
+use hmac::{Hmac, Mac};
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretBox};
 use std::collections::HashMap;
@@ -117,6 +122,54 @@ impl Vault {
         }))
     }
 
+    /// Seals `plain` for the row `row_id` into one blob that names its master key: version 1 ‖ the key id's
+    /// length ‖ the key id ‖ the wrapped data key ‖ the sealed text.
+    pub fn seal_blob(&self, row_id: &str, plain: &str) -> Vec<u8> {
+        let e = self.seal(row_id, plain);
+        let wrapped = e.wrapped_key.expect("a new envelope has a wrapped key");
+        let mut out = Vec::with_capacity(2 + e.key_id.len() + wrapped.len() + e.sealed.len());
+        out.push(BLOB_VERSION);
+        out.push(u8::try_from(e.key_id.len()).expect("key ids are short"));
+        out.extend_from_slice(e.key_id.as_bytes());
+        out.extend_from_slice(&wrapped);
+        out.extend_from_slice(&e.sealed);
+        out
+    }
+
+    pub fn open_blob(&self, row_id: &str, blob: &[u8]) -> Result<String, VaultError> {
+        self.open(row_id, &blob_envelope(blob)?)
+    }
+
+    /// The blob with its data key wrapped by the active master key, or `None` when it already is; the text
+    /// itself is not opened.
+    pub fn rewrap_blob(&self, row_id: &str, blob: &[u8]) -> Result<Option<Vec<u8>>, VaultError> {
+        let Some(new) = self.rewrap(row_id, &blob_envelope(blob)?)? else { return Ok(None) };
+        let wrapped = new.wrapped_key.expect("a re-wrapped envelope has a wrapped key");
+        let mut out = vec![BLOB_VERSION, u8::try_from(new.key_id.len()).expect("key ids are short")];
+        out.extend_from_slice(new.key_id.as_bytes());
+        out.extend_from_slice(&wrapped);
+        out.extend_from_slice(&new.sealed);
+        Ok(Some(out))
+    }
+
+    /// The keyed hash of `text` (already normalized by its caller) under the active master key: hex, for a
+    /// unique index and an equality look-up.
+    pub fn lookup_hash(&self, text: &str) -> String {
+        lookup_hash_with(self.keys[&self.active].expose_secret(), text)
+    }
+
+    /// The hash under every configured master key, the active one first: while a rotation runs, a row may
+    /// still carry its hash under an older key.
+    pub fn lookup_hashes(&self, text: &str) -> Vec<String> {
+        let mut out = vec![self.lookup_hash(text)];
+        for (id, key) in &self.keys {
+            if *id != self.active {
+                out.push(lookup_hash_with(key.expose_secret(), text));
+            }
+        }
+        out
+    }
+
     fn master(&self, key_id: &str) -> Result<&[u8; 32], VaultError> {
         self.keys.get(key_id).map(|k| k.expose_secret()).ok_or_else(|| VaultError::UnknownKey(key_id.to_string()))
     }
@@ -126,6 +179,36 @@ impl Vault {
         let key: [u8; 32] = bytes.try_into().map_err(|_| VaultError::Tampered)?;
         Ok(SecretBox::new(Box::new(key)))
     }
+}
+
+const BLOB_VERSION: u8 = 1;
+/// A wrapped data key: nonce ‖ 32 sealed bytes ‖ tag.
+const WRAPPED_LEN: usize = 12 + 32 + 16;
+
+fn blob_envelope(blob: &[u8]) -> Result<Envelope, VaultError> {
+    let [BLOB_VERSION, id_len, rest @ ..] = blob else { return Err(VaultError::Tampered) };
+    let id_len = usize::from(*id_len);
+    if rest.len() < id_len + WRAPPED_LEN {
+        return Err(VaultError::Tampered);
+    }
+    let (id, rest) = rest.split_at(id_len);
+    let (wrapped, sealed) = rest.split_at(WRAPPED_LEN);
+    Ok(Envelope {
+        key_id: String::from_utf8(id.to_vec()).map_err(|_| VaultError::Tampered)?,
+        wrapped_key: Some(wrapped.to_vec()),
+        sealed: sealed.to_vec(),
+    })
+}
+
+/// HMAC-SHA256 of `text` under a key derived from the master key (itself an HMAC of a fixed label), so the
+/// hash key is never the encryption key. 16 bytes of it are kept: collisions are out of reach at that length.
+fn lookup_hash_with(master: &[u8; 32], text: &str) -> String {
+    let mut derive = <Hmac<sha2::Sha256> as Mac>::new_from_slice(master).expect("HMAC takes any key length");
+    derive.update(b"buynow lookup hash v1");
+    let key = derive.finalize().into_bytes();
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&key).expect("HMAC takes any key length");
+    mac.update(text.as_bytes());
+    mac.finalize().into_bytes().iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
 fn random_key() -> [u8; 32] {
@@ -235,6 +318,39 @@ mod tests {
         let enveloped = vault.rewrap("pm_1", &legacy).unwrap().expect("a legacy card is upgraded");
         assert!(enveloped.wrapped_key.is_some());
         assert_eq!(vault.open("pm_1", &enveloped).unwrap(), "4000056655665556");
+    }
+
+    #[test]
+    fn a_blob_names_its_key_opens_on_its_row_only_and_survives_rotation() {
+        let old = Vault::generate_key();
+        let vault = Vault::from_base64(&old).unwrap();
+        let blob = vault.seal_blob("addr_1", "77 Zephyrine Quay");
+        assert!(!blob.windows(8).any(|w| w == b"Zephyrin"));
+        assert_eq!(vault.open_blob("addr_1", &blob).unwrap(), "77 Zephyrine Quay");
+        assert_eq!(vault.open_blob("addr_2", &blob), Err(VaultError::Tampered));
+        assert_eq!(vault.open_blob("addr_1", &blob[..40]), Err(VaultError::Tampered));
+        assert_eq!(vault.open_blob("addr_1", &[]), Err(VaultError::Tampered));
+        assert_eq!(vault.rewrap_blob("addr_1", &blob).unwrap(), None);
+        let rotating = Vault::from_base64(&Vault::generate_key()).unwrap().with_old_key(&old).unwrap();
+        let rewrapped = rotating.rewrap_blob("addr_1", &blob).unwrap().expect("under the old key");
+        assert_eq!(rotating.open_blob("addr_1", &rewrapped).unwrap(), "77 Zephyrine Quay");
+        assert_eq!(vault.open_blob("addr_1", &rewrapped), Err(VaultError::UnknownKey(rotating.active.clone())));
+    }
+
+    #[test]
+    fn the_lookup_hash_is_keyed_and_known_under_old_keys_while_they_are_configured() {
+        let old = Vault::generate_key();
+        let a = Vault::from_base64(&old).unwrap();
+        let b = Vault::from_base64(&Vault::generate_key()).unwrap();
+        assert_eq!(a.lookup_hash("pq@example.net"), a.lookup_hash("pq@example.net"));
+        assert_ne!(a.lookup_hash("pq@example.net"), b.lookup_hash("pq@example.net"));
+        assert_ne!(a.lookup_hash("pq@example.net"), a.lookup_hash("pr@example.net"));
+        assert_eq!(a.lookup_hash("x").len(), 32);
+        let rotating = Vault::from_base64(&Vault::generate_key()).unwrap().with_old_key(&old).unwrap();
+        let hashes = rotating.lookup_hashes("pq@example.net");
+        assert_eq!(hashes.len(), 2);
+        assert_eq!(hashes[0], rotating.lookup_hash("pq@example.net"));
+        assert_eq!(hashes[1], a.lookup_hash("pq@example.net"));
     }
 
     #[test]

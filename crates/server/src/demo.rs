@@ -3,10 +3,11 @@
 //! others find it seeded.
 
 use crate::auth::hash_password;
+use crate::personal_data;
 use crate::state::AppState;
 use buynow_domain::card::CardNumber;
 use buynow_domain::values::AddressInput;
-use buynow_domain::{AddressId, CustomerId, Money, PaymentMethodId, PostalAddress};
+use buynow_domain::{AddressId, CustomerId, Email, Money, PaymentMethodId, PostalAddress};
 use buynow_store::catalog::{self, Center, Product};
 use buynow_store::customers::{self, SavedAddress, SavedCard};
 use buynow_store::{Conn, Store, StoreError};
@@ -126,7 +127,9 @@ const PRODUCTS: [DemoProduct; 12] = [
 /// rolls back whole and answers `false`.
 pub async fn seed(state: &AppState) -> Result<bool, StoreError> {
     let store = &state.store;
-    if customers::by_email(&mut store.read().await?.conn(), DEMO_EMAIL).await?.is_some() {
+    let email = Email::parse(DEMO_EMAIL).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let hashes = personal_data::email_hashes(&state.vault, &email);
+    if customers::by_email_hash(&mut store.read().await?.conn(), &hashes).await?.is_some() {
         return Ok(false);
     }
     let password_hash = hash_password(state.config.password_cost, DEMO_PASSWORD.to_string())
@@ -158,7 +161,10 @@ async fn write_demo(
     let now = state.now_micros();
     let customer = CustomerId::new();
     // The unique e-mail first: a second seeder stops here, before it has written anything else.
-    customers::insert(c, customer, DEMO_EMAIL, "Dana Demo", password_hash).await?;
+    let email = Email::parse(DEMO_EMAIL).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let (email_hash, sealed) = personal_data::seal_person(&state.vault, customer, &email, "Dana Demo");
+    customers::insert(c, customers::NewCustomer { id: customer, email_hash: &email_hash, sealed, password_hash })
+        .await?;
     for center in centers() {
         catalog::upsert_center(c, &center).await?;
     }
@@ -190,7 +196,14 @@ async fn write_demo(
         country: "US",
     })
     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let address = SavedAddress { id: AddressId::new(), customer_id: customer, address };
+    let id = AddressId::new();
+    let address = SavedAddress {
+        id,
+        customer_id: customer,
+        region: address.region.clone(),
+        country: address.country.clone(),
+        sealed: personal_data::seal_address(&state.vault, id, &address),
+    };
     customers::insert_address(c, &address).await?;
     customers::set_default_address(c, customer, address.id).await?;
     let number = CardNumber::parse("4242424242424242").map_err(|e| StoreError::Corrupt(e.to_string()))?;

@@ -148,6 +148,8 @@ pub enum StartError {
     Center(#[from] CenterConfigError),
     #[error("mail: {0}")]
     Mail(String),
+    #[error("sealing personal data: {0}")]
+    Seal(#[from] crate::personal_data::SealError),
 }
 
 impl AppState {
@@ -174,6 +176,13 @@ impl AppState {
             payment_settings: RwLock::default(),
             payment_settings_version: RwLock::default(),
         }));
+        let sealed = crate::personal_data::seal_legacy(&state.store, &state.vault).await?;
+        if sealed > 0 {
+            // On SQLite the clear values are also gone from the log; PostgreSQL's dead row versions stay until a
+            // VACUUM FULL of customers, addresses and orders (the README's upgrade note says so).
+            state.store.truncate_log().await?;
+            tracing::info!(rows = sealed, "sealed personal data an earlier version kept in clear");
+        }
         state.reload_centers().await?;
         state.reload_payment_settings().await?;
         state.ensure_carrier_accounts().await?;

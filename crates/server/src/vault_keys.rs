@@ -18,6 +18,8 @@ pub struct Rotation {
     /// Cards changed by another process while this one was at them; a later run takes them.
     pub raced: u64,
     pub by_key: Vec<KeyCount>,
+    /// The personal data (customers' e-mails and names, addresses, orders' ship-to), re-wrapped after the cards.
+    pub personal: crate::personal_data::Rewrap,
 }
 
 /// How many cards' envelopes are under one master key.
@@ -33,6 +35,8 @@ pub struct KeyCount {
 pub enum RotationError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Seal(#[from] crate::personal_data::SealError),
 }
 
 /// Cards per transaction: short enough that Buy Now's writes never wait long behind one.
@@ -76,6 +80,7 @@ pub async fn rotate(store: &Store, vault: &Vault) -> Result<Rotation, RotationEr
         tx.commit().await?;
     }
     done.by_key = status(store).await?;
+    done.personal = crate::personal_data::rewrap(store, vault).await?;
     Ok(done)
 }
 

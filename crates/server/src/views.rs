@@ -61,8 +61,13 @@ pub struct AddressView {
 }
 
 impl AddressView {
-    pub fn new(a: &SavedAddress, default: bool) -> Self {
-        AddressView { id: a.id.to_string(), address: a.address.clone().into(), default }
+    pub fn new(
+        vault: &buynow_payments::Vault,
+        a: &SavedAddress,
+        default: bool,
+    ) -> Result<Self, crate::error::ApiError> {
+        let address = crate::personal_data::address(vault, a)?;
+        Ok(AddressView { id: a.id.to_string(), address: address.into(), default })
     }
 }
 

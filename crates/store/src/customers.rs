@@ -1,23 +1,27 @@
 //! Customers, their sessions, addresses and saved cards.
+//!
+//! A customer's e-mail and name, and an address's lines, are kept sealed by the vault (the server's
+//! `personal_data` seals and opens them); this module stores and finds the sealed blobs and the e-mail's keyed
+//! hash, and never sees them in clear.
 
 use crate::db::Cols;
 use crate::{args, Conn, Row, StoreError};
 use buynow_domain::card::{Brand, Funding};
-use buynow_domain::{AddressId, CustomerId, PaymentMethodId, PostalAddress};
+use buynow_domain::{AddressId, CustomerId, PaymentMethodId};
 use std::sync::LazyLock;
 
 #[derive(Debug, Clone)]
 pub struct Customer {
     pub id: CustomerId,
-    pub email: String,
-    pub name: String,
+    /// The e-mail and name, sealed for this customer's id.
+    pub sealed: Vec<u8>,
     pub password_hash: String,
     pub prime: bool,
     pub default_address_id: Option<AddressId>,
     pub default_payment_method_id: Option<PaymentMethodId>,
 }
 
-const CUSTOMER_COLS: &str = "id, email, name, password_hash, prime, default_address_id, default_payment_method_id";
+const CUSTOMER_COLS: &str = "id, sealed, password_hash, prime, default_address_id, default_payment_method_id";
 
 fn customer(r: &Row) -> Result<Customer, StoreError> {
     customer_at(r, 0)
@@ -28,8 +32,7 @@ fn customer_at(r: &Row, at: usize) -> Result<Customer, StoreError> {
     let c = Cols::new(CUSTOMER_COLS, at);
     Ok(Customer {
         id: r.parsed(c.get("id"), CustomerId::parse)?,
-        email: r.text(c.get("email"))?,
-        name: r.text(c.get("name"))?,
+        sealed: r.blob(c.get("sealed"))?,
         password_hash: r.text(c.get("password_hash"))?,
         prime: r.flag(c.get("prime"))?,
         default_address_id: r
@@ -130,17 +133,20 @@ fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }
 
-/// Inserts a customer; a taken e-mail is `Err` with `is_unique_violation()`.
-pub async fn insert(
-    c: &mut Conn<'_>,
-    id: CustomerId,
-    email: &str,
-    name: &str,
-    password_hash: &str,
-) -> Result<(), StoreError> {
+/// A new customer as stored: the keyed hash of their e-mail, and their e-mail and name sealed.
+pub struct NewCustomer<'a> {
+    pub id: CustomerId,
+    pub email_hash: &'a str,
+    pub sealed: Vec<u8>,
+    pub password_hash: &'a str,
+}
+
+/// Inserts a customer; a taken e-mail (its hash under the active key) is `Err` with `is_unique_violation()`.
+pub async fn insert(c: &mut Conn<'_>, new: NewCustomer<'_>) -> Result<(), StoreError> {
     c.exec(
-        "INSERT INTO customers (id, email, name, password_hash, prime, created_at) VALUES ($1, $2, $3, $4, 0, $5)",
-        args![id.to_string(), email, name, password_hash, crate::now_micros()],
+        "INSERT INTO customers (id, email_hash, legacy_name, sealed, password_hash, prime, created_at) \
+         VALUES ($1, $2, '', $3, $4, 0, $5)",
+        args![new.id.to_string(), new.email_hash, new.sealed, new.password_hash, crate::now_micros()],
     )
     .await
     .map(drop)
@@ -151,9 +157,15 @@ pub async fn by_id(c: &mut Conn<'_>, id: CustomerId) -> Result<Option<Customer>,
     c.opt(&sql, args![id.to_string()]).await?.as_ref().map(customer).transpose()
 }
 
-pub async fn by_email(c: &mut Conn<'_>, email: &str) -> Result<Option<Customer>, StoreError> {
-    let sql = format!("SELECT {CUSTOMER_COLS} FROM customers WHERE email = $1");
-    c.opt(&sql, args![email]).await?.as_ref().map(customer).transpose()
+/// The customer whose e-mail has one of `hashes` (its keyed hash under each configured vault key).
+pub async fn by_email_hash(c: &mut Conn<'_>, hashes: &[String]) -> Result<Option<Customer>, StoreError> {
+    let sql = format!("SELECT {CUSTOMER_COLS} FROM customers WHERE email_hash = $1");
+    for hash in hashes {
+        if let Some(row) = c.opt(&sql, args![hash]).await? {
+            return customer(&row).map(Some);
+        }
+    }
+    Ok(None)
 }
 
 pub async fn set_prime(c: &mut Conn<'_>, id: CustomerId, prime: bool) -> Result<(), StoreError> {
@@ -229,28 +241,26 @@ pub async fn delete_session(c: &mut Conn<'_>, token_hash: &str) -> Result<(), St
 
 // ---- addresses
 
+/// An address as stored: its region and country in clear (routing, promises and tax read them), the whole of
+/// it sealed for its id.
 #[derive(Debug, Clone)]
 pub struct SavedAddress {
     pub id: AddressId,
     pub customer_id: CustomerId,
-    pub address: PostalAddress,
+    pub region: String,
+    pub country: String,
+    pub sealed: Vec<u8>,
 }
 
 pub async fn insert_address(c: &mut Conn<'_>, a: &SavedAddress) -> Result<(), StoreError> {
-    let p = &a.address;
     c.exec(
-        "INSERT INTO addresses (id, customer_id, name, line1, line2, city, region, postal_code, country, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "INSERT INTO addresses (id, customer_id, region, country, sealed, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
         args![
             a.id.to_string(),
             a.customer_id.to_string(),
-            &p.name,
-            &p.line1,
-            p.line2.clone(),
-            &p.city,
-            &p.region,
-            &p.postal_code,
-            &p.country,
+            &a.region,
+            &a.country,
+            a.sealed.clone(),
             crate::now_micros()
         ],
     )
@@ -258,7 +268,7 @@ pub async fn insert_address(c: &mut Conn<'_>, a: &SavedAddress) -> Result<(), St
     .map(drop)
 }
 
-const ADDRESS_COLS: &str = "id, customer_id, name, line1, line2, city, region, postal_code, country";
+const ADDRESS_COLS: &str = "id, customer_id, region, country, sealed";
 
 fn saved_address(r: &Row) -> Result<SavedAddress, StoreError> {
     saved_address_at(r, 0)
@@ -269,15 +279,9 @@ fn saved_address_at(r: &Row, at: usize) -> Result<SavedAddress, StoreError> {
     Ok(SavedAddress {
         id: r.parsed(c.get("id"), AddressId::parse)?,
         customer_id: r.parsed(c.get("customer_id"), CustomerId::parse)?,
-        address: PostalAddress {
-            name: r.text(c.get("name"))?,
-            line1: r.text(c.get("line1"))?,
-            line2: r.opt_text(c.get("line2"))?,
-            city: r.text(c.get("city"))?,
-            region: r.text(c.get("region"))?,
-            postal_code: r.text(c.get("postal_code"))?,
-            country: r.text(c.get("country"))?,
-        },
+        region: r.text(c.get("region"))?,
+        country: r.text(c.get("country"))?,
+        sealed: r.blob(c.get("sealed"))?,
     })
 }
 

@@ -33,6 +33,7 @@ mod pg_readers;
 pub mod placement;
 pub mod returns;
 pub mod sandbox;
+pub mod sealed;
 pub mod shipments;
 mod sqlite;
 pub mod staff;
@@ -186,7 +187,14 @@ const PG_POOL_SIZE: u32 = PG_CONNECTIONS - PG_GROUP_CONNECTIONS - PG_READ_CONNEC
 impl Store {
     /// Opens and migrates the database at `url`: `sqlite://PATH` (created if missing) or `postgres://…`.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
-        Self::open_with(url, sqlite::Durability::Full).await
+        Self::open_with(url, sqlite::Durability::Full, i64::MAX).await
+    }
+
+    /// Opens the database migrated only up to `version`: for tests of an upgrade from a database an earlier
+    /// version wrote.
+    #[doc(hidden)]
+    pub async fn open_at_version(url: &str, version: i64) -> Result<Store, StoreError> {
+        Self::open_with(url, sqlite::Durability::Full, version).await
     }
 
     /// Opens a SQLite database whose commits return once the operating system has them, without waiting for
@@ -195,21 +203,21 @@ impl Store {
     /// system, and a Buy Now waits for one of their commits between the two of its order (what a durable one
     /// cost is in docs/performance.md). PostgreSQL URLs open as `open` does.
     pub async fn open_relaxed(url: &str) -> Result<Store, StoreError> {
-        Self::open_with(url, sqlite::Durability::Relaxed).await
+        Self::open_with(url, sqlite::Durability::Relaxed, i64::MAX).await
     }
 
-    async fn open_with(url: &str, durability: sqlite::Durability) -> Result<Store, StoreError> {
+    async fn open_with(url: &str, durability: sqlite::Durability, version: i64) -> Result<Store, StoreError> {
         // See `batch` for what is grouped on which back end.
         let (engine, writers) = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            (Self::open_postgres(url).await?, PG_POOL_SIZE as usize - 4)
+            (Self::open_postgres(url, version).await?, PG_POOL_SIZE as usize - 4)
         } else {
-            (Self::open_sqlite(url, durability).await?, 1)
+            (Self::open_sqlite(url, durability, version).await?, 1)
         };
         let batch = batch::start(engine.clone(), writers);
         Ok(Store { engine, batch })
     }
 
-    async fn open_sqlite(url: &str, durability: sqlite::Durability) -> Result<Engine, StoreError> {
+    async fn open_sqlite(url: &str, durability: sqlite::Durability, version: i64) -> Result<Engine, StoreError> {
         let path = url
             .strip_prefix("sqlite://")
             .or_else(|| url.strip_prefix("sqlite:"))
@@ -217,20 +225,20 @@ impl Store {
             .ok_or_else(|| StoreError::UnsupportedUrl(redact_url(url)))?;
         let path = std::path::Path::new(path);
         let mut conn = sqlite::open_writer(path, durability)?;
-        migrate::run(&mut Conn(ConnInner::Sqlite(&mut conn))).await?;
+        migrate::run(&mut Conn(ConnInner::Sqlite(&mut conn)), version).await?;
         let read = sqlite::ReadPool::new(path);
         sqlite::spawn_checkpointer(path, Arc::downgrade(&read))?;
         Ok(Engine::Sqlite { read, writer: Arc::new(Mutex::new(Writer { conn, in_tx: false })) })
     }
 
-    async fn open_postgres(url: &str) -> Result<Engine, StoreError> {
+    async fn open_postgres(url: &str, version: i64) -> Result<Engine, StoreError> {
         let options = PgConnectOptions::from_str(url)?
             .statement_cache_capacity(256)
             .options([("synchronous_commit", "on")])
             .log_statements(tracing::log::LevelFilter::Trace);
         let pool = pg_pool(PG_POOL_SIZE).min_connections(1).connect_with(options.clone()).await?;
         let mut conn = pool.acquire().await?;
-        migrate::run(&mut Conn(ConnInner::Pg(&mut conn))).await?;
+        migrate::run(&mut Conn(ConnInner::Pg(&mut conn)), version).await?;
         drop(conn);
         let readers = pg_readers::Readers::new(pg_pool(PG_READ_CONNECTIONS).connect_with(options.clone()).await?);
         // The group statements reach every row by primary key, whatever the tables' size. A prepared
@@ -327,6 +335,20 @@ impl Store {
         batch::enqueue_authorization(&self.batch, a)
             .await
             .unwrap_or_else(|_| Err(StoreError::BatchFailed("the authorization record was dropped unfinished".into())))
+    }
+
+    /// On SQLite, empties the write-ahead log's file (see `sqlite::truncate_wal`); nothing on PostgreSQL, whose
+    /// old row versions go with VACUUM.
+    pub async fn truncate_log(&self) -> Result<(), StoreError> {
+        match &self.engine {
+            Engine::Sqlite { read, .. } => {
+                let path = read.path().to_path_buf();
+                tokio::task::spawn_blocking(move || sqlite::truncate_wal(&path))
+                    .await
+                    .map_err(|e| StoreError::Corrupt(format!("the checkpoint thread stopped: {e}")))?
+            }
+            Engine::Postgres { .. } => Ok(()),
+        }
     }
 
     pub async fn close(&self) {

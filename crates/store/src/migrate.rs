@@ -16,6 +16,7 @@ const SQLITE: &[(i64, &str)] = &[
     (11, include_str!("../migrations/sqlite/0011_audit_trail.sql")),
     (12, include_str!("../migrations/sqlite/0012_support_cases.sql")),
     (13, include_str!("../migrations/sqlite/0013_session_idle.sql")),
+    (14, include_str!("../migrations/sqlite/0014_sealed_personal_data.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_spine.sql")),
@@ -34,9 +35,11 @@ const POSTGRES: &[(i64, &str)] = &[
     (14, include_str!("../migrations/postgres/0014_audit_trail.sql")),
     (15, include_str!("../migrations/postgres/0015_support_cases.sql")),
     (16, include_str!("../migrations/postgres/0016_session_idle.sql")),
+    (17, include_str!("../migrations/postgres/0017_sealed_personal_data.sql")),
 ];
 
-pub(crate) async fn run(c: &mut Conn<'_>) -> Result<(), StoreError> {
+/// Applies the migrations not applied yet, up to `until` (every one: `i64::MAX`).
+pub(crate) async fn run(c: &mut Conn<'_>, until: i64) -> Result<(), StoreError> {
     let backend = c.backend();
     let (migrations, begin) = match backend {
         // IMMEDIATE: two processes starting at once must not both apply a migration.
@@ -56,7 +59,7 @@ pub(crate) async fn run(c: &mut Conn<'_>) -> Result<(), StoreError> {
                 && (e.is_unique_violation() || matches!(e.pg_code().as_deref(), Some("42P07" | "42710"))) => {}
         other => other?,
     }
-    for &(version, sql) in migrations {
+    for &(version, sql) in migrations.iter().filter(|(v, _)| *v <= until) {
         c.batch(begin).await?;
         if backend == Backend::Postgres {
             // Serializes migrating processes without an advisory lock (DESIGN.md: none, for portability).

@@ -32,8 +32,11 @@ fn configure(c: &Connection, durability: Durability) -> Result<(), StoreError> {
         Durability::Full => "FULL",
         Durability::Relaxed => "NORMAL",
     };
+    // secure_delete FAST: a deleted or rewritten row's bytes are zeroed in its page when that costs no extra
+    // write, so personal data replaced (a legacy row sealed, say) does not linger in the file.
     c.execute_batch(&format!(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON;"
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON; \
+         PRAGMA secure_delete = FAST;"
     ))?;
     Ok(())
 }
@@ -82,6 +85,18 @@ pub(crate) fn spawn_checkpointer(path: &Path, alive: Weak<ReadPool>) -> Result<(
     Ok(())
 }
 
+/// Copies the whole write-ahead log back and empties its file: what it held (an older version of a page, say
+/// one with personal data in clear) is gone from the disk, not just superseded. Waits up to 5 s for readers.
+pub(crate) fn truncate_wal(path: &Path) -> Result<(), StoreError> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+    if busy != 0 {
+        return Err(StoreError::Corrupt("the write-ahead log could not be emptied: readers held it".into()));
+    }
+    Ok(())
+}
+
 pub(crate) struct ReadPool {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
@@ -90,6 +105,10 @@ pub(crate) struct ReadPool {
 impl ReadPool {
     pub(crate) fn new(path: &Path) -> Arc<ReadPool> {
         Arc::new(ReadPool { path: path.to_path_buf(), idle: Mutex::new(Vec::new()) })
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
     }
 
     pub(crate) fn acquire(self: &Arc<Self>) -> Result<PooledReader, StoreError> {

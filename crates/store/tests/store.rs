@@ -1,7 +1,7 @@
 //! The store's own guarantees, on a real SQLite file: what the services rely on.
 
 use buynow_domain::card::{Brand, Funding};
-use buynow_domain::{AddressId, PaymentMethodId, PostalAddress};
+use buynow_domain::{AddressId, PaymentMethodId};
 use buynow_domain::{CustomerId, DeliverySpeed, EventKind, Money, OrderId, OrderStatus, PaymentId};
 use buynow_store::catalog::{self, Center, Product};
 use buynow_store::customers::{self, Purchase, SavedAddress, SavedCard};
@@ -74,17 +74,22 @@ async fn customer_with_defaults(store: &Store, email: &str) -> (CustomerId, Addr
     let (id, address, card) = (CustomerId::new(), AddressId::new(), PaymentMethodId::new());
     let mut tx = store.write().await.unwrap();
     let mut c = tx.conn();
-    customers::insert(&mut c, id, email, "Ada", "not a real hash").await.unwrap();
-    let postal = PostalAddress {
-        name: "Ada".into(),
-        line1: "1 Main St".into(),
-        line2: None,
-        city: "Austin".into(),
-        region: "TX".into(),
-        postal_code: "78701".into(),
-        country: "US".into(),
+    // The store keeps what the vault sealed as opaque bytes; these tests need no vault.
+    let new = customers::NewCustomer {
+        id,
+        email_hash: email,
+        sealed: b"sealed e-mail and name".to_vec(),
+        password_hash: "not a real hash",
     };
-    customers::insert_address(&mut c, &SavedAddress { id: address, customer_id: id, address: postal }).await.unwrap();
+    customers::insert(&mut c, new).await.unwrap();
+    let saved = SavedAddress {
+        id: address,
+        customer_id: id,
+        region: "TX".into(),
+        country: "US".into(),
+        sealed: b"sealed address".to_vec(),
+    };
+    customers::insert_address(&mut c, &saved).await.unwrap();
     let saved = SavedCard {
         id: card,
         customer_id: id,
@@ -137,7 +142,7 @@ fn placement_of(
             tax: Money::usd(0),
             total: Money::usd(100),
             address_id: address,
-            ship_to: "{}".into(),
+            ship_to: b"sealed address".to_vec(),
             payment_method_id: card,
             estimated_earliest: "2030-01-01".into(),
             estimated_latest: "2030-01-02".into(),

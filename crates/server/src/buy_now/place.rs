@@ -134,22 +134,25 @@ pub async fn place(state: &AppState, session: &TokenHash, key: String, choices: 
     }
     let view = match recorded {
         // The answer is what was just written: no need to read the order back.
-        Some(answer) => assemble(OrderParts {
-            attempts: Attempt::tender(
-                &answer.payment,
-                answer.applied.as_ref().map_or(answer.entry.at, |e| e.at),
-                answer.entry.at,
-            ),
-            timeline: answer.timeline(placed.entry),
-            authenticate_at: crate::orders::view::authentication_url(state, &answer.payment),
-            order: answer.order,
-            items: placed.items,
-            shipments: pending_views(&placed.shipments),
-            payment: answer.payment,
-            card: Some(card_shown),
-            returns: Vec::new(),
-            picking: false,
-        })?,
+        Some(answer) => assemble(
+            &state.vault,
+            OrderParts {
+                attempts: Attempt::tender(
+                    &answer.payment,
+                    answer.applied.as_ref().map_or(answer.entry.at, |e| e.at),
+                    answer.entry.at,
+                ),
+                timeline: answer.timeline(placed.entry),
+                authenticate_at: crate::orders::view::authentication_url(state, &answer.payment),
+                order: answer.order,
+                items: placed.items,
+                shipments: pending_views(&placed.shipments),
+                payment: answer.payment,
+                card: Some(card_shown),
+                returns: Vec::new(),
+                picking: false,
+            },
+        )?,
         // Authorization still under way (or left to the workers): the order as it now stands.
         None => order_view(state, &mut state.store.read().await?.conn(), customer, order_id).await?,
     };
@@ -234,7 +237,6 @@ fn new_order(
     let sku = q.product.sku.as_str();
     let quantity = q.quantity.get();
     let window = if plan == q.plan { q.window() } else { promise_for(centers, &plan, q.placed_at, q.hold, q.speed)? };
-    let ship_to = serde_json::to_string(&q.address.address).map_err(ApiError::internal)?;
     let at = to_micros(q.placed_at);
     let order = Order {
         id: order_id,
@@ -246,7 +248,9 @@ fn new_order(
         tax: q.totals.tax,
         total: q.totals.total,
         address_id: q.address.id,
-        ship_to,
+        // The address's sealed blob as it is now: the order keeps it if the address changes, and nothing is
+        // sealed on the way.
+        ship_to: q.address.sealed.clone(),
         payment_method_id: q.card.id,
         estimated_earliest: window.earliest.to_string(),
         estimated_latest: window.latest.to_string(),

@@ -46,7 +46,7 @@ pub async fn review(state: &AppState, session: &TokenHash, choices: &Choices) ->
         title: q.product.title.clone(),
         quantity: q.quantity.get(),
         unit_price: q.product.price.into(),
-        address: AddressView::new(&q.address, is_default_address),
+        address: AddressView::new(&state.vault, &q.address, is_default_address)?,
         payment_method: PaymentMethodView::new(&q.card, is_default_card),
         gift_card_applied: MoneyView::from(q.gift_card.unwrap_or(Money::zero(q.totals.total.currency()))),
         delivery_options: q.option_views(),

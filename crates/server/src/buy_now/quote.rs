@@ -10,7 +10,7 @@ use buynow_domain::ledger::Account;
 use buynow_domain::pricing::{self, ShippingContext, Totals};
 use buynow_domain::promise::{self, DeliveryWindow};
 use buynow_domain::sourcing::{self, Allocation, CenterStock};
-use buynow_domain::{AddressId, CustomerId, DeliverySpeed, InvalidValue, Money, PaymentMethodId, PostalAddress};
+use buynow_domain::{AddressId, CustomerId, DeliverySpeed, InvalidValue, Money, PaymentMethodId};
 use buynow_domain::{Quantity, Sku};
 use buynow_logistics::{carriers, Place};
 use buynow_store::catalog::{self, Product, StockLevel};
@@ -139,7 +139,7 @@ pub fn rank_centers(
     state: &AppState,
     centers: &Centers,
     product: &Product,
-    address: &PostalAddress,
+    address: &SavedAddress,
     ready: DateTime<Utc>,
     hold: Duration,
     speed: DeliverySpeed,
@@ -287,7 +287,7 @@ pub async fn quote(
     let hold = if product.fulfilled_by_store() { state.config.hold_store } else { state.config.hold_seller };
     let ctx = ShippingContext { member: customer.prime, prime_eligible: product.prime_eligible };
     let speed = choices.delivery_speed.unwrap_or_else(|| ctx.default_speed());
-    let ranks = rank_centers(state, &centers, &product, &address.address, now, hold, speed)?;
+    let ranks = rank_centers(state, &centers, &product, &address, now, hold, speed)?;
     let plan = match stock {
         StockCheck::Require => {
             let levels = catalog::stock_levels(c, sku).await?;
@@ -310,7 +310,7 @@ pub async fn quote(
         options.push((s, fee, promise_for(&centers, &plan, now, hold, s)?));
     }
     let fee = options.iter().find(|(s, _, _)| *s == speed).map(|(_, f, _)| *f).expect("every speed is an option");
-    let tax_bp = state.taxes.rate_bp(&address.address.country, &address.address.region);
+    let tax_bp = state.taxes.rate_bp(&address.country, &address.region);
     let totals = pricing::totals(product.price, choices.quantity, fee, tax_bp).map_err(|_| too_large())?;
     let gift_card = gift_balance.map(|b| Money::new(b.clamp(0, totals.total.minor()), totals.total.currency()));
     Ok(Ok(Quote {

@@ -1,6 +1,7 @@
 use crate::auth::CustomerAuth;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::Json;
+use crate::personal_data;
 use crate::state::AppState;
 use crate::views::AddressView;
 use axum::extract::{Path, State};
@@ -45,7 +46,14 @@ pub async fn add_address(
         postal_code: &body.postal_code,
         country: &body.country,
     })?;
-    let saved = SavedAddress { id: AddressId::new(), customer_id: customer, address };
+    let id = AddressId::new();
+    let saved = SavedAddress {
+        id,
+        customer_id: customer,
+        region: address.region.clone(),
+        country: address.country.clone(),
+        sealed: personal_data::seal_address(&state.vault, id, &address),
+    };
     let mut tx = state.store.write().await?;
     let current = customers::by_id(&mut tx.conn(), customer).await?.ok_or(ApiError::Unauthorized)?;
     customers::insert_address(&mut tx.conn(), &saved).await?;
@@ -54,7 +62,7 @@ pub async fn add_address(
         customers::set_default_address(&mut tx.conn(), customer, saved.id).await?;
     }
     tx.commit().await?;
-    Ok((StatusCode::CREATED, axum::Json(AddressView::new(&saved, default))))
+    Ok((StatusCode::CREATED, axum::Json(AddressView::new(&state.vault, &saved, default)?)))
 }
 
 /// The customer's saved addresses.
@@ -67,7 +75,11 @@ pub async fn list_addresses(
     let mut read = state.store.read().await?;
     let me = customers::by_id(&mut read.conn(), customer).await?.ok_or(ApiError::Unauthorized)?;
     let all = customers::addresses(&mut read.conn(), customer).await?;
-    Ok(axum::Json(all.iter().map(|a| AddressView::new(a, Some(a.id) == me.default_address_id)).collect()))
+    Ok(axum::Json(
+        all.iter()
+            .map(|a| AddressView::new(&state.vault, a, Some(a.id) == me.default_address_id))
+            .collect::<Result<_, _>>()?,
+    ))
 }
 
 /// Make a saved address the default for Buy Now.
@@ -84,5 +96,5 @@ pub async fn make_default(
     let saved = all.into_iter().find(|a| a.id == id).ok_or(ApiError::NotFound("address"))?;
     customers::set_default_address(&mut tx.conn(), customer, id).await?;
     tx.commit().await?;
-    Ok(axum::Json(AddressView::new(&saved, true)))
+    Ok(axum::Json(AddressView::new(&state.vault, &saved, true)?))
 }

@@ -32,7 +32,7 @@ pub async fn join(
     let Plan::Prime = body.plan;
     let mut tx = state.store.write().await?;
     customers::set_prime(&mut tx.conn(), id, true).await?;
-    let view = customer_view(&mut tx.conn(), id).await?;
+    let view = customer_view(&state.vault, &mut tx.conn(), id).await?;
     tx.commit().await?;
     Ok(axum::Json(view))
 }

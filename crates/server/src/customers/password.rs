@@ -36,7 +36,7 @@ pub async fn change(
 ) -> ApiResult<StatusCode> {
     let id = session.customer(&state).await?;
     let customer = customers::by_id(&mut state.store.read().await?.conn(), id).await?.ok_or(ApiError::Unauthorized)?;
-    state.limits.sign_in(&customer.email, address)?;
+    state.limits.sign_in(&crate::personal_data::person(&state.vault, &customer)?.email, address)?;
     let new = Password::parse(body.new_password).map_err(|e| InvalidValue::new("new_password", e.reason))?;
     let ok = verify_password(state.config.password_cost, body.current_password, Some(customer.password_hash)).await?;
     let who = id.to_string();

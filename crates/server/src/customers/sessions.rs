@@ -1,6 +1,7 @@
 use crate::auth::{new_token, verify_password, SessionToken};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ClientAddress, Json, RequestId};
+use crate::personal_data;
 use crate::services::audit;
 use crate::state::AppState;
 use axum::extract::State;
@@ -38,7 +39,10 @@ pub async fn sign_in(
     // Before the password is hashed: a flood is turned away for the price of a map look-up.
     state.limits.sign_in(&body.email, address)?;
     let customer = match Email::parse(&body.email) {
-        Ok(email) => customers::by_email(&mut state.store.read().await?.conn(), email.as_str()).await?,
+        Ok(email) => {
+            let hashes = personal_data::email_hashes(&state.vault, &email);
+            customers::by_email_hash(&mut state.store.read().await?.conn(), &hashes).await?
+        }
         Err(_) => None,
     };
     let hash = customer.as_ref().map(|c| c.password_hash.clone());

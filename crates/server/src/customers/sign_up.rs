@@ -1,6 +1,7 @@
 use crate::auth::hash_password;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::Json;
+use crate::personal_data;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -39,11 +40,18 @@ pub async fn sign_up(
     let password = Password::parse(body.password)?;
     let hash = hash_password(state.config.password_cost, password.expose().to_string()).await?;
     let id = CustomerId::new();
+    let (email_hash, sealed) = personal_data::seal_person(&state.vault, id, &email, name.as_str());
+    let taken = || ApiError::Conflict("email_taken", "an account with this e-mail already exists".into());
     let mut tx = state.store.write().await?;
-    match customers::insert(&mut tx.conn(), id, email.as_str(), name.as_str(), &hash).await {
-        Err(e) if e.is_unique_violation() => {
-            return Err(ApiError::Conflict("email_taken", "an account with this e-mail already exists".into()))
-        }
+    // While a key rotation runs, the e-mail may be stored under an older key's hash, which the unique index
+    // (on the active key's) does not see.
+    let hashes = personal_data::email_hashes(&state.vault, &email);
+    if hashes.len() > 1 && customers::by_email_hash(&mut tx.conn(), &hashes[1..]).await?.is_some() {
+        return Err(taken());
+    }
+    let new = customers::NewCustomer { id, email_hash: &email_hash, sealed, password_hash: &hash };
+    match customers::insert(&mut tx.conn(), new).await {
+        Err(e) if e.is_unique_violation() => return Err(taken()),
         other => other?,
     }
     tx.commit().await?;

@@ -16,7 +16,7 @@ use buynow_notify::message::{render, Letter};
 use buynow_notify::webhook::Outcome as WebhookOutcome;
 use buynow_notify::{OutgoingMail, SendError};
 use buynow_store::notifications::{self, Channel, Delivery, NewDelivery, Outcome};
-use buynow_store::{customers, StoreError};
+use buynow_store::StoreError;
 use futures::StreamExt;
 use rand::Rng;
 use std::time::{Duration, Instant};
@@ -94,21 +94,12 @@ async fn fan_out(state: &AppState) -> Result<usize, StoreError> {
         return Ok(0);
     }
     let subscriptions = notifications::subscriptions(&mut tx.conn()).await?;
-    let mut emails = std::collections::HashMap::new();
     for event in &events {
         if event.kind.is_customer_facing() {
-            let address = match emails.get(&event.customer_id) {
-                Some(known) => Option::clone(known),
-                None => {
-                    let found = customers::by_id(&mut tx.conn(), event.customer_id).await?.map(|c| c.email);
-                    emails.insert(event.customer_id, found.clone());
-                    found
-                }
-            };
-            if let Some(address) = &address {
-                let email = NewDelivery { event, channel: Channel::Email, target: address };
-                notifications::add_delivery(&mut tx.conn(), email, now).await?;
-            }
+            // The e-mail names its customer, whose address is opened only to send it: it is never stored.
+            let customer = event.customer_id.to_string();
+            let email = NewDelivery { event, channel: Channel::Email, target: &customer };
+            notifications::add_delivery(&mut tx.conn(), email, now).await?;
             for s in subscriptions.iter().filter(|s| s.wants(event.kind)) {
                 let webhook = NewDelivery { event, channel: Channel::Webhook, target: &s.id };
                 notifications::add_delivery(&mut tx.conn(), webhook, now).await?;
@@ -246,9 +237,9 @@ fn backoff(state: &AppState, attempt: u32) -> i64 {
 }
 
 async fn send_email(state: &AppState, d: &Delivery, order: &note::Told) -> Result<Sent, String> {
-    let (view, customer) = (&order.view, &order.customer);
+    let (view, person) = (&order.view, &order.person);
     let amount = note::amount_for(state, d, view).await;
-    let note = note::order_note(state, view, &customer.name);
+    let note = note::order_note(state, view, &person.name);
     let message = note::message_for(state, d).await;
     let letter = Letter { kind: d.kind, note: &note, amount, message: message.as_deref() };
     let Some(rendered) = render(&letter) else {
@@ -258,15 +249,17 @@ async fn send_email(state: &AppState, d: &Delivery, order: &note::Told) -> Resul
         event_id: &d.event_id,
         kind: d.kind,
         order_id: &view.id,
-        to_address: &d.target,
-        to_name: &customer.name,
+        to_address: &person.email,
+        to_name: &person.name,
         rendered: &rendered,
     };
+    // A mail server's refusal often quotes the recipient; what is stored of it must not.
+    let scrub = |e: String| e.replace(&person.email, "<the customer's address>");
     match state.mailer.send(&mail).await {
         Ok(()) => Ok(Sent::Yes),
         // A refusal for good is not retried: its attempts would only be refused again.
-        Err(SendError::Permanent(e)) => Ok(Sent::Gone(format!("refused for good: {e}"))),
-        Err(SendError::Transient(e)) => Err(e),
+        Err(SendError::Permanent(e)) => Ok(Sent::Gone(format!("refused for good: {}", scrub(e)))),
+        Err(SendError::Transient(e)) => Err(scrub(e)),
     }
 }
 

@@ -2,19 +2,21 @@
 //! goes out.
 
 use crate::orders::view::order_view;
+use crate::personal_data::Person;
 use crate::state::AppState;
 use crate::views::OrderView;
 use buynow_domain::{EventKind, OrderId};
 use buynow_notify::format::zone_of;
 use buynow_notify::message::{ItemLine, OrderNote, ParcelLine};
-use buynow_store::customers::{self, Customer};
+use buynow_store::customers;
 use buynow_store::notifications::Delivery;
 use std::collections::HashMap;
 
 /// An order as its messages tell it: the order as its customer sees it, and the customer.
 pub struct Told {
     pub view: OrderView,
-    pub customer: Customer,
+    /// Whom it goes to: the customer's e-mail and name, opened for the send.
+    pub person: Person,
 }
 
 /// The orders of a batch of deliveries, each read once, on one read connection.
@@ -33,9 +35,10 @@ pub async fn orders_for(state: &AppState, due: &[Delivery]) -> HashMap<OrderId, 
                 .await
                 .map_err(|e| e.to_string())?
                 .ok_or("the customer is gone")?;
+            let person = crate::personal_data::person(&state.vault, &customer).map_err(|e| e.to_string())?;
             let view =
                 order_view(state, &mut read.conn(), d.customer_id, d.order_id).await.map_err(|e| e.to_string())?;
-            Ok::<_, String>(Told { view, customer })
+            Ok::<_, String>(Told { view, person })
         }
         .await;
         out.insert(d.order_id, told);

@@ -4,9 +4,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::views::*;
 use buynow_domain::card::Brand;
-use buynow_domain::{
-    CustomerId, Money, OrderId, OrderStatus, PaymentStatus, PostalAddress, ShipmentId, ShipmentStatus,
-};
+use buynow_domain::{CustomerId, Money, OrderId, OrderStatus, PaymentStatus, ShipmentId, ShipmentStatus};
 use buynow_payments::DeclineCode;
 use buynow_store::orders::{self, Item, Order, TimelineEntry};
 use buynow_store::payments::Payment;
@@ -50,18 +48,21 @@ pub async fn render(state: &AppState, c: &mut Conn<'_>, order: Order) -> ApiResu
     let picking = rows
         .iter()
         .any(|s| !matches!(s.status, ShipmentStatus::Pending | ShipmentStatus::Released | ShipmentStatus::Cancelled));
-    assemble(OrderParts {
-        order,
-        items,
-        shipments,
-        timeline,
-        payment,
-        attempts,
-        card: card.map(|c| (c.brand, c.last4)),
-        returns,
-        picking,
-        authenticate_at,
-    })
+    assemble(
+        &state.vault,
+        OrderParts {
+            order,
+            items,
+            shipments,
+            timeline,
+            payment,
+            attempts,
+            card: card.map(|c| (c.brand, c.last4)),
+            returns,
+            picking,
+            authenticate_at,
+        },
+    )
 }
 
 /// Where the customer authenticates a payment that waits for it: the processor's page, which sends them back
@@ -194,10 +195,10 @@ pub fn return_view(r: Return) -> ReturnView {
 
 /// The view of an order from its parts: from the database (`render`), or from what a placement has just
 /// written, so Buy Now's answer needs no second read of it.
-pub fn assemble(parts: OrderParts) -> ApiResult<OrderView> {
+pub fn assemble(vault: &buynow_payments::Vault, parts: OrderParts) -> ApiResult<OrderView> {
     let OrderParts { order, items, shipments, timeline, payment, attempts, card, returns, picking, authenticate_at } =
         parts;
-    let ship_to: PostalAddress = serde_json::from_str(&order.ship_to).map_err(ApiError::internal)?;
+    let ship_to = crate::personal_data::ship_to(vault, &order)?;
     let decline = payment.decline_code.as_deref();
     let message = match order.status {
         OrderStatus::PaymentActionRequired if payment.status == PaymentStatus::RequiresAuthentication => {

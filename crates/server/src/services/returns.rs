@@ -112,7 +112,7 @@ pub async fn request(
     }
     let center =
         rows.first().map(|s| s.center.clone()).ok_or_else(|| ApiError::internal("an order with no shipment"))?;
-    let to: PostalAddress = serde_json::from_str(&order.ship_to).map_err(ApiError::internal)?;
+    let to = crate::personal_data::ship_to(&state.vault, order)?;
     let tracking = book_return(c, state, order, &center, &to, now).await?;
     let ret = Return {
         id: ReturnId::new(),
@@ -175,7 +175,7 @@ pub async fn label(c: &mut Conn<'_>, state: &AppState, order: &Order, id: Return
     let carrier = state.carrier(&ret.carrier).ok_or_else(|| ApiError::internal("unknown return carrier"))?;
     let centers = state.centers();
     let info = centers.by_code.get(&ret.center).ok_or_else(|| ApiError::internal("unknown center"))?;
-    let from: PostalAddress = serde_json::from_str(&order.ship_to).map_err(ApiError::internal)?;
+    let from = crate::personal_data::ship_to(&state.vault, order)?;
     let doc = Label {
         carrier: carrier.name.into(),
         service: "Return".into(),

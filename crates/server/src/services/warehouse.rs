@@ -294,7 +294,7 @@ pub async fn ship(
         orders_of.push(orders::lock(c, *oid).await?.ok_or(ApiError::NotFound("order"))?);
     }
     let first = orders_of.first().ok_or(ApiError::NotFound("order"))?;
-    let address: PostalAddress = serde_json::from_str(&first.ship_to).map_err(ApiError::internal)?;
+    let address = crate::personal_data::ship_to(&state.vault, first)?;
     let promised_by = orders_of
         .iter()
         .filter_map(|o| NaiveDate::from_str(&o.estimated_latest).ok())
@@ -476,7 +476,7 @@ pub async fn label(c: &mut Conn<'_>, state: &AppState, id: ShipmentId, actor: &A
     };
     let carrier = state.carrier(code).ok_or_else(|| ApiError::internal(format!("unknown carrier {code}")))?;
     let order = orders::get(c, p.head.order_id).await?.ok_or(ApiError::NotFound("order"))?;
-    let to: PostalAddress = serde_json::from_str(&order.ship_to).map_err(ApiError::internal)?;
+    let to = crate::personal_data::ship_to(&state.vault, &order)?;
     let service = p.head.service.as_deref().and_then(|s| carrier.service(s)).map_or("", |s| s.name);
     let shipped = p.head.shipped_at.map(buynow_store::from_micros).unwrap_or_else(|| state.now());
     let doc = Label {

@@ -192,7 +192,7 @@ async fn render(state: &AppState, shopper: &Shopper, shown: Shown<'_>) -> Result
         h1 { "Your account" }
         section.card aria-labelledby="profile" {
             h2 #profile { "Profile" }
-            p { (c.name) " · " (c.email) }
+            p { (shopper.person.name) " · " (shopper.person.email) }
             @if c.prime {
                 p { span.prime { "prime" } " You are a Prime member: free Two-Day delivery on eligible items." }
             } @else {

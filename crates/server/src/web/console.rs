@@ -308,7 +308,8 @@ pub async fn orders(
     } else if let Ok(id) = OrderId::parse(q) {
         orders::get(&mut read.conn(), id).await.map_err(ApiError::from)?.into_iter().collect()
     } else if let Ok(email) = Email::parse(q) {
-        match customers::by_email(&mut read.conn(), email.as_str()).await.map_err(ApiError::from)? {
+        let hashes = crate::personal_data::email_hashes(&state.vault, &email);
+        match customers::by_email_hash(&mut read.conn(), &hashes).await.map_err(ApiError::from)? {
             Some(c) => orders::for_customer(&mut read.conn(), c.id, 50).await.map_err(ApiError::from)?,
             None => Vec::new(),
         }

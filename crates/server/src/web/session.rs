@@ -8,6 +8,7 @@
 use super::page::PageError;
 use crate::auth::{staff_member, token_hash, StaffMember, TokenHash};
 use crate::error::ApiError;
+use crate::personal_data::{self, Person};
 use crate::services::warehouse::Actor;
 use crate::state::AppState;
 use axum::extract::{FromRequestParts, Request};
@@ -95,13 +96,15 @@ pub fn expected_csrf(headers: &HeaderMap, path: &str) -> Option<String> {
 /// A shop visitor, signed in or not.
 pub struct Visitor {
     pub customer: Option<Customer>,
+    /// The customer's e-mail and name, opened for the page.
+    pub person: Option<Person>,
     pub session: Option<TokenHash>,
     pub csrf: String,
 }
 
 impl Visitor {
     pub fn name(&self) -> Option<&str> {
-        self.customer.as_ref().map(|c| c.name.as_str())
+        self.person.as_ref().map(|p| p.name.as_str())
     }
 }
 
@@ -111,7 +114,7 @@ impl FromRequestParts<AppState> for Visitor {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
         let csrf = expected_csrf(&parts.headers, "/").unwrap_or_default();
         let Some(token) = cookie(&parts.headers, SESSION).filter(|t| t.starts_with("bnt_")) else {
-            return Ok(Visitor { customer: None, session: None, csrf });
+            return Ok(Visitor { customer: None, person: None, session: None, csrf });
         };
         let hash = TokenHash(token_hash(&token));
         let id = hash.live(state).await?;
@@ -121,20 +124,27 @@ impl FromRequestParts<AppState> for Visitor {
             None => None,
         };
         let session = customer.is_some().then_some(hash);
-        Ok(Visitor { customer, session, csrf })
+        let person = customer.as_ref().map(|c| personal_data::person(&state.vault, c)).transpose()?;
+        Ok(Visitor { customer, person, session, csrf })
     }
 }
 
 /// A signed-in customer; anyone else is sent to sign in, and brought back here after.
 pub struct Shopper {
     pub customer: Customer,
+    pub person: Person,
     pub session: TokenHash,
     pub csrf: String,
 }
 
 impl Shopper {
     pub fn visitor(&self) -> Visitor {
-        Visitor { customer: Some(self.customer.clone()), session: None, csrf: self.csrf.clone() }
+        Visitor {
+            customer: Some(self.customer.clone()),
+            person: Some(self.person.clone()),
+            session: None,
+            csrf: self.csrf.clone(),
+        }
     }
 }
 
@@ -143,8 +153,10 @@ impl FromRequestParts<AppState> for Shopper {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let visitor = Visitor::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?;
-        match (visitor.customer, visitor.session) {
-            (Some(customer), Some(session)) => Ok(Shopper { customer, session, csrf: visitor.csrf }),
+        match (visitor.customer, visitor.person, visitor.session) {
+            (Some(customer), Some(person), Some(session)) => {
+                Ok(Shopper { customer, person, session, csrf: visitor.csrf })
+            }
             _ => Err(sign_in_first(parts, "/signin")),
         }
     }

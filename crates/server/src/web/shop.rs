@@ -221,6 +221,12 @@ async fn render_review(
         Ok(saved) => saved,
         Err(e) => return PageError(e.into()).into_response(),
     };
+    let opened: Result<Vec<_>, ApiError> =
+        addresses.iter().map(|a| crate::personal_data::address(&state.vault, a).map(|p| (a.id, p))).collect();
+    let addresses = match opened {
+        Ok(addresses) => addresses,
+        Err(e) => return PageError(e).into_response(),
+    };
     // The cards this item may be paid with (the shop's settings, narrowed by its seller's): the others are
     // shown but cannot be chosen, and when the default is one of them an accepted card is offered in its place.
     let accepted = state.payment_settings().for_item(product.as_ref().map_or("store", |p| p.fulfilled_by.as_str()));
@@ -265,11 +271,11 @@ async fn render_review(
                             summary { "Change" span.visually-hidden { " shipping address" } }
                             fieldset {
                                 legend.visually-hidden { "Shipping address" }
-                                @for a in &addresses {
-                                    @let id = a.id.to_string();
+                                @for (address_id, a) in &addresses {
+                                    @let id = address_id.to_string();
                                     label.choice {
                                         input type="radio" name="address_id" value=(id) checked[id == r.address.id];
-                                        (a.address.name) ", " (a.address.line1) ", " (a.address.city) " " (a.address.region)
+                                        (a.name) ", " (a.line1) ", " (a.city) " " (a.region)
                                     }
                                 }
                                 a href="/account#addresses" { "Add an address" }

@@ -64,9 +64,15 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(config: Config) -> TestApp {
+    let db = TestDb::new(backend_under_test(), "server test")
+        .await
+        .expect("BUYNOW_TEST_BACKEND=postgres needs a reachable PostgreSQL");
+    spawn_app_on(db, config).await
+}
+
+/// A server on a database made beforehand (by an earlier version's schema, say).
+pub async fn spawn_app_on(db: TestDb, config: Config) -> TestApp {
     let backend = backend_under_test();
-    let db =
-        TestDb::new(backend, "server test").await.expect("BUYNOW_TEST_BACKEND=postgres needs a reachable PostgreSQL");
     let store = db.open().await;
     buynow_server::demo::ensure_centers(&store).await.expect("centers");
     let sandbox =
