@@ -17,6 +17,7 @@ pub mod notifications;
 pub mod openapi;
 pub mod ops;
 pub mod orders;
+pub mod parse_errors;
 pub mod personal_data;
 pub mod products;
 pub mod rate_limit;

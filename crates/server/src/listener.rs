@@ -1,8 +1,8 @@
 //! Accepting connections: HTTP/1.1 and HTTP/2 (hyper), over TLS when a certificate is configured, with the
 //! limits a server facing the internet needs and `axum::serve` does not set: a client gets a few seconds to
 //! finish its TLS handshake and to send its request's head, or the connection is closed (a client that sends
-//! half its headers and waits would otherwise hold its connection forever). Stopping finishes the requests in
-//! flight.
+//! half its headers and waits would otherwise hold its connection forever), and a head hyper cannot read is
+//! answered in problem+json (`parse_errors`). Stopping finishes the requests in flight.
 
 use axum::extract::ConnectInfo;
 use axum::Router;
@@ -18,6 +18,8 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
+
+use crate::parse_errors::ProblemHeads;
 
 /// How long stopping waits for the requests in flight.
 const DRAIN: Duration = Duration::from_secs(30);
@@ -100,12 +102,17 @@ pub async fn run(
             let served = match tls {
                 None => {
                     watcher
-                        .watch(builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned())
+                        .watch(
+                            builder
+                                .serve_connection_with_upgrades(TokioIo::new(ProblemHeads::new(stream)), service)
+                                .into_owned(),
+                        )
                         .await
                 }
                 Some(acceptor) => match tokio::time::timeout(head_timeout, acceptor.accept(stream)).await {
                     Ok(Ok(tls_stream)) => {
-                        let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls_stream), service);
+                        let conn = builder
+                            .serve_connection_with_upgrades(TokioIo::new(ProblemHeads::new(tls_stream)), service);
                         watcher.watch(conn.into_owned()).await
                     }
                     Ok(Err(e)) => return tracing::debug!(%peer, error = %e, "TLS handshake failed"),

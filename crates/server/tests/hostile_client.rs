@@ -95,3 +95,43 @@ async fn a_path_that_is_not_utf8_gets_problem_json_and_every_answer_has_the_secu
     }
     app.stop().await;
 }
+
+/// Sends `raw` on a connection of its own and reads the answer until the server closes it: (status, content
+/// type, body).
+async fn raw_exchange(app: &TestApp, raw: &[u8]) -> (u16, String, serde_json::Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(app.url.trim_start_matches("http://")).await.unwrap();
+    // The server may answer and close before it has read all of a request this large: what it answered counts.
+    let _ = stream.write_all(raw).await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read_to_end(&mut answer)).await;
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or_else(|| panic!("an answer: {text:?}"));
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("a status line");
+    let content_type = head
+        .lines()
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-type: ").map(str::to_string))
+        .unwrap_or_default();
+    (status, content_type, serde_json::from_str(body).unwrap_or(serde_json::Value::Null))
+}
+
+#[tokio::test]
+async fn a_head_hyper_cannot_read_is_answered_in_problem_json_without_what_was_sent() {
+    let app = spawn_app().await;
+    let control = b"GET /v1/products HTTP/1.1\r\nHost: shop\r\nX-Note: secret\x01value\r\n\r\n".to_vec();
+    let many: String = (0..200).map(|i| format!("X-Header-{i}: v\r\n")).collect();
+    let many = format!("GET /v1/products HTTP/1.1\r\nHost: shop\r\n{many}\r\n").into_bytes();
+    let long = format!("GET /v1/products?q={} HTTP/1.1\r\nHost: shop\r\n\r\n", "a".repeat(70_000)).into_bytes();
+    for (raw, status, code) in
+        [(control, 400, "malformed_request"), (many, 431, "headers_too_large"), (long, 414, "uri_too_long")]
+    {
+        let (got, content_type, body) = raw_exchange(&app, &raw).await;
+        assert_eq!((got, content_type.as_str()), (status, "application/problem+json"), "{code}: {body}");
+        assert_eq!(problem_code(&body), code, "{body}");
+        assert_eq!(body["status"], status);
+        assert!(!body.to_string().contains("secret"), "{body}");
+    }
+    // The server goes on serving.
+    assert_eq!(app.get("/v1/products", None).await.0, StatusCode::OK);
+    app.stop().await;
+}
