@@ -125,15 +125,7 @@ impl Vault {
     /// Seals `plain` for the row `row_id` into one blob that names its master key: version 1 ‖ the key id's
     /// length ‖ the key id ‖ the wrapped data key ‖ the sealed text.
     pub fn seal_blob(&self, row_id: &str, plain: &str) -> Vec<u8> {
-        let e = self.seal(row_id, plain);
-        let wrapped = e.wrapped_key.expect("a new envelope has a wrapped key");
-        let mut out = Vec::with_capacity(2 + e.key_id.len() + wrapped.len() + e.sealed.len());
-        out.push(BLOB_VERSION);
-        out.push(u8::try_from(e.key_id.len()).expect("key ids are short"));
-        out.extend_from_slice(e.key_id.as_bytes());
-        out.extend_from_slice(&wrapped);
-        out.extend_from_slice(&e.sealed);
-        out
+        blob_of(self.seal(row_id, plain))
     }
 
     pub fn open_blob(&self, row_id: &str, blob: &[u8]) -> Result<String, VaultError> {
@@ -143,13 +135,7 @@ impl Vault {
     /// The blob with its data key wrapped by the active master key, or `None` when it already is; the text
     /// itself is not opened.
     pub fn rewrap_blob(&self, row_id: &str, blob: &[u8]) -> Result<Option<Vec<u8>>, VaultError> {
-        let Some(new) = self.rewrap(row_id, &blob_envelope(blob)?)? else { return Ok(None) };
-        let wrapped = new.wrapped_key.expect("a re-wrapped envelope has a wrapped key");
-        let mut out = vec![BLOB_VERSION, u8::try_from(new.key_id.len()).expect("key ids are short")];
-        out.extend_from_slice(new.key_id.as_bytes());
-        out.extend_from_slice(&wrapped);
-        out.extend_from_slice(&new.sealed);
-        Ok(Some(out))
+        Ok(self.rewrap(row_id, &blob_envelope(blob)?)?.map(blob_of))
     }
 
     /// The keyed hash of `text` (already normalized by its caller) under the active master key: hex, for a
@@ -184,6 +170,18 @@ impl Vault {
 const BLOB_VERSION: u8 = 1;
 /// A wrapped data key: nonce ‖ 32 sealed bytes ‖ tag.
 const WRAPPED_LEN: usize = 12 + 32 + 16;
+
+/// An envelope with its data key wrapped (every new or re-wrapped one), as one blob.
+fn blob_of(e: Envelope) -> Vec<u8> {
+    let wrapped = e.wrapped_key.expect("a new or re-wrapped envelope has a wrapped key");
+    let mut out = Vec::with_capacity(2 + e.key_id.len() + wrapped.len() + e.sealed.len());
+    out.push(BLOB_VERSION);
+    out.push(u8::try_from(e.key_id.len()).expect("key ids are short"));
+    out.extend_from_slice(e.key_id.as_bytes());
+    out.extend_from_slice(&wrapped);
+    out.extend_from_slice(&e.sealed);
+    out
+}
 
 fn blob_envelope(blob: &[u8]) -> Result<Envelope, VaultError> {
     let [BLOB_VERSION, id_len, rest @ ..] = blob else { return Err(VaultError::Tampered) };

@@ -7,9 +7,9 @@ use crate::personal_data;
 use crate::state::AppState;
 use buynow_domain::card::CardNumber;
 use buynow_domain::values::AddressInput;
-use buynow_domain::{AddressId, CustomerId, Email, Money, PaymentMethodId, PostalAddress};
+use buynow_domain::{CustomerId, Email, Money, PaymentMethodId, PostalAddress};
 use buynow_store::catalog::{self, Center, Product};
-use buynow_store::customers::{self, SavedAddress, SavedCard};
+use buynow_store::customers::{self, SavedCard};
 use buynow_store::{Conn, Store, StoreError};
 
 pub const DEMO_EMAIL: &str = "demo@buynow.dev";
@@ -196,14 +196,7 @@ async fn write_demo(
         country: "US",
     })
     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let id = AddressId::new();
-    let address = SavedAddress {
-        id,
-        customer_id: customer,
-        region: address.region.clone(),
-        country: address.country.clone(),
-        sealed: personal_data::seal_address(&state.vault, id, &address),
-    };
+    let address = personal_data::new_address(&state.vault, customer, &address);
     customers::insert_address(c, &address).await?;
     customers::set_default_address(c, customer, address.id).await?;
     let number = CardNumber::parse("4242424242424242").map_err(|e| StoreError::Corrupt(e.to_string()))?;

@@ -37,8 +37,16 @@ pub fn person(vault: &Vault, c: &Customer) -> Result<Person, ApiError> {
     open_json(vault, &c.id.to_string(), &c.sealed)
 }
 
-pub fn seal_address(vault: &Vault, id: AddressId, a: &PostalAddress) -> Vec<u8> {
-    vault.seal_blob(&id.to_string(), &serde_json::to_string(a).expect("an address serializes"))
+/// A new address of `customer`'s, sealed as it is stored.
+pub fn new_address(vault: &Vault, customer: CustomerId, a: &PostalAddress) -> SavedAddress {
+    let id = AddressId::new();
+    SavedAddress {
+        id,
+        customer_id: customer,
+        region: a.region.clone(),
+        country: a.country.clone(),
+        sealed: vault.seal_blob(&id.to_string(), &serde_json::to_string(a).expect("an address serializes")),
+    }
 }
 
 pub fn address(vault: &Vault, a: &SavedAddress) -> Result<PostalAddress, ApiError> {

@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use buynow_domain::values::AddressInput;
 use buynow_domain::{AddressId, PostalAddress};
-use buynow_store::customers::{self, SavedAddress};
+use buynow_store::customers;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -46,14 +46,7 @@ pub async fn add_address(
         postal_code: &body.postal_code,
         country: &body.country,
     })?;
-    let id = AddressId::new();
-    let saved = SavedAddress {
-        id,
-        customer_id: customer,
-        region: address.region.clone(),
-        country: address.country.clone(),
-        sealed: personal_data::seal_address(&state.vault, id, &address),
-    };
+    let saved = personal_data::new_address(&state.vault, customer, &address);
     let mut tx = state.store.write().await?;
     let current = customers::by_id(&mut tx.conn(), customer).await?.ok_or(ApiError::Unauthorized)?;
     customers::insert_address(&mut tx.conn(), &saved).await?;
