@@ -3,7 +3,7 @@
 //! e-mail, a label). An e-mail has a keyed hash beside it, so sign-in and sign-up find a customer by it.
 //!
 //! An order's `ship_to` is its address's sealed blob copied as it is at placement, bound to the address's id:
-//! Buy Now seals and opens nothing.
+//! Buy Now seals nothing, and opens the copy once, for its answer.
 
 use crate::error::ApiError;
 use buynow_domain::{AddressId, CustomerId, Email, PostalAddress};
@@ -123,7 +123,7 @@ pub async fn seal_legacy(store: &Store, vault: &Vault) -> Result<u64, SealError>
 pub struct Rewrap {
     pub rewrapped: u64,
     pub raced: u64,
-    /// Rows whose master key is not configured.
+    /// Rows that did not open: their master key is not configured, or the blob was changed.
     pub unopenable: Vec<(String, VaultError)>,
 }
 
