@@ -142,18 +142,17 @@ pub async fn rewrap(store: &Store, vault: &Vault) -> Result<Rewrap, SealError> {
             after = last.id.clone();
             let mut tx = store.write().await?;
             for row in &rows {
-                let outcome = match col {
-                    // The hash needs the e-mail itself: the blob is opened and sealed again.
-                    SealedColumn::Customer => match vault.rewrap_blob(&row.bound_to, &row.blob) {
-                        Ok(None) => Ok(None),
-                        Ok(Some(_)) => vault.open_blob(&row.bound_to, &row.blob).and_then(|json| {
+                let outcome =
+                    vault.rewrap_blob(&row.bound_to, &row.blob).and_then(|rewrapped| match (rewrapped, col) {
+                        // The hash needs the e-mail itself: it is opened for that; the re-wrapped blob keeps its
+                        // sealed text as it was.
+                        (Some(blob), SealedColumn::Customer) => {
+                            let json = vault.open_blob(&row.bound_to, &row.blob)?;
                             let person: Person = serde_json::from_str(&json).map_err(|_| VaultError::Tampered)?;
-                            Ok(Some((vault.seal_blob(&row.bound_to, &json), Some(vault.lookup_hash(&person.email)))))
-                        }),
-                        Err(e) => Err(e),
-                    },
-                    _ => vault.rewrap_blob(&row.bound_to, &row.blob).map(|b| b.map(|b| (b, None))),
-                };
+                            Ok(Some((blob, Some(vault.lookup_hash(&person.email)))))
+                        }
+                        (blob, _) => Ok(blob.map(|b| (b, None))),
+                    });
                 match outcome {
                     Ok(None) => {}
                     Ok(Some((blob, hash))) => {
