@@ -45,6 +45,14 @@ fn is_problem(response: &Response) -> bool {
 
 /// The problem document for a bare status, in words of our own.
 fn problem_for(status: StatusCode) -> Response {
+    let mut response = (status, Body::from(problem_body(status))).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    response
+}
+
+/// The problem+json body for a bare status: for the errors of the layers below the handlers, and for the
+/// answers hyper makes itself (`parse_errors`).
+pub(crate) fn problem_body(status: StatusCode) -> String {
     let (code, detail) = match status {
         StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT | StatusCode::REQUEST_TIMEOUT => (
             "unavailable",
@@ -53,22 +61,25 @@ fn problem_for(status: StatusCode) -> Response {
         ),
         StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "the request body is too large"),
         StatusCode::URI_TOO_LONG => ("uri_too_long", "the address is too long"),
-        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => ("headers_too_large", "the request's headers are too large"),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => {
+            ("headers_too_large", "the request's headers are too many or too large")
+        }
+        StatusCode::BAD_REQUEST => {
+            ("malformed_request", "the request could not be read: check its path, query and headers")
+        }
         StatusCode::NOT_FOUND => ("not_found", "route not found"),
         StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "this path does not take that method"),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "send the body as application/json"),
         s if s.is_server_error() => ("internal", "Something went wrong on our side. Please try again."),
         _ => ("bad_request", "the request is not valid: check its path, query and headers"),
     };
-    let body = serde_json::json!({
+    serde_json::json!({
         "type": format!("{TYPE_BASE}{code}"),
         "title": status.canonical_reason().unwrap_or("Error"),
         "status": status.as_u16(),
         "detail": detail,
-    });
-    let mut response = (status, Body::from(body.to_string())).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
-    response
+    })
+    .to_string()
 }
 
 /// `Strict-Transport-Security`, for a server that serves HTTPS.

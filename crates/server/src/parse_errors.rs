@@ -7,7 +7,8 @@
 //! handlers never answer so (every API error has a problem body, see `hardening`), and everything else passes
 //! through untouched.
 
-use crate::error::TYPE_BASE;
+use crate::hardening::problem_body;
+use axum::http::StatusCode;
 use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
@@ -95,31 +96,24 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for ProblemHeads<IO> {
 
 /// Our answer in place of `written`, when it is hyper's own to a head it could not read.
 fn replacement(written: &[u8]) -> Option<Vec<u8>> {
-    let (status, code, detail) = if written.starts_with(b"HTTP/1.1 400 ") {
-        ("400 Bad Request", "malformed_request", "the request line or a header could not be read")
-    } else if written.starts_with(b"HTTP/1.1 431 ") {
-        ("431 Request Header Fields Too Large", "headers_too_large", "the request's headers are too many or too large")
-    } else if written.starts_with(b"HTTP/1.1 414 ") {
-        ("414 URI Too Long", "uri_too_long", "the address is too long")
-    } else {
-        return None;
+    // Every response passes here: the status is compared before anything is allocated.
+    let status = match written.strip_prefix(b"HTTP/1.1 ")?.get(..4)? {
+        b"400 " => StatusCode::BAD_REQUEST,
+        b"431 " => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        b"414 " => StatusCode::URI_TOO_LONG,
+        _ => return None,
     };
     let head_end = written.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
     let head = String::from_utf8_lossy(&written[..head_end]).to_ascii_lowercase();
     if head_end != written.len() || !head.contains("\r\ncontent-length: 0\r\n") {
         return None;
     }
-    let (number, title) = status.split_once(' ').expect("a status has a number and a reason");
-    let body = serde_json::json!({
-        "type": format!("{TYPE_BASE}{code}"),
-        "title": title,
-        "status": number.parse::<u16>().expect("a status number"),
-        "detail": detail,
-    })
-    .to_string();
+    let body = problem_body(status);
+    let reason = status.canonical_reason().unwrap_or("Error");
     let head = format!(
-        "HTTP/1.1 {status}\r\ncontent-type: application/problem+json\r\ncontent-length: {}\r\n\
+        "HTTP/1.1 {} {reason}\r\ncontent-type: application/problem+json\r\ncontent-length: {}\r\n\
          x-content-type-options: nosniff\r\ncache-control: no-store\r\nconnection: close\r\n\r\n",
+        status.as_u16(),
         body.len()
     );
     Some([head.into_bytes(), body.into_bytes()].concat())
