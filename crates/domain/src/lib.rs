@@ -9,6 +9,7 @@ pub mod ids;
 pub mod ledger;
 pub mod money;
 pub mod order;
+pub mod patterns;
 pub mod payment;
 pub mod pricing;
 pub mod promise;

@@ -31,25 +31,25 @@ fn bidi_control(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
-/// Trims, then checks length in characters and refuses control characters, bidirectional overrides, and text
-/// with nothing visible in it.
+/// Refuses control characters and bidirectional overrides anywhere, and more than `max` characters as sent;
+/// then trims, and checks the trimmed text has at least `min` characters, and (when `min` is more than 0)
+/// something visible. `patterns::TEXT` says the same for the API document.
 fn bounded_text(field: &'static str, raw: &str, min: usize, max: usize) -> Result<String, InvalidValue> {
+    if raw.chars().any(char::is_control) {
+        return Err(InvalidValue::new(field, "must not contain control characters"));
+    }
+    if raw.chars().any(bidi_control) {
+        return Err(InvalidValue::new(field, "must not contain bidirectional override characters"));
+    }
+    if raw.chars().count() > max {
+        return Err(InvalidValue::new(field, format!("must be at most {max} characters")));
+    }
     let text = raw.trim();
-    let len = text.chars().count();
-    if len < min {
+    if text.chars().count() < min {
         return Err(InvalidValue::new(
             field,
             if min == 1 { "must not be empty".to_string() } else { format!("must be at least {min} characters") },
         ));
-    }
-    if len > max {
-        return Err(InvalidValue::new(field, format!("must be at most {max} characters")));
-    }
-    if text.chars().any(char::is_control) {
-        return Err(InvalidValue::new(field, "must not contain control characters"));
-    }
-    if text.chars().any(bidi_control) {
-        return Err(InvalidValue::new(field, "must not contain bidirectional override characters"));
     }
     if min > 0 && text.chars().all(|c| c.is_whitespace() || invisible(c)) {
         return Err(InvalidValue::new(field, "must contain visible characters"));
@@ -89,10 +89,10 @@ text_value!(/// An e-mail address, lower-cased, of a plausible shape (the mail s
 
 impl Email {
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        let text = bounded_text("email", raw, 3, 254)?.to_lowercase();
+        let text = bounded_text("email", raw, 3, 254)?;
         let (local, domain) = text.split_once('@').ok_or_else(|| InvalidValue::new("email", "must contain @"))?;
         let ok = !local.is_empty()
-            && local.len() <= 64
+            && local.chars().count() <= 64
             && domain.contains('.')
             && !domain.starts_with('.')
             && !domain.ends_with('.')
@@ -101,7 +101,7 @@ impl Email {
         if !ok {
             return Err(InvalidValue::new("email", "is not an e-mail address"));
         }
-        Ok(Email(text))
+        Ok(Email(text.to_lowercase()))
     }
 }
 
@@ -220,9 +220,13 @@ impl PostalAddress {
     pub fn parse(input: AddressInput<'_>) -> Result<Self, InvalidValue> {
         let name = bounded_text("name", input.name, 1, 100)?;
         let line1 = bounded_text("line1", input.line1, 1, 200)?;
-        let line2 = match input.line2.map(str::trim) {
-            None | Some("") => None,
-            Some(l) => Some(bounded_text("line2", l, 1, 200)?),
+        // A blank second line is no second line; one of only invisible characters is refused like a blank name.
+        let line2 = match input.line2.map(|l| bounded_text("line2", l, 0, 200)).transpose()? {
+            Some(l) if l.is_empty() => None,
+            Some(l) if l.chars().all(invisible) => {
+                return Err(InvalidValue::new("line2", "must contain visible characters"))
+            }
+            other => other,
         };
         let city = bounded_text("city", input.city, 1, 100)?;
         let country = bounded_text("country", input.country, 2, 2)?.to_ascii_uppercase();

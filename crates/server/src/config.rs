@@ -75,6 +75,9 @@ pub struct Config {
     pub tls: Option<crate::listener::TlsFiles>,
     /// A client that has not sent its request's head (or finished its TLS handshake) by then is disconnected.
     pub head_timeout: Duration,
+    /// Check every answer of a documented route against the statuses the OpenAPI document lists for it, and
+    /// record the ones it does not (see `contract`). The test suites turn it on.
+    pub check_contract: bool,
 }
 
 impl Config {
@@ -113,6 +116,7 @@ impl Config {
             rate_limits: crate::rate_limit::RateConfig::default(),
             tls: None,
             head_timeout: Duration::from_secs(10),
+            check_contract: false,
         }
     }
 }

@@ -107,6 +107,19 @@ pub struct Problem {
     /// For validation problems: the input field at fault.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// The id of the request (its `x-request-id`): quote it to support, or find its log lines with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+tokio::task_local! {
+    /// The id of the request being answered, set around each request by `hardening::harden`.
+    pub static REQUEST_ID: std::sync::Arc<str>;
+}
+
+/// The id of the request this task is answering, if it is answering one.
+pub fn current_request_id() -> Option<String> {
+    REQUEST_ID.try_with(|id| id.to_string()).ok()
 }
 
 impl ApiError {
@@ -127,7 +140,14 @@ impl ApiError {
         };
         (
             status,
-            Problem { kind: format!("{TYPE_BASE}{code}"), title: title.into(), status: status.as_u16(), detail, field },
+            Problem {
+                kind: format!("{TYPE_BASE}{code}"),
+                title: title.into(),
+                status: status.as_u16(),
+                detail,
+                field,
+                request_id: current_request_id(),
+            },
         )
     }
 }

@@ -233,3 +233,55 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
         Ok(ClientAddress(peer.map(|c| c.0.ip())))
     }
 }
+
+/// Whole numbers as JSON may write them: `3`, or `3.0`, which JSON Schema also calls an integer (and some
+/// clients send for any number). A fraction, or a number out of the field's range, is refused as a wrong type.
+pub mod whole {
+    use serde::de::{Deserializer, Error, Visitor};
+    use serde::Deserialize;
+    use std::fmt;
+    use std::marker::PhantomData;
+
+    /// A whole number of type `T`, read as above.
+    pub struct Whole<T>(pub T);
+
+    impl<'de, T: TryFrom<i64> + TryFrom<u64>> Deserialize<'de> for Whole<T> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct Of<T>(PhantomData<T>);
+            impl<T: TryFrom<i64> + TryFrom<u64>> Visitor<'_> for Of<T> {
+                type Value = T;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("a whole number in range")
+                }
+                fn visit_i64<E: Error>(self, v: i64) -> Result<T, E> {
+                    T::try_from(v).map_err(|_| E::custom("out of range"))
+                }
+                fn visit_u64<E: Error>(self, v: u64) -> Result<T, E> {
+                    T::try_from(v).map_err(|_| E::custom("out of range"))
+                }
+                fn visit_f64<E: Error>(self, v: f64) -> Result<T, E> {
+                    // Beyond ±2^53 a float is not a whole number anyone meant exactly.
+                    if v.fract() != 0.0 || v.abs() > 9_007_199_254_740_992.0 {
+                        return Err(E::invalid_type(serde::de::Unexpected::Float(v), &self));
+                    }
+                    self.visit_i64(v as i64)
+                }
+            }
+            d.deserialize_any(Of(PhantomData)).map(Whole)
+        }
+    }
+
+    pub fn int<'de, D: Deserializer<'de>, T: TryFrom<i64> + TryFrom<u64>>(d: D) -> Result<T, D::Error> {
+        Whole::deserialize(d).map(|w| w.0)
+    }
+
+    pub fn option<'de, D: Deserializer<'de>, T: TryFrom<i64> + TryFrom<u64>>(d: D) -> Result<Option<T>, D::Error> {
+        Option::<Whole<T>>::deserialize(d).map(|o| o.map(|w| w.0))
+    }
+
+    pub fn option_triple<'de, D: Deserializer<'de>, T: TryFrom<i64> + TryFrom<u64>>(
+        d: D,
+    ) -> Result<Option<[T; 3]>, D::Error> {
+        Option::<[Whole<T>; 3]>::deserialize(d).map(|o| o.map(|[a, b, c]| [a.0, b.0, c.0]))
+    }
+}

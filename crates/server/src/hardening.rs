@@ -3,7 +3,7 @@
 //! plain text or with no body at all. Such an error's body is never passed on: it may repeat what the client
 //! sent.
 
-use crate::error::TYPE_BASE;
+use crate::error::{REQUEST_ID, TYPE_BASE};
 use crate::web::is_page_path;
 use axum::body::Body;
 use axum::extract::Request;
@@ -15,9 +15,11 @@ use axum::response::{IntoResponse, Response};
 /// problem+json with one.
 pub async fn harden(request: Request, next: Next) -> Response {
     let api = !is_page_path(request.uri().path());
-    let mut response = next.run(request).await;
+    let request_id: std::sync::Arc<str> =
+        request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("").into();
+    let mut response = REQUEST_ID.scope(request_id.clone(), next.run(request)).await;
     if api && (response.status().is_client_error() || response.status().is_server_error()) && !is_problem(&response) {
-        response = problem_for(response.status());
+        response = problem_for(response.status(), &request_id);
     }
     let headers = response.headers_mut();
     set_default(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
@@ -44,15 +46,16 @@ fn is_problem(response: &Response) -> bool {
 }
 
 /// The problem document for a bare status, in words of our own.
-fn problem_for(status: StatusCode) -> Response {
-    let mut response = (status, Body::from(problem_body(status))).into_response();
+fn problem_for(status: StatusCode, request_id: &str) -> Response {
+    let request_id = Some(request_id).filter(|id| !id.is_empty());
+    let mut response = (status, Body::from(problem_body(status, request_id))).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
     response
 }
 
 /// The problem+json body for a bare status: for the errors of the layers below the handlers, and for the
-/// answers hyper makes itself (`parse_errors`).
-pub(crate) fn problem_body(status: StatusCode) -> String {
+/// answers hyper makes itself (`parse_errors`, which has no request id to give).
+pub(crate) fn problem_body(status: StatusCode, request_id: Option<&str>) -> String {
     let (code, detail) = match status {
         StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT | StatusCode::REQUEST_TIMEOUT => (
             "unavailable",
@@ -73,13 +76,16 @@ pub(crate) fn problem_body(status: StatusCode) -> String {
         s if s.is_server_error() => ("internal", "Something went wrong on our side. Please try again."),
         _ => ("bad_request", "the request is not valid: check its path, query and headers"),
     };
-    serde_json::json!({
+    let mut body = serde_json::json!({
         "type": format!("{TYPE_BASE}{code}"),
         "title": status.canonical_reason().unwrap_or("Error"),
         "status": status.as_u16(),
         "detail": detail,
-    })
-    .to_string()
+    });
+    if let Some(id) = request_id {
+        body["request_id"] = id.into();
+    }
+    body.to_string()
 }
 
 /// `Strict-Transport-Security`, for a server that serves HTTPS.

@@ -5,6 +5,7 @@ pub mod buy_now;
 pub mod carriers;
 pub mod clock;
 pub mod config;
+pub mod contract;
 pub mod customers;
 pub mod demo;
 pub mod error;
@@ -61,7 +62,13 @@ pub fn router(state: AppState) -> Router {
         .merge(notifications::router())
         .merge(health::router())
         .split_for_parts();
-    let doc = std::sync::Arc::new(doc);
+    let doc = std::sync::Arc::new(openapi::complete(&doc));
+    let api = if state.config.check_contract {
+        let contract = state.contract.get_or_init(|| std::sync::Arc::new(contract::Contract::new(&doc))).clone();
+        api.route_layer(axum::middleware::from_fn_with_state(contract, contract::check))
+    } else {
+        api
+    };
     let request_id = HeaderName::from_static("x-request-id");
     let app = api
         .route("/v1/openapi.json", axum::routing::get(move || openapi::serve(doc.clone())))

@@ -108,7 +108,7 @@ fn replacement(written: &[u8]) -> Option<Vec<u8>> {
     if head_end != written.len() || !head.contains("\r\ncontent-length: 0\r\n") {
         return None;
     }
-    let body = problem_body(status);
+    let body = problem_body(status, None);
     let reason = status.canonical_reason().unwrap_or("Error");
     let head = format!(
         "HTTP/1.1 {} {reason}\r\ncontent-type: application/problem+json\r\ncontent-length: {}\r\n\

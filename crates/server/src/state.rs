@@ -31,6 +31,8 @@ pub struct Inner {
     pub mailer: buynow_notify::Mailer,
     pub webhooks: buynow_notify::webhook::Sender,
     pub limits: crate::rate_limit::RateLimits,
+    /// The API document's statuses, when `Config::check_contract` holds the server to them.
+    pub contract: std::sync::OnceLock<Arc<crate::contract::Contract>>,
     centers: RwLock<Arc<Centers>>,
     /// What the cached centers were read at (see `catalog::centers_version`).
     centers_version: RwLock<(i64, i64)>,
@@ -167,6 +169,7 @@ impl AppState {
             mailer,
             webhooks,
             limits: crate::rate_limit::RateLimits::new(config.rate_limits),
+            contract: std::sync::OnceLock::new(),
             config,
             rates: ShippingRates::demo(),
             taxes: TaxTable::demo(),

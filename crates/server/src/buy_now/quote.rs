@@ -28,6 +28,7 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 pub struct BuyNowRequest {
     pub sku: String,
+    #[serde(deserialize_with = "crate::extract::whole::int")]
     pub quantity: i64,
     pub payment_method_id: Option<String>,
     pub address_id: Option<String>,

@@ -72,7 +72,7 @@ pub async fn receive(
     // The signature first: nothing about the body is answered to someone who cannot sign it.
     signing::verify(&secret, &headers, &body).map_err(|_| ApiError::Unauthorized)?;
     let event: CarrierEvent = parse_json(&body)?;
-    if event.id.is_empty() || event.id.len() > 100 || event.tracking_number.len() > 40 {
+    if event.id.is_empty() || event.id.chars().count() > 100 || event.tracking_number.chars().count() > 40 {
         return Err(InvalidValue::new("id", "1 to 100 characters; tracking numbers up to 40").into());
     }
     let clip = |s: Option<String>| s.map(|s| s.chars().take(200).collect::<String>());

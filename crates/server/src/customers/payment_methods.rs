@@ -24,7 +24,9 @@ pub struct NewPaymentMethod {
     pub kind: PaymentMethodType,
     /// The card number. It is encrypted at once and never shown again, only its last four digits.
     pub number: String,
+    #[serde(deserialize_with = "crate::extract::whole::int")]
     pub exp_month: i64,
+    #[serde(deserialize_with = "crate::extract::whole::int")]
     pub exp_year: i64,
     /// Checked, then forgotten: never stored.
     pub cvc: String,

@@ -57,7 +57,7 @@ pub struct SubscriptionList {
     webhooks: Vec<SubscriptionView>,
 }
 
-const MAX_URL: usize = 2000;
+pub const MAX_URL: usize = 2000;
 
 fn parse_events(events: Option<Vec<String>>) -> ApiResult<Vec<String>> {
     let events = events.unwrap_or_default();
@@ -82,7 +82,7 @@ fn new_secret() -> String {
 
 /// Subscribe a URL to events (admin). The answer holds the signing secret, shown this once.
 #[utoipa::path(post, path = "/v1/ops/webhooks", tag = "webhooks", request_body = NewSubscription,
-    security(("admin_key" = [])),
+    security(("staff_key" = [])),
     responses((status = 201, body = SubscriptionView), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn create(
     State(state): State<AppState>,
@@ -116,7 +116,7 @@ pub async fn create(
 }
 
 /// Every subscription, without its secret (admin).
-#[utoipa::path(get, path = "/v1/ops/webhooks", tag = "webhooks", security(("admin_key" = [])),
+#[utoipa::path(get, path = "/v1/ops/webhooks", tag = "webhooks", security(("staff_key" = [])),
     responses((status = 200, body = SubscriptionList), (status = 403, body = Problem)))]
 pub async fn list(State(state): State<AppState>, _: AdminAuth) -> ApiResult<axum::Json<SubscriptionList>> {
     let all = notifications::subscriptions(&mut state.store.read().await?.conn()).await?;
@@ -125,7 +125,7 @@ pub async fn list(State(state): State<AppState>, _: AdminAuth) -> ApiResult<axum
 
 /// Stop sending to a subscription (admin). Its deliveries are kept, for the record.
 #[utoipa::path(delete, path = "/v1/ops/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)),
-    security(("admin_key" = [])),
+    security(("staff_key" = [])),
     responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn delete(State(state): State<AppState>, _: AdminAuth, Path(id): Path<String>) -> ApiResult<StatusCode> {
     let mut tx = state.store.write().await?;
@@ -139,7 +139,7 @@ pub async fn delete(State(state): State<AppState>, _: AdminAuth, Path(id): Path<
 /// A new signing secret, shown this once (admin). For a day the old one signs beside it, so the receiver can
 /// switch over without missing an event.
 #[utoipa::path(post, path = "/v1/ops/webhooks/{id}/rotate", tag = "webhooks", params(("id" = String, Path)),
-    security(("admin_key" = [])),
+    security(("staff_key" = [])),
     responses((status = 200, body = SubscriptionView), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn rotate(
     State(state): State<AppState>,
@@ -215,7 +215,7 @@ pub struct DeliveryList {
 
 /// A subscription's latest deliveries (100), each with its attempts (admin).
 #[utoipa::path(get, path = "/v1/ops/webhooks/{id}/deliveries", tag = "webhooks", params(("id" = String, Path)),
-    security(("admin_key" = [])),
+    security(("staff_key" = [])),
     responses((status = 200, body = DeliveryList), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn deliveries(
     State(state): State<AppState>,
@@ -234,7 +234,7 @@ pub async fn deliveries(
 }
 
 /// Deliveries that failed and are retrying or dead-lettered, e-mail and webhook alike (admin).
-#[utoipa::path(get, path = "/v1/ops/deliveries/failing", tag = "webhooks", security(("admin_key" = [])),
+#[utoipa::path(get, path = "/v1/ops/deliveries/failing", tag = "webhooks", security(("staff_key" = [])),
     responses((status = 200, body = DeliveryList), (status = 403, body = Problem)))]
 pub async fn failing(State(state): State<AppState>, _: AdminAuth) -> ApiResult<axum::Json<DeliveryList>> {
     let mut read = state.store.read().await?;
@@ -247,7 +247,7 @@ pub async fn failing(State(state): State<AppState>, _: AdminAuth) -> ApiResult<a
 
 /// Send a dead-lettered delivery again, now (admin). Its attempts so far are kept.
 #[utoipa::path(post, path = "/v1/ops/deliveries/{id}/retry", tag = "webhooks", params(("id" = String, Path)),
-    security(("admin_key" = [])),
+    security(("staff_key" = [])),
     responses((status = 202), (status = 403, body = Problem), (status = 409, description = "not dead-lettered", body = Problem)))]
 pub async fn retry(State(state): State<AppState>, _: AdminAuth, Path(id): Path<String>) -> ApiResult<StatusCode> {
     let mut tx = state.store.write().await?;

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     /// Only this actor's entries: a staff key's id, `admin`, a customer's id, or `anonymous`.
@@ -40,7 +41,7 @@ pub struct AuditList {
 }
 
 /// The audit trail (admin): staff actions, changes to customers' cards, sign-ins and failed sign-ins.
-#[utoipa::path(get, path = "/v1/ops/audit", tag = "ops", params(AuditQuery), security(("admin_key" = [])),
+#[utoipa::path(get, path = "/v1/ops/audit", tag = "ops", params(AuditQuery), security(("staff_key" = [])),
     responses((status = 200, body = AuditList), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 422, body = Problem)))]
 pub async fn list(

@@ -102,6 +102,7 @@ pub struct CaseList {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CaseQuery {
     /// `open` or `resolved`.
@@ -118,7 +119,7 @@ pub struct CaseQuery {
 }
 
 /// The support queue, newest first (support, admin).
-#[utoipa::path(get, path = "/v1/ops/cases", tag = "ops", params(CaseQuery), security(("admin_key" = [])),
+#[utoipa::path(get, path = "/v1/ops/cases", tag = "ops", params(CaseQuery), security(("staff_key" = [])),
     responses((status = 200, body = CaseList), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 422, body = Problem)))]
 pub async fn list(
@@ -186,7 +187,7 @@ pub async fn detail(state: &AppState, c: &mut Conn<'_>, id: CaseId) -> ApiResult
 }
 
 /// One case with its order's whole story (support, admin).
-#[utoipa::path(get, path = "/v1/ops/cases/{id}", tag = "ops", params(("id" = String, Path)), security(("admin_key" = [])),
+#[utoipa::path(get, path = "/v1/ops/cases/{id}", tag = "ops", params(("id" = String, Path)), security(("staff_key" = [])),
     responses((status = 200, body = CaseDetail), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 404, body = Problem)))]
 pub async fn get(
@@ -225,17 +226,17 @@ impl CaseActionBody {
                 "must be assign, note, retry_payment, retry_delivery, refund, reship, cancel or resolve",
             )
         })?;
-        let note = self.note.trim().to_string();
-        if note.chars().count() > 2000 {
+        if self.note.chars().count() > 2000 {
             return Err(InvalidValue::new("note", "at most 2,000 characters"));
         }
+        let note = self.note.trim().to_string();
         if note.is_empty() && action != CaseAction::Assign {
             return Err(InvalidValue::new("note", "say what was found or done, for the case's record"));
         }
-        let message = self.message.map(|m| m.trim().to_string()).filter(|m| !m.is_empty());
-        if message.as_ref().is_some_and(|m| m.chars().count() > 1000) {
+        if self.message.as_ref().is_some_and(|m| m.chars().count() > 1000) {
             return Err(InvalidValue::new("message", "at most 1,000 characters"));
         }
+        let message = self.message.map(|m| m.trim().to_string()).filter(|m| !m.is_empty());
         if self.amount.is_some() && action != CaseAction::Refund {
             return Err(InvalidValue::new("amount", "only a refund takes an amount"));
         }
@@ -252,7 +253,7 @@ impl CaseActionBody {
 /// again, refund (all or `amount`), reship a lost or damaged parcel, cancel the order, or resolve. The customer
 /// is told; the answer is the case as it now stands.
 #[utoipa::path(post, path = "/v1/ops/cases/{id}/actions", tag = "ops", params(("id" = String, Path)),
-    request_body = CaseActionBody, security(("admin_key" = [])),
+    request_body = CaseActionBody, security(("staff_key" = [])),
     responses((status = 200, body = CaseDetail), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 409, description = "the action does not apply to this case or order now", body = Problem),
               (status = 422, body = Problem)))]

@@ -45,6 +45,7 @@ pub struct CenterBody {
     #[serde(default)]
     holidays: Vec<String>,
     /// Preference among centers when cost and date tie: lower first.
+    #[serde(default, deserialize_with = "crate::extract::whole::option")]
     rank: Option<u32>,
     /// Make it the center stock goes to when none is named.
     #[serde(default)]
@@ -152,7 +153,7 @@ fn parse(body: CenterBody, code: String, existing: Option<&Center>) -> ApiResult
         name: buynow_domain::ProductTitle::parse(&body.name)
             .map_err(|e| InvalidValue::new("name", e.reason))?
             .to_string(),
-        time_zone: body.time_zone.trim().to_string(),
+        time_zone: body.time_zone,
         cutoff_minute: h * 60 + m,
         operating_days: days,
         holidays: body.holidays.iter().map(|h| h.trim().to_string()).collect(),
@@ -184,7 +185,7 @@ async fn save(state: &AppState, center: &Center, make_default: bool) -> ApiResul
 }
 
 /// Add a fulfillment center (admin). Every BuyNow process sees it within seconds.
-#[utoipa::path(post, path = "/v1/ops/centers", tag = "ops", request_body = CenterBody, security(("admin_key" = [])),
+#[utoipa::path(post, path = "/v1/ops/centers", tag = "ops", request_body = CenterBody, security(("staff_key" = [])),
     responses((status = 201, body = CenterView), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn create(
     State(state): State<AppState>,
@@ -204,7 +205,7 @@ pub async fn create(
 
 /// Change a fulfillment center (admin): its address, calendar, boxes. Every process sees it within seconds.
 #[utoipa::path(put, path = "/v1/ops/centers/{code}", tag = "ops", params(("code" = String, Path)), request_body = CenterBody,
-    security(("admin_key" = [])),
+    security(("staff_key" = [])),
     responses((status = 200, body = CenterView), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn update(
     State(state): State<AppState>,
@@ -223,7 +224,7 @@ pub async fn update(
 }
 
 /// The fulfillment centers (admin).
-#[utoipa::path(get, path = "/v1/ops/centers", tag = "ops", security(("admin_key" = [])), responses((status = 200, body = CenterList)))]
+#[utoipa::path(get, path = "/v1/ops/centers", tag = "ops", security(("staff_key" = [])), responses((status = 200, body = CenterList)))]
 pub async fn list(State(state): State<AppState>, _: AdminAuth) -> ApiResult<axum::Json<CenterList>> {
     state.refresh_centers().await.map_err(ApiError::internal)?;
     let centers = state.centers();

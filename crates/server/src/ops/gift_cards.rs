@@ -28,7 +28,7 @@ pub struct GiftCardIssued {
 }
 
 /// Issue a gift card (admin, support). Its code is in this answer only.
-#[utoipa::path(post, path = "/v1/ops/gift-cards", tag = "ops", request_body = NewGiftCard, security(("admin_key" = [])),
+#[utoipa::path(post, path = "/v1/ops/gift-cards", tag = "ops", request_body = NewGiftCard, security(("staff_key" = [])),
     responses((status = 201, body = GiftCardIssued), (status = 422, body = Problem), (status = 403, body = Problem)))]
 pub async fn issue(
     State(state): State<AppState>,

@@ -66,7 +66,7 @@ pub struct KeyList {
 }
 
 /// Issue a staff key (admin). The key is in this answer only; BuyNow keeps its hash.
-#[utoipa::path(post, path = "/v1/ops/keys", tag = "ops", request_body = NewKey, security(("admin_key" = [])),
+#[utoipa::path(post, path = "/v1/ops/keys", tag = "ops", request_body = NewKey, security(("staff_key" = [])),
     responses((status = 201, body = KeyCreated), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 422, body = Problem)))]
 pub async fn issue(
@@ -120,7 +120,7 @@ pub async fn issue(
 }
 
 /// Every staff key, live and revoked, newest first (admin); never the keys themselves.
-#[utoipa::path(get, path = "/v1/ops/keys", tag = "ops", security(("admin_key" = [])),
+#[utoipa::path(get, path = "/v1/ops/keys", tag = "ops", security(("staff_key" = [])),
     responses((status = 200, body = KeyList), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn list(State(state): State<AppState>, _: AdminAuth) -> ApiResult<axum::Json<KeyList>> {
     let keys = staff::keys(&mut state.store.read().await?.conn()).await?;
@@ -129,7 +129,7 @@ pub async fn list(State(state): State<AppState>, _: AdminAuth) -> ApiResult<axum
 
 /// Revoke a staff key (admin): from now on it is refused (401). Revoking it again changes nothing.
 #[utoipa::path(delete, path = "/v1/ops/keys/{id}", tag = "ops", params(("id" = String, Path)),
-    security(("admin_key" = [])),
+    security(("staff_key" = [])),
     responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 404, body = Problem)))]
 pub async fn revoke(State(state): State<AppState>, _: AdminAuth, Path(id): Path<String>) -> ApiResult<StatusCode> {

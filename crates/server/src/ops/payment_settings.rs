@@ -50,7 +50,7 @@ async fn seller_scope(state: &AppState, id: &str) -> ApiResult<String> {
 }
 
 /// The payment methods the shop accepts (admin).
-#[utoipa::path(get, path = "/v1/ops/payment-settings", tag = "ops", security(("admin_key" = [])),
+#[utoipa::path(get, path = "/v1/ops/payment-settings", tag = "ops", security(("staff_key" = [])),
     responses((status = 200, body = PaymentSettingsBody), (status = 401, body = Problem)))]
 pub async fn get_shop(State(state): State<AppState>, _: AdminAuth) -> ApiResult<axum::Json<PaymentSettingsBody>> {
     Ok(axum::Json((&state.payment_settings().shop).into()))
@@ -58,7 +58,7 @@ pub async fn get_shop(State(state): State<AppState>, _: AdminAuth) -> ApiResult<
 
 /// Set the payment methods the shop accepts (admin).
 #[utoipa::path(put, path = "/v1/ops/payment-settings", tag = "ops", request_body = PaymentSettingsBody,
-    security(("admin_key" = [])), responses((status = 200, body = PaymentSettingsBody), (status = 422, body = Problem)))]
+    security(("staff_key" = [])), responses((status = 200, body = PaymentSettingsBody), (status = 422, body = Problem)))]
 pub async fn put_shop(
     State(state): State<AppState>,
     _: AdminAuth,
@@ -71,7 +71,7 @@ pub async fn put_shop(
 /// What a seller's items may be paid with: the seller's own settings (everything when it set none), which
 /// narrow the shop's (admin).
 #[utoipa::path(get, path = "/v1/ops/sellers/{id}/payment-settings", tag = "ops", params(("id" = String, Path)),
-    security(("admin_key" = [])), responses((status = 200, body = PaymentSettingsBody), (status = 404, body = Problem)))]
+    security(("staff_key" = [])), responses((status = 200, body = PaymentSettingsBody), (status = 404, body = Problem)))]
 pub async fn get_seller(
     State(state): State<AppState>,
     _: AdminAuth,
@@ -84,7 +84,7 @@ pub async fn get_seller(
 
 /// Set what a seller accepts (admin).
 #[utoipa::path(put, path = "/v1/ops/sellers/{id}/payment-settings", tag = "ops", params(("id" = String, Path)),
-    request_body = PaymentSettingsBody, security(("admin_key" = [])),
+    request_body = PaymentSettingsBody, security(("staff_key" = [])),
     responses((status = 200, body = PaymentSettingsBody), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn put_seller(
     State(state): State<AppState>,

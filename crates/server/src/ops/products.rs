@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MoneyInput {
+    #[serde(deserialize_with = "crate::extract::whole::int")]
     amount: i64,
     currency: String,
 }
@@ -36,15 +37,17 @@ pub struct NewProduct {
     /// `store` (the default) or the id of the marketplace seller who ships it (`slr_…`).
     fulfilled_by: Option<String>,
     /// For boxes and rates; 500 g when left out.
+    #[serde(default, deserialize_with = "crate::extract::whole::option")]
     weight_grams: Option<i64>,
     /// Outer size in millimetres, `[length, width, height]`; 200 × 150 × 100 when left out.
+    #[serde(default, deserialize_with = "crate::extract::whole::option_triple")]
     dimensions_mm: Option<[i64; 3]>,
     /// Where it may not be sent: countries (`CA`) or country-regions (`US-HI`).
     not_shippable_to: Option<Vec<String>>,
 }
 
 /// Create a product (admin).
-#[utoipa::path(post, path = "/v1/ops/products", tag = "ops", request_body = NewProduct, security(("admin_key" = [])),
+#[utoipa::path(post, path = "/v1/ops/products", tag = "ops", request_body = NewProduct, security(("staff_key" = [])),
     responses((status = 201, body = ProductView), (status = 404, description = "no such seller", body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_product(
     State(state): State<AppState>,

@@ -28,7 +28,7 @@ pub struct ReceiveBody {
 /// A return arrived at its center (warehouse): sellable units go back on the shelf, damaged ones are written
 /// off, and the refund goes to the card. Receiving it again answers as the first time did.
 #[utoipa::path(post, path = "/v1/ops/returns/{id}/receive", tag = "warehouse", params(("id" = String, Path)),
-    request_body = ReceiveBody, security(("admin_key" = [])),
+    request_body = ReceiveBody, security(("staff_key" = [])),
     responses((status = 200, body = ReturnView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn receive(
     State(state): State<AppState>,

@@ -34,7 +34,7 @@ pub struct SellerCreated {
 }
 
 /// Add a marketplace seller (admin). Its products take `fulfilled_by: <id>`; its key works its shipments only.
-#[utoipa::path(post, path = "/v1/ops/sellers", tag = "ops", request_body = NewSeller, security(("admin_key" = [])),
+#[utoipa::path(post, path = "/v1/ops/sellers", tag = "ops", request_body = NewSeller, security(("staff_key" = [])),
     responses((status = 201, body = SellerCreated), (status = 422, body = Problem)))]
 pub async fn create(
     State(state): State<AppState>,

@@ -74,13 +74,14 @@ pub struct PickLists {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PickListQuery {
     /// The center's code; a seller's own place when a seller asks without one.
     pub center: Option<String>,
 }
 
 /// What is to be picked at a center, in waves by the cut-off each parcel must meet (warehouse, seller).
-#[utoipa::path(get, path = "/v1/ops/pick-lists", tag = "warehouse", params(PickListQuery), security(("admin_key" = [])),
+#[utoipa::path(get, path = "/v1/ops/pick-lists", tag = "warehouse", params(PickListQuery), security(("staff_key" = [])),
     responses((status = 200, body = PickLists), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn pick_lists(
     State(state): State<AppState>,
@@ -121,6 +122,7 @@ fn parse_id(raw: &str) -> ApiResult<ShipmentId> {
 #[serde(deny_unknown_fields)]
 pub struct LineInput {
     sku: String,
+    #[serde(deserialize_with = "crate::extract::whole::int")]
     quantity: i64,
 }
 
@@ -142,7 +144,7 @@ fn optional<T: Default + for<'de> Deserialize<'de>>(body: &axum::body::Bytes) ->
 /// Start picking a released parcel, confirming what was found (warehouse, seller). A short pick is made up
 /// from another center when one has the stock; otherwise the order is put on hold and the customer told.
 #[utoipa::path(post, path = "/v1/ops/shipments/{id}/pick", tag = "warehouse", params(("id" = String, Path)),
-    request_body = PickBody, security(("admin_key" = [])),
+    request_body = PickBody, security(("staff_key" = [])),
     responses((status = 200, body = OpsShipmentView), (status = 403, body = Problem), (status = 404, body = Problem),
               (status = 409, description = "not released (already picked, cancelled, …)", body = Problem), (status = 422, body = Problem)))]
 pub async fn pick(
@@ -183,7 +185,7 @@ pub struct PackBody {
 
 /// Pack a picked parcel (warehouse, seller): the box and the parcel's weight.
 #[utoipa::path(post, path = "/v1/ops/shipments/{id}/pack", tag = "warehouse", params(("id" = String, Path)),
-    request_body = PackBody, security(("admin_key" = [])),
+    request_body = PackBody, security(("staff_key" = [])),
     responses((status = 200, body = OpsShipmentView), (status = 403, body = Problem), (status = 404, body = Problem),
               (status = 409, description = "not picking (not picked yet, packed already, …)", body = Problem), (status = 422, body = Problem)))]
 pub async fn pack(
@@ -216,7 +218,7 @@ pub struct ShipBody {
 /// Ship a packed parcel (warehouse, seller): carrier and service by rate shopping for the promised date, a
 /// tracking number and the label; the stock leaves the shelf and each order's share is captured.
 #[utoipa::path(post, path = "/v1/ops/shipments/{id}/ship", tag = "warehouse", params(("id" = String, Path)),
-    request_body = ShipBody, security(("admin_key" = [])),
+    request_body = ShipBody, security(("staff_key" = [])),
     responses((status = 200, body = OpsShipmentView), (status = 403, body = Problem), (status = 404, body = Problem),
               (status = 409, description = "not packed, or shipped already", body = Problem), (status = 422, body = Problem)))]
 pub async fn ship(
@@ -244,7 +246,7 @@ pub async fn ship(
 
 /// The parcel's 4×6 in label, PDF, with its tracking number as a Code 128 barcode (warehouse, seller).
 #[utoipa::path(get, path = "/v1/ops/shipments/{id}/label", tag = "warehouse", params(("id" = String, Path)),
-    security(("admin_key" = [])),
+    security(("staff_key" = [])),
     responses((status = 200, content_type = "application/pdf", body = Vec<u8>), (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 409, description = "not shipped yet", body = Problem)))]
 pub async fn label(

@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 pub struct SetStock {
     /// The center's code; the default center when left out.
     fulfillment_center: Option<String>,
+    #[serde(deserialize_with = "crate::extract::whole::int")]
     on_hand: i64,
 }
 
@@ -27,7 +28,7 @@ pub struct StockView {
 
 /// Set what is on hand of a SKU at a center (admin). It cannot go below what is reserved for open orders.
 #[utoipa::path(put, path = "/v1/ops/stock/{sku}", tag = "ops", params(("sku" = String, Path)), request_body = SetStock,
-    security(("admin_key" = [])),
+    security(("staff_key" = [])),
     responses((status = 200, body = StockView), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn set_stock(
     State(state): State<AppState>,

@@ -39,7 +39,7 @@ impl From<&Case> for HelpCase {
 /// The message, trimmed, if it is one a person can read.
 pub fn message(raw: &str) -> Result<String, InvalidValue> {
     let m = raw.trim();
-    if m.is_empty() || m.chars().count() > 2000 {
+    if m.is_empty() || raw.chars().count() > 2000 {
         return Err(InvalidValue::new("message", "1 to 2,000 characters"));
     }
     if m.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {

@@ -16,6 +16,7 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 pub struct ReturnItem {
     pub sku: String,
+    #[serde(deserialize_with = "crate::extract::whole::int")]
     pub quantity: i64,
 }
 

@@ -27,7 +27,7 @@ pub struct TestApp {
     pub state: AppState,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-    db: TestDb,
+    db: Option<TestDb>,
 }
 
 pub struct Customer {
@@ -46,6 +46,8 @@ pub fn test_config() -> Config {
     config.inline_authorization_budget = Duration::from_secs(5);
     config.delivery_backoff = Duration::from_millis(20);
     config.webhooks_allow_private = true;
+    // Every test also checks that the server answers only what its API document lists.
+    config.check_contract = true;
     // Tests sweep for stalled orders when they mean to, not when a background pass happens to run.
     config.sweep_interval = Duration::from_secs(3600);
     // Tests sign many customers in from one address and buy in bursts; the rate-limit tests set their own.
@@ -93,11 +95,28 @@ pub async fn spawn_app_on(db: TestDb, config: Config) -> TestApp {
         state,
         shutdown: Some(tx),
         server: Some(server),
-        db,
+        db: Some(db),
+    }
+}
+
+impl Drop for TestApp {
+    /// A test fails when the server answered one of its routes with a status the API document does not list.
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        if let Some(contract) = self.state.contract.get() {
+            let undocumented = contract.undocumented();
+            assert!(undocumented.is_empty(), "answers the API document does not list: {undocumented:?}");
+        }
     }
 }
 
 impl TestApp {
+    fn db(&self) -> &TestDb {
+        self.db.as_ref().expect("the database lives as long as the app")
+    }
+
     /// Stops the server cleanly; the returned database lives until it is dropped.
     pub async fn stop(mut self) -> TestDb {
         if let Some(tx) = self.shutdown.take() {
@@ -106,7 +125,7 @@ impl TestApp {
         if let Some(server) = self.server.take() {
             server.await.expect("server task").expect("server stopped cleanly");
         }
-        self.db
+        self.db.take().expect("the database lives as long as the app")
     }
 
     pub async fn request(
@@ -304,10 +323,11 @@ impl TestApp {
     /// Another BuyNow process on the same database: its state, kept current by its background tasks until the
     /// returned sender is dropped.
     pub async fn second_process(&self) -> (AppState, tokio::sync::watch::Sender<bool>) {
-        let store = buynow_store::Store::open(self.db.url()).await.expect("open");
+        let store = buynow_store::Store::open(self.db().url()).await.expect("open");
         let config = test_config();
-        let sandbox =
-            Sandbox::open(config.sandbox.clone(), &store, self.db.url(), config.clock.reader()).await.expect("sandbox");
+        let sandbox = Sandbox::open(config.sandbox.clone(), &store, self.db().url(), config.clock.reader())
+            .await
+            .expect("sandbox");
         let state = AppState::new(store, config, Arc::new(sandbox)).await.expect("state");
         let (keep, stop) = tokio::sync::watch::channel(false);
         buynow_server::spawn_center_refresher(state.clone(), stop);
@@ -316,7 +336,7 @@ impl TestApp {
 
     /// The test database's URL (with its password, if any: for tests only).
     pub fn db_url(&self) -> &str {
-        self.db.url()
+        self.db().url()
     }
 
     /// Moves the server's clock forward (hold windows, hold lapses, return windows pass at once).
