@@ -23,6 +23,16 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// How log lines are written (to stderr): `text` for people, `json` (one object per line, with the
+    /// request's and job's fields) for machines.
+    #[arg(long, global = true, env = "BUYNOW_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -132,8 +142,9 @@ struct Common {
     /// The first retry of a failed job waits this long (with jitter), each later one twice the one before.
     #[arg(long, env = "BUYNOW_JOB_BACKOFF_MS", default_value_t = 1000)]
     job_backoff_ms: u64,
-    /// How long a claimed job stays with its worker before another may take it over (the first died).
-    #[arg(long, env = "BUYNOW_JOB_LEASE_MS", default_value_t = 30_000)]
+    /// How long a claimed job stays with its worker before another may take it over (the first died); renewed
+    /// every third of it while the job runs.
+    #[arg(long, env = "BUYNOW_JOB_LEASE_MS", default_value_t = 6_000)]
     job_lease_ms: u64,
     /// The card processor over HTTP (`buynow gateway-sim`'s address); without it, the in-process sandbox.
     #[arg(long, env = "BUYNOW_GATEWAY_URL")]
@@ -253,12 +264,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         _ => "info,sqlx=warn,tower_http=info",
     };
     // Logs go to stderr, so what a command prints on stdout (the URL, the bench's JSON) stays machine-readable.
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into());
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match cli.log_format {
+        // Each line lists its spans with their fields: the request's id is in the request's, or the job's.
+        LogFormat::Json => logs.json().with_current_span(false).with_span_list(true).flatten_event(true).init(),
+        LogFormat::Text => logs.init(),
+    }
     match cli.command {
         None => {
             // `buynow` alone: the demo shop on the defaults (flags and their env fallbacks still apply).

@@ -33,7 +33,8 @@ pub struct Config {
     /// How long Buy Now waits for the card authorization before answering `placed` and leaving it to the
     /// background job. Zero: never authorize inline; the workers do it all.
     pub inline_authorization_budget: Duration,
-    /// A claimed job is its worker's for this long; after that (the worker died) another may take it again.
+    /// A claimed job is its worker's for this long, renewed every third of it while it runs; once it runs out
+    /// (the worker died) another may take the job again.
     pub job_lease: Duration,
     /// Run the background job workers inside this process.
     pub run_workers: bool,
@@ -89,7 +90,7 @@ impl Config {
             sandbox: SandboxConfig::default(),
             password_cost: PasswordCost::PRODUCTION,
             inline_authorization_budget: Duration::from_millis(1500),
-            job_lease: Duration::from_secs(30),
+            job_lease: Duration::from_secs(6),
             run_workers: true,
             worker_poll: Duration::from_millis(500),
             job_backoff: Duration::from_secs(1),

@@ -45,7 +45,10 @@ pub enum ApiError {
     Unprocessable(&'static str, String),
     #[error("too many requests: try again in {0} s")]
     TooManyRequests(u64),
-    #[error("the service is not available right now; try again")]
+    #[error(
+        "the service is not available right now: try again in a moment. A Buy Now sent again with the same \
+         Idempotency-Key is never placed twice, and returns the order if this attempt placed it"
+    )]
     Unavailable(String),
     #[error("internal error")]
     Internal(String),
@@ -119,7 +122,7 @@ tokio::task_local! {
 
 /// The id of the request this task is answering, if it is answering one.
 pub fn current_request_id() -> Option<String> {
-    REQUEST_ID.try_with(|id| id.to_string()).ok()
+    REQUEST_ID.try_with(|id| id.to_string()).ok().filter(|id| !id.is_empty())
 }
 
 impl ApiError {
@@ -157,6 +160,7 @@ impl IntoResponse for ApiError {
         let (status, problem) = self.problem();
         let retry_after = match self {
             ApiError::TooManyRequests(seconds) => Some(seconds),
+            ApiError::Unavailable(_) => Some(1),
             _ => None,
         };
         let mut response = (status, axum::Json(problem)).into_response();

@@ -98,11 +98,17 @@ pub fn router(state: AppState) -> Router {
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
         .layer(axum::middleware::from_fn(hardening::harden))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-            // Method and path only: headers carry tokens, and bodies carry card numbers.
-            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-            tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
-        }))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request<_>| {
+                    // Method and path only: headers carry tokens, and bodies carry card numbers.
+                    let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                })
+                // One line per answer (status and latency), the access log; failures are logged where they happen.
+                .on_response(tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO))
+                .on_failure(()),
+        )
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
 }
 

@@ -33,6 +33,8 @@ pub struct Inner {
     pub limits: crate::rate_limit::RateLimits,
     /// The API document's statuses, when `Config::check_contract` holds the server to them.
     pub contract: std::sync::OnceLock<Arc<crate::contract::Contract>>,
+    /// The background workers running in this process (for `/readyz`).
+    pub workers: crate::health::Workers,
     centers: RwLock<Arc<Centers>>,
     /// What the cached centers were read at (see `catalog::centers_version`).
     centers_version: RwLock<(i64, i64)>,
@@ -170,6 +172,7 @@ impl AppState {
             webhooks,
             limits: crate::rate_limit::RateLimits::new(config.rate_limits),
             contract: std::sync::OnceLock::new(),
+            workers: crate::health::Workers::default(),
             config,
             rates: ShippingRates::demo(),
             taxes: TaxTable::demo(),

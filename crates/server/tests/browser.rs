@@ -142,6 +142,30 @@ impl Browser {
         self.client.current_url().await.expect("url").path().to_string()
     }
 
+    /// Waits until the element's text holds `needle`: a form sent re-renders its page, and a read right after the
+    /// click may still see the page before.
+    async fn until_text(&self, selector: &str, needle: &str) -> String {
+        for _ in 0..100 {
+            let text = self.text(selector).await;
+            if text.contains(needle) {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{selector} never said {needle:?}: {}", self.text(selector).await);
+    }
+
+    /// Waits until the page's address (path and query) holds `needle`.
+    async fn until_address(&self, needle: &str) {
+        for _ in 0..100 {
+            if self.client.current_url().await.expect("url").as_str().contains(needle) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("never reached an address with {needle}");
+    }
+
     /// Waits until the page's path starts with `prefix`.
     async fn until_path(&self, prefix: &str) -> String {
         for _ in 0..100 {
@@ -733,6 +757,7 @@ async fn an_admin_issues_and_revokes_a_staff_key_and_reads_the_audit_trail_in_th
     assert!(!trail.contains(&key), "never a key on the trail");
     b.fill("#contains", "revoke").await;
     b.click("form[action='/ops/audit'] button[type=submit]").await;
+    b.until_address("contains=revoke").await;
     b.css("#audit").await;
     assert_eq!(b.client.find_all(Locator::Css("#audit tbody tr")).await.unwrap().len(), 1);
     b.accessible("the audit trail").await;
@@ -784,7 +809,7 @@ async fn a_customer_asks_for_help_on_the_order_page_and_support_settles_it_in_th
     b.css("#action").await.select_by_value("refund").await.unwrap();
     b.fill("#note", "customer asked").await;
     b.click("#do-action").await;
-    assert!(b.text("form[aria-labelledby='act-title']").await.contains("nothing was charged"));
+    b.until_text("form[aria-labelledby='act-title']", "nothing was charged").await;
     b.accessible("a case with a refused action").await;
     b.css("#action").await.select_by_value("cancel").await.unwrap();
     b.fill("#note", "wrong set, cancelled at their request").await;

@@ -16,6 +16,8 @@ pub struct NewJob {
     pub dedup_key: Option<String>,
     pub run_at: i64,
     pub max_attempts: u32,
+    /// The request that made it (`x-request-id`), or the one that made the job that did.
+    pub request_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +27,7 @@ pub struct Job {
     pub payload: String,
     pub attempt: i64,
     pub max_attempts: i64,
+    pub request_id: Option<String>,
 }
 
 /// Adds a job; `None` when its dedup key was already used.
@@ -60,6 +63,7 @@ const COLUMNS: &[&str] = &[
     "max_attempts",
     "locked_until",
     "created_at",
+    "request_id",
 ];
 
 fn rows(jobs: &[Enqueue<'_>]) -> (Vec<Vec<Arg>>, Vec<Job>) {
@@ -76,6 +80,7 @@ fn rows(jobs: &[Enqueue<'_>]) -> (Vec<Vec<Arg>>, Vec<Job>) {
                 payload: j.payload.clone(),
                 attempt: attempts,
                 max_attempts: i64::from(j.max_attempts),
+                request_id: j.request_id.clone(),
             };
             let row = args![
                 written.id.to_string(),
@@ -87,7 +92,8 @@ fn rows(jobs: &[Enqueue<'_>]) -> (Vec<Vec<Arg>>, Vec<Job>) {
                 attempts,
                 j.max_attempts,
                 e.lease_until,
-                e.now
+                e.now,
+                j.request_id.clone()
             ];
             (row, written)
         })
@@ -101,6 +107,7 @@ fn job(r: &Row) -> Result<Job, StoreError> {
         payload: r.text("payload")?,
         attempt: r.int("attempts")?,
         max_attempts: r.int("max_attempts")?,
+        request_id: r.opt_text("request_id")?,
     })
 }
 
@@ -117,7 +124,7 @@ pub async fn claim_due(c: &mut Conn<'_>, now: i64, lease_until: i64, limit: u32)
          WHERE id IN (SELECT id FROM jobs WHERE status IN ('queued', 'running') \
                       AND ((status = 'queued' AND run_at <= $1) OR (status = 'running' AND locked_until < $1)) \
                       ORDER BY run_at LIMIT $3 {skip_locked}) \
-         RETURNING id, kind, payload, attempts, max_attempts"
+         RETURNING id, kind, payload, attempts, max_attempts, request_id"
     );
     let rows = c.all(&sql, args![now, lease_until, limit]).await?;
     rows.iter().map(job).collect()
@@ -128,7 +135,7 @@ pub async fn claim_one(c: &mut Conn<'_>, id: JobId, lease_until: i64) -> Result<
     let row = c
         .opt(
             "UPDATE jobs SET status = 'running', locked_until = $2, attempts = attempts + 1 \
-             WHERE id = $1 AND status = 'queued' RETURNING id, kind, payload, attempts, max_attempts",
+             WHERE id = $1 AND status = 'queued' RETURNING id, kind, payload, attempts, max_attempts, request_id",
             args![id.to_string(), lease_until],
         )
         .await?;
@@ -144,6 +151,17 @@ pub async fn holds(c: &mut Conn<'_>, j: &Job) -> Result<bool, StoreError> {
         )
         .await?;
     Ok(row.is_some())
+}
+
+/// Moves this attempt's lease on to `lease_until` while its work runs; `false` if it no longer holds the job.
+pub async fn renew(c: &mut Conn<'_>, j: &Job, lease_until: i64) -> Result<bool, StoreError> {
+    let n = c
+        .exec(
+            "UPDATE jobs SET locked_until = $3 WHERE id = $1 AND attempts = $2 AND status = 'running'",
+            args![j.id.to_string(), j.attempt, lease_until],
+        )
+        .await?;
+    Ok(n == 1)
 }
 
 /// Marks the job done; `false` if this attempt no longer holds it (its lease expired and it was re-claimed).
@@ -206,7 +224,10 @@ pub async fn status(c: &mut Conn<'_>, id: JobId) -> Result<Option<String>, Store
 /// The job and its status (`queued`, `running`, `done` or `failed`).
 pub async fn get(c: &mut Conn<'_>, id: JobId) -> Result<Option<(Job, String)>, StoreError> {
     let row = c
-        .opt("SELECT id, kind, payload, attempts, max_attempts, status FROM jobs WHERE id = $1", args![id.to_string()])
+        .opt(
+            "SELECT id, kind, payload, attempts, max_attempts, request_id, status FROM jobs WHERE id = $1",
+            args![id.to_string()],
+        )
         .await?;
     row.map(|r| Ok((job(&r)?, r.text("status")?))).transpose()
 }

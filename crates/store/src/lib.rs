@@ -368,10 +368,15 @@ impl Store {
 /// round trip per Buy Now, for connections that had answered a moment before (docs/performance.md has what
 /// it cost). A connection that broke meanwhile fails its statement instead: an I/O error, a 503, safe to
 /// retry, and the pool drops it.
+/// How long a request waits for a PostgreSQL connection (connecting included) before it is refused with a 503:
+/// with the database out of reach a client hears so in about this long, and may retry, rather than waiting
+/// out its own timeout.
+pub(crate) const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+
 fn pg_pool(max: u32) -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(max)
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(ACQUIRE_TIMEOUT)
         .test_before_acquire(false)
         .before_acquire(|conn, meta| {
             Box::pin(async move {

@@ -17,6 +17,7 @@ const SQLITE: &[(i64, &str)] = &[
     (12, include_str!("../migrations/sqlite/0012_support_cases.sql")),
     (13, include_str!("../migrations/sqlite/0013_session_idle.sql")),
     (14, include_str!("../migrations/sqlite/0014_sealed_personal_data.sql")),
+    (15, include_str!("../migrations/sqlite/0015_request_ids.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_spine.sql")),
@@ -36,6 +37,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (15, include_str!("../migrations/postgres/0015_support_cases.sql")),
     (16, include_str!("../migrations/postgres/0016_session_idle.sql")),
     (17, include_str!("../migrations/postgres/0017_sealed_personal_data.sql")),
+    (18, include_str!("../migrations/postgres/0018_request_ids.sql")),
 ];
 
 /// Applies the migrations not applied yet, up to `until` (every one: `i64::MAX`).

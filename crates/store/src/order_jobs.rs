@@ -223,7 +223,13 @@ pub(crate) async fn run(c: &mut Conn<'_>, group: &mut [Box<dyn Pending>]) -> Res
                 standings.push(Standing::Done);
                 done.push(p.job().clone());
                 match d {
-                    Decided::Write(effects) => writes.push((p.order(), p.payment(), effects)),
+                    Decided::Write(mut effects) => {
+                        // A job made by a job carries the request that made the first (for its log lines).
+                        for made in effects.jobs.iter_mut().filter(|j| j.request_id.is_none()) {
+                            made.request_id.clone_from(&p.job().request_id);
+                        }
+                        writes.push((p.order(), p.payment(), effects))
+                    }
                     Decided::Run(run) => runs.push(run),
                 }
             }

@@ -32,7 +32,7 @@ const PING_AFTER: Duration = Duration::from_secs(10);
 /// default `max_lifetime`, which the pool then applies).
 pub(crate) const RENEW_AFTER: Duration = Duration::from_secs(30 * 60);
 /// How long a read waits for a reader before it is refused, as the pools' own acquire timeout.
-const WAIT_AT_MOST: Duration = Duration::from_secs(10);
+const WAIT_AT_MOST: Duration = crate::ACQUIRE_TIMEOUT;
 
 /// Connection-level errors this process has met on PostgreSQL.
 static FAULTS: AtomicU64 = AtomicU64::new(0);

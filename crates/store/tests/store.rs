@@ -115,7 +115,14 @@ async fn level(store: &Store) -> (i64, i64) {
 }
 
 fn job(dedup: &str, run_at: i64) -> NewJob {
-    NewJob { kind: "test", payload: "{}".into(), dedup_key: Some(dedup.into()), run_at, max_attempts: 3 }
+    NewJob {
+        kind: "test",
+        payload: "{}".into(),
+        dedup_key: Some(dedup.into()),
+        run_at,
+        max_attempts: 3,
+        request_id: None,
+    }
 }
 
 /// A placement of one unit of `sku` under `key`: the plan takes it from the first center with any free, or

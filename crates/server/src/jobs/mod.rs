@@ -70,6 +70,7 @@ pub fn authorize(payment_id: PaymentId, gift_card: bool, now: i64) -> NewJob {
         run_at: now,
         // With the default backoff (1 s, doubling) the last try is about two minutes after the first.
         max_attempts: 8,
+        request_id: crate::error::current_request_id(),
     }
 }
 
@@ -90,6 +91,7 @@ pub fn void(payment_id: PaymentId, now: i64) -> NewJob {
         dedup_key: Some(format!("{VOID}:{payment_id}")),
         run_at: now,
         max_attempts: 10,
+        request_id: crate::error::current_request_id(),
     }
 }
 
@@ -101,6 +103,7 @@ pub fn release(order_id: OrderId, at: i64) -> NewJob {
         dedup_key: Some(format!("{RELEASE}:{order_id}")),
         run_at: at,
         max_attempts: 10,
+        request_id: crate::error::current_request_id(),
     }
 }
 
@@ -112,6 +115,7 @@ pub fn capture(capture_id: CaptureId, now: i64) -> NewJob {
         dedup_key: Some(format!("{CAPTURE}:{capture_id}")),
         run_at: now,
         max_attempts: 12,
+        request_id: crate::error::current_request_id(),
     }
 }
 
@@ -123,6 +127,7 @@ pub fn refund(refund_id: &str, now: i64) -> NewJob {
         dedup_key: Some(format!("{REFUND}:{refund_id}")),
         run_at: now,
         max_attempts: 12,
+        request_id: crate::error::current_request_id(),
     }
 }
 

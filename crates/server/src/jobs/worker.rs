@@ -19,7 +19,54 @@ pub async fn execute(state: AppState, job: Job) {
     execute_with(state, job, None).await
 }
 
+/// Runs a job inside its own span, which names the request that made it: its log lines, and the jobs it makes,
+/// carry that request's id.
 async fn execute_with(state: AppState, job: Job, known: Option<authorize::Known>) {
+    use tracing::Instrument;
+    let request_id: std::sync::Arc<str> = job.request_id.as_deref().unwrap_or("").into();
+    let span = tracing::info_span!(
+        "job",
+        id = %job.id,
+        kind = %job.kind,
+        attempt = job.attempt,
+        request_id = job.request_id.as_deref().unwrap_or("-"),
+    );
+    let renewing = keep_lease(state.clone(), job.clone());
+    let work = crate::error::REQUEST_ID.scope(request_id, run(state, job, known)).instrument(span);
+    tokio::pin!(work);
+    tokio::select! {
+        () = &mut work => {}
+        () = renewing => work.await,
+    }
+}
+
+/// Renews the job's lease every third of it for as long as its work runs, so that leases can be short: should
+/// this process die, another takes the job over within one lease, not after the longest a job may take. Ends
+/// (and the work goes on without it) once the lease is lost or cannot be renewed.
+async fn keep_lease(state: AppState, job: Job) {
+    let lease = state.config.job_lease;
+    loop {
+        tokio::time::sleep(lease / 3).await;
+        let renewed = async {
+            let mut tx = state.store.write().await?;
+            let held = jobs::renew(&mut tx.conn(), &job, state.now_micros() + micros(lease)).await?;
+            tx.commit().await?;
+            Ok::<_, buynow_store::StoreError>(held)
+        }
+        .await;
+        match renewed {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(e) => {
+                tracing::warn!(job = %job.id, error = %e, "could not renew the job's lease");
+                return;
+            }
+        }
+    }
+}
+
+async fn run(state: AppState, job: Job, known: Option<authorize::Known>) {
+    let started = std::time::Instant::now();
     let result = match job.kind.as_str() {
         AUTHORIZE => authorize::run(&state, &job, known).await,
         VOID => void::run(&state, &job).await,
@@ -29,7 +76,14 @@ async fn execute_with(state: AppState, job: Job, known: Option<authorize::Known>
         other => Err(JobError::Fatal(format!("unknown job kind {other}"))),
     };
     let error = match result {
-        Ok(()) | Err(JobError::LostLease) => return,
+        Ok(()) => {
+            tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "job done");
+            return;
+        }
+        Err(JobError::LostLease) => {
+            tracing::info!("job taken over by another worker after its lease ran out");
+            return;
+        }
         Err(error) => error,
     };
     let now = state.now_micros();
@@ -55,12 +109,10 @@ async fn execute_with(state: AppState, job: Job, known: Option<authorize::Known>
     .await
     .map(|()| give_up);
     match outcome {
-        Ok(true) => tracing::error!(job = %job.id, kind = %job.kind, %error, "job failed for good"),
-        Ok(false) => {
-            tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempt, %error, "job will be retried")
-        }
+        Ok(true) => tracing::error!(%error, "job failed for good"),
+        Ok(false) => tracing::warn!(%error, "job will be retried"),
         // The lease will expire and the job will be claimed again.
-        Err(e) => tracing::error!(job = %job.id, %error, store_error = %e, "could not record a job failure"),
+        Err(e) => tracing::error!(%error, store_error = %e, "could not record a job failure"),
     }
 }
 
@@ -125,6 +177,7 @@ async fn claim_batch(state: &AppState) -> Result<Vec<Job>, buynow_store::StoreEr
 /// Starts the worker loop; it stops when `shutdown` turns true, after the jobs in hand are done.
 pub fn spawn_workers(state: AppState, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
     tokio::spawn(async move {
+        let _running = crate::health::Workers::running(&state, crate::health::JOB_WORKER);
         tracing::info!("job worker started");
         loop {
             if *shutdown.borrow() {

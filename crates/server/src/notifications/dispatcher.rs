@@ -38,6 +38,7 @@ const PURGE_EVERY: Duration = Duration::from_secs(600);
 /// Starts the dispatcher loop; it stops when `shutdown` turns true, after the sends in hand are recorded.
 pub fn spawn_dispatcher(state: AppState, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
     tokio::spawn(async move {
+        let _running = crate::health::Workers::running(&state, crate::health::DISPATCHER);
         tracing::info!(mail = %state.mailer.describe(), "notification dispatcher started");
         let mut last_purge: Option<Instant> = None;
         loop {

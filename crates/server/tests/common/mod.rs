@@ -74,11 +74,16 @@ pub async fn spawn_app_with(config: Config) -> TestApp {
 
 /// A server on a database made beforehand (by an earlier version's schema, say).
 pub async fn spawn_app_on(db: TestDb, config: Config) -> TestApp {
-    let backend = backend_under_test();
-    let store = db.open().await;
+    let url = db.url().to_string();
+    spawn_app_via(db, &url, config).await
+}
+
+/// A server on `db` reached at `url` (through a proxy, say).
+pub async fn spawn_app_via(db: TestDb, url: &str, config: Config) -> TestApp {
+    let backend = if url.starts_with("postgres") { buynow_store::Backend::Postgres } else { backend_under_test() };
+    let store = buynow_store::Store::open(url).await.expect("open the test database");
     buynow_server::demo::ensure_centers(&store).await.expect("centers");
-    let sandbox =
-        Sandbox::open(config.sandbox.clone(), &store, db.url(), config.clock.reader()).await.expect("sandbox");
+    let sandbox = Sandbox::open(config.sandbox.clone(), &store, url, config.clock.reader()).await.expect("sandbox");
     let sandbox = Arc::new(sandbox);
     let state = AppState::new(store, config, sandbox.clone()).await.expect("state");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
