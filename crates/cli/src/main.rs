@@ -126,6 +126,10 @@ struct Common {
     /// `sqlite://PATH` (the embedded default) or `postgres://USER@HOST:PORT/DB` (for many processes).
     #[arg(long, env = "BUYNOW_DATABASE_URL", default_value = "sqlite://buynow.db")]
     database: String,
+    /// `serve` and `worker`: also serve `/metrics` here, without a key (on the API's address it takes an admin
+    /// key): a port the metrics scraper reaches and customers do not.
+    #[arg(long, env = "BUYNOW_METRICS_ADDR")]
+    metrics_addr: Option<SocketAddr>,
     /// The vault's master key: base64 of 32 random bytes (`openssl rand -base64 32`). Required on PostgreSQL;
     /// on SQLite without it a development key is generated and kept in a file beside the database file.
     #[arg(long, env = "BUYNOW_VAULT_KEY", hide_env_values = true)]
@@ -338,6 +342,7 @@ async fn build_state(common: &Common, run_workers: bool, adjust: impl FnOnce(&mu
     config.old_vault_keys = old_vault_keys;
     config.admin_key = common.admin_key.clone().filter(|k| !k.is_empty()).map(SecretString::from);
     config.run_workers = run_workers;
+    config.metrics_addr = common.metrics_addr;
     config.mail = buynow_notify::MailerConfig {
         smtp_url: common.smtp_url.clone().filter(|u| !u.is_empty()).map(SecretString::from),
         mail_dir: {
@@ -567,6 +572,10 @@ async fn run_worker(common: Common) -> anyhow::Result<()> {
     let dispatcher = buynow_server::notifications::spawn_dispatcher(state.clone(), stopped.clone());
     let reconciler = buynow_server::services::reconciliation::spawn(state.clone(), stopped.clone());
     let sweeper = buynow_server::services::support::spawn_sweeper(state.clone(), stopped.clone());
+    let metrics = match common.metrics_addr {
+        Some(addr) => Some(buynow_server::spawn_metrics(state.clone(), addr, stopped.clone()).await?),
+        None => None,
+    };
     let refresher = buynow_server::spawn_center_refresher(state.clone(), stopped);
     println!("BuyNow worker running on {}", redact_url(&common.database));
     shutdown_signal().await;
@@ -576,6 +585,9 @@ async fn run_worker(common: Common) -> anyhow::Result<()> {
     let _ = tokio::time::timeout(Duration::from_secs(30), reconciler).await;
     let _ = tokio::time::timeout(Duration::from_secs(30), sweeper).await;
     let _ = refresher.await;
+    if let Some(metrics) = metrics {
+        let _ = metrics.await;
+    }
     state.store.close().await;
     Ok(())
 }

@@ -79,6 +79,8 @@ pub struct Config {
     /// Check every answer of a documented route against the statuses the OpenAPI document lists for it, and
     /// record the ones it does not (see `contract`). The test suites turn it on.
     pub check_contract: bool,
+    /// Also serve `/metrics` here, without a key.
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 impl Config {
@@ -118,6 +120,7 @@ impl Config {
             tls: None,
             head_timeout: Duration::from_secs(10),
             check_contract: false,
+            metrics_addr: None,
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod hardening;
 pub mod health;
 pub mod jobs;
 pub mod listener;
+pub mod metrics;
 pub mod notifications;
 pub mod openapi;
 pub mod ops;
@@ -61,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::router())
         .merge(notifications::router())
         .merge(health::router())
+        .routes(utoipa_axum::routes!(metrics::scrape))
         .split_for_parts();
     let doc = std::sync::Arc::new(openapi::complete(&doc));
     let api = if state.config.check_contract {
@@ -75,6 +77,7 @@ pub fn router(state: AppState) -> Router {
         .merge(web::router())
         // Staff actions and card changes go on the audit trail once answered (the layer sees the route matched).
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), services::audit::record_actions))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .fallback(|uri: Uri| async move {
             if web::is_page_path(uri.path()) {
                 web::not_found().await
@@ -126,6 +129,9 @@ pub async fn serve(
         background.push(services::reconciliation::spawn(state.clone(), workers_stopped.clone()));
         background.push(services::support::spawn_sweeper(state.clone(), workers_stopped.clone()));
     }
+    if let Some(addr) = state.config.metrics_addr {
+        background.push(spawn_metrics(state.clone(), addr, workers_stopped.clone()).await?);
+    }
     if state.config.simulate {
         let target = format!("http://{}", listener.local_addr()?);
         background.extend(simulation::spawn_demo(&state, target, workers_stopped));
@@ -141,6 +147,25 @@ pub async fn serve(
     }
     state.store.close().await;
     Ok(())
+}
+
+/// Serves `/metrics` alone, without a key, on `addr`, until `stop` turns true.
+pub async fn spawn_metrics(
+    state: AppState,
+    addr: std::net::SocketAddr,
+    mut stop: watch::Receiver<bool>,
+) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    let listener = TcpListener::bind(addr).await?;
+    tracing::info!(addr = %listener.local_addr()?, "serving /metrics");
+    let app = Router::new().route("/metrics", axum::routing::get(metrics::scrape_open)).with_state(state);
+    Ok(tokio::spawn(async move {
+        let stopped = async move {
+            let _ = stop.wait_for(|stopped| *stopped).await;
+        };
+        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stopped).await {
+            tracing::warn!(error = %e, "the metrics listener stopped");
+        }
+    }))
 }
 
 /// Every process reloads the fulfillment centers within seconds of a change made through any of them.

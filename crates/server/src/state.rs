@@ -35,6 +35,7 @@ pub struct Inner {
     pub contract: std::sync::OnceLock<Arc<crate::contract::Contract>>,
     /// The background workers running in this process (for `/readyz`).
     pub workers: crate::health::Workers,
+    pub metrics: crate::metrics::Metrics,
     centers: RwLock<Arc<Centers>>,
     /// What the cached centers were read at (see `catalog::centers_version`).
     centers_version: RwLock<(i64, i64)>,
@@ -173,6 +174,7 @@ impl AppState {
             limits: crate::rate_limit::RateLimits::new(config.rate_limits),
             contract: std::sync::OnceLock::new(),
             workers: crate::health::Workers::default(),
+            metrics: crate::metrics::Metrics::new(),
             config,
             rates: ShippingRates::demo(),
             taxes: TaxTable::demo(),

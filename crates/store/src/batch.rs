@@ -293,6 +293,7 @@ impl<'k> BatchTx<'k> {
 /// Runs `batch` in one transaction: on `kept` when a PostgreSQL group writer gives its connection, else in a
 /// transaction of its own.
 async fn run_batch(engine: &Engine, batch: Vec<Work>, kept: Option<Kept<'_>>) {
+    crate::metrics::GROUP_SIZES.observe(batch.len() as f64);
     let (mut places, mut finishes, mut writes, mut auths) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for work in batch {
         match work {

@@ -21,6 +21,7 @@ pub mod db;
 pub mod gift_cards;
 pub mod idempotency;
 pub mod jobs;
+pub mod metrics;
 mod migrate;
 pub mod notifications;
 pub mod order_jobs;
@@ -348,6 +349,25 @@ impl Store {
                     .map_err(|e| StoreError::Corrupt(format!("the checkpoint thread stopped: {e}")))?
             }
             Engine::Postgres { .. } => Ok(()),
+        }
+    }
+
+    /// The connection pools' use now, for `/metrics`.
+    pub fn pools(&self) -> Vec<metrics::PoolUse> {
+        let sqlx_pool = |name, pool: &PgPool| {
+            let idle = pool.num_idle() as i64;
+            metrics::PoolUse { name, idle, in_use: Some(i64::from(pool.size()) - idle) }
+        };
+        match &self.engine {
+            Engine::Sqlite { read, .. } => vec![metrics::PoolUse { name: "readers", idle: read.idle(), in_use: None }],
+            Engine::Postgres { pool, readers, groups, .. } => {
+                let (idle, in_use) = readers.use_now();
+                vec![
+                    sqlx_pool("writers", pool),
+                    metrics::PoolUse { name: "readers", idle, in_use: Some(in_use) },
+                    sqlx_pool("group_writers", groups),
+                ]
+            }
         }
     }
 

@@ -18,6 +18,7 @@ const SQLITE: &[(i64, &str)] = &[
     (13, include_str!("../migrations/sqlite/0013_session_idle.sql")),
     (14, include_str!("../migrations/sqlite/0014_sealed_personal_data.sql")),
     (15, include_str!("../migrations/sqlite/0015_request_ids.sql")),
+    (16, include_str!("../migrations/sqlite/0016_dead_deliveries.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_spine.sql")),
@@ -38,6 +39,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (16, include_str!("../migrations/postgres/0016_session_idle.sql")),
     (17, include_str!("../migrations/postgres/0017_sealed_personal_data.sql")),
     (18, include_str!("../migrations/postgres/0018_request_ids.sql")),
+    (19, include_str!("../migrations/postgres/0019_dead_deliveries.sql")),
 ];
 
 /// Applies the migrations not applied yet, up to `until` (every one: `i64::MAX`).

@@ -76,6 +76,13 @@ impl Readers {
         Arc::new(Readers { pool, permits, kept: Mutex::new(Some(Vec::new())) })
     }
 
+    /// Readers kept idle here, and readers lent now.
+    pub(crate) fn use_now(&self) -> (i64, i64) {
+        let idle = self.kept.lock().map(|k| k.as_ref().map_or(0, Vec::len)).unwrap_or(0) as i64;
+        let lent = self.pool.options().get_max_connections() as usize - self.permits.available_permits();
+        (idle, lent as i64)
+    }
+
     pub(crate) async fn lend(self: &Arc<Self>) -> Result<Reader, StoreError> {
         let permit = match tokio::time::timeout(WAIT_AT_MOST, self.permits.clone().acquire_owned()).await {
             Ok(Ok(permit)) => permit,

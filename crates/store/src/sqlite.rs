@@ -111,6 +111,11 @@ impl ReadPool {
         &self.path
     }
 
+    /// Readers opened and not lent now.
+    pub(crate) fn idle(&self) -> i64 {
+        self.idle.lock().map(|idle| idle.len() as i64).unwrap_or(0)
+    }
+
     pub(crate) fn acquire(self: &Arc<Self>) -> Result<PooledReader, StoreError> {
         let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let conn = match idle {

@@ -108,14 +108,23 @@ pub async fn place(state: &AppState, session: &TokenHash, key: String, choices: 
         };
         let plan = plan(&centers, &q, order_id, order, claim_until);
         let request = Request { key: key.clone(), sku: sku.clone(), plan };
-        match state.store.place(request).await {
+        let waited = std::time::Instant::now();
+        let placed = state.store.place(request).await;
+        state.metrics.placement_wait.observe(waited.elapsed().as_secs_f64());
+        match placed {
             Err(PlaceError::Store(e)) if e.is_retryable() && attempt < PLACE_ATTEMPTS => {
                 tracing::info!(error = %e, attempt, "placement group lost a race; placing again");
                 let pause = Duration::from_millis(rand::thread_rng().gen_range(1..=5) * attempt);
                 tokio::time::sleep(pause).await;
                 attempt += 1;
             }
-            placed => break placed?,
+            placed => {
+                break placed.map_err(|e| {
+                    let e = ApiError::from(e);
+                    state.metrics.note_refusal(&e);
+                    e
+                })?
+            }
         }
     };
     let (placed, job) = match placed {
@@ -123,6 +132,7 @@ pub async fn place(state: &AppState, session: &TokenHash, key: String, choices: 
         Placed::Taken(claim) => return replay(state, customer, claim).await,
     };
     tracing::info!(order = %order_id, %total, "order placed");
+    state.metrics.orders_placed.inc();
 
     let mut recorded = None;
     if let Some(job) = job {

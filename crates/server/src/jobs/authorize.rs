@@ -102,6 +102,7 @@ pub async fn run(state: &AppState, job: &Job, known: Option<Known>) -> Result<()
         }
     };
 
+    let declined = matches!(outcome, AuthorizeOutcome::Declined { .. });
     let card_label = format!("{} ending {}", card.brand.as_str(), card.last4);
     let (order, payment_id, now) = (payment.order_id, payment.id, state.now_micros());
     let decide: Decide<Option<Recorded>, JobError> =
@@ -109,7 +110,10 @@ pub async fn run(state: &AppState, job: &Job, known: Option<Known>) -> Result<()
     // One job of a group commit: the answers recorded together share a transaction and its fsync.
     match state.store.finish_order_job(OrderJob { job: job.clone(), order, payment: payment_id, decide }).await? {
         Finished::Done(recorded) => {
-            tracing::info!(%order, payment = %payment_id, "authorization answered");
+            tracing::info!(%order, payment = %payment_id, declined, "authorization answered");
+            if declined {
+                state.metrics.payments_declined.inc();
+            }
             if let (Some(recorded), Some(tell)) = (recorded, tell) {
                 let _ = tell.send(Recorded { applied, ..recorded });
             }

@@ -28,6 +28,8 @@ pub const VOID: &str = "void_authorization";
 pub const RELEASE: &str = "release_order";
 pub const CAPTURE: &str = "capture_payment";
 pub const REFUND: &str = "refund_payment";
+/// Every kind of job there is.
+pub const KINDS: [&str; 5] = [AUTHORIZE, VOID, RELEASE, CAPTURE, REFUND];
 
 #[derive(Serialize, Deserialize)]
 struct PaymentRef {
