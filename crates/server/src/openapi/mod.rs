@@ -93,14 +93,14 @@ fn complete_operation(operation: &mut Value, error_statuses: &mut std::collectio
         .flat_map(|s| s.keys().cloned())
         .collect();
     let has_body = operation.get("requestBody").is_some();
-    let params: Vec<(String, String)> = operation
+    let places: Vec<String> = operation
         .get("parameters")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .filter_map(|p| Some((p.get("in")?.as_str()?.to_string(), p.get("name")?.as_str()?.to_string())))
+        .filter_map(|p| Some(p.get("in")?.as_str()?.to_string()))
         .collect();
-    let has = |place: &str| params.iter().any(|(at, _)| at == place);
+    let has = |place: &str| places.iter().any(|at| at == place);
 
     let mut implied: Vec<(u16, &str)> = vec![
         (400, "The request could not be read: malformed JSON, a path or query parameter of the wrong shape, or a malformed header."),
