@@ -26,6 +26,9 @@ macro_rules! space {
     };
 }
 
+/// Unicode's White_Space, as a character class's inside: what the server trims off names, codes and choices.
+pub const SPACE: &str = space!();
+
 /// Characters that show nothing (see `values::invisible`).
 macro_rules! invisible {
     () => {

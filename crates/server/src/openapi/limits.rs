@@ -4,7 +4,7 @@
 //! digit, an id that must exist, another field) is not here; `schemathesis.toml` names where that leaves a
 //! schema-valid request refused.
 
-use buynow_domain::patterns::{self, trimmed_choice};
+use buynow_domain::patterns::{self, trimmed_choice, SPACE};
 use buynow_domain::{CaseAction, CaseReason, EventKind, StaffRole};
 use serde_json::{json, Value};
 
@@ -167,9 +167,6 @@ pub fn apply(doc: &mut Value) {
         *body = json!({ "allOf": [body.clone(), { "required": ["code"] }] });
     }
 }
-
-/// Unicode's white space, which the server trims off names and codes (see `buynow_domain::patterns`).
-const SPACE: &str = r"\t\n\x0b\x0c\r\x85\x20\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
 
 fn money_up_to(max: i64) -> Value {
     money_between(0, max)
