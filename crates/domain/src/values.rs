@@ -223,7 +223,7 @@ impl PostalAddress {
         // A blank second line is no second line; one of only invisible characters is refused like a blank name.
         let line2 = match input.line2.map(|l| bounded_text("line2", l, 0, 200)).transpose()? {
             Some(l) if l.is_empty() => None,
-            Some(l) if l.chars().all(invisible) => {
+            Some(l) if l.chars().all(|c| c.is_whitespace() || invisible(c)) => {
                 return Err(InvalidValue::new("line2", "must contain visible characters"))
             }
             other => other,
@@ -324,6 +324,27 @@ mod tests {
         for good in ["Ada Lovelace", "José Núñez", "李小龙", "محمد", "Zoë\u{00AD}Smith", "O'Brien-Smith"] {
             assert!(PersonName::parse(good).is_ok(), "{good:?}");
         }
+    }
+
+    #[test]
+    fn a_second_line_of_only_blanks_and_invisible_characters_is_refused() {
+        let line2 = |l: &str| {
+            PostalAddress::parse(AddressInput {
+                name: "Ada",
+                line1: "1 Main St",
+                line2: Some(l),
+                city: "Springfield",
+                region: "IL",
+                postal_code: "62701",
+                country: "US",
+            })
+        };
+        // Found by the pattern's property test: a no-break space between zero-width ones was let through.
+        for bad in ["\u{200B}", "\u{200B}\u{A0}\u{200B}", "\u{FEFF} \u{3000}"] {
+            assert_eq!(line2(bad).unwrap_err().field, "line2", "{bad:?}");
+        }
+        assert_eq!(line2(" Apt 4\u{A0}").unwrap().line2.as_deref(), Some("Apt 4"));
+        assert_eq!(line2("\u{3000} ").unwrap().line2, None);
     }
 
     #[test]
