@@ -103,6 +103,9 @@ pub const MESSAGE: &str = concat!(
     r"][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
 );
 
+/// Text with no control characters (`char::is_control`), for free-form fields of staff tools.
+pub const NO_CONTROLS: &str = r"^[^\x00-\x1f\x7f-\x9f]*$";
+
 /// A prefixed id (`ord_…`): the prefix, then 32 lower-case hex digits.
 pub fn id(prefix: &str) -> String {
     format!("^{prefix}[0-9a-f]{{32}}$")
@@ -165,6 +168,11 @@ mod tests {
         #[test]
         fn an_email_fits_the_pattern_exactly_when_it_parses(s in edgy(80)) {
             prop_assert_eq!(Email::parse(&s).is_ok(), fits(EMAIL, 254, &s), "{:?}", s);
+        }
+
+        #[test]
+        fn text_without_controls_fits_the_pattern_exactly(s in edgy(20)) {
+            prop_assert_eq!(!s.chars().any(char::is_control), re(NO_CONTROLS).is_match(&s), "{:?}", s);
         }
 
         #[test]

@@ -79,6 +79,9 @@ pub struct Config {
     /// Check every answer of a documented route against the statuses the OpenAPI document lists for it, and
     /// record the ones it does not (see `contract`). The test suites turn it on.
     pub check_contract: bool,
+    /// With `check_contract`, also keep the first JSON bodies each operation takes and answers (see
+    /// `contract`): the API document's examples are made from them.
+    pub record_examples: bool,
     /// Also serve `/metrics` here, without a key.
     pub metrics_addr: Option<std::net::SocketAddr>,
 }
@@ -120,6 +123,7 @@ impl Config {
             tls: None,
             head_timeout: Duration::from_secs(10),
             check_contract: false,
+            record_examples: false,
             metrics_addr: None,
         }
     }

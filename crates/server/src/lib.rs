@@ -66,7 +66,13 @@ pub fn router(state: AppState) -> Router {
         .split_for_parts();
     let doc = std::sync::Arc::new(openapi::complete(&doc));
     let api = if state.config.check_contract {
-        let contract = state.contract.get_or_init(|| std::sync::Arc::new(contract::Contract::new(&doc))).clone();
+        let contract = state
+            .contract
+            .get_or_init(|| {
+                let contract = contract::Contract::new(&doc);
+                std::sync::Arc::new(if state.config.record_examples { contract.recording_examples() } else { contract })
+            })
+            .clone();
         api.route_layer(axum::middleware::from_fn_with_state(contract, contract::check))
     } else {
         api

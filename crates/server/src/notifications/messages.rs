@@ -10,7 +10,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 #[derive(Serialize, ToSchema)]
-pub struct MessageView {
+pub struct SentMessage {
     id: String,
     /// The event it is about, e.g. `shipment.shipped`.
     event: &'static str,
@@ -23,7 +23,7 @@ pub struct MessageView {
 
 #[derive(Serialize, ToSchema)]
 pub struct MessageList {
-    messages: Vec<MessageView>,
+    messages: Vec<SentMessage>,
 }
 
 /// The e-mails sent to the signed-in customer, newest first (the latest 100).
@@ -37,7 +37,7 @@ pub async fn my_messages(
     Ok(axum::Json(MessageList {
         messages: sent
             .into_iter()
-            .map(|d| MessageView {
+            .map(|d| SentMessage {
                 id: d.id,
                 event: d.kind.as_str(),
                 order_id: d.order_id.to_string(),

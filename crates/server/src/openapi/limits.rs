@@ -95,6 +95,24 @@ pub fn apply(doc: &mut Value) {
     s.field("CaseActionBody", "action", json!({ "enum": CaseAction::ALL.map(|a| a.as_str()) }));
     s.field("CaseActionBody", "note", json!({ "maxLength": 2000 }));
     s.field("CaseActionBody", "message", json!({ "maxLength": 1000 }));
+    s.field("CaseActionBody", "assignee", json!({ "maxLength": 100, "pattern": patterns::NO_CONTROLS }));
+    // Every action but `assign` needs a note with something in it, and only a refund takes an amount.
+    let others: Vec<&str> = CaseAction::ALL
+        .iter()
+        .filter(|a| !matches!(a, CaseAction::Assign | CaseAction::Refund))
+        .map(|a| a.as_str())
+        .collect();
+    let noted = json!({ "type": "string", "maxLength": 2000, "pattern": format!("[^{SPACE}]") });
+    s.whole(
+        "CaseActionBody",
+        json!({ "anyOf": [
+            { "properties": { "action": { "const": CaseAction::Assign.as_str() }, "amount": { "type": "null" } } },
+            { "properties": { "action": { "enum": others }, "note": noted, "amount": { "type": "null" } },
+              "required": ["note"] },
+            { "properties": { "action": { "const": CaseAction::Refund.as_str() }, "note": noted },
+              "required": ["note"] },
+        ] }),
+    );
 
     s.field("CenterBody", "code", json!({ "pattern": format!("^[{}]*[A-Za-z0-9-]{{2,8}}[{}]*$", SPACE, SPACE) }));
     s.field("CenterBody", "name", text(200));

@@ -4,6 +4,7 @@
 
 mod limits;
 
+use crate::contract::{Examples, Exchange};
 use crate::error::ApiError;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
@@ -54,18 +55,26 @@ pub fn base() -> OpenApi {
     doc
 }
 
-/// The finished document: `doc` with the statuses every route of its kind may answer, and problem+json as the
-/// content of every error.
+/// Example bodies for every operation, as the server took and answered them in a walk through the whole API
+/// (`tests/api_examples.rs` records them, and fails when they no longer match what the server does).
+pub const EXAMPLES: &str = include_str!("examples.json");
+
+/// The finished document: `doc` with the statuses every route of its kind may answer, problem+json as the
+/// content of every error, and examples.
 pub fn complete(doc: &OpenApi) -> Value {
     let mut doc = serde_json::to_value(doc).expect("the OpenAPI document serializes");
     limits::apply(&mut doc);
+    let examples: Examples = serde_json::from_str(EXAMPLES).expect("openapi/examples.json is valid");
     let mut statuses = std::collections::BTreeSet::new();
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
-        for item in paths.values_mut() {
+        for (path, item) in paths.iter_mut() {
             let Some(item) = item.as_object_mut() else { continue };
             for (method, operation) in item.iter_mut() {
                 if is_method(method) {
                     complete_operation(operation, &mut statuses);
+                    if let Some(example) = examples.get(&format!("{} {path}", method.to_ascii_uppercase())) {
+                        add_examples(operation, example);
+                    }
                 }
             }
         }
@@ -141,6 +150,21 @@ fn complete_operation(operation: &mut Value, error_statuses: &mut std::collectio
         } else if let Some(pdf) = response.pointer_mut("/content/application~1pdf") {
             // A document's bytes, not a list of numbers (what `Vec<u8>` says by itself).
             pdf["schema"] = json!({ "type": "string", "contentMediaType": "application/pdf" });
+        }
+    }
+}
+
+/// An operation's example request and success bodies, beside their schemas.
+fn add_examples(operation: &mut Value, example: &Exchange) {
+    if let (Some(request), Some(content)) =
+        (&example.request, operation.pointer_mut("/requestBody/content/application~1json"))
+    {
+        content["example"] = request.clone();
+    }
+    for (status, body) in &example.responses {
+        let pointer = format!("/responses/{status}/content/application~1json");
+        if let Some(content) = operation.pointer_mut(&pointer) {
+            content["example"] = body.clone();
         }
     }
 }

@@ -241,10 +241,10 @@ impl CaseActionBody {
             return Err(InvalidValue::new("amount", "only a refund takes an amount"));
         }
         let amount = self.amount.map(|a| a.parse("amount")).transpose()?;
-        let assignee = self.assignee.map(|a| a.trim().to_string()).filter(|a| !a.is_empty());
-        if assignee.as_ref().is_some_and(|a| a.len() > 100 || a.chars().any(char::is_control)) {
+        if self.assignee.as_ref().is_some_and(|a| a.chars().count() > 100 || a.chars().any(char::is_control)) {
             return Err(InvalidValue::new("assignee", "a staff key id"));
         }
+        let assignee = self.assignee.map(|a| a.trim().to_string()).filter(|a| !a.is_empty());
         Ok(Request { action, amount, note, message, assignee })
     }
 }
