@@ -572,6 +572,7 @@ async fn run_worker(common: Common) -> anyhow::Result<()> {
     let dispatcher = buynow_server::notifications::spawn_dispatcher(state.clone(), stopped.clone());
     let reconciler = buynow_server::services::reconciliation::spawn(state.clone(), stopped.clone());
     let sweeper = buynow_server::services::support::spawn_sweeper(state.clone(), stopped.clone());
+    let retention = buynow_server::retention::spawn(state.clone(), stopped.clone());
     let metrics = match common.metrics_addr {
         Some(addr) => Some(buynow_server::spawn_metrics(state.clone(), addr, stopped.clone()).await?),
         None => None,
@@ -584,6 +585,7 @@ async fn run_worker(common: Common) -> anyhow::Result<()> {
     let _ = tokio::time::timeout(Duration::from_secs(30), dispatcher).await;
     let _ = tokio::time::timeout(Duration::from_secs(30), reconciler).await;
     let _ = tokio::time::timeout(Duration::from_secs(30), sweeper).await;
+    let _ = tokio::time::timeout(Duration::from_secs(30), retention).await;
     let _ = refresher.await;
     if let Some(metrics) = metrics {
         let _ = metrics.await;

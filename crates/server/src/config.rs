@@ -68,6 +68,9 @@ pub struct Config {
     pub delivery_attempts: u32,
     /// Published events, sent deliveries and finished jobs are deleted when older than this.
     pub retention: Duration,
+    /// An idempotency key is deleted this long after its last use; a retry after that is a new purchase (as
+    /// with Stripe's keys).
+    pub idempotency_retention: Duration,
     /// How often the sweeper looks for orders with no progress past their expected time.
     pub sweep_interval: Duration,
     /// Sign-in and Buy Now rate limits.
@@ -118,6 +121,7 @@ impl Config {
             delivery_backoff: Duration::from_secs(5),
             delivery_attempts: 12,
             retention: Duration::from_secs(7 * 24 * 3600),
+            idempotency_retention: Duration::from_secs(24 * 3600),
             sweep_interval: Duration::from_secs(60),
             rate_limits: crate::rate_limit::RateConfig::default(),
             tls: None,

@@ -23,6 +23,7 @@ pub mod parse_errors;
 pub mod personal_data;
 pub mod products;
 pub mod rate_limit;
+pub mod retention;
 pub mod services;
 pub mod simulation;
 pub mod state;
@@ -134,6 +135,7 @@ pub async fn serve(
         background.push(notifications::spawn_dispatcher(state.clone(), workers_stopped.clone()));
         background.push(services::reconciliation::spawn(state.clone(), workers_stopped.clone()));
         background.push(services::support::spawn_sweeper(state.clone(), workers_stopped.clone()));
+        background.push(retention::spawn(state.clone(), workers_stopped.clone()));
     }
     if let Some(addr) = state.config.metrics_addr {
         background.push(spawn_metrics(state.clone(), addr, workers_stopped.clone()).await?);

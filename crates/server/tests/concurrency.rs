@@ -179,3 +179,84 @@ async fn a_placement_whose_group_loses_a_race_is_placed_again() {
     assert_eq!(app.stock("RACE").await, (10, 2));
     app.stop().await;
 }
+
+/// The idempotency keys as stored: (key, last used, µs).
+async fn keys(app: &TestApp) -> Vec<(String, i64)> {
+    let mut read = app.state.store.read().await.unwrap();
+    let rows = read.conn().all("SELECT key, last_used_at FROM idempotency_keys ORDER BY key", vec![]).await.unwrap();
+    rows.iter().map(|r| (r.text(0).unwrap(), r.int(1).unwrap())).collect()
+}
+
+/// When `key` was last used, once that is after `after`: a replay records its use off the answer's path.
+async fn used_after(app: &TestApp, key: &str, after: i64) -> i64 {
+    for _ in 0..200 {
+        if let Some((_, used)) = keys(app).await.into_iter().find(|(k, used)| k == key && *used > after) {
+            return used;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the use of {key} after {after} was never recorded");
+}
+
+#[tokio::test]
+async fn a_key_inside_its_retention_replays_and_each_replay_keeps_it_a_day_longer() {
+    let app = spawn_app().await;
+    app.create_product("KEPT", 2500, 10).await;
+    let c = app.buyer("kept@example.com", VISA).await;
+    let body = json!({"sku": "KEPT", "quantity": 1});
+    let (status, first) = app.buy(&c, "kept-key", body.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let placed_at = keys(&app).await[0].1;
+
+    // 23 hours on, the sweep leaves the key, and a retry gets the order back.
+    app.advance(chrono::Duration::hours(23));
+    buynow_server::retention::purge(&app.state).await.unwrap();
+    let (status, replay) = app.buy(&c, "kept-key", body.clone()).await;
+    assert_eq!((status, &replay["id"]), (StatusCode::CREATED, &first["id"]));
+    // That replay was a use: the key is now kept for a day from it.
+    let last_used = used_after(&app, "kept-key", placed_at).await;
+    assert!(last_used >= placed_at + 23 * 3_600_000_000, "the replay moved the key's last use on");
+
+    // 46 hours after the purchase but 23 after its last use: still kept, still the same order.
+    app.advance(chrono::Duration::hours(23));
+    buynow_server::retention::purge(&app.state).await.unwrap();
+    assert_eq!(keys(&app).await.len(), 1);
+    let (status, again) = app.buy(&c, "kept-key", body).await;
+    assert_eq!((status, &again["id"]), (StatusCode::CREATED, &first["id"]));
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM orders").await, 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_key_past_its_retention_is_deleted_and_its_retry_is_a_new_purchase() {
+    let app = spawn_app().await;
+    app.create_product("GONE", 2500, 10).await;
+    let c = app.buyer("gone@example.com", VISA).await;
+    let body = json!({"sku": "GONE", "quantity": 1});
+    let (status, first) = app.buy(&c, "old-key", body.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let (status, _) = app.buy(&c, "recent-key", body.clone()).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let placed_at = keys(&app).await.iter().map(|(_, used)| *used).max().unwrap();
+
+    // A day and an hour later the sweep deletes the key unused since (not its order); the key used again
+    // meanwhile is kept.
+    app.advance(chrono::Duration::hours(23));
+    let (status, _) = app.buy(&c, "recent-key", body.clone()).await;
+    assert_eq!(status, StatusCode::CREATED);
+    used_after(&app, "recent-key", placed_at).await;
+    app.advance(chrono::Duration::hours(2));
+    let swept = buynow_server::retention::purge(&app.state).await.unwrap();
+    assert!(swept >= 1, "the sweep deleted the old key");
+    assert_eq!(keys(&app).await.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), ["recent-key"]);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM orders").await, 2, "the orders stay");
+
+    // The retry of the deleted key is a new purchase: a second order, and the key names it now.
+    let (status, second) = app.buy(&c, "old-key", body.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{second}");
+    assert_ne!(second["id"], first["id"]);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM orders").await, 3);
+    let (status, replay) = app.buy(&c, "old-key", body).await;
+    assert_eq!((status, &replay["id"]), (StatusCode::CREATED, &second["id"]));
+    app.stop().await;
+}

@@ -579,10 +579,10 @@ async fn published_events_sent_messages_and_finished_jobs_are_deleted_after_the_
     };
     assert!(count("outbox").await > 0 && count("deliveries").await > 0 && count("jobs").await > 0);
     // Inside the retention nothing goes.
-    buynow_server::notifications::purge(&app.state).await.unwrap();
+    buynow_server::retention::purge(&app.state).await.unwrap();
     assert!(count("outbox").await > 0 && count("deliveries").await > 0);
     app.advance(chrono::Duration::days(8));
-    buynow_server::notifications::purge(&app.state).await.unwrap();
+    buynow_server::retention::purge(&app.state).await.unwrap();
     assert_eq!(count("outbox").await, 0);
     assert_eq!(count("deliveries").await, 0);
     assert_eq!(app.scalar("SELECT COUNT(*) FROM jobs WHERE status IN ('done', 'failed')").await, 0);

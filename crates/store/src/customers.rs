@@ -57,7 +57,7 @@ static BUYER_QUERY: LazyLock<(String, [usize; 5])> = LazyLock::new(|| {
         qualified("a", ADDRESS_COLS),
         qualified("p", CARD_COLS),
         qualified("pr", crate::catalog::PRODUCT_COLS),
-        qualified("k", "request_hash, order_id"),
+        qualified("k", "request_hash, order_id, last_used_at"),
         qualified("s", "idle_until"),
     ];
     let sql = format!(
@@ -89,10 +89,18 @@ pub struct Buyer {
     pub card: Option<SavedCard>,
     /// `None` when there is no such SKU.
     pub product: Option<crate::catalog::Product>,
-    /// The request hash and order under the purchase's idempotency key, if it was used before.
-    pub key: Option<(String, buynow_domain::OrderId)>,
+    /// What the purchase's idempotency key names, if it was used before.
+    pub key: Option<UsedKey>,
     /// Until when the session may go unused (µs, the wall clock's).
     pub idle_until: i64,
+}
+
+/// An idempotency key used before: the request it came with, its order, and when it was last used (µs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsedKey {
+    pub request_hash: String,
+    pub order: buynow_domain::OrderId,
+    pub last_used_at: i64,
 }
 
 /// A purchase's read: whose session, and what it names.
@@ -122,7 +130,11 @@ pub async fn buyer(c: &mut Conn<'_>, purchase: Purchase<'_>) -> Result<Option<Bu
         card: r.opt_text(card_at)?.map(|_| saved_card_at(&r, card_at)).transpose()?,
         product: r.opt_text(product_at)?.map(|_| crate::catalog::product_at(&r, product_at)).transpose()?,
         key: match r.opt_text(key_at)? {
-            Some(hash) => Some((hash, r.parsed(key_at + 1, buynow_domain::OrderId::parse)?)),
+            Some(request_hash) => Some(UsedKey {
+                request_hash,
+                order: r.parsed(key_at + 1, buynow_domain::OrderId::parse)?,
+                last_used_at: r.int(key_at + 2)?,
+            }),
             None => None,
         },
         idle_until: r.int(*session_at)?,

@@ -49,7 +49,7 @@ pub async fn claim_all(c: &mut Conn<'_>, wanted: &[KeyClaim]) -> Result<Vec<Clai
     answer_claims(c, wanted, &inserted).await
 }
 
-const CLAIM_COLUMNS: [&str; 5] = ["customer_id", "key", "request_hash", "order_id", "created_at"];
+const CLAIM_COLUMNS: [&str; 5] = ["customer_id", "key", "request_hash", "order_id", "last_used_at"];
 const CLAIM_TAIL: &str = "ON CONFLICT (customer_id, key) DO NOTHING RETURNING order_id";
 
 /// The claim's rows, sorted by key.
@@ -127,6 +127,20 @@ async fn lookup_all<'k>(
     }
     Ok(found)
 }
+
+/// A key was used again (a replay): it is kept for the retention from `now`. Callers write this only when the
+/// key's recorded use is older than `TOUCH_EVERY_MICROS`, so a storm of retries is not a storm of writes.
+pub async fn touch(c: &mut Conn<'_>, customer: CustomerId, key: &str, now: i64) -> Result<(), StoreError> {
+    c.exec(
+        "UPDATE idempotency_keys SET last_used_at = $3 WHERE customer_id = $1 AND key = $2 AND last_used_at < $3",
+        args![customer.to_string(), key, now],
+    )
+    .await
+    .map(drop)
+}
+
+/// How long after its last write a key's use is written again.
+pub const TOUCH_EVERY_MICROS: i64 = 60 * 1_000_000;
 
 /// Gives claimed keys back (their requests were refused), so that a retry is free to try again.
 pub async fn release_all(c: &mut Conn<'_>, claimed: &[&KeyClaim]) -> Result<(), StoreError> {

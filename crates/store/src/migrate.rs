@@ -19,6 +19,7 @@ const SQLITE: &[(i64, &str)] = &[
     (14, include_str!("../migrations/sqlite/0014_sealed_personal_data.sql")),
     (15, include_str!("../migrations/sqlite/0015_request_ids.sql")),
     (16, include_str!("../migrations/sqlite/0016_dead_deliveries.sql")),
+    (17, include_str!("../migrations/sqlite/0017_bounded_growth.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_spine.sql")),
@@ -40,6 +41,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (17, include_str!("../migrations/postgres/0017_sealed_personal_data.sql")),
     (18, include_str!("../migrations/postgres/0018_request_ids.sql")),
     (19, include_str!("../migrations/postgres/0019_dead_deliveries.sql")),
+    (20, include_str!("../migrations/postgres/0020_bounded_growth.sql")),
 ];
 
 /// Applies the migrations not applied yet, up to `until` (every one: `i64::MAX`).

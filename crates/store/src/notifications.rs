@@ -384,18 +384,3 @@ pub async fn disable_subscription(c: &mut Conn<'_>, id: &str, reason: &str) -> R
 pub async fn delete_subscription(c: &mut Conn<'_>, id: &str) -> Result<bool, StoreError> {
     Ok(c.exec("DELETE FROM webhook_subscriptions WHERE id = $1", args![id]).await? == 1)
 }
-
-/// Retention: published events, sent deliveries (with their attempts) and finished jobs older than `before`.
-pub async fn purge(c: &mut Conn<'_>, before: i64) -> Result<u64, StoreError> {
-    let mut n = c
-        .exec(
-            "DELETE FROM delivery_attempts WHERE delivery_id IN \
-             (SELECT id FROM deliveries WHERE status = 'sent' AND sent_at < $1)",
-            args![before],
-        )
-        .await?;
-    n += c.exec("DELETE FROM deliveries WHERE status = 'sent' AND sent_at < $1", args![before]).await?;
-    n += c.exec("DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < $1", args![before]).await?;
-    n += c.exec("DELETE FROM jobs WHERE status IN ('done', 'failed') AND finished_at < $1", args![before]).await?;
-    Ok(n)
-}

@@ -361,7 +361,8 @@ async fn a_buyer_comes_with_the_named_or_default_address_and_card_and_never_anot
     let named = customers::buyer(&mut c, named).await.unwrap().unwrap();
     assert_eq!((named.address.map(|a| a.id), named.card.map(|c| c.id)), (Some(ada_address), Some(ada_card)));
     assert!(named.product.is_none(), "no such SKU");
-    assert_eq!(named.key, Some(("h".to_string(), order)), "the key's earlier use");
+    let used = customers::UsedKey { request_hash: "h".to_string(), order, last_used_at: now };
+    assert_eq!(named.key, Some(used), "the key's earlier use, and when");
     let others = Purchase { address: Some(bob_address), card: Some(bob_card), ..ada_buys };
     let others = customers::buyer(&mut c, others).await.unwrap().unwrap();
     assert!(others.address.is_none() && others.card.is_none(), "another customer's address and card are not found");
@@ -592,6 +593,52 @@ async fn an_idempotency_key_claims_once_then_replays_or_conflicts(store) {
         Claim::New
     );
     tx.commit().await.unwrap();
+}
+
+async fn the_retention_sweep_deletes_a_bounded_batch_of_what_is_past_it_and_nothing_else(store) {
+    use buynow_store::retention::{self, Cutoffs};
+    let now = now_micros();
+    let (old, cutoff) = (now - 10_000_000, now - 5_000_000);
+    let mut tx = store.write().await.unwrap();
+    let customer = CustomerId::new();
+    for (i, at) in [old, old, old, old, old, now].into_iter().enumerate() {
+        idempotency::claim(&mut tx.conn(), customer, &format!("k{i}"), "h", OrderId::new(), at).await.unwrap();
+    }
+    for i in 0..3 {
+        let id = jobs::enqueue(&mut tx.conn(), &job(&format!("done{i}"), old), old).await.unwrap().unwrap();
+        let claimed = jobs::claim_one(&mut tx.conn(), id, old + 1).await.unwrap().unwrap();
+        assert!(jobs::complete(&mut tx.conn(), &claimed, old).await.unwrap());
+    }
+    let waiting = jobs::enqueue(&mut tx.conn(), &job("waiting", old), old).await.unwrap().unwrap();
+    for (id, published) in [("evt_a", Some(old)), ("evt_b", None), ("evt_c", Some(now))] {
+        tx.conn()
+            .exec(
+                "INSERT INTO outbox (id, order_id, customer_id, kind, payload, created_at, published_at) \
+                 VALUES ($1, 'ord_x', 'cus_x', 'order.placed', '{}', $2, $3)",
+                buynow_store::args![id, old, published],
+            )
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    let cutoffs = Cutoffs { finished_before: cutoff, keys_last_used_before: cutoff };
+    let mut swept = Vec::new();
+    loop {
+        let mut tx = store.write().await.unwrap();
+        let s = retention::sweep(&mut tx.conn(), cutoffs, 2).await.unwrap();
+        tx.commit().await.unwrap();
+        swept.push((s.keys, s.jobs, s.events, s.more));
+        if !s.more {
+            break;
+        }
+    }
+    assert_eq!(swept, [(2, 2, 1, true), (2, 1, 0, true), (1, 0, 0, false)], "two of each kind per transaction");
+    assert_eq!(count(&store, "idempotency_keys").await, 1, "the key used since the cutoff stays");
+    assert_eq!(count(&store, "outbox").await, 2, "the unpublished and the recent event stay");
+    let mut read = store.read().await.unwrap();
+    assert_eq!(jobs::status(&mut read.conn(), waiting).await.unwrap().as_deref(), Some("queued"), "unfinished stays");
+    assert_eq!(read.conn().one("SELECT COUNT(*) FROM jobs", vec![]).await.unwrap().int(0).unwrap(), 1);
 }
 
 async fn a_job_is_enqueued_once_and_only_its_current_holder_completes_it(store) {

@@ -16,7 +16,7 @@ use buynow_logistics::{carriers, Place};
 use buynow_store::catalog::{self, Product, StockLevel};
 use buynow_store::customers::{self, Customer, Purchase, SavedAddress, SavedCard};
 use buynow_store::gift_cards;
-use buynow_store::idempotency::Claim;
+use buynow_store::idempotency::{self, Claim};
 use buynow_store::Conn;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Deserialize;
@@ -227,9 +227,26 @@ pub async fn quote(
         key: key.map(|(k, _)| k),
     };
     let buyer = customers::buyer(c, purchase).await?.ok_or(ApiError::Unauthorized)?;
-    if let (Some((hash, order)), Some((_, request_hash))) = (&buyer.key, key) {
-        let claim = if hash == request_hash { Claim::Replay(*order) } else { Claim::Conflict };
-        return Ok(Err((buyer.customer.id, claim)));
+    if let (Some(used), Some((key, request_hash))) = (&buyer.key, key) {
+        if used.request_hash != request_hash {
+            return Ok(Err((buyer.customer.id, Claim::Conflict)));
+        }
+        let now = buynow_store::to_micros(now);
+        if now - used.last_used_at > idempotency::TOUCH_EVERY_MICROS {
+            // A replay keeps its key for the retention from now. Off the answer's path, as a session's use is.
+            let (state, customer, key) = (state.clone(), buyer.customer.id, key.to_string());
+            tokio::spawn(async move {
+                let touched = async {
+                    let mut tx = state.store.write().await?;
+                    idempotency::touch(&mut tx.conn(), customer, &key, now).await?;
+                    tx.commit().await
+                };
+                if let Err(e) = touched.await {
+                    tracing::warn!(error = %e, "could not record an idempotency key's use");
+                }
+            });
+        }
+        return Ok(Err((buyer.customer.id, Claim::Replay(used.order))));
     }
     if crate::auth::stale(state, buyer.idle_until) {
         // Off the purchase's path: at most once an hour per session.

@@ -32,15 +32,12 @@ const RECORD_CHUNK: usize = 32;
 /// How long the dispatcher rests after a busy batch, as a multiple of the time the batch took.
 const REST_PER_WORK: u32 = 5;
 const MAX_REST: Duration = Duration::from_secs(1);
-/// How often the retention sweep runs.
-const PURGE_EVERY: Duration = Duration::from_secs(600);
 
 /// Starts the dispatcher loop; it stops when `shutdown` turns true, after the sends in hand are recorded.
 pub fn spawn_dispatcher(state: AppState, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
     tokio::spawn(async move {
         let _running = crate::health::Workers::running(&state, crate::health::DISPATCHER);
         tracing::info!(mail = %state.mailer.describe(), "notification dispatcher started");
-        let mut last_purge: Option<Instant> = None;
         loop {
             if *shutdown.borrow() {
                 break;
@@ -64,12 +61,6 @@ pub fn spawn_dispatcher(state: AppState, mut shutdown: watch::Receiver<bool>) ->
                 tokio::select! {
                     _ = shutdown.changed() => {}
                     _ = tokio::time::sleep(rest) => {}
-                }
-            }
-            if last_purge.is_none_or(|at| at.elapsed() >= PURGE_EVERY) {
-                last_purge = Some(Instant::now());
-                if let Err(e) = purge(&state).await {
-                    tracing::warn!(error = %e, "could not delete old events, deliveries and jobs");
                 }
             }
             if busy {
@@ -297,18 +288,6 @@ async fn send_webhook(state: &AppState, d: &Delivery, order: &note::Told) -> Res
 
 /// After a rotation the old secret signs beside the new one for a day, so a receiver can switch over.
 const ROTATION_OVERLAP_MICROS: i64 = 24 * 3600 * 1_000_000;
-
-pub async fn purge(state: &AppState) -> Result<(), StoreError> {
-    let retention = i64::try_from(state.config.retention.as_micros()).unwrap_or(i64::MAX / 2);
-    let before = state.now_micros() - retention;
-    let mut tx = state.store.write().await?;
-    let n = notifications::purge(&mut tx.conn(), before).await?;
-    tx.commit().await?;
-    if n > 0 {
-        tracing::info!(rows = n, "deleted events, deliveries and jobs past their retention");
-    }
-    Ok(())
-}
 
 /// Whether any event waits to be fanned out or any delivery is due: for tests that wait for the messages.
 pub async fn idle(state: &AppState) -> Result<bool, StoreError> {

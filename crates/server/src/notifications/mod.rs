@@ -6,7 +6,7 @@ mod messages;
 mod note;
 pub(crate) mod webhooks;
 
-pub use dispatcher::{idle, purge, spawn_dispatcher};
+pub use dispatcher::{idle, spawn_dispatcher};
 
 use crate::state::AppState;
 use utoipa_axum::{router::OpenApiRouter, routes};
