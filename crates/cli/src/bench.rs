@@ -11,6 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod soak;
+
 #[derive(clap::Args, Clone)]
 pub struct Bench {
     /// The database to run on: `sqlite://PATH` or `postgres://…`. Default: a fresh SQLite file in a temporary
@@ -37,6 +39,27 @@ pub struct Bench {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
+    /// First fill the database to this many orders, written as Buy Now writes them and aged to delivered (see
+    /// `buynow_server::buy_now::prefill`); a database that holds them already is used as it is.
+    #[arg(long, default_value_t = 0)]
+    prefill: u64,
+    /// Keep the temporary database (its URL is printed), to run on it again with `--database`.
+    #[arg(long)]
+    keep: bool,
+    /// Instead of the measurement at full speed, a steady load of `--rate` orders/s for this many minutes,
+    /// reported minute by minute (rate, p99, memory, database size, job and message lag).
+    #[arg(long)]
+    soak: Option<u64>,
+    /// The soak's load, in orders per second.
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Where the soak's plot is written (SVG).
+    #[arg(long, default_value = "soak.svg")]
+    plot: std::path::PathBuf,
+    /// Keep published events, sent deliveries, finished jobs and idempotency keys this many minutes (default:
+    /// the server's own retention), so that a soak shows the sweep holding the database to the orders kept.
+    #[arg(long)]
+    retention_minutes: Option<u64>,
 }
 
 #[derive(Serialize, Default, Clone)]
@@ -90,17 +113,61 @@ struct Target {
     url: String,
     admin: String,
     store: Store,
-    _server: Option<tokio::task::JoinHandle<()>>,
-    _dir: Option<tempfile::TempDir>,
+    /// The server run in this process, with its state and the means to stop it.
+    local: Option<Local>,
     /// The e-mails the bench's orders make, as .eml files: gone with the run.
     _mail: Option<tempfile::TempDir>,
+}
+
+struct Local {
+    state: buynow_server::AppState,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Target {
+    /// Stops the server run in this process, once its requests and workers are done.
+    async fn stop(mut self) {
+        if let Some(local) = self.local.take() {
+            let _ = local.stop.send(());
+            let _ = local.server.await;
+        }
+        self.store.close().await;
+    }
 }
 
 pub async fn run(args: Bench) -> anyhow::Result<()> {
     if args.concurrency == 0 || args.duration == 0 {
         bail!("--concurrency and --duration must be at least 1");
     }
-    let target = start(&args).await?;
+    if args.url.is_some() && args.prefill > 0 {
+        bail!("--prefill writes through a server of its own: it cannot be given with --url");
+    }
+    let (database, dir) = match &args.database {
+        Some(d) => (d.clone(), None),
+        None => {
+            let dir = tempfile::tempdir()?;
+            (format!("sqlite://{}", dir.path().join("bench.db").display()), Some(dir))
+        }
+    };
+    // The directory, unless kept, lives as long as the run.
+    let _dir = match dir {
+        Some(dir) if args.keep => {
+            eprintln!("The database is kept: --database {database}");
+            let _ = dir.keep();
+            None
+        }
+        dir => dir,
+    };
+    if let Some(minutes) = args.soak {
+        if minutes == 0 || !args.rate.is_some_and(|r| r > 0.0) {
+            bail!("--soak needs at least one minute, and --rate above 0");
+        }
+    }
+    if args.prefill > 0 {
+        prefill(&args, &database).await?;
+    }
+    let target = start(&args, &database, true).await?;
     let backend = match target.store.backend() {
         Backend::Sqlite => "sqlite",
         Backend::Postgres => "postgres",
@@ -109,6 +176,12 @@ pub async fn run(args: Bench) -> anyhow::Result<()> {
     let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency * 2).build()?;
     let skus = setup_catalog(&client, &target, &run_id, &args).await?;
     let tokens = setup_customers(&client, &target, &run_id, args.concurrency).await?;
+    if let (Some(minutes), Some(rate)) = (args.soak, args.rate) {
+        let soak = soak::Soak { minutes, rate, database: &database, clients: &tokens, skus: &skus };
+        let result = soak::run(&args, &client, &target, soak).await;
+        target.stop().await;
+        return result;
+    }
 
     progress(&args, "Buy Now over HTTP");
     let api = drive_api(&client, &target.url, &tokens, &skus, &args).await;
@@ -137,7 +210,7 @@ pub async fn run(args: Bench) -> anyhow::Result<()> {
     report.baseline_per_sec = baseline.placed.load(Ordering::Relaxed) as f64 / args.duration as f64;
     report.baseline_p99_ms = baseline.percentile(0.99);
     report.ratio = if report.baseline_per_sec > 0.0 { report.orders_per_sec / report.baseline_per_sec } else { 0.0 };
-    target.store.close().await;
+    target.stop().await;
 
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
@@ -156,49 +229,105 @@ fn progress(args: &Bench, what: &str) {
     }
 }
 
-async fn start(args: &Bench) -> anyhow::Result<Target> {
-    let (database, dir) = match &args.database {
-        Some(d) => (d.clone(), None),
-        None => {
-            let dir = tempfile::tempdir()?;
-            (format!("sqlite://{}", dir.path().join("bench.db").display()), Some(dir))
-        }
-    };
+async fn start(args: &Bench, database: &str, workers: bool) -> anyhow::Result<Target> {
     let store =
-        Store::open(&database).await.with_context(|| format!("opening {}", buynow_store::redact_url(&database)))?;
+        Store::open(database).await.with_context(|| format!("opening {}", buynow_store::redact_url(database)))?;
     if let Some(url) = &args.url {
         let admin = std::env::var("BUYNOW_ADMIN_KEY").context("--url needs the server's BUYNOW_ADMIN_KEY")?;
-        return Ok(Target {
-            url: url.trim_end_matches('/').to_string(),
-            admin,
-            store,
-            _server: None,
-            _dir: dir,
-            _mail: None,
-        });
+        return Ok(Target { url: url.trim_end_matches('/').to_string(), admin, store, local: None, _mail: None });
     }
     buynow_server::demo::ensure_centers(&store).await?;
     let admin = format!("adm_bench_{}", buynow_store::now_micros());
     let mut config = buynow_server::Config::new(secrecy::SecretString::from(buynow_payments::Vault::generate_key()));
     config.admin_key = Some(secrecy::SecretString::from(admin.clone()));
+    config.run_workers = workers;
     // Each bench customer buys hundreds of times a second: a limit that never bites, checked as in production.
     config.rate_limits.buy_now_per_customer =
         buynow_server::rate_limit::Rate { burst: 1_000_000, every: Duration::from_micros(1) };
     // Its customers all sign in from one address at the start.
     config.rate_limits.sign_in_per_address.burst = 0;
+    if let Some(minutes) = args.retention_minutes {
+        config.retention = Duration::from_secs(minutes.max(1) * 60);
+        config.idempotency_retention = config.retention;
+    }
     // The dispatcher runs as in production: every order's e-mails are written, to a folder of the run's own.
     let mail = tempfile::tempdir()?;
     config.mail.mail_dir = mail.path().to_path_buf();
     let sandbox =
-        buynow_payments::Sandbox::open(config.sandbox.clone(), &store, &database, config.clock.reader()).await?;
+        buynow_payments::Sandbox::open(config.sandbox.clone(), &store, database, config.clock.reader()).await?;
     let gateway = Arc::new(sandbox);
     let state = buynow_server::AppState::new(store.clone(), config, gateway).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = state.clone();
     let server = tokio::spawn(async move {
-        let _ = buynow_server::serve(listener, state, std::future::pending()).await;
+        let _ = buynow_server::serve(listener, serving, async move {
+            let _ = stopped.await;
+        })
+        .await;
     });
-    Ok(Target { url, admin, store, _server: Some(server), _dir: dir, _mail: Some(mail) })
+    Ok(Target { url, admin, store, local: Some(Local { state, stop, server }), _mail: Some(mail) })
+}
+
+/// Buyers the prefill's orders are spread over.
+const PREFILL_BUYERS: usize = 64;
+
+/// Fills the database to `--prefill` orders with a server of its own whose workers do not run (the prefill's
+/// orders are aged to delivered as they are written, with nothing left for a worker), then lets the retention
+/// sweep delete what it would have deleted by now.
+async fn prefill(args: &Bench, database: &str) -> anyhow::Result<()> {
+    let target = start(args, database, false).await?;
+    let state = target.local.as_ref().map(|l| l.state.clone()).context("a server of the bench's own")?;
+    let stored = {
+        let mut read = target.store.read().await?;
+        let n = read.conn().one("SELECT COUNT(*) FROM orders", vec![]).await?.int(0)?;
+        u64::try_from(n).unwrap_or(0)
+    };
+    if stored >= args.prefill {
+        if !args.json {
+            eprintln!("prefill: the database holds {stored} orders already");
+        }
+        target.stop().await;
+        return Ok(());
+    }
+    let missing = args.prefill - stored;
+    let run_id = format!("{:x}", buynow_store::now_micros() % 0xffff_ffff);
+    let client = reqwest::Client::new();
+    let skus = setup_skus(&client, &target, &format!("P{run_id}"), 64, 10_000_000).await?;
+    let tokens = setup_customers(&client, &target, &format!("p{run_id}"), PREFILL_BUYERS).await?;
+    let started = Instant::now();
+    let quiet = args.json;
+    let progress = move |n: u64| {
+        if !quiet && (n % 100_000 < 500 || n == missing) {
+            let secs = started.elapsed().as_secs_f64();
+            eprint!("\r  prefill: {n:>9} of {missing} orders  {:>7.0}/s   ", n as f64 / secs);
+            let _ = std::io::stderr().flush();
+        }
+    };
+    let plan = buynow_server::buy_now::prefill::Prefill {
+        sessions: &tokens,
+        skus: &skus,
+        count: missing,
+        // Placed over the eight weeks before the retention's edge: everything kept only for a while is due.
+        span: Duration::from_secs(56 * 86_400),
+        ending_before_now: Duration::from_secs(8 * 86_400),
+    };
+    let written = buynow_server::buy_now::prefill::prefill(&state, plan, &progress)
+        .await
+        .map_err(|e| anyhow::anyhow!("prefill: {e:?}"))?;
+    let placing = started.elapsed();
+    let swept = buynow_server::retention::purge(&state).await?;
+    if !args.json {
+        eprintln!(
+            "\n  prefill: {written} orders in {:.0} s ({:.0}/s), then {swept} rows past their retention deleted in {:.0} s",
+            placing.as_secs_f64(),
+            written as f64 / placing.as_secs_f64(),
+            (started.elapsed() - placing).as_secs_f64()
+        );
+    }
+    target.stop().await;
+    Ok(())
 }
 
 async fn post(client: &reqwest::Client, url: String, bearer: &str, body: Value) -> anyhow::Result<Value> {
@@ -213,6 +342,16 @@ async fn post(client: &reqwest::Client, url: String, bearer: &str, body: Value) 
 
 async fn setup_catalog(client: &reqwest::Client, t: &Target, run: &str, args: &Bench) -> anyhow::Result<Vec<String>> {
     let (count, stock) = if args.hot { (1, args.hot_stock) } else { (64, 10_000_000) };
+    setup_skus(client, t, run, count, stock).await
+}
+
+async fn setup_skus(
+    client: &reqwest::Client,
+    t: &Target,
+    run: &str,
+    count: usize,
+    stock: i64,
+) -> anyhow::Result<Vec<String>> {
     let mut skus = Vec::new();
     for i in 0..count {
         let sku = format!("BENCH-{run}-{i}").to_uppercase();

@@ -32,6 +32,7 @@ pub mod payments;
 mod pg_group_conn;
 mod pg_readers;
 pub mod placement;
+pub mod prefill;
 pub mod retention;
 pub mod returns;
 pub mod sandbox;

@@ -1,6 +1,7 @@
 //! The Buy Now review (`preview`) and the one-click placement.
 
 mod place;
+pub mod prefill;
 mod preview;
 mod quote;
 

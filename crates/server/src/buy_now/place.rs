@@ -229,7 +229,7 @@ async fn replay(state: &AppState, customer: CustomerId, claim: Claim) -> ApiResu
     }
 }
 
-fn hash(choices: &Choices) -> String {
+pub(super) fn hash(choices: &Choices) -> String {
     let canonical = serde_json::to_vec(choices).expect("choices serialize");
     hex::encode(Sha256::digest(&canonical))
 }
@@ -237,7 +237,7 @@ fn hash(choices: &Choices) -> String {
 /// Everything a placement sourced as `plan` writes: order, payment intent, job, outbox event, timeline, and the
 /// shipments (which are also what is reserved where). With `claim_until`, the authorization job is written
 /// already claimed by this process, to run right after the commit; otherwise it waits for a worker.
-fn new_order(
+pub(super) fn new_order(
     centers: &Centers,
     order_id: OrderId,
     q: &Quote,

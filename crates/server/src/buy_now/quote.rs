@@ -78,6 +78,7 @@ impl BuyNowRequest {
     }
 }
 
+#[derive(Clone)]
 pub struct Quote {
     pub customer: Customer,
     pub product: Product,

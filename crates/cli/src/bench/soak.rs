@@ -1,0 +1,262 @@
+//! `buynow bench --soak`: a steady load for a long while, reported minute by minute, to see whether anything
+//! grows that should not — the process's memory, the database beyond its orders, the lag of jobs and messages —
+//! or whether Buy Now slows as the hours pass.
+
+use super::{Bench, Target};
+use anyhow::Context;
+use buynow_store::{args, Backend, Store};
+use plotters::prelude::*;
+use serde::Serialize;
+use serde_json::json;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub struct Soak<'a> {
+    pub minutes: u64,
+    /// Orders per second, spread evenly over the clients.
+    pub rate: f64,
+    pub database: &'a str,
+    /// One session token per client.
+    pub clients: &'a [String],
+    pub skus: &'a [String],
+}
+
+/// One minute of the soak.
+#[derive(Serialize, Clone, Debug)]
+pub struct Minute {
+    minute: u64,
+    orders_per_sec: f64,
+    p99_ms: f64,
+    errors: u64,
+    /// This process's resident memory: the server's, with the bench's clients (`None` with `--url`).
+    rss_mb: Option<f64>,
+    db_mb: f64,
+    orders_kept: i64,
+    /// p99 of how long after it was due each job that finished this minute finished.
+    job_lag_p99_s: f64,
+    /// p99 of how long after its event each message sent this minute was sent.
+    message_lag_p99_s: f64,
+    /// The longest any due job, unpublished event or due message had waited at the minute's end.
+    oldest_waiting_s: f64,
+}
+
+/// The requests of the minute under way.
+#[derive(Default)]
+struct Window {
+    latencies_us: Mutex<Vec<u32>>,
+    placed: AtomicU64,
+    errors: AtomicU64,
+}
+
+pub async fn run(args: &Bench, client: &reqwest::Client, target: &Target, soak: Soak<'_>) -> anyhow::Result<()> {
+    let window = Arc::new(Window::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let run_id = format!("{:x}", buynow_store::now_micros() % 0xffff_ffff);
+    let every = Duration::from_secs_f64(soak.clients.len() as f64 / soak.rate);
+    let started = Instant::now();
+    let clients: Vec<_> = soak
+        .clients
+        .iter()
+        .enumerate()
+        .map(|(c, token)| {
+            let (window, stop, client, token) = (window.clone(), stop.clone(), client.clone(), token.clone());
+            let (url, skus, run_id) = (target.url.clone(), soak.skus.to_vec(), run_id.clone());
+            // The clients' requests are spread evenly over each period rather than sent all at once.
+            let first = started + every.mul_f64(c as f64 / soak.clients.len() as f64);
+            tokio::spawn(async move {
+                let mut ticks = tokio::time::interval_at(first.into(), every);
+                // A client held up by a slow answer skips the requests it missed: the rate shows the shortfall.
+                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+                let mut n = 0usize;
+                while !stop.load(Ordering::Relaxed) {
+                    ticks.tick().await;
+                    n += 1;
+                    let sent = Instant::now();
+                    let resp = client
+                        .post(format!("{url}/v1/buy-now"))
+                        .bearer_auth(&token)
+                        .header("Idempotency-Key", format!("soak-{run_id}-{c}-{n}"))
+                        .json(&json!({"sku": skus[n % skus.len()], "quantity": 1}))
+                        .send()
+                        .await;
+                    let us = u32::try_from(sent.elapsed().as_micros()).unwrap_or(u32::MAX);
+                    window.latencies_us.lock().unwrap_or_else(|p| p.into_inner()).push(us);
+                    match resp.map(|r| r.status().as_u16()) {
+                        Ok(201) => window.placed.fetch_add(1, Ordering::Relaxed),
+                        _ => window.errors.fetch_add(1, Ordering::Relaxed),
+                    };
+                }
+            })
+        })
+        .collect();
+
+    let mut kept = count_orders(&target.store).await?;
+    let mut minutes = Vec::new();
+    if !args.json {
+        println!(
+            "BuyNow soak — {:.0} orders/s from {} clients for {} minutes",
+            soak.rate,
+            soak.clients.len(),
+            soak.minutes
+        );
+        println!(
+            "{:>6} {:>9} {:>8} {:>6} {:>8} {:>9} {:>11} {:>9} {:>9} {:>9}",
+            "minute", "orders/s", "p99 ms", "errors", "RSS MB", "DB MB", "orders", "job lag", "msg lag", "waiting"
+        );
+    }
+    for minute in 1..=soak.minutes {
+        let end = started + Duration::from_secs(60 * minute);
+        tokio::time::sleep_until(end.into()).await;
+        let now = buynow_store::now_micros();
+        let mut latencies = std::mem::take(&mut *window.latencies_us.lock().unwrap_or_else(|p| p.into_inner()));
+        let placed = window.placed.swap(0, Ordering::Relaxed);
+        kept += i64::try_from(placed).unwrap_or(0);
+        let lags = lags(&target.store, now - 60_000_000, now).await?;
+        let row = Minute {
+            minute,
+            orders_per_sec: placed as f64 / 60.0,
+            p99_ms: percentile(&mut latencies, 0.99) / 1000.0,
+            errors: window.errors.swap(0, Ordering::Relaxed),
+            rss_mb: target.local.as_ref().and_then(|_| resident_mb()),
+            db_mb: database_mb(&target.store, soak.database).await?,
+            orders_kept: kept,
+            job_lag_p99_s: lags.0,
+            message_lag_p99_s: lags.1,
+            oldest_waiting_s: lags.2,
+        };
+        if args.json {
+            println!("{}", serde_json::to_string(&row)?);
+        } else {
+            println!(
+                "{:>6} {:>9.0} {:>8.1} {:>6} {:>8} {:>9.0} {:>11} {:>9.2} {:>9.2} {:>9.2}",
+                row.minute,
+                row.orders_per_sec,
+                row.p99_ms,
+                row.errors,
+                row.rss_mb.map_or("-".to_string(), |m| format!("{m:.0}")),
+                row.db_mb,
+                row.orders_kept,
+                row.job_lag_p99_s,
+                row.message_lag_p99_s,
+                row.oldest_waiting_s
+            );
+        }
+        minutes.push(row);
+    }
+    stop.store(true, Ordering::Relaxed);
+    super::resume_panics(futures::future::join_all(clients).await);
+    plot(&args.plot, &minutes, soak.rate).with_context(|| format!("writing {}", args.plot.display()))?;
+    if !args.json {
+        println!("plot: {}", args.plot.display());
+    }
+    let errors: u64 = minutes.iter().map(|m| m.errors).sum();
+    if errors > 0 {
+        anyhow::bail!("{errors} requests failed during the soak");
+    }
+    Ok(())
+}
+
+fn percentile(values: &mut [u32], p: f64) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    values.sort_unstable();
+    f64::from(values[((values.len() as f64 - 1.0) * p).round() as usize])
+}
+
+async fn count_orders(store: &Store) -> anyhow::Result<i64> {
+    Ok(store.read().await?.conn().one("SELECT COUNT(*) FROM orders", vec![]).await?.int(0)?)
+}
+
+/// Job lag p99, message lag p99 (of those finished in `[from, to)`), and the oldest wait at `to`, in seconds.
+async fn lags(store: &Store, from: i64, to: i64) -> anyhow::Result<(f64, f64, f64)> {
+    let mut read = store.read().await?;
+    let mut c = read.conn();
+    let lag_p99 = |rows: Vec<buynow_store::Row>| -> anyhow::Result<f64> {
+        let mut lags = rows.iter().map(|r| r.int(0)).collect::<Result<Vec<i64>, _>>()?;
+        lags.sort_unstable();
+        let i = ((lags.len() as f64 - 1.0) * 0.99).round().max(0.0) as usize;
+        Ok(lags.get(i).map_or(0.0, |&us| us.max(0) as f64 / 1e6))
+    };
+    let jobs = c
+        .all(
+            "SELECT finished_at - run_at FROM jobs WHERE status IN ('done', 'failed') \
+             AND finished_at >= $1 AND finished_at < $2",
+            args![from, to],
+        )
+        .await?;
+    let job_lag = lag_p99(jobs)?;
+    let sent = c
+        .all(
+            "SELECT sent_at - created_at FROM deliveries WHERE status = 'sent' AND sent_at >= $1 AND sent_at < $2",
+            args![from, to],
+        )
+        .await?;
+    let message_lag = lag_p99(sent)?;
+    let oldest = c
+        .one(
+            "SELECT MIN(t) FROM (SELECT MIN(run_at) AS t FROM jobs WHERE status = 'queued' AND run_at <= $1 \
+             UNION ALL SELECT MIN(created_at) FROM outbox WHERE published_at IS NULL \
+             UNION ALL SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $1) w",
+            args![to],
+        )
+        .await?
+        .opt_int(0)?;
+    Ok((job_lag, message_lag, oldest.map_or(0.0, |t| (to - t).max(0) as f64 / 1e6)))
+}
+
+/// This process's resident set, from /proc (Linux).
+fn resident_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: f64 =
+        status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?.trim().trim_end_matches("kB").trim().parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// The database's size on disk: the SQLite file with its write-ahead log, or PostgreSQL's own figure.
+async fn database_mb(store: &Store, database: &str) -> anyhow::Result<f64> {
+    let bytes = match store.backend() {
+        Backend::Sqlite => {
+            let path = database.trim_start_matches("sqlite://").split('?').next().unwrap_or_default();
+            let size = |p: String| std::fs::metadata(p).map_or(0, |m| m.len());
+            size(path.to_string()) + size(format!("{path}-wal"))
+        }
+        Backend::Postgres => {
+            let mut read = store.read().await?;
+            let r = read.conn().one("SELECT pg_database_size(current_database())", vec![]).await?;
+            u64::try_from(r.int(0)?).unwrap_or(0)
+        }
+    };
+    Ok(bytes as f64 / 1_048_576.0)
+}
+
+/// The soak as a picture: one panel per measure, against the minute.
+fn plot(path: &std::path::Path, minutes: &[Minute], rate: f64) -> anyhow::Result<()> {
+    type Series = (&'static str, fn(&Minute) -> f64);
+    let panels: [Series; 6] = [
+        ("Buy Now orders/s", |m| m.orders_per_sec),
+        ("Buy Now p99 (ms)", |m| m.p99_ms),
+        ("Resident memory (MB)", |m| m.rss_mb.unwrap_or(0.0)),
+        ("Database size (MB)", |m| m.db_mb),
+        ("Job lag p99 (s)", |m| m.job_lag_p99_s),
+        ("Message lag p99 (s)", |m| m.message_lag_p99_s),
+    ];
+    let root = SVGBackend::new(path, (900, 1500)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let root = root.titled(&format!("BuyNow soak at {rate:.0} orders/s"), ("sans-serif", 24))?;
+    let last = minutes.last().map_or(1, |m| m.minute).max(1);
+    for (area, (title, value)) in root.split_evenly((panels.len(), 1)).iter().zip(panels) {
+        let top = minutes.iter().map(value).fold(0.0_f64, f64::max).max(1e-3) * 1.15;
+        let mut chart = ChartBuilder::on(area)
+            .caption(title, ("sans-serif", 16))
+            .margin(8)
+            .x_label_area_size(28)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0u64..last, 0.0..top)?;
+        chart.configure_mesh().x_desc("minute").draw()?;
+        chart.draw_series(LineSeries::new(minutes.iter().map(|m| (m.minute, value(m))), &BLUE))?;
+    }
+    root.present()?;
+    Ok(())
+}
