@@ -234,6 +234,18 @@ impl Store {
         Ok(Engine::Sqlite { read, writer: Arc::new(Mutex::new(Writer { conn, in_tx: false })) })
     }
 
+    /// Says so when the server's autovacuum is off: the space of the rows BuyNow deletes (past their retention)
+    /// and of every row's old versions is then never used again, and its tables grow without bound.
+    async fn warn_without_autovacuum(c: &mut Conn<'_>) {
+        let on = c.one("SELECT current_setting('autovacuum')", vec![]).await.and_then(|r| r.text(0));
+        if on.is_ok_and(|on| on == "off") {
+            tracing::warn!(
+                "autovacuum is off on this PostgreSQL server: the space of deleted and updated rows is never \
+                 reused and the tables grow without bound; turn it on (docs/performance.md, Growth)"
+            );
+        }
+    }
+
     async fn open_postgres(url: &str, version: i64) -> Result<Engine, StoreError> {
         let options = PgConnectOptions::from_str(url)?
             .statement_cache_capacity(256)
@@ -242,6 +254,7 @@ impl Store {
         let pool = pg_pool(PG_POOL_SIZE).min_connections(1).connect_with(options.clone()).await?;
         let mut conn = pool.acquire().await?;
         migrate::run(&mut Conn(ConnInner::Pg(&mut conn)), version).await?;
+        Self::warn_without_autovacuum(&mut Conn(ConnInner::Pg(&mut conn))).await;
         drop(conn);
         let readers = pg_readers::Readers::new(pg_pool(PG_READ_CONNECTIONS).connect_with(options.clone()).await?);
         // The group statements reach every row by primary key, whatever the tables' size. A prepared

@@ -42,6 +42,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (18, include_str!("../migrations/postgres/0018_request_ids.sql")),
     (19, include_str!("../migrations/postgres/0019_dead_deliveries.sql")),
     (20, include_str!("../migrations/postgres/0020_bounded_growth.sql")),
+    (21, include_str!("../migrations/postgres/0021_autovacuum_for_hot_tables.sql")),
 ];
 
 /// Applies the migrations not applied yet, up to `until` (every one: `i64::MAX`).

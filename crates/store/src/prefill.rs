@@ -8,8 +8,24 @@
 
 use crate::orders::{self, TimelineEntry};
 use crate::{Arg, Conn, StoreError};
-use buynow_domain::{EventKind, OrderId, OrderStatus};
-use std::collections::BTreeMap;
+use buynow_domain::{EventKind, JobId, OrderId, OrderStatus};
+use std::collections::{BTreeMap, HashMap};
+
+const CAPTURE_COLUMNS: [&str; 9] =
+    ["id", "payment_id", "shipment_id", "amount", "currency", "status", "gateway_ref", "created_at", "updated_at"];
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(format!("prefill: {what} is missing"))
+}
+
+/// An order the prefill placed: its authorization job was written claimed, for no worker to take.
+#[derive(Debug, Clone, Copy)]
+pub struct Prefilled {
+    pub order: OrderId,
+    pub job: JobId,
+    /// When it was placed (µs).
+    pub at: i64,
+}
 
 /// When each step of a prefilled order happened, after its placement (µs).
 const AUTHORIZED_AFTER: i64 = 1_000_000;
@@ -17,16 +33,15 @@ const RELEASED_AFTER: i64 = 90 * 60 * 1_000_000;
 const SHIPPED_AFTER: i64 = 20 * 3600 * 1_000_000;
 const DELIVERED_AFTER: i64 = 3 * 24 * 3600 * 1_000_000;
 
-/// Moves these orders (placed by the prefill, each with one authorization job written claimed, its event
-/// unpublished) to delivered: payment authorized, captured in full and reconciled, each shipment released,
-/// shipped by UPS and delivered, the stock they reserved shipped, their timelines written, their job done and
-/// their event published at the times a real order's would be. The rows kept only for a while are then past
-/// the retention, for the sweep to delete.
-pub async fn deliver(c: &mut Conn<'_>, placed: &[(OrderId, i64)]) -> Result<(), StoreError> {
+/// Moves these orders, as the prefill placed them, to delivered: payment authorized, captured in full and
+/// reconciled; each shipment released, shipped by UPS and delivered; the stock they reserved shipped; their
+/// timelines written; their job done and their event published, at the times a real order's would be. The rows
+/// kept only for a while are then past the retention, for the sweep to delete.
+pub async fn deliver(c: &mut Conn<'_>, placed: &[Prefilled]) -> Result<(), StoreError> {
     if placed.is_empty() {
         return Ok(());
     }
-    let ids: Vec<Arg> = placed.iter().map(|(id, _)| Arg::Text(id.to_string())).collect();
+    let ids: Vec<Arg> = placed.iter().map(|p| Arg::Text(p.order.to_string())).collect();
     let list = (1..=ids.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
     let n = ids.len() + 1;
     let with_after = |after: i64| {
@@ -50,16 +65,6 @@ pub async fn deliver(c: &mut Conn<'_>, placed: &[(OrderId, i64)]) -> Result<(), 
     .await?;
     c.exec(
         &format!(
-            "INSERT INTO captures (id, payment_id, shipment_id, amount, currency, status, gateway_ref, created_at, updated_at) \
-             SELECT 'cap_' || substr(s.id, 5), p.id, s.id, p.amount, p.currency, 'captured', 'cap_sbx_' || substr(s.id, 5), \
-             s.created_at + ${n}, s.created_at + ${n} \
-             FROM shipments s JOIN payments p ON p.order_id = s.order_id WHERE s.order_id IN ({list})"
-        ),
-        with_after(SHIPPED_AFTER),
-    )
-    .await?;
-    c.exec(
-        &format!(
             "UPDATE shipments SET status = 'delivered', carrier = 'ups', service = 'ground', box = 'M', \
              weight_grams = 500, tracking_number = '1Z' || substr(id, 5), \
              released_at = created_at + {RELEASED_AFTER}, shipped_at = created_at + {SHIPPED_AFTER}, \
@@ -68,19 +73,44 @@ pub async fn deliver(c: &mut Conn<'_>, placed: &[(OrderId, i64)]) -> Result<(), 
         with_after(DELIVERED_AFTER),
     )
     .await?;
-    let shipped = c
+    // Read back and written from here rather than by one INSERT … SELECT joining shipments to payments: over an
+    // IN list of hundreds, PostgreSQL's plan for that join walked the whole payments index.
+    let payments = c
+        .all(&format!("SELECT order_id, id, amount, currency FROM payments WHERE order_id IN ({list})"), ids.clone())
+        .await?;
+    let mut payment_of = HashMap::new();
+    for r in &payments {
+        payment_of.insert(r.text(0)?, (r.text(1)?, r.int(2)?, r.text(3)?));
+    }
+    let shipments = c
         .all(
             &format!(
-                "SELECT sku, center, CAST(SUM(quantity) AS BIGINT) FROM shipments WHERE order_id IN ({list}) \
-                 GROUP BY sku, center ORDER BY sku, center"
+                "SELECT id, order_id, sku, center, quantity, created_at FROM shipments WHERE order_id IN ({list})"
             ),
             ids.clone(),
         )
         .await?;
+    let mut captures = Vec::with_capacity(shipments.len());
     let mut by_stock = BTreeMap::new();
-    for r in shipped {
-        by_stock.insert((r.text(0)?, r.text(1)?), r.int(2)?);
+    for r in &shipments {
+        let (id, order) = (r.text(0)?, r.text(1)?);
+        let (payment, amount, currency) = payment_of.get(&order).ok_or_else(|| corrupt("a shipment's payment"))?;
+        let suffix = id.get(4..).unwrap_or_default();
+        let at = r.int(5)? + SHIPPED_AFTER;
+        captures.push(crate::args![
+            format!("cap_{suffix}"),
+            payment,
+            &id,
+            *amount,
+            currency,
+            "captured",
+            format!("cap_sbx_{suffix}"),
+            at,
+            at
+        ]);
+        *by_stock.entry((r.text(2)?, r.text(3)?)).or_insert(0) += r.int(4)?;
     }
+    c.insert_rows("captures", &CAPTURE_COLUMNS, captures, "").await?;
     for ((sku, center), quantity) in by_stock {
         c.exec(
             "UPDATE stock SET on_hand = on_hand - $3, reserved = reserved - $3 WHERE sku = $1 AND center = $2",
@@ -97,20 +127,21 @@ pub async fn deliver(c: &mut Conn<'_>, placed: &[(OrderId, i64)]) -> Result<(), 
     ];
     let entries: Vec<(OrderId, TimelineEntry)> = placed
         .iter()
-        .flat_map(|&(id, at)| {
-            steps
-                .iter()
-                .map(move |&(after, status, event, note)| (id, TimelineEntry::new(at + after, status, event, note)))
+        .flat_map(|p| {
+            steps.iter().map(move |&(after, status, event, note)| {
+                (p.order, TimelineEntry::new(p.at + after, status, event, note))
+            })
         })
         .collect();
     let refs: Vec<(OrderId, &TimelineEntry)> = entries.iter().map(|(id, e)| (*id, e)).collect();
     c.together(vec![orders::timeline_write(&refs)]).await?;
+    let jobs: Vec<Arg> = placed.iter().map(|p| Arg::Text(p.job.to_string())).collect();
     c.exec(
         &format!(
             "UPDATE jobs SET status = 'done', attempts = 1, locked_until = NULL, finished_at = run_at + {AUTHORIZED_AFTER} \
-             WHERE dedup_key IN (SELECT 'authorize_payment:' || id FROM payments WHERE order_id IN ({list}))"
+             WHERE id IN ({list})"
         ),
-        ids.clone(),
+        jobs,
     )
     .await?;
     c.exec(

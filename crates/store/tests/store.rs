@@ -641,6 +641,28 @@ async fn the_retention_sweep_deletes_a_bounded_batch_of_what_is_past_it_and_noth
     assert_eq!(read.conn().one("SELECT COUNT(*) FROM jobs", vec![]).await.unwrap().int(0).unwrap(), 1);
 }
 
+async fn a_prefilled_order_is_moved_to_delivered_with_everything_its_lifecycle_leaves(store) {
+    use buynow_store::prefill::{self, Prefilled};
+    let (order, payment, job) = placed_with_its_job(&store, "prefill@example.com").await;
+    assert_eq!(level(&store).await, (3, 1));
+    let mut tx = store.write().await.unwrap();
+    prefill::deliver(&mut tx.conn(), &[Prefilled { order, job: job.id, at: now_micros() }]).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut read = store.read().await.unwrap();
+    let stored = orders::get(&mut read.conn(), order).await.unwrap().unwrap();
+    assert_eq!(stored.status, OrderStatus::Delivered);
+    let paid = payments::get(&mut read.conn(), payment).await.unwrap().unwrap();
+    assert_eq!((paid.status, paid.captured), (PaymentStatus::Captured, paid.amount));
+    assert_eq!(jobs::status(&mut read.conn(), job.id).await.unwrap().as_deref(), Some("done"));
+    drop(read);
+    assert_eq!(level(&store).await, (2, 0), "the unit it reserved has shipped");
+    assert_eq!(count(&store, "captures").await, 1);
+    assert_eq!(count(&store, "shipments WHERE status = 'delivered' AND delivered_at IS NOT NULL").await, 1);
+    assert_eq!(count(&store, "order_timeline").await, 6, "placed, then five steps");
+    assert_eq!(count(&store, "outbox WHERE published_at IS NULL").await, 0);
+}
+
 async fn a_job_is_enqueued_once_and_only_its_current_holder_completes_it(store) {
     let now = now_micros();
     let mut tx = store.write().await.unwrap();

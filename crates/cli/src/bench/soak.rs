@@ -143,6 +143,15 @@ pub async fn run(args: &Bench, client: &reqwest::Client, target: &Target, soak: 
             );
         }
         minutes.push(row);
+        if let Some(mail) = &target.mail {
+            // A soak's e-mails would fill the disk: each minute's are read by no one, and deleted.
+            let dir = mail.path().to_path_buf();
+            tokio::task::spawn_blocking(move || {
+                for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            });
+        }
     }
     stop.store(true, Ordering::Relaxed);
     super::resume_panics(futures::future::join_all(clients).await);

@@ -3,7 +3,8 @@
 //! Each order is planned from its buyer's quote as Buy Now plans it, and written by the placement writer in
 //! groups, as Buy Now's are: the same rows, the same statements, the same indexes. Its times lie in the past
 //! (spread over the weeks before the retention's edge), and once written it is moved to delivered in bulk (see
-//! `buynow_store::prefill`); the retention sweep then deletes its key, job and event, as it would have.
+//! `buynow_store::prefill`); the retention sweep, run every so often, deletes its key, job and event, as it would
+//! have by now.
 
 use super::place::new_order;
 use super::quote::{quote, Choices, Quote, StockCheck};
@@ -13,6 +14,7 @@ use crate::state::AppState;
 use buynow_domain::{OrderId, Quantity, Sku};
 use buynow_store::idempotency::KeyClaim;
 use buynow_store::placement::{Placed, Request};
+use buynow_store::prefill::Prefilled;
 use buynow_store::{to_micros, StoreError};
 use futures::stream::{self, StreamExt};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,6 +25,8 @@ use std::time::Duration;
 const IN_FLIGHT: usize = 512;
 /// Orders moved to delivered per transaction.
 const DELIVER_CHUNK: usize = 500;
+/// Orders between two retention sweeps.
+const SWEEP_EVERY: u64 = 100_000;
 
 /// Where the prefill's orders go and when they were placed.
 pub struct Prefill<'a> {
@@ -78,19 +82,24 @@ pub async fn prefill(state: &AppState, p: Prefill<'_>, progress: &(dyn Fn(u64) +
         .ready_chunks(DELIVER_CHUNK);
     futures::pin_mut!(placed);
     while let Some(chunk) = placed.next().await {
-        let chunk = chunk.into_iter().collect::<ApiResult<Vec<(OrderId, i64)>>>()?;
+        let chunk = chunk.into_iter().collect::<ApiResult<Vec<Prefilled>>>()?;
         let mut tx = state.store.write().await?;
         buynow_store::prefill::deliver(&mut tx.conn(), &chunk).await?;
         tx.commit().await?;
         let n = written.fetch_add(chunk.len() as u64, Ordering::Relaxed) + chunk.len() as u64;
+        if n / SWEEP_EVERY != (n - chunk.len() as u64) / SWEEP_EVERY {
+            // As the running sweep would have: the space of the rows it deletes is used again by the next.
+            crate::retention::purge(state).await?;
+        }
         progress(n);
     }
+    crate::retention::purge(state).await?;
     Ok(written.into_inner())
 }
 
 /// Places one order of `base`'s buyer and SKU at `at` (µs), its authorization job written claimed for good so
 /// that no worker takes it before it is marked done.
-async fn place_one(state: &AppState, base: &Quote, hash: &str, key: String, at: i64) -> ApiResult<(OrderId, i64)> {
+async fn place_one(state: &AppState, base: &Quote, hash: &str, key: String, at: i64) -> ApiResult<Prefilled> {
     let mut q = base.clone();
     q.placed_at = buynow_store::from_micros(at);
     let order_id = OrderId::new();
@@ -100,7 +109,8 @@ async fn place_one(state: &AppState, base: &Quote, hash: &str, key: String, at: 
     let key = KeyClaim { customer, key, request_hash: hash.to_string(), order: order_id, at: to_micros(q.placed_at) };
     let request = Request { key, sku: q.product.sku.clone(), plan: Box::new(move |_| Ok::<_, ApiError>(order)) };
     match state.store.place(request).await? {
-        Placed::New { .. } => Ok((order_id, at)),
+        Placed::New { job: Some(job), .. } => Ok(Prefilled { order: order_id, job: job.id, at }),
+        Placed::New { job: None, .. } => Err(StoreError::Corrupt("a prefill job was not claimed".into()).into()),
         Placed::Taken(_) => Err(StoreError::Corrupt("a prefill key was taken".into()).into()),
     }
 }

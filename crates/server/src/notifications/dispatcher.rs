@@ -25,13 +25,16 @@ use tokio::task::JoinHandle;
 
 /// Events fanned out per transaction, and deliveries claimed per batch.
 const FAN_OUT_BATCH: u32 = 500;
-const SEND_BATCH: u32 = 200;
+const SEND_BATCH: u32 = 500;
 /// Sends in flight at once, and how many outcomes are recorded together.
 const SENDS_AT_ONCE: usize = 32;
-const RECORD_CHUNK: usize = 32;
+const RECORD_CHUNK: usize = 128;
 /// How long the dispatcher rests after a busy batch, as a multiple of the time the batch took.
 const REST_PER_WORK: u32 = 5;
 const MAX_REST: Duration = Duration::from_secs(1);
+/// Past this wait the dispatcher no longer rests between batches: a rush may delay messages this long, but a
+/// load it cannot keep up with at a sixth of the machine must not delay them without end.
+const CATCH_UP_AFTER_MICROS: i64 = 2_000_000;
 
 /// Starts the dispatcher loop; it stops when `shutdown` turns true, after the sends in hand are recorded.
 pub fn spawn_dispatcher(state: AppState, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
@@ -42,21 +45,23 @@ pub fn spawn_dispatcher(state: AppState, mut shutdown: watch::Receiver<bool>) ->
             if *shutdown.borrow() {
                 break;
             }
-            let mut busy = false;
             let started = Instant::now();
+            let mut taken = Taken::default();
             match fan_out(&state).await {
-                Ok(n) => busy |= n > 0,
+                Ok(t) => taken = taken.and(t),
                 Err(e) => tracing::warn!(error = %e, "could not fan out the outbox"),
             }
             match send_due(&state).await {
-                Ok(n) => busy |= n > 0,
+                Ok(t) => taken = taken.and(t),
                 Err(e) => tracing::warn!(error = %e, "could not claim deliveries"),
             }
-            if busy {
+            let busy = taken.count > 0;
+            let behind = taken.oldest.is_some_and(|at| state.now_micros() - at > CATCH_UP_AFTER_MICROS);
+            if busy && !behind {
                 // Orders come first: with work waiting, the dispatcher rests `REST_PER_WORK` times as long as
                 // its batch took, so a rush of orders leaves it a small share of the machine. Its messages fall
-                // behind during the rush and catch up after it. A batch that mostly waited on a slow receiver used
-                // little of the machine, so the rest is capped.
+                // behind during the rush, up to `CATCH_UP_AFTER_MICROS`, and catch up after it. A batch that
+                // mostly waited on a slow receiver used little of the machine, so the rest is capped.
                 let rest = (started.elapsed() * REST_PER_WORK).min(MAX_REST);
                 tokio::select! {
                     _ = shutdown.changed() => {}
@@ -75,15 +80,32 @@ pub fn spawn_dispatcher(state: AppState, mut shutdown: watch::Receiver<bool>) ->
     })
 }
 
+/// What a batch took: how many events or deliveries, and since when the one waiting longest was due (µs).
+#[derive(Debug, Default, Clone, Copy)]
+struct Taken {
+    count: usize,
+    oldest: Option<i64>,
+}
+
+impl Taken {
+    fn and(self, other: Taken) -> Taken {
+        let oldest = match (self.oldest, other.oldest) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Taken { count: self.count + other.count, oldest }
+    }
+}
+
 /// Fans out up to a batch of events: one e-mail to the customer and one webhook per subscription that wants
-/// the event's type. Returns how many events it took.
-async fn fan_out(state: &AppState) -> Result<usize, StoreError> {
+/// the event's type. Returns what it took.
+async fn fan_out(state: &AppState) -> Result<Taken, StoreError> {
     let now = state.now_micros();
     let mut tx = state.store.write().await?;
     let events = notifications::claim_events(&mut tx.conn(), FAN_OUT_BATCH).await?;
     if events.is_empty() {
         tx.rollback().await?;
-        return Ok(0);
+        return Ok(Taken::default());
     }
     let subscriptions = notifications::subscriptions(&mut tx.conn()).await?;
     for event in &events {
@@ -100,21 +122,21 @@ async fn fan_out(state: &AppState) -> Result<usize, StoreError> {
         notifications::mark_published(&mut tx.conn(), &event.id, now).await?;
     }
     tx.commit().await?;
-    Ok(events.len())
+    Ok(Taken { count: events.len(), oldest: events.iter().map(|e| e.created_at).min() })
 }
 
 /// Sends the deliveries that are due, at once, and records their outcomes together. Each order is read once
-/// for all of its messages in the batch. Returns how many it sent or tried.
-async fn send_due(state: &AppState) -> Result<usize, StoreError> {
+/// for all of its messages in the batch. Returns what it took (sent or tried).
+async fn send_due(state: &AppState) -> Result<Taken, StoreError> {
     let now = state.now_micros();
     let lease = i64::try_from(state.config.job_lease.as_micros()).unwrap_or(i64::MAX / 2);
     let mut tx = state.store.write().await?;
     let due = notifications::claim_due(&mut tx.conn(), now, now + lease, SEND_BATCH).await?;
     tx.commit().await?;
     if due.is_empty() {
-        return Ok(0);
+        return Ok(Taken::default());
     }
-    let n = due.len();
+    let taken = Taken { count: due.len(), oldest: due.iter().map(|d| d.next_attempt_at).min() };
     let orders = std::sync::Arc::new(note::orders_for(state, &due).await);
     // Outcomes are recorded as they come in, a chunk at a time: a dispatcher that dies mid-batch sends again
     // only what it had not yet recorded.
@@ -131,7 +153,7 @@ async fn send_due(state: &AppState) -> Result<usize, StoreError> {
     while let Some(chunk) = outcomes.next().await {
         record(state, chunk).await;
     }
-    Ok(n)
+    Ok(taken)
 }
 
 async fn deliver(state: &AppState, d: &Delivery, order: Option<&Result<note::Told, String>>) -> Result<Sent, String> {
