@@ -107,6 +107,8 @@ async fn place_one(state: &AppState, base: &Quote, hash: &str, key: String, at: 
     let order = new_order(&state.centers(), order_id, &q, q.plan.clone(), claimed)?;
     let customer = q.customer.id;
     let key = KeyClaim { customer, key, request_hash: hash.to_string(), order: order_id, at: to_micros(q.placed_at) };
+    // The plan keeps the quoted allocation without looking at the live stock: the prefill's SKUs are stocked
+    // for far more than it places, and a unit short would fail the reservation's guarded update, not oversell.
     let request = Request { key, sku: q.product.sku.clone(), plan: Box::new(move |_| Ok::<_, ApiError>(order)) };
     match state.store.place(request).await? {
         Placed::New { job: Some(job), .. } => Ok(Prefilled { order: order_id, job: job.id, at }),
