@@ -100,13 +100,14 @@ impl Tally {
 
     fn percentile(&self, p: f64) -> f64 {
         let mut l = self.latencies.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        if l.is_empty() {
-            return 0.0;
-        }
-        l.sort_unstable();
-        let i = ((l.len() as f64 - 1.0) * p).round() as usize;
-        f64::from(l[i]) / 1000.0
+        percentile(&mut l, p).map_or(0.0, |us| f64::from(us) / 1000.0)
     }
+}
+
+/// The `p` quantile of `values` (sorted here), nearest rank; `None` when there are none.
+fn percentile<T: Copy + Ord>(values: &mut [T], p: f64) -> Option<T> {
+    values.sort_unstable();
+    values.get(((values.len().max(1) as f64 - 1.0) * p).round() as usize).copied()
 }
 
 struct Target {

@@ -547,3 +547,8 @@ impl Conn<'_> {
         })
     }
 }
+
+/// `$1, $2, …, $n`: the parameters of an `IN (…)` list of `n` values, on either back end.
+pub(crate) fn placeholders(n: usize) -> String {
+    (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}

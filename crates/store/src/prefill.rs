@@ -42,7 +42,7 @@ pub async fn deliver(c: &mut Conn<'_>, placed: &[Prefilled]) -> Result<(), Store
         return Ok(());
     }
     let ids: Vec<Arg> = placed.iter().map(|p| Arg::Text(p.order.to_string())).collect();
-    let list = (1..=ids.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+    let list = crate::db::placeholders(ids.len());
     let n = ids.len() + 1;
     let with_after = |after: i64| {
         let mut args = ids.clone();

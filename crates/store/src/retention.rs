@@ -31,7 +31,7 @@ pub async fn sweep(c: &mut Conn<'_>, cutoffs: Cutoffs, limit: u32) -> Result<Swe
         .collect::<Result<_, _>>()?;
     let mut swept = Swept { deliveries: deliveries.len() as u64, ..Swept::default() };
     if !deliveries.is_empty() {
-        let list = placeholders(deliveries.len());
+        let list = crate::db::placeholders(deliveries.len());
         let ids: Vec<Arg> = deliveries.into_iter().map(Arg::Text).collect();
         c.exec(&format!("DELETE FROM delivery_attempts WHERE delivery_id IN ({list})"), ids.clone()).await?;
         c.exec(&format!("DELETE FROM deliveries WHERE id IN ({list})"), ids).await?;
@@ -76,9 +76,4 @@ impl Swept {
     pub fn rows(&self) -> u64 {
         self.deliveries + self.events + self.jobs + self.keys
     }
-}
-
-/// `$1, $2, …, $n`.
-fn placeholders(n: usize) -> String {
-    (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }

@@ -116,7 +116,7 @@ pub async fn run(args: &Bench, client: &reqwest::Client, target: &Target, soak: 
         let row = Minute {
             minute,
             orders_per_sec: placed as f64 / 60.0,
-            p99_ms: percentile(&mut latencies, 0.99) / 1000.0,
+            p99_ms: super::percentile(&mut latencies, 0.99).map_or(0.0, |us| f64::from(us) / 1000.0),
             errors: window.errors.swap(0, Ordering::Relaxed),
             rss_mb: target.local.as_ref().and_then(|_| resident_mb()),
             db_mb: database_mb(&target.store, soak.database).await?,
@@ -166,14 +166,6 @@ pub async fn run(args: &Bench, client: &reqwest::Client, target: &Target, soak: 
     Ok(())
 }
 
-fn percentile(values: &mut [u32], p: f64) -> f64 {
-    if values.is_empty() {
-        return 0.0;
-    }
-    values.sort_unstable();
-    f64::from(values[((values.len() as f64 - 1.0) * p).round() as usize])
-}
-
 async fn count_orders(store: &Store) -> anyhow::Result<i64> {
     Ok(store.read().await?.conn().one("SELECT COUNT(*) FROM orders", vec![]).await?.int(0)?)
 }
@@ -184,9 +176,7 @@ async fn lags(store: &Store, from: i64, to: i64) -> anyhow::Result<(f64, f64, f6
     let mut c = read.conn();
     let lag_p99 = |rows: Vec<buynow_store::Row>| -> anyhow::Result<f64> {
         let mut lags = rows.iter().map(|r| r.int(0)).collect::<Result<Vec<i64>, _>>()?;
-        lags.sort_unstable();
-        let i = ((lags.len() as f64 - 1.0) * 0.99).round().max(0.0) as usize;
-        Ok(lags.get(i).map_or(0.0, |&us| us.max(0) as f64 / 1e6))
+        Ok(super::percentile(&mut lags, 0.99).map_or(0.0, |us| us.max(0) as f64 / 1e6))
     };
     let jobs = c
         .all(
