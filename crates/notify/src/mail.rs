@@ -112,7 +112,7 @@ impl Mailer {
                     }
                 }),
             },
-            Mailer::Dir { dir, .. } => write_eml(dir, &file_name(m.event_id, m.to_address), &message.formatted())
+            Mailer::Dir { dir, .. } => write_eml(dir, &file_name(m.event_id, m.to_address), message.formatted())
                 .await
                 .map_err(|e| SendError::Transient(format!("writing the .eml file: {e}"))),
         }
@@ -132,12 +132,18 @@ fn file_name(event_id: &str, recipient: &str) -> String {
     format!("{event_id}.{}.eml", recipient_hash(recipient))
 }
 
-/// Written whole or not at all: to a temporary name first, then renamed over any earlier copy.
-async fn write_eml(dir: &std::path::Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
-    tokio::fs::create_dir_all(dir).await?;
-    let tmp = dir.join(format!(".{name}.tmp"));
-    tokio::fs::write(&tmp, bytes).await?;
-    tokio::fs::rename(&tmp, dir.join(name)).await
+/// Written whole or not at all: to a temporary name first, then renamed over any earlier copy. The three file
+/// operations go to the blocking pool together, as one hop rather than three.
+async fn write_eml(dir: &std::path::Path, name: &str, bytes: Vec<u8>) -> std::io::Result<()> {
+    let (dir, name) = (dir.to_path_buf(), name.to_string());
+    tokio::task::spawn_blocking(move || {
+        std::fs::create_dir_all(&dir)?;
+        let tmp = dir.join(format!(".{name}.tmp"));
+        std::fs::write(&tmp, bytes)?;
+        std::fs::rename(&tmp, dir.join(name))
+    })
+    .await
+    .map_err(std::io::Error::other)?
 }
 
 /// An SMTP URL for a log line: the user's password replaced.

@@ -2,7 +2,7 @@
 //! customer, one webhook per matching subscription), each claimed with a lease, sent, and retried or
 //! dead-lettered on its own; the webhook subscriptions; every attempt, for the staff who look into a failure.
 
-use crate::{args, Backend, Conn, Row, StoreError};
+use crate::{args, Arg, Backend, Conn, Row, StoreError};
 use buynow_domain::{CustomerId, EventKind, OrderId};
 
 /// An outbox event waiting to be fanned out.
@@ -221,6 +221,27 @@ pub async fn record(c: &mut Conn<'_>, d: &Delivery, outcome: Outcome<'_>, now: i
         "INSERT INTO delivery_attempts (delivery_id, attempt, at, outcome, detail) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (delivery_id, attempt) DO NOTHING",
         args![&d.id, attempt, now, label, error],
+    )
+    .await
+    .map(drop)
+}
+
+/// Records deliveries sent at their first try, claimed with `claim_due` (the one attempt of each needs no log
+/// beyond its row, as in `record`).
+pub async fn record_sent_first_try(c: &mut Conn<'_>, ids: &[&str], now: i64) -> Result<(), StoreError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let list = crate::db::placeholders(ids.len());
+    let mut args: Vec<Arg> = ids.iter().map(|id| Arg::Text(id.to_string())).collect();
+    args.push(Arg::Int(now));
+    let at = ids.len() + 1;
+    c.exec(
+        &format!(
+            "UPDATE deliveries SET status = 'sent', attempts = 1, sent_at = ${at}, last_error = NULL, \
+             claimed_until = NULL WHERE id IN ({list}) AND attempts = 0"
+        ),
+        args,
     )
     .await
     .map(drop)

@@ -683,6 +683,31 @@ async fn a_job_is_enqueued_once_and_only_its_current_holder_completes_it(store) 
     tx.commit().await.unwrap();
 }
 
+async fn a_claim_takes_the_oldest_due_jobs_of_both_kinds_and_none_that_wait_for_later(store) {
+    let now = now_micros();
+    let mut tx = store.write().await.unwrap();
+    // Most queued jobs wait for later, as every order's release waits for its hold window to pass.
+    for i in 0..50 {
+        jobs::enqueue(&mut tx.conn(), &job(&format!("later-{i}"), now + 60_000_000 + i), now).await.unwrap();
+    }
+    let due: Vec<_> = [300, 200, 100].iter().map(|&ago| job(&format!("due-{ago}"), now - ago)).collect();
+    let mut ids = Vec::new();
+    for j in &due {
+        ids.push(jobs::enqueue(&mut tx.conn(), j, now).await.unwrap().unwrap());
+    }
+    // The oldest (300 µs ago) was taken by a worker whose lease has run out: it is due again, first.
+    assert!(jobs::claim_one(&mut tx.conn(), ids[0], now - 1).await.unwrap().is_some());
+
+    // The claim's rows come back in no set order (PostgreSQL's `RETURNING`): which rows, is what counts.
+    let mut first = jobs::claim_due(&mut tx.conn(), now, now + 1_000, 2).await.unwrap();
+    first.sort_by_key(|j| j.id);
+    assert_eq!(first.iter().map(|j| j.id).collect::<Vec<_>>(), [ids[0], ids[1]], "the oldest, up to the limit");
+    assert_eq!(first[0].attempt, 2, "the lapsed one is taken over");
+    let rest = jobs::claim_due(&mut tx.conn(), now, now + 1_000, 10).await.unwrap();
+    assert_eq!(rest.iter().map(|j| j.id).collect::<Vec<_>>(), [ids[2]], "none of those waiting for later");
+    tx.commit().await.unwrap();
+}
+
 async fn a_failed_job_is_retried_later_then_given_up(store) {
     let now = now_micros();
     let mut tx = store.write().await.unwrap();

@@ -17,7 +17,7 @@ use buynow_notify::webhook::Outcome as WebhookOutcome;
 use buynow_notify::{OutgoingMail, SendError};
 use buynow_store::notifications::{self, Channel, Delivery, NewDelivery, Outcome};
 use buynow_store::StoreError;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use rand::Rng;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -25,10 +25,11 @@ use tokio::task::JoinHandle;
 
 /// Events fanned out per transaction, and deliveries claimed per batch.
 const FAN_OUT_BATCH: u32 = 500;
-const SEND_BATCH: u32 = 500;
-/// Sends in flight at once, and how many outcomes are recorded together.
+const SEND_BATCH: u32 = 200;
+/// Sends in flight at once, and how many outcomes are recorded together. A larger chunk holds SQLite's one
+/// writer longer between Buy Now's group commits (docs/performance.md, "The floor, bisected").
 const SENDS_AT_ONCE: usize = 32;
-const RECORD_CHUNK: usize = 128;
+const RECORD_CHUNK: usize = 32;
 /// How long the dispatcher rests after a busy batch, as a multiple of the time the batch took.
 const REST_PER_WORK: u32 = 5;
 const MAX_REST: Duration = Duration::from_secs(1);
@@ -42,6 +43,7 @@ pub fn spawn_dispatcher(state: AppState, mut shutdown: watch::Receiver<bool>) ->
     tokio::spawn(async move {
         let _running = crate::health::Workers::running(&state, crate::health::DISPATCHER);
         tracing::info!(mail = %state.mailer.describe(), "notification dispatcher started");
+        let mut behind = false;
         loop {
             if *shutdown.borrow() {
                 break;
@@ -52,12 +54,12 @@ pub fn spawn_dispatcher(state: AppState, mut shutdown: watch::Receiver<bool>) ->
                 Ok(t) => taken = taken.and(t),
                 Err(e) => tracing::warn!(error = %e, "could not fan out the outbox"),
             }
-            match send_due(&state).await {
+            match send_due(&state, behind).await {
                 Ok(t) => taken = taken.and(t),
                 Err(e) => tracing::warn!(error = %e, "could not claim deliveries"),
             }
             let busy = taken.count > 0;
-            let behind = taken.oldest.is_some_and(|at| state.now_micros() - at > CATCH_UP_AFTER_MICROS);
+            behind = taken.oldest.is_some_and(|at| state.now_micros() - at > CATCH_UP_AFTER_MICROS);
             if busy && !behind {
                 // Orders come first: with work waiting, the dispatcher rests `REST_PER_WORK` times as long as
                 // its batch took, so a rush of orders leaves it a small share of the machine. Its messages fall
@@ -128,7 +130,12 @@ async fn fan_out(state: &AppState) -> Result<Taken, StoreError> {
 
 /// Sends the deliveries that are due, at once, and records their outcomes together. Each order is read once
 /// for all of its messages in the batch. Returns what it took (sent or tried).
-async fn send_due(state: &AppState) -> Result<Taken, StoreError> {
+///
+/// With `spread` (messages are past `CATCH_UP_AFTER_MICROS`), each send is a task of its own, so that rendering
+/// and building messages runs on every core and goes on while a chunk's outcomes wait for the writer. Otherwise
+/// the sends run inside the dispatcher's one task, and its rests bound its share of the machine: spread over
+/// both cores during a rush, they took Buy Now's p99 in `buynow bench` from under 30 ms to about 60.
+async fn send_due(state: &AppState, spread: bool) -> Result<Taken, StoreError> {
     let now = state.now_micros();
     let lease = i64::try_from(state.config.job_lease.as_micros()).unwrap_or(i64::MAX / 2);
     let mut tx = state.store.write().await?;
@@ -144,14 +151,26 @@ async fn send_due(state: &AppState) -> Result<Taken, StoreError> {
     let mut outcomes = futures::stream::iter(due)
         .map(|d| {
             let (state, orders) = (state.clone(), orders.clone());
-            async move {
+            let send = async move {
                 let result = deliver(&state, &d, orders.get(&d.order_id)).await;
                 (d, result)
+            };
+            if spread {
+                tokio::spawn(send).boxed()
+            } else {
+                send.map(Ok).boxed()
             }
         })
         .buffer_unordered(SENDS_AT_ONCE)
         .ready_chunks(RECORD_CHUNK);
     while let Some(chunk) = outcomes.next().await {
+        let chunk = chunk
+            .into_iter()
+            .filter_map(|sent| {
+                // A send that panicked is not recorded: its claim runs out and it is sent again.
+                sent.inspect_err(|e| tracing::error!(error = %e, "a delivery's send panicked")).ok()
+            })
+            .collect();
         record(state, chunk).await;
     }
     Ok(taken)
@@ -172,9 +191,19 @@ async fn deliver(state: &AppState, d: &Delivery, order: Option<&Result<note::Tol
 /// Writes what a chunk of attempts came to, in one transaction: sent, to be retried after a backoff, or dead.
 async fn record(state: &AppState, chunk: Vec<(Delivery, Result<Sent, String>)>) {
     let now = state.now_micros();
+    // Most messages go at their first try: those are written together, in one statement.
+    let first_tries: Vec<&str> = chunk
+        .iter()
+        .filter(|(d, r)| d.attempts == 0 && matches!(r, Ok(Sent::Yes)))
+        .map(|(d, _)| d.id.as_str())
+        .collect();
     let recorded = async {
         let mut tx = state.store.write().await?;
+        notifications::record_sent_first_try(&mut tx.conn(), &first_tries, now).await?;
         for (d, result) in &chunk {
+            if d.attempts == 0 && matches!(result, Ok(Sent::Yes)) {
+                continue;
+            }
             let attempt = u32::try_from(d.attempts + 1).unwrap_or(u32::MAX);
             let outcome = match result {
                 Ok(Sent::Yes) => Outcome::Sent,
