@@ -273,7 +273,7 @@ async fn start(args: &Bench, database: &str, workers: bool) -> anyhow::Result<Ta
 
 /// Where the run's e-mails are written. A soak deletes each minute's, and on a disk's file system (ext4)
 /// creating files where thousands were just deleted costs the kernel more than all of BuyNow's own work for them
-/// (a profile of the soak: over a third of the machine in `open`). In production the mail goes to a relay over
+/// (docs/performance.md, "The dispatcher at steady load"). In production the mail goes to a relay over
 /// SMTP, so a soak writes them to memory (`/dev/shm`) where there is one: what is measured is building and
 /// handing off each message, not the file system's bookkeeping. The short bench keeps its files on disk, as the
 /// figures it is compared with did.

@@ -134,7 +134,7 @@ async fn fan_out(state: &AppState) -> Result<Taken, StoreError> {
 /// With `spread` (messages are past `CATCH_UP_AFTER_MICROS`), each send is a task of its own, so that rendering
 /// and building messages runs on every core and goes on while a chunk's outcomes wait for the writer. Otherwise
 /// the sends run inside the dispatcher's one task, and its rests bound its share of the machine: spread over
-/// both cores during a rush, they took Buy Now's p99 in `buynow bench` from under 30 ms to about 60.
+/// every core during a rush, they took it from Buy Now (docs/performance.md, "The dispatcher at steady load").
 async fn send_due(state: &AppState, spread: bool) -> Result<Taken, StoreError> {
     let now = state.now_micros();
     let lease = i64::try_from(state.config.job_lease.as_micros()).unwrap_or(i64::MAX / 2);
