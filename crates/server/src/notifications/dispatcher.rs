@@ -192,16 +192,13 @@ async fn deliver(state: &AppState, d: &Delivery, order: Option<&Result<note::Tol
 async fn record(state: &AppState, chunk: Vec<(Delivery, Result<Sent, String>)>) {
     let now = state.now_micros();
     // Most messages go at their first try: those are written together, in one statement.
-    let first_tries: Vec<&str> = chunk
-        .iter()
-        .filter(|(d, r)| d.attempts == 0 && matches!(r, Ok(Sent::Yes)))
-        .map(|(d, _)| d.id.as_str())
-        .collect();
+    let first_tries: Vec<&str> =
+        chunk.iter().filter(|(d, r)| sent_at_first_try(d, r)).map(|(d, _)| d.id.as_str()).collect();
     let recorded = async {
         let mut tx = state.store.write().await?;
         notifications::record_sent_first_try(&mut tx.conn(), &first_tries, now).await?;
         for (d, result) in &chunk {
-            if d.attempts == 0 && matches!(result, Ok(Sent::Yes)) {
+            if sent_at_first_try(d, result) {
                 continue;
             }
             let attempt = u32::try_from(d.attempts + 1).unwrap_or(u32::MAX);
@@ -251,6 +248,10 @@ async fn record(state: &AppState, chunk: Vec<(Delivery, Result<Sent, String>)>) 
             }
         }
     }
+}
+
+fn sent_at_first_try(d: &Delivery, result: &Result<Sent, String>) -> bool {
+    d.attempts == 0 && matches!(result, Ok(Sent::Yes))
 }
 
 /// A message the customer (or the shop's systems) did not get: a support case, one per order while open.
