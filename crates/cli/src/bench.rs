@@ -60,6 +60,10 @@ pub struct Bench {
     /// the server's own retention), so that a soak shows the sweep holding the database to the orders kept.
     #[arg(long)]
     retention_minutes: Option<u64>,
+    /// Send a random UUID as each Buy Now's Idempotency-Key, as payment APIs advise their clients to, instead
+    /// of the client's number and a count.
+    #[arg(long)]
+    random_keys: bool,
 }
 
 #[derive(Serialize, Default, Clone)]
@@ -408,6 +412,15 @@ async fn setup_customers(client: &reqwest::Client, t: &Target, run: &str, n: usi
     join_all((0..n).map(make)).await.into_iter().collect()
 }
 
+/// A Buy Now's Idempotency-Key: a random UUID with `--random-keys`, else `counted`'s.
+fn idempotency_key(random: bool, counted: impl FnOnce() -> String) -> String {
+    if random {
+        uuid::Uuid::new_v4().to_string()
+    } else {
+        counted()
+    }
+}
+
 async fn drive_api(client: &reqwest::Client, url: &str, tokens: &[String], skus: &[String], args: &Bench) -> Tally {
     let tally = Arc::new(Tally::default());
     let deadline = Instant::now() + Duration::from_secs(args.duration);
@@ -416,7 +429,7 @@ async fn drive_api(client: &reqwest::Client, url: &str, tokens: &[String], skus:
     let (url, skus): (Arc<str>, Arc<[String]>) = (url.into(), skus.into());
     let clients = (0..args.concurrency).map(|c| {
         let (tally, seq, client, url, skus) = (tally.clone(), seq.clone(), client.clone(), url.clone(), skus.clone());
-        let token = tokens[c].clone();
+        let (token, random_keys) = (tokens[c].clone(), args.random_keys);
         // Each client a task of its own, spread over the runtime's threads like the server's requests, rather
         // than all polled by the one thread that runs the bench: that thread held the bare baseline back (on
         // PostgreSQL it ran 11–20 % faster as tasks), and a limit is only a limit if the client is not one.
@@ -428,7 +441,7 @@ async fn drive_api(client: &reqwest::Client, url: &str, tokens: &[String], skus:
                 let resp = client
                     .post(format!("{url}/v1/buy-now"))
                     .bearer_auth(&token)
-                    .header("Idempotency-Key", format!("bench-{c}-{n}"))
+                    .header("Idempotency-Key", idempotency_key(random_keys, || format!("bench-{c}-{n}")))
                     .json(&json!({"sku": sku, "quantity": 1}))
                     .send()
                     .await;

@@ -180,17 +180,23 @@ async fn a_placement_whose_group_loses_a_race_is_placed_again() {
     app.stop().await;
 }
 
-/// The idempotency keys as stored: (key, last used, µs).
-async fn keys(app: &TestApp) -> Vec<(String, i64)> {
+/// The idempotency keys as stored: (the key's digest, last used, µs).
+async fn keys(app: &TestApp) -> Vec<(Vec<u8>, i64)> {
     let mut read = app.state.store.read().await.unwrap();
-    let rows = read.conn().all("SELECT key, last_used_at FROM idempotency_keys ORDER BY key", vec![]).await.unwrap();
-    rows.iter().map(|r| (r.text(0).unwrap(), r.int(1).unwrap())).collect()
+    let sql = "SELECT key_digest, last_used_at FROM idempotency_keys ORDER BY key_digest";
+    let rows = read.conn().all(sql, vec![]).await.unwrap();
+    rows.iter().map(|r| (r.blob(0).unwrap(), r.int(1).unwrap())).collect()
+}
+
+/// `key` as the key table stores it.
+fn digest(key: &str) -> Vec<u8> {
+    buynow_store::idempotency::Digest::of(key.as_bytes()).bytes().to_vec()
 }
 
 /// When `key` was last used, once that is after `after`: a replay records its use off the answer's path.
 async fn used_after(app: &TestApp, key: &str, after: i64) -> i64 {
     for _ in 0..200 {
-        if let Some((_, used)) = keys(app).await.into_iter().find(|(k, used)| k == key && *used > after) {
+        if let Some((_, used)) = keys(app).await.into_iter().find(|(k, used)| *k == digest(key) && *used > after) {
             return used;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
@@ -248,7 +254,7 @@ async fn a_key_past_its_retention_is_deleted_and_its_retry_is_a_new_purchase() {
     app.advance(chrono::Duration::hours(2));
     let swept = buynow_server::retention::purge(&app.state).await.unwrap();
     assert!(swept >= 1, "the sweep deleted the old key");
-    assert_eq!(keys(&app).await.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), ["recent-key"]);
+    assert_eq!(keys(&app).await.into_iter().map(|(k, _)| k).collect::<Vec<_>>(), [digest("recent-key")]);
     assert_eq!(app.scalar("SELECT COUNT(*) FROM orders").await, 2, "the orders stay");
 
     // The retry of the deleted key is a new purchase: a second order, and the key names it now.

@@ -57,7 +57,7 @@ static BUYER_QUERY: LazyLock<(String, [usize; 5])> = LazyLock::new(|| {
         qualified("a", ADDRESS_COLS),
         qualified("p", CARD_COLS),
         qualified("pr", crate::catalog::PRODUCT_COLS),
-        qualified("k", "request_hash, order_id, last_used_at"),
+        qualified("k", "request_digest, order_id, last_used_at"),
         qualified("s", "idle_until"),
     ];
     let sql = format!(
@@ -65,7 +65,7 @@ static BUYER_QUERY: LazyLock<(String, [usize; 5])> = LazyLock::new(|| {
          LEFT JOIN addresses a ON a.id = COALESCE($2, c.default_address_id) AND a.customer_id = c.id \
          LEFT JOIN payment_methods p ON p.id = COALESCE($3, c.default_payment_method_id) AND p.customer_id = c.id \
          LEFT JOIN products pr ON pr.sku = $4 \
-         LEFT JOIN idempotency_keys k ON k.customer_id = c.id AND k.key = $5 \
+         LEFT JOIN idempotency_keys k ON k.customer = unhex(substr(c.id, 5)) AND k.key_digest = $5 \
          WHERE s.token_hash = $1 AND s.expires_at > $6 AND s.idle_until > $7",
         parts.iter().map(|p| p.join(", ")).collect::<Vec<_>>().join(", ")
     );
@@ -98,7 +98,7 @@ pub struct Buyer {
 /// An idempotency key used before: the request it came with, its order, and when it was last used (µs).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UsedKey {
-    pub request_hash: String,
+    pub request: crate::idempotency::Digest,
     pub order: buynow_domain::OrderId,
     pub last_used_at: i64,
 }
@@ -121,6 +121,7 @@ pub struct Purchase<'a> {
 pub async fn buyer(c: &mut Conn<'_>, purchase: Purchase<'_>) -> Result<Option<Buyer>, StoreError> {
     let (sql, [address_at, card_at, product_at, key_at, session_at]) = &*BUYER_QUERY;
     let Purchase { token_hash, now, wall, address, card, sku, key } = purchase;
+    let key = key.map(|k| crate::idempotency::Digest::of(k.as_bytes()).bytes().to_vec());
     let args = args![token_hash, address.map(|a| a.to_string()), card.map(|p| p.to_string()), sku, key, now, wall];
     let Some(r) = c.opt(sql, args).await? else { return Ok(None) };
     let (address_at, card_at, product_at, key_at) = (*address_at, *card_at, *product_at, *key_at);
@@ -129,9 +130,9 @@ pub async fn buyer(c: &mut Conn<'_>, purchase: Purchase<'_>) -> Result<Option<Bu
         address: r.opt_text(address_at)?.map(|_| saved_address_at(&r, address_at)).transpose()?,
         card: r.opt_text(card_at)?.map(|_| saved_card_at(&r, card_at)).transpose()?,
         product: r.opt_text(product_at)?.map(|_| crate::catalog::product_at(&r, product_at)).transpose()?,
-        key: match r.opt_text(key_at)? {
-            Some(request_hash) => Some(UsedKey {
-                request_hash,
+        key: match r.opt_blob(key_at)? {
+            Some(request) => Some(UsedKey {
+                request: crate::idempotency::Digest::stored(request)?,
                 order: r.parsed(key_at + 1, buynow_domain::OrderId::parse)?,
                 last_used_at: r.int(key_at + 2)?,
             }),
@@ -167,6 +168,12 @@ pub async fn insert(c: &mut Conn<'_>, new: NewCustomer<'_>) -> Result<(), StoreE
 pub async fn by_id(c: &mut Conn<'_>, id: CustomerId) -> Result<Option<Customer>, StoreError> {
     let sql = format!("SELECT {CUSTOMER_COLS} FROM customers WHERE id = $1");
     c.opt(&sql, args![id.to_string()]).await?.as_ref().map(customer).transpose()
+}
+
+/// The customers of `ids` that exist, in no set order.
+pub async fn by_ids(c: &mut Conn<'_>, ids: &[CustomerId]) -> Result<Vec<Customer>, StoreError> {
+    let (of, args) = crate::db::one_of(c.backend(), "id", ids.iter().map(|i| i.to_string()).collect(), 1);
+    c.all(&format!("SELECT {CUSTOMER_COLS} FROM customers WHERE {of}"), args).await?.iter().map(customer).collect()
 }
 
 /// The customer whose e-mail has one of `hashes` (its keyed hash under each configured vault key).
@@ -372,6 +379,12 @@ pub async fn card(
 ) -> Result<Option<SavedCard>, StoreError> {
     let sql = format!("SELECT {CARD_COLS} FROM payment_methods WHERE id = $1 AND customer_id = $2");
     c.opt(&sql, args![id.to_string(), customer.to_string()]).await?.as_ref().map(saved_card).transpose()
+}
+
+/// The cards of `ids` that exist, whoever's they are (each names its customer), in no set order.
+pub async fn cards_by_id(c: &mut Conn<'_>, ids: &[PaymentMethodId]) -> Result<Vec<SavedCard>, StoreError> {
+    let (of, args) = crate::db::one_of(c.backend(), "id", ids.iter().map(|i| i.to_string()).collect(), 1);
+    c.all(&format!("SELECT {CARD_COLS} FROM payment_methods WHERE {of}"), args).await?.iter().map(saved_card).collect()
 }
 
 /// Up to `limit` cards whose envelope is not yet under the master key `active` (or has no wrapped data key),

@@ -27,6 +27,7 @@ pub enum Arg {
     Blob(Vec<u8>),
     NullInt,
     NullText,
+    NullBlob,
     // Lists, bound as arrays (for `= ANY($N)` and `UNNEST`): PostgreSQL only; SQLite code runs one statement
     // per value instead.
     Texts(Vec<String>),
@@ -59,7 +60,7 @@ arg_from! {
     &str => |v| Arg::Text(v.to_string()), NullText;
     String => |v| Arg::Text(v), NullText;
     &String => |v| Arg::Text(v.clone()), NullText;
-    Vec<u8> => |v| Arg::Blob(v), NullText;
+    Vec<u8> => |v| Arg::Blob(v), NullBlob;
 }
 
 /// Builds a `Vec<Arg>`; ids and other `Display` values go in with `.to_string()`.
@@ -211,7 +212,7 @@ fn sqlite_values(args: Vec<Arg>) -> Result<Vec<Value>, StoreError> {
             Arg::Int(v) => Ok(Value::Integer(v)),
             Arg::Text(v) => Ok(Value::Text(v)),
             Arg::Blob(v) => Ok(Value::Blob(v)),
-            Arg::NullInt | Arg::NullText => Ok(Value::Null),
+            Arg::NullInt | Arg::NullText | Arg::NullBlob => Ok(Value::Null),
             // Repositories run one statement per value on SQLite instead.
             Arg::Texts(_) | Arg::OptTexts(_) | Arg::Ints(_) | Arg::OptInts(_) | Arg::OptBlobs(_) => {
                 Err(StoreError::Unsupported("a list as one argument, on SQLite"))
@@ -282,6 +283,7 @@ fn bind_pg(sql: &str, args: Vec<Arg>) -> sqlx::query::Query<'_, Postgres, PgArgu
         Arg::Blob(v) => q.bind(v),
         Arg::NullInt => q.bind(Option::<i64>::None),
         Arg::NullText => q.bind(Option::<String>::None),
+        Arg::NullBlob => q.bind(Option::<Vec<u8>>::None),
         Arg::Texts(v) => q.bind(v),
         Arg::OptTexts(v) => q.bind(v),
         Arg::Ints(v) => q.bind(v),
@@ -310,7 +312,7 @@ pub(crate) fn pg_insert_rows(
                 // The first row says each column's type; a NULL carries its column's.
                 *array = match value {
                     Arg::Text(_) | Arg::NullText => Arg::OptTexts(Vec::with_capacity(count)),
-                    Arg::Blob(_) => Arg::OptBlobs(Vec::with_capacity(count)),
+                    Arg::Blob(_) | Arg::NullBlob => Arg::OptBlobs(Vec::with_capacity(count)),
                     _ => Arg::OptInts(Vec::with_capacity(count)),
                 };
             }
@@ -318,9 +320,9 @@ pub(crate) fn pg_insert_rows(
                 (Arg::OptInts(v), Arg::Int(x)) => v.push(Some(x)),
                 (Arg::OptTexts(v), Arg::Text(x)) => v.push(Some(x)),
                 (Arg::OptBlobs(v), Arg::Blob(x)) => v.push(Some(x)),
-                (Arg::OptInts(v), Arg::NullInt | Arg::NullText) => v.push(None),
-                (Arg::OptTexts(v), Arg::NullInt | Arg::NullText) => v.push(None),
-                (Arg::OptBlobs(v), Arg::NullInt | Arg::NullText) => v.push(None),
+                (Arg::OptInts(v), Arg::NullInt | Arg::NullText | Arg::NullBlob) => v.push(None),
+                (Arg::OptTexts(v), Arg::NullInt | Arg::NullText | Arg::NullBlob) => v.push(None),
+                (Arg::OptBlobs(v), Arg::NullInt | Arg::NullText | Arg::NullBlob) => v.push(None),
                 (_, value) => {
                     return Err(StoreError::Corrupt(format!("a many-row insert into {table} mixes types: {value:?}")))
                 }
@@ -549,6 +551,32 @@ impl Conn<'_> {
 }
 
 /// `$1, $2, …, $n`: the parameters of an `IN (…)` list of `n` values, on either back end.
+/// `column` is one of `ids`, as a condition whose parameters start at `$first`, with their values. On PostgreSQL
+/// that is one array parameter, so the statement (and its plan, prepared once) is the same whatever the number
+/// of ids; SQLite binds no arrays, so there it is a placeholder each.
+pub(crate) fn one_of(backend: Backend, column: &str, ids: Vec<String>, first: usize) -> (String, Vec<Arg>) {
+    match backend {
+        Backend::Postgres => (format!("{column} = ANY(${first}::text[])"), vec![Arg::Texts(ids)]),
+        Backend::Sqlite => {
+            let list = (first..first + ids.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+            (format!("{column} IN ({list})"), ids.into_iter().map(Arg::Text).collect())
+        }
+    }
+}
+
+/// `rows`, each parsed by `parse` into its key and value, the values grouped by key in the order they came.
+pub(crate) fn grouped<K: std::hash::Hash + Eq, T>(
+    rows: &[Row],
+    parse: impl Fn(&Row) -> Result<(K, T), StoreError>,
+) -> Result<std::collections::HashMap<K, Vec<T>>, StoreError> {
+    let mut out: std::collections::HashMap<K, Vec<T>> = std::collections::HashMap::new();
+    for r in rows {
+        let (key, value) = parse(r)?;
+        out.entry(key).or_default().push(value);
+    }
+    Ok(out)
+}
+
 pub(crate) fn placeholders(n: usize) -> String {
     (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }

@@ -41,8 +41,15 @@ pub async fn claim_events(c: &mut Conn<'_>, limit: u32) -> Result<Vec<Event>, St
     c.all(&sql, args![limit]).await?.iter().map(event).collect()
 }
 
-pub async fn mark_published(c: &mut Conn<'_>, id: &str, now: i64) -> Result<(), StoreError> {
-    c.exec("UPDATE outbox SET published_at = $2 WHERE id = $1", args![id, now]).await.map(drop)
+/// Marks events published, in one statement.
+pub async fn mark_published(c: &mut Conn<'_>, ids: &[&str], now: i64) -> Result<(), StoreError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let mut args: Vec<Arg> = ids.iter().map(|id| Arg::Text(id.to_string())).collect();
+    args.push(Arg::Int(now));
+    let (list, at) = (crate::db::placeholders(ids.len()), ids.len() + 1);
+    c.exec(&format!("UPDATE outbox SET published_at = ${at} WHERE id IN ({list})"), args).await.map(drop)
 }
 
 /// How a delivery reaches its recipient.
@@ -138,33 +145,49 @@ fn delivery(r: &Row) -> Result<Delivery, StoreError> {
 }
 
 /// A delivery to make of an event: written once per (event, channel, target), however often the event is
-/// fanned out again after a crash.
+/// fanned out again after a crash. `add_deliveries` writes a batch of them in one statement on PostgreSQL.
 pub struct NewDelivery<'a> {
     pub event: &'a Event,
     pub channel: Channel,
     pub target: &'a str,
 }
 
-pub async fn add_delivery(c: &mut Conn<'_>, d: NewDelivery<'_>, now: i64) -> Result<(), StoreError> {
-    let id = buynow_domain::DeliveryId::new().to_string();
-    c.exec(
-        "INSERT INTO deliveries (id, event_id, order_id, customer_id, kind, channel, target, status, attempts, \
-         next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $8) \
-         ON CONFLICT (event_id, channel, target) DO NOTHING",
-        args![
-            id,
-            &d.event.id,
-            d.event.order_id.to_string(),
-            d.event.customer_id.to_string(),
-            d.event.kind.as_str(),
-            d.channel.as_str(),
-            d.target,
-            now
-        ],
-    )
-    .await
-    .map(drop)
+pub async fn add_deliveries(c: &mut Conn<'_>, deliveries: &[NewDelivery<'_>], now: i64) -> Result<(), StoreError> {
+    let rows = deliveries
+        .iter()
+        .map(|d| {
+            args![
+                buynow_domain::DeliveryId::new().to_string(),
+                &d.event.id,
+                d.event.order_id.to_string(),
+                d.event.customer_id.to_string(),
+                d.event.kind.as_str(),
+                d.channel.as_str(),
+                d.target,
+                "pending",
+                0,
+                now,
+                now
+            ]
+        })
+        .collect();
+    c.insert_rows("deliveries", &DELIVERY_INSERT, rows, "ON CONFLICT (event_id, channel, target) DO NOTHING").await?;
+    Ok(())
 }
+
+const DELIVERY_INSERT: [&str; 11] = [
+    "id",
+    "event_id",
+    "order_id",
+    "customer_id",
+    "kind",
+    "channel",
+    "target",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+];
 
 /// Claims up to `limit` deliveries that are due (pending, their time come, and no live claim on them) until
 /// `lease_until`; a sender that dies leaves a claim that runs out, and the delivery is sent again.

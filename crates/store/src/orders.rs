@@ -5,6 +5,7 @@ pub use crate::shipments::Shipment;
 use crate::{args, Arg, Backend, Conn, Row, StoreError, Write};
 use buynow_domain::{AddressId, Currency, EventKind};
 use buynow_domain::{CustomerId, DeliverySpeed, Money, OrderId, OrderStatus, PaymentMethodId};
+use std::collections::HashMap;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Order {
@@ -200,6 +201,12 @@ pub async fn get(c: &mut Conn<'_>, id: OrderId) -> Result<Option<Order>, StoreEr
     c.opt(&sql, args![id.to_string()]).await?.as_ref().map(order).transpose()
 }
 
+/// The orders of `ids` that exist, in no set order.
+pub async fn get_many(c: &mut Conn<'_>, ids: &[OrderId]) -> Result<Vec<Order>, StoreError> {
+    let (of, args) = crate::db::one_of(c.backend(), "id", ids.iter().map(|i| i.to_string()).collect(), 1);
+    c.all(&format!("SELECT {ORDER_COLS} FROM orders WHERE {of}"), args).await?.iter().map(order).collect()
+}
+
 /// The writes that move each order on, guarded by the state it was decided on (among others, see
 /// `Conn::together`; their counts say how many moved): on PostgreSQL one statement, on SQLite one per order.
 pub fn move_writes(backend: Backend, moves: &[(OrderId, &OrderMove, i64)]) -> Vec<Write<'static>> {
@@ -248,46 +255,49 @@ pub async fn for_customer(c: &mut Conn<'_>, customer: CustomerId, limit: u32) ->
 }
 
 pub async fn items(c: &mut Conn<'_>, id: OrderId) -> Result<Vec<Item>, StoreError> {
-    let rows = c
-        .all(
-            "SELECT i.sku, i.title, i.quantity, i.unit_price, o.currency FROM order_items i JOIN orders o ON o.id = i.order_id \
-             WHERE i.order_id = $1 ORDER BY i.sku",
-            args![id.to_string()],
-        )
-        .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Item {
-                sku: r.text("sku")?,
-                title: r.text("title")?,
-                quantity: u32::try_from(r.int("quantity")?).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                unit_price: Money::new(r.int("unit_price")?, r.parsed("currency", Currency::parse)?),
-            })
-        })
-        .collect()
+    Ok(items_of(c, &[id]).await?.remove(&id).unwrap_or_default())
 }
 
-pub async fn timeline(c: &mut Conn<'_>, id: OrderId) -> Result<Vec<TimelineEntry>, StoreError> {
-    let rows = c
-        .all(
-            "SELECT at, status, event, note FROM order_timeline WHERE order_id = $1 ORDER BY seq",
-            args![id.to_string()],
-        )
-        .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(TimelineEntry {
-                at: r.int("at")?,
-                status: r.parsed("status", |s| OrderStatus::parse(s).ok_or("unknown status"))?,
-                // Entries written before events were typed have none: they were state changes.
-                event: match r.text("event")?.as_str() {
-                    "" => EventKind::OrderPlaced,
-                    e => EventKind::parse(e).ok_or_else(|| StoreError::Corrupt(format!("unknown event {e:?}")))?,
-                },
-                note: r.text("note")?,
-            })
-        })
-        .collect()
+/// The items of each of `ids`, by SKU.
+pub async fn items_of(c: &mut Conn<'_>, ids: &[OrderId]) -> Result<HashMap<OrderId, Vec<Item>>, StoreError> {
+    let (of, args) = crate::db::one_of(c.backend(), "i.order_id", ids.iter().map(|i| i.to_string()).collect(), 1);
+    let sql = format!(
+        "SELECT i.order_id, i.sku, i.title, i.quantity, i.unit_price, o.currency \
+         FROM order_items i JOIN orders o ON o.id = i.order_id WHERE {of} ORDER BY i.order_id, i.sku"
+    );
+    let rows = c.all(&sql, args).await?;
+    crate::db::grouped(&rows, |r| {
+        let item = Item {
+            sku: r.text("sku")?,
+            title: r.text("title")?,
+            quantity: u32::try_from(r.int("quantity")?).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            unit_price: Money::new(r.int("unit_price")?, r.parsed("currency", Currency::parse)?),
+        };
+        Ok((r.parsed("order_id", OrderId::parse)?, item))
+    })
+}
+
+/// The timeline of each of `ids`, oldest entry first.
+pub async fn timelines_of(
+    c: &mut Conn<'_>,
+    ids: &[OrderId],
+) -> Result<HashMap<OrderId, Vec<TimelineEntry>>, StoreError> {
+    let (of, args) = crate::db::one_of(c.backend(), "order_id", ids.iter().map(|i| i.to_string()).collect(), 1);
+    let sql = format!("SELECT order_id, at, status, event, note FROM order_timeline WHERE {of} ORDER BY order_id, seq");
+    let rows = c.all(&sql, args).await?;
+    crate::db::grouped(&rows, |r| {
+        let entry = TimelineEntry {
+            at: r.int("at")?,
+            status: r.parsed("status", |s| OrderStatus::parse(s).ok_or("unknown status"))?,
+            // Entries written before events were typed have none: they were state changes.
+            event: match r.text("event")?.as_str() {
+                "" => EventKind::OrderPlaced,
+                e => EventKind::parse(e).ok_or_else(|| StoreError::Corrupt(format!("unknown event {e:?}")))?,
+            },
+            note: r.text("note")?,
+        };
+        Ok((r.parsed("order_id", OrderId::parse)?, entry))
+    })
 }
 
 pub async fn add_timeline(c: &mut Conn<'_>, id: OrderId, entry: &TimelineEntry) -> Result<(), StoreError> {

@@ -3,6 +3,7 @@
 use crate::db::Cols;
 use crate::{args, Arg, Backend, Conn, Row, StoreError, Write};
 use buynow_domain::{CaptureId, Currency, Money, OrderId, PaymentId, PaymentMethodId, ReturnId, ShipmentId};
+use std::collections::HashMap;
 
 pub use buynow_domain::PaymentStatus;
 
@@ -221,6 +222,14 @@ pub async fn latest_for_order(c: &mut Conn<'_>, order: OrderId) -> Result<Option
     c.opt(&sql, args![order.to_string()]).await?.as_ref().map(payment).transpose()
 }
 
+/// The latest attempt of each of `orders` that has one.
+pub async fn latest_for_orders(c: &mut Conn<'_>, orders: &[OrderId]) -> Result<HashMap<OrderId, Payment>, StoreError> {
+    let (of, args) = crate::db::one_of(c.backend(), "order_id", orders.iter().map(|o| o.to_string()).collect(), 1);
+    let sql = format!("SELECT {COLS} FROM payments WHERE {of} ORDER BY order_id, created_at DESC, id DESC");
+    let all = crate::db::grouped(&c.all(&sql, args).await?, |r| payment(r).map(|p| (p.order_id, p)))?;
+    Ok(all.into_iter().filter_map(|(order, mut newest_first)| Some((order, newest_first.drain(..).next()?))).collect())
+}
+
 /// The card's bank asks the customer to authenticate first: the payment waits with the processor's
 /// `challenge`. `false` if it was no longer pending.
 pub async fn require_authentication(
@@ -341,42 +350,51 @@ impl Attempt {
     }
 }
 
-/// Every step of the order's payments, oldest first: each authorization attempt, and the captures, voids and
-/// refunds that followed.
-pub async fn attempts(c: &mut Conn<'_>, order: OrderId) -> Result<Vec<Attempt>, StoreError> {
-    let sql = "SELECT at, step, amount, currency, outcome, decline_code FROM ( \
-        SELECT COALESCE(authorized_at, updated_at) AS at, 'authorize' AS step, amount, currency, \
+/// Every step of each of `orders`' payments, oldest first: each authorization attempt, and the captures, voids
+/// and refunds that followed.
+pub async fn attempts_of(c: &mut Conn<'_>, orders: &[OrderId]) -> Result<HashMap<OrderId, Vec<Attempt>>, StoreError> {
+    let backend = c.backend();
+    let ids: Vec<String> = orders.iter().map(|o| o.to_string()).collect();
+    let accounts = orders.iter().map(|o| format!("order:{o}")).collect();
+    let (payments_of, mut args) = crate::db::one_of(backend, "order_id", ids.clone(), 1);
+    let (joined_of, _) = crate::db::one_of(backend, "p.order_id", ids, 1);
+    let (accounts_of, more) = crate::db::one_of(backend, "account", accounts, args.len() + 1);
+    args.extend(more);
+    // A gift card's ledger account for an order is `order:` and its id.
+    let sql = format!(
+        "SELECT order_id, at, step, amount, currency, outcome, decline_code FROM ( \
+        SELECT order_id, COALESCE(authorized_at, updated_at) AS at, 'authorize' AS step, amount, currency, \
                CASE status WHEN 'pending' THEN 'pending' WHEN 'declined' THEN 'declined' \
                            WHEN 'requires_authentication' THEN 'authentication_required' \
                            WHEN 'cancelled' THEN 'cancelled' ELSE 'approved' END AS outcome, decline_code \
-          FROM payments WHERE order_id = $1 AND COALESCE(authorization_ref, '') <> 'gift_card_only' \
+          FROM payments WHERE {payments_of} AND COALESCE(authorization_ref, '') <> 'gift_card_only' \
         UNION ALL \
-        SELECT updated_at, 'void', 0, currency, 'done', NULL FROM payments \
-         WHERE order_id = $1 AND status = 'voided' AND COALESCE(authorization_ref, '') <> 'gift_card_only' \
+        SELECT order_id, updated_at, 'void', 0, currency, 'done', NULL FROM payments \
+         WHERE {payments_of} AND status = 'voided' AND COALESCE(authorization_ref, '') <> 'gift_card_only' \
         UNION ALL \
-        SELECT c.updated_at, 'capture', c.amount, c.currency, \
+        SELECT p.order_id, c.updated_at, 'capture', c.amount, c.currency, \
                CASE c.status WHEN 'captured' THEN 'done' ELSE 'pending' END, NULL \
-          FROM captures c JOIN payments p ON p.id = c.payment_id WHERE p.order_id = $1 AND c.amount > 0 \
+          FROM captures c JOIN payments p ON p.id = c.payment_id WHERE {joined_of} AND c.amount > 0 \
         UNION ALL \
-        SELECT r.updated_at, 'refund', r.amount, r.currency, \
+        SELECT p.order_id, r.updated_at, 'refund', r.amount, r.currency, \
                CASE r.status WHEN 'refunded' THEN 'done' ELSE 'pending' END, NULL \
-          FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE p.order_id = $1 AND r.amount > 0 \
+          FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE {joined_of} AND r.amount > 0 \
         UNION ALL \
-        SELECT created_at, 'gift_card_' || kind, ABS(amount), currency, 'done', NULL \
-          FROM ledger_entries WHERE account = $2 \
-        ) AS steps ORDER BY at, step";
-    let rows = c.all(sql, args![order.to_string(), format!("order:{order}")]).await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Attempt {
-                at: r.int("at")?,
-                step: r.text("step")?,
-                amount: Money::new(r.int("amount")?, r.parsed("currency", Currency::parse)?),
-                outcome: r.text("outcome")?,
-                decline_code: r.opt_text("decline_code")?,
-            })
-        })
-        .collect()
+        SELECT substr(account, 7), created_at, 'gift_card_' || kind, ABS(amount), currency, 'done', NULL \
+          FROM ledger_entries WHERE {accounts_of} \
+        ) AS steps ORDER BY order_id, at, step"
+    );
+    let rows = c.all(&sql, args).await?;
+    crate::db::grouped(&rows, |r| {
+        let attempt = Attempt {
+            at: r.int("at")?,
+            step: r.text("step")?,
+            amount: Money::new(r.int("amount")?, r.parsed("currency", Currency::parse)?),
+            outcome: r.text("outcome")?,
+            decline_code: r.opt_text("decline_code")?,
+        };
+        Ok((r.parsed("order_id", OrderId::parse)?, attempt))
+    })
 }
 
 /// Moves a payment on only from `from`; `false` if it had already moved (a retried job, a race).

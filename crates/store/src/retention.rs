@@ -52,7 +52,7 @@ pub async fn sweep(c: &mut Conn<'_>, cutoffs: Cutoffs, limit: u32) -> Result<Swe
         .await?;
     swept.keys = c
         .exec(
-            "DELETE FROM idempotency_keys WHERE (customer_id, key) IN (SELECT customer_id, key FROM idempotency_keys \
+            "DELETE FROM idempotency_keys WHERE (customer, key_digest) IN (SELECT customer, key_digest FROM idempotency_keys \
              WHERE last_used_at < $1 ORDER BY last_used_at LIMIT $2)",
             args![cutoffs.keys_last_used_before, limit],
         )

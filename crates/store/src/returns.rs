@@ -66,9 +66,14 @@ pub async fn get(c: &mut Conn<'_>, id: ReturnId) -> Result<Option<Return>, Store
     c.opt(&sql, args![id.to_string()]).await?.as_ref().map(ret).transpose()
 }
 
-pub async fn for_order(c: &mut Conn<'_>, order: OrderId) -> Result<Vec<Return>, StoreError> {
-    let sql = format!("SELECT {COLS} FROM returns WHERE order_id = $1 ORDER BY id");
-    c.all(&sql, args![order.to_string()]).await?.iter().map(ret).collect()
+/// The returns of each of `orders`, by id.
+pub async fn for_orders(
+    c: &mut Conn<'_>,
+    orders: &[OrderId],
+) -> Result<std::collections::HashMap<OrderId, Vec<Return>>, StoreError> {
+    let (of, args) = crate::db::one_of(c.backend(), "order_id", orders.iter().map(|o| o.to_string()).collect(), 1);
+    let rows = c.all(&format!("SELECT {COLS} FROM returns WHERE {of} ORDER BY id"), args).await?;
+    crate::db::grouped(&rows, |r| ret(r).map(|x| (x.order_id, x)))
 }
 
 /// Moves the return from `from` to `to`; `false` if it had moved already.

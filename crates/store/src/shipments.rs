@@ -103,8 +103,17 @@ fn for_update(c: &Conn<'_>) -> &'static str {
 
 /// The order's shipment rows, oldest first.
 pub async fn for_order(c: &mut Conn<'_>, order: OrderId) -> Result<Vec<Shipment>, StoreError> {
-    let sql = format!("SELECT {COLS} FROM shipments WHERE order_id = $1 ORDER BY id");
-    c.all(&sql, args![order.to_string()]).await?.iter().map(shipment).collect()
+    Ok(for_orders(c, &[order]).await?.remove(&order).unwrap_or_default())
+}
+
+/// The shipment rows of each of `orders`, by id.
+pub async fn for_orders(
+    c: &mut Conn<'_>,
+    orders: &[OrderId],
+) -> Result<std::collections::HashMap<OrderId, Vec<Shipment>>, StoreError> {
+    let (of, args) = crate::db::one_of(c.backend(), "order_id", orders.iter().map(|o| o.to_string()).collect(), 1);
+    let rows = c.all(&format!("SELECT {COLS} FROM shipments WHERE {of} ORDER BY id"), args).await?;
+    crate::db::grouped(&rows, |r| shipment(r).map(|s| (s.order_id, s)))
 }
 
 pub async fn get(c: &mut Conn<'_>, id: ShipmentId) -> Result<Option<Shipment>, StoreError> {

@@ -67,14 +67,17 @@ pub async fn latest_applied(c: &mut Conn<'_>, shipment: ShipmentId) -> Result<Op
     r.opt_int(0)
 }
 
-/// The parcel's applied events, in the order they happened.
-pub async fn for_shipment(c: &mut Conn<'_>, shipment: ShipmentId) -> Result<Vec<TrackingEvent>, StoreError> {
-    let rows = c
-        .all(
-            "SELECT carrier, event_id, shipment_id, type, occurred_at, location, detail, estimated_delivery, applied \
-             FROM tracking_events WHERE shipment_id = $1 AND applied = 1 ORDER BY occurred_at, event_id",
-            args![shipment.to_string()],
-        )
-        .await?;
-    rows.iter().map(event).collect()
+/// The applied events of each of the parcels `shipments`, in the order they happened.
+pub async fn for_shipments(
+    c: &mut Conn<'_>,
+    shipments: &[ShipmentId],
+) -> Result<std::collections::HashMap<ShipmentId, Vec<TrackingEvent>>, StoreError> {
+    let ids = shipments.iter().map(|s| s.to_string()).collect();
+    let (of, args) = crate::db::one_of(c.backend(), "shipment_id", ids, 1);
+    let sql = format!(
+        "SELECT carrier, event_id, shipment_id, type, occurred_at, location, detail, estimated_delivery, applied \
+         FROM tracking_events WHERE {of} AND applied = 1 ORDER BY shipment_id, occurred_at, event_id"
+    );
+    let rows = c.all(&sql, args).await?;
+    crate::db::grouped(&rows, |r| event(r).map(|e| (e.shipment_id, e)))
 }

@@ -6,7 +6,7 @@ use buynow_domain::{CustomerId, DeliverySpeed, EventKind, Money, OrderId, OrderS
 use buynow_store::catalog::{self, Center, Product};
 use buynow_store::customers::{self, Purchase, SavedAddress, SavedCard};
 use buynow_store::gift_cards::{self, GiftCard, Posted, Redeemed};
-use buynow_store::idempotency::{self, Claim, KeyClaim};
+use buynow_store::idempotency::{self, Claim, Digest, KeyClaim};
 use buynow_store::jobs::{self, Job, NewJob};
 use buynow_store::order_jobs::{Decide, Decision, Effects, Finished, OrderJob, OrderMove, PaymentMove};
 use buynow_store::orders::{self, Item, Order, Shipment, TimelineEntry};
@@ -172,7 +172,7 @@ fn placement_of(
             claim_until: Some(at + 1_000_000),
         })
     });
-    let key = KeyClaim { customer, key: key.into(), request_hash: hash.into(), order: order_id, at };
+    let key = KeyClaim::new(customer, key, Digest::of(hash.as_bytes()), order_id, at);
     Request { key, sku: sku.into(), plan }
 }
 
@@ -338,7 +338,7 @@ async fn a_buyer_comes_with_the_named_or_default_address_and_card_and_never_anot
     let now = now_micros();
     let mut tx = store.write().await.unwrap();
     let order = OrderId::new();
-    idempotency::claim(&mut tx.conn(), ada, "used", "h", order, now).await.unwrap();
+    idempotency::claim(&mut tx.conn(), ada, "used", b"h", order, now).await.unwrap();
     customers::insert_session(&mut tx.conn(), "ada-session", ada, now + 60_000_000, now + 60_000_000).await.unwrap();
     customers::insert_session(&mut tx.conn(), "bob-session", bob, now + 60_000_000, now + 60_000_000).await.unwrap();
     customers::insert_session(&mut tx.conn(), "ada-expired", ada, now - 1, now - 1).await.unwrap();
@@ -361,7 +361,7 @@ async fn a_buyer_comes_with_the_named_or_default_address_and_card_and_never_anot
     let named = customers::buyer(&mut c, named).await.unwrap().unwrap();
     assert_eq!((named.address.map(|a| a.id), named.card.map(|c| c.id)), (Some(ada_address), Some(ada_card)));
     assert!(named.product.is_none(), "no such SKU");
-    let used = customers::UsedKey { request_hash: "h".to_string(), order, last_used_at: now };
+    let used = customers::UsedKey { request: Digest::of(b"h"), order, last_used_at: now };
     assert_eq!(named.key, Some(used), "the key's earlier use, and when");
     let others = Purchase { address: Some(bob_address), card: Some(bob_card), ..ada_buys };
     let others = customers::buyer(&mut c, others).await.unwrap().unwrap();
@@ -582,14 +582,14 @@ async fn an_idempotency_key_claims_once_then_replays_or_conflicts(store) {
     let (first, second) = (OrderId::new(), OrderId::new());
     let mut tx = store.write().await.unwrap();
     let now = now_micros();
-    assert_eq!(idempotency::claim(&mut tx.conn(), customer, "k", "h1", first, now).await.unwrap(), Claim::New);
+    assert_eq!(idempotency::claim(&mut tx.conn(), customer, "k", b"h1", first, now).await.unwrap(), Claim::New);
     assert_eq!(
-        idempotency::claim(&mut tx.conn(), customer, "k", "h1", second, now).await.unwrap(),
+        idempotency::claim(&mut tx.conn(), customer, "k", b"h1", second, now).await.unwrap(),
         Claim::Replay(first)
     );
-    assert_eq!(idempotency::claim(&mut tx.conn(), customer, "k", "h2", second, now).await.unwrap(), Claim::Conflict);
+    assert_eq!(idempotency::claim(&mut tx.conn(), customer, "k", b"h2", second, now).await.unwrap(), Claim::Conflict);
     assert_eq!(
-        idempotency::claim(&mut tx.conn(), CustomerId::new(), "k", "h1", second, now).await.unwrap(),
+        idempotency::claim(&mut tx.conn(), CustomerId::new(), "k", b"h1", second, now).await.unwrap(),
         Claim::New
     );
     tx.commit().await.unwrap();
@@ -602,7 +602,7 @@ async fn the_retention_sweep_deletes_a_bounded_batch_of_what_is_past_it_and_noth
     let mut tx = store.write().await.unwrap();
     let customer = CustomerId::new();
     for (i, at) in [old, old, old, old, old, now].into_iter().enumerate() {
-        idempotency::claim(&mut tx.conn(), customer, &format!("k{i}"), "h", OrderId::new(), at).await.unwrap();
+        idempotency::claim(&mut tx.conn(), customer, &format!("k{i}"), b"h", OrderId::new(), at).await.unwrap();
     }
     for i in 0..3 {
         let id = jobs::enqueue(&mut tx.conn(), &job(&format!("done{i}"), old), old).await.unwrap().unwrap();
@@ -936,4 +936,58 @@ async fn two_stores_placing_under_the_same_keys_make_one_order_each_and_never_de
         }
     }
     assert_eq!(count(&one, "orders").await, 200);
+}
+
+/// Keys an earlier version stored as text (the key itself, the request's SHA-256 in hex): after the upgrade each
+/// still replays its order for the same request and conflicts for another, on both back ends (SQLite carries
+/// them over in Rust, a thousand at a time; PostgreSQL in SQL).
+async fn keys_stored_as_text_still_answer_after_the_upgrade(backend: Backend) {
+    let Some(db) = TestDb::new(backend, "compact keys upgrade").await else { return };
+    let before = match backend {
+        Backend::Sqlite => 17,
+        Backend::Postgres => 21,
+    };
+    let (customer, order) = (CustomerId::new(), OrderId::new());
+    // SHA-256 of "the request", as the text era stored it.
+    let request_hash = "e05da7415785d85884c1170fc1d7b1a0b87056a90a312c3c2957ed0eba9571be";
+    {
+        let old = Store::open_at_version(db.url(), before).await.unwrap();
+        let mut tx = old.write().await.unwrap();
+        let insert = "INSERT INTO idempotency_keys (customer_id, key, request_hash, order_id, last_used_at) \
+                      VALUES ($1, $2, $3, $4, $5)";
+        let args = buynow_store::args![customer.to_string(), "the key ✓", request_hash, order.to_string(), 7];
+        tx.conn().exec(insert, args).await.unwrap();
+        // More than one of SQLite's chunks, of another customer.
+        let bulk = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2500) \
+                    INSERT INTO idempotency_keys (customer_id, key, request_hash, order_id, last_used_at) \
+                    SELECT $1, 'bulk-' || i, $2, $3, i FROM n";
+        let args = buynow_store::args![CustomerId::new().to_string(), request_hash, OrderId::new().to_string()];
+        tx.conn().exec(bulk, args).await.unwrap();
+        tx.commit().await.unwrap();
+        old.close().await;
+    }
+
+    let store = db.open().await;
+    assert_eq!(count(&store, "idempotency_keys").await, 2501, "every key carried over");
+    let mut tx = store.write().await.unwrap();
+    let (retry, other) = (OrderId::new(), OrderId::new());
+    let replay = idempotency::claim(&mut tx.conn(), customer, "the key ✓", b"the request", retry, 8).await.unwrap();
+    assert_eq!(replay, Claim::Replay(order));
+    let conflict = idempotency::claim(&mut tx.conn(), customer, "the key ✓", b"another", other, 8).await.unwrap();
+    assert_eq!(conflict, Claim::Conflict);
+    tx.commit().await.unwrap();
+    let mut read = store.read().await.unwrap();
+    let sql = "SELECT last_used_at FROM idempotency_keys WHERE key_digest = $1";
+    let row = read.conn().one(sql, buynow_store::args![Digest::of("the key ✓".as_bytes()).bytes().to_vec()]).await;
+    assert_eq!(row.unwrap().int(0).unwrap(), 7, "its last use came along");
+}
+
+#[tokio::test]
+async fn keys_stored_as_text_still_answer_after_the_upgrade_on_sqlite() {
+    keys_stored_as_text_still_answer_after_the_upgrade(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn keys_stored_as_text_still_answer_after_the_upgrade_on_postgres() {
+    keys_stored_as_text_still_answer_after_the_upgrade(Backend::Postgres).await;
 }

@@ -62,6 +62,7 @@ pub async fn run(args: &Bench, client: &reqwest::Client, target: &Target, soak: 
         .map(|(c, token)| {
             let (window, stop, client, token) = (window.clone(), stop.clone(), client.clone(), token.clone());
             let (url, skus, run_id) = (target.url.clone(), soak.skus.to_vec(), run_id.clone());
+            let random_keys = args.random_keys;
             // The clients' requests are spread evenly over each period rather than sent all at once.
             let first = started + every.mul_f64(c as f64 / soak.clients.len() as f64);
             tokio::spawn(async move {
@@ -76,7 +77,10 @@ pub async fn run(args: &Bench, client: &reqwest::Client, target: &Target, soak: 
                     let resp = client
                         .post(format!("{url}/v1/buy-now"))
                         .bearer_auth(&token)
-                        .header("Idempotency-Key", format!("soak-{run_id}-{c}-{n}"))
+                        .header(
+                            "Idempotency-Key",
+                            super::idempotency_key(random_keys, || format!("soak-{run_id}-{c}-{n}")),
+                        )
                         .json(&json!({"sku": skus[n % skus.len()], "quantity": 1}))
                         .send()
                         .await;

@@ -10,14 +10,13 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use buynow_domain::sourcing::{self, Allocation};
 use buynow_domain::{CustomerId, EventKind, OrderId, OrderStatus};
-use buynow_store::idempotency::{Claim, KeyClaim};
+use buynow_store::idempotency::{Claim, Digest, KeyClaim};
 use buynow_store::orders::{Item, Order, Shipment, TimelineEntry};
 use buynow_store::payments::{Attempt, Payment};
 use buynow_store::placement::{NewOrder, Placed, Plan, Request};
 use buynow_store::to_micros;
 use buynow_store::StoreError;
 use rand::Rng;
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -89,7 +88,7 @@ pub async fn place(state: &AppState, session: &TokenHash, key: String, choices: 
     let (total, card) = (q.totals.total, q.card.clone());
     let card_shown = (card.brand, card.last4.clone());
     let at = to_micros(q.placed_at);
-    let key = KeyClaim { customer, key, request_hash, order: order_id, at };
+    let key = KeyClaim::new(customer, &key, request_hash, order_id, at);
     let sku = q.product.sku.clone();
     let claim_until = inline.then_some(at + lease);
     // The order as quoted is built here, off the writer's path (see `plan`). The key is claimed before the plan
@@ -229,9 +228,9 @@ async fn replay(state: &AppState, customer: CustomerId, claim: Claim) -> ApiResu
     }
 }
 
-pub(super) fn hash(choices: &Choices) -> String {
-    let canonical = serde_json::to_vec(choices).expect("choices serialize");
-    hex::encode(Sha256::digest(&canonical))
+/// The request a key is compared on: its canonical JSON, digested as the key table stores it.
+pub(super) fn hash(choices: &Choices) -> Digest {
+    Digest::of(&serde_json::to_vec(choices).expect("choices serialize"))
 }
 
 /// Everything a placement sourced as `plan` writes: order, payment intent, job, outbox event, timeline, and the

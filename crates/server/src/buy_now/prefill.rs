@@ -12,7 +12,7 @@ use crate::auth::{token_hash, TokenHash};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use buynow_domain::{OrderId, Quantity, Sku};
-use buynow_store::idempotency::KeyClaim;
+use buynow_store::idempotency::{Digest, KeyClaim};
 use buynow_store::placement::{Placed, Request};
 use buynow_store::prefill::Prefilled;
 use buynow_store::{to_micros, StoreError};
@@ -75,7 +75,7 @@ pub async fn prefill(state: &AppState, p: Prefill<'_>, progress: &(dyn Fn(u64) +
             async move {
                 let (hash, base) = &quotes[usize::try_from(i).unwrap_or(0) % quotes.len()];
                 let at = first + i64::try_from(i).unwrap_or(i64::MAX) * step;
-                place_one(&state, base, hash, format!("prefill-{run:x}-{i}"), at).await
+                place_one(&state, base, *hash, format!("prefill-{run:x}-{i}"), at).await
             }
         })
         .buffer_unordered(IN_FLIGHT)
@@ -99,14 +99,14 @@ pub async fn prefill(state: &AppState, p: Prefill<'_>, progress: &(dyn Fn(u64) +
 
 /// Places one order of `base`'s buyer and SKU at `at` (µs), its authorization job written claimed for good so
 /// that no worker takes it before it is marked done.
-async fn place_one(state: &AppState, base: &Quote, hash: &str, key: String, at: i64) -> ApiResult<Prefilled> {
+async fn place_one(state: &AppState, base: &Quote, hash: Digest, key: String, at: i64) -> ApiResult<Prefilled> {
     let mut q = base.clone();
     q.placed_at = buynow_store::from_micros(at);
     let order_id = OrderId::new();
     let claimed = Some(i64::MAX / 2);
     let order = new_order(&state.centers(), order_id, &q, q.plan.clone(), claimed)?;
     let customer = q.customer.id;
-    let key = KeyClaim { customer, key, request_hash: hash.to_string(), order: order_id, at: to_micros(q.placed_at) };
+    let key = KeyClaim::new(customer, &key, hash, order_id, to_micros(q.placed_at));
     // The plan keeps the quoted allocation without looking at the live stock: the prefill's SKUs are stocked
     // for far more than it places, and a unit short would fail the reservation's guarded update, not oversell.
     let request = Request { key, sku: q.product.sku.clone(), plan: Box::new(move |_| Ok::<_, ApiError>(order)) };

@@ -16,7 +16,7 @@ use buynow_logistics::{carriers, Place};
 use buynow_store::catalog::{self, Product, StockLevel};
 use buynow_store::customers::{self, Customer, Purchase, SavedAddress, SavedCard};
 use buynow_store::gift_cards;
-use buynow_store::idempotency::{self, Claim};
+use buynow_store::idempotency::{self, Claim, Digest};
 use buynow_store::Conn;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Deserialize;
@@ -215,7 +215,7 @@ pub async fn quote(
     choices: &Choices,
     now: DateTime<Utc>,
     stock: StockCheck,
-    key: Option<(&str, &str)>,
+    key: Option<(&str, &Digest)>,
 ) -> ApiResult<Result<Quote, (CustomerId, Claim)>> {
     let sku = choices.sku.as_str();
     let purchase = Purchase {
@@ -229,7 +229,7 @@ pub async fn quote(
     };
     let buyer = customers::buyer(c, purchase).await?.ok_or(ApiError::Unauthorized)?;
     if let (Some(used), Some((key, request_hash))) = (&buyer.key, key) {
-        if used.request_hash != request_hash {
+        if used.request != *request_hash {
             return Ok(Err((buyer.customer.id, Claim::Conflict)));
         }
         let now = buynow_store::to_micros(now);

@@ -1,15 +1,17 @@
 //! The order as a message tells it, made from the order as `GET /v1/orders/{id}` shows it when the message
 //! goes out.
 
-use crate::orders::view::order_view;
+use crate::error::{ApiError, ApiResult};
+use crate::orders::view::render_many;
 use crate::personal_data::Person;
 use crate::state::AppState;
 use crate::views::OrderView;
-use buynow_domain::{EventKind, OrderId};
+use buynow_domain::{CustomerId, EventKind, OrderId};
 use buynow_notify::format::zone_of;
 use buynow_notify::message::{ItemLine, OrderNote, ParcelLine};
-use buynow_store::customers;
+use buynow_store::customers::{self, Customer};
 use buynow_store::notifications::Delivery;
+use buynow_store::orders::{self, Order};
 use std::collections::HashMap;
 
 /// An order as its messages tell it: the order as its customer sees it, and the customer.
@@ -19,31 +21,44 @@ pub struct Told {
     pub person: Person,
 }
 
-/// The orders of a batch of deliveries, each read once, on one read connection.
+/// The orders of a batch of deliveries, read together on one read connection (`render_many`: a few queries
+/// for the whole batch, not a few per order). An order that cannot be told is an error for its deliveries alone.
 pub async fn orders_for(state: &AppState, due: &[Delivery]) -> HashMap<OrderId, Result<Told, String>> {
-    let mut out = HashMap::new();
-    let mut read = match state.store.read().await {
-        Ok(read) => read,
-        Err(e) => return due.iter().map(|d| (d.order_id, Err(e.to_string()))).collect(),
-    };
-    for d in due {
-        if out.contains_key(&d.order_id) {
-            continue;
-        }
-        let told = async {
-            let customer = customers::by_id(&mut read.conn(), d.customer_id)
-                .await
-                .map_err(|e| e.to_string())?
-                .ok_or("the customer is gone")?;
-            let person = crate::personal_data::person(&state.vault, &customer).map_err(|e| e.to_string())?;
-            let view =
-                order_view(state, &mut read.conn(), d.customer_id, d.order_id).await.map_err(|e| e.to_string())?;
-            Ok::<_, String>(Told { view, person })
-        }
-        .await;
-        out.insert(d.order_id, told);
+    match read_orders(state, due).await {
+        Ok(told) => told,
+        Err(e) => due.iter().map(|d| (d.order_id, Err(e.to_string()))).collect(),
     }
-    out
+}
+
+async fn read_orders(state: &AppState, due: &[Delivery]) -> ApiResult<HashMap<OrderId, Result<Told, String>>> {
+    let mut read = state.store.read().await?;
+    let mut c = read.conn();
+    // Each order is told only to its own customer, as `GET /v1/orders/{id}` shows it only to them.
+    let owners: HashMap<OrderId, CustomerId> = due.iter().map(|d| (d.order_id, d.customer_id)).collect();
+    let ids: Vec<OrderId> = owners.keys().copied().collect();
+    let mut customer_ids: Vec<CustomerId> = owners.values().copied().collect();
+    customer_ids.sort();
+    customer_ids.dedup();
+    let customers: HashMap<CustomerId, Customer> =
+        customers::by_ids(&mut c, &customer_ids).await?.into_iter().map(|c| (c.id, c)).collect();
+    let orders: Vec<Order> = orders::get_many(&mut c, &ids)
+        .await?
+        .into_iter()
+        .filter(|o| owners.get(&o.id) == Some(&o.customer_id))
+        .collect();
+    let found: Vec<OrderId> = orders.iter().map(|o| o.id).collect();
+    let views = render_many(state, &mut c, orders).await?;
+    let mut told: HashMap<OrderId, Result<Told, String>> =
+        ids.iter().map(|id| (*id, Err(ApiError::NotFound("order").to_string()))).collect();
+    for (id, view) in found.into_iter().zip(views) {
+        let one = view.map_err(|e| e.to_string()).and_then(|view| {
+            let customer = owners.get(&id).and_then(|c| customers.get(c)).ok_or("the customer is gone")?;
+            let person = crate::personal_data::person(&state.vault, customer).map_err(|e| e.to_string())?;
+            Ok(Told { view, person })
+        });
+        told.insert(id, one);
+    }
+    Ok(told)
 }
 
 /// The amount a message names: a refund's, or what a requested return will bring.

@@ -1,4 +1,4 @@
-use super::view::{order_view, parse_order_id, render};
+use super::view::{order_view, parse_order_id, render_many};
 use crate::auth::CustomerAuth;
 use crate::error::{ApiResult, Problem};
 use crate::state::AppState;
@@ -26,9 +26,7 @@ pub async fn my_orders(
 ) -> ApiResult<axum::Json<OrderList>> {
     let mut read = state.store.read().await?;
     let mut c = read.conn();
-    let mut views = Vec::new();
-    for order in orders::for_customer(&mut c, customer, 50).await? {
-        views.push(render(&state, &mut c, order).await?);
-    }
+    let orders = orders::for_customer(&mut c, customer, 50).await?;
+    let views = render_many(&state, &mut c, orders).await?.into_iter().collect::<ApiResult<Vec<_>>>()?;
     Ok(axum::Json(OrderList { orders: views }))
 }

@@ -4,14 +4,18 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::views::*;
 use buynow_domain::card::Brand;
-use buynow_domain::{CustomerId, Money, OrderId, OrderStatus, PaymentStatus, ShipmentId, ShipmentStatus};
+use buynow_domain::{
+    CustomerId, Money, OrderId, OrderStatus, PaymentMethodId, PaymentStatus, ShipmentId, ShipmentStatus,
+};
 use buynow_payments::DeclineCode;
+use buynow_store::customers::{self, SavedCard};
 use buynow_store::orders::{self, Item, Order, TimelineEntry};
 use buynow_store::payments::Payment;
 use buynow_store::returns::Return;
 use buynow_store::shipments::{self, Shipment};
-use buynow_store::{customers, from_micros, payments, returns, tracking, Conn};
-use std::collections::BTreeMap;
+use buynow_store::tracking::{self, TrackingEvent};
+use buynow_store::{from_micros, payments, returns, Conn};
+use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
 
 /// An order id from a path; one that cannot exist is simply not found.
@@ -34,35 +38,64 @@ fn date(s: &str) -> ApiResult<chrono::NaiveDate> {
 }
 
 pub async fn render(state: &AppState, c: &mut Conn<'_>, order: Order) -> ApiResult<OrderView> {
-    let items = orders::items(c, order.id).await?;
-    let rows = shipments::for_order(c, order.id).await?;
-    let shipments = shipment_views(state, c, &rows).await?;
-    let timeline = orders::timeline(c, order.id).await?;
-    let payment =
-        payments::latest_for_order(c, order.id).await?.ok_or_else(|| ApiError::internal("order without payment"))?;
-    let card = customers::card(c, order.customer_id, payment.payment_method_id).await?;
-    let attempts = payments::attempts(c, order.id).await?;
-    let returns = returns::for_order(c, order.id).await?;
-    let authenticate_at = authentication_url(state, &payment);
-    // Cancellable while the state allows it and no parcel has started picking.
-    let picking = rows
-        .iter()
-        .any(|s| !matches!(s.status, ShipmentStatus::Pending | ShipmentStatus::Released | ShipmentStatus::Cancelled));
-    assemble(
-        &state.vault,
-        OrderParts {
-            order,
-            items,
-            shipments,
-            timeline,
-            payment,
-            attempts,
-            card: card.map(|c| (c.brand, c.last4)),
-            returns,
-            picking,
-            authenticate_at,
-        },
-    )
+    render_many(state, c, vec![order]).await?.pop().unwrap_or_else(|| Err(ApiError::internal("an order went unshown")))
+}
+
+/// The views of `orders`, in their order, read with one query per kind of row for all of them: a page of
+/// orders, or the orders of a batch of messages (on PostgreSQL each query is a round trip, and a batch names up
+/// to a hundred orders). One that cannot be shown (without a payment, say) is an error of its own.
+pub async fn render_many(
+    state: &AppState,
+    c: &mut Conn<'_>,
+    orders: Vec<Order>,
+) -> ApiResult<Vec<ApiResult<OrderView>>> {
+    let ids: Vec<OrderId> = orders.iter().map(|o| o.id).collect();
+    let mut items = orders::items_of(c, &ids).await?;
+    let mut rows = shipments::for_orders(c, &ids).await?;
+    let mut timelines = orders::timelines_of(c, &ids).await?;
+    let mut payments = payments::latest_for_orders(c, &ids).await?;
+    let mut attempts = payments::attempts_of(c, &ids).await?;
+    let mut returns = returns::for_orders(c, &ids).await?;
+    let mut card_ids: Vec<PaymentMethodId> = payments.values().map(|p| p.payment_method_id).collect();
+    card_ids.sort();
+    card_ids.dedup();
+    let cards: HashMap<PaymentMethodId, SavedCard> =
+        customers::cards_by_id(c, &card_ids).await?.into_iter().map(|card| (card.id, card)).collect();
+    let parcels: Vec<ShipmentId> = rows.values().flatten().map(Shipment::parcel).collect();
+    let tracking = tracking::for_shipments(c, &parcels).await?;
+    let mut views = Vec::with_capacity(orders.len());
+    for order in orders {
+        let id = order.id;
+        let rows = rows.remove(&id).unwrap_or_default();
+        let shipments = shipment_views(state, c, &rows, &tracking).await?;
+        let Some(payment) = payments.remove(&id) else {
+            views.push(Err(ApiError::internal("order without payment")));
+            continue;
+        };
+        // Only the order's own customer's card is shown.
+        let card = cards.get(&payment.payment_method_id).filter(|card| card.customer_id == order.customer_id);
+        let authenticate_at = authentication_url(state, &payment);
+        // Cancellable while the state allows it and no parcel has started picking.
+        let picking = rows.iter().any(|s| {
+            !matches!(s.status, ShipmentStatus::Pending | ShipmentStatus::Released | ShipmentStatus::Cancelled)
+        });
+        views.push(assemble(
+            &state.vault,
+            OrderParts {
+                order,
+                items: items.remove(&id).unwrap_or_default(),
+                shipments,
+                timeline: timelines.remove(&id).unwrap_or_default(),
+                payment,
+                attempts: attempts.remove(&id).unwrap_or_default(),
+                card: card.map(|c| (c.brand, c.last4.clone())),
+                returns: returns.remove(&id).unwrap_or_default(),
+                picking,
+                authenticate_at,
+            },
+        ));
+    }
+    Ok(views)
 }
 
 /// Where the customer authenticates a payment that waits for it: the processor's page, which sends them back
@@ -82,7 +115,13 @@ pub fn authentication_url(state: &AppState, payment: &Payment) -> Option<String>
 }
 
 /// The order's shipment rows as the parcels they travel in, with each parcel's carrier and scans.
-pub async fn shipment_views(state: &AppState, c: &mut Conn<'_>, rows: &[Shipment]) -> ApiResult<Vec<ShipmentView>> {
+/// `tracking` holds the applied scans of the parcels, read beforehand for every order shown (see `render_many`).
+pub async fn shipment_views(
+    state: &AppState,
+    c: &mut Conn<'_>,
+    rows: &[Shipment],
+    tracking: &HashMap<ShipmentId, Vec<TrackingEvent>>,
+) -> ApiResult<Vec<ShipmentView>> {
     let mut parcels: BTreeMap<ShipmentId, (Vec<&Shipment>, bool)> = BTreeMap::new();
     for row in rows {
         let (key, live) = match row.status {
@@ -98,7 +137,10 @@ pub async fn shipment_views(state: &AppState, c: &mut Conn<'_>, rows: &[Shipment
             Some(own) => (*own).clone(),
             None => shipments::get(c, id).await?.ok_or_else(|| ApiError::internal("a parcel without its head"))?,
         };
-        let events = if live && head.carrier.is_some() { tracking::for_shipment(c, id).await? } else { Vec::new() };
+        let events = match tracking.get(&id) {
+            Some(events) if live && head.carrier.is_some() => events.clone(),
+            _ => Vec::new(),
+        };
         let status = if live { mine[0].status } else { ShipmentStatus::Cancelled };
         let carrier = head.carrier.as_deref().and_then(|code| state.carrier(code));
         views.push(ShipmentView {
