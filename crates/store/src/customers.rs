@@ -172,7 +172,7 @@ pub async fn by_id(c: &mut Conn<'_>, id: CustomerId) -> Result<Option<Customer>,
 
 /// The customers of `ids` that exist, in no set order.
 pub async fn by_ids(c: &mut Conn<'_>, ids: &[CustomerId]) -> Result<Vec<Customer>, StoreError> {
-    let (of, args) = crate::db::one_of(c.backend(), "id", ids.iter().map(|i| i.to_string()).collect(), 1);
+    let (of, args) = crate::db::one_of(c.backend(), "id", ids, 1);
     c.all(&format!("SELECT {CUSTOMER_COLS} FROM customers WHERE {of}"), args).await?.iter().map(customer).collect()
 }
 
@@ -383,7 +383,7 @@ pub async fn card(
 
 /// The cards of `ids` that exist, whoever's they are (each names its customer), in no set order.
 pub async fn cards_by_id(c: &mut Conn<'_>, ids: &[PaymentMethodId]) -> Result<Vec<SavedCard>, StoreError> {
-    let (of, args) = crate::db::one_of(c.backend(), "id", ids.iter().map(|i| i.to_string()).collect(), 1);
+    let (of, args) = crate::db::one_of(c.backend(), "id", ids, 1);
     c.all(&format!("SELECT {CARD_COLS} FROM payment_methods WHERE {of}"), args).await?.iter().map(saved_card).collect()
 }
 

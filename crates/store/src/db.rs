@@ -554,14 +554,29 @@ impl Conn<'_> {
 /// `column` is one of `ids`, as a condition whose parameters start at `$first`, with their values. On PostgreSQL
 /// that is one array parameter, so the statement (and its plan, prepared once) is the same whatever the number
 /// of ids; SQLite binds no arrays, so there it is a placeholder each.
-pub(crate) fn one_of(backend: Backend, column: &str, ids: Vec<String>, first: usize) -> (String, Vec<Arg>) {
+pub(crate) fn one_of(backend: Backend, column: &str, ids: &[impl ToString], first: usize) -> (String, Vec<Arg>) {
+    let ids = ids.iter().map(ToString::to_string);
     match backend {
-        Backend::Postgres => (format!("{column} = ANY(${first}::text[])"), vec![Arg::Texts(ids)]),
+        Backend::Postgres => (format!("{column} = ANY(${first}::text[])"), vec![Arg::Texts(ids.collect())]),
         Backend::Sqlite => {
             let list = (first..first + ids.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
-            (format!("{column} IN ({list})"), ids.into_iter().map(Arg::Text).collect())
+            (format!("{column} IN ({list})"), ids.map(Arg::Text).collect())
         }
     }
+}
+
+/// The rows `select` reads given the condition that `column` is one of `ids` (see `one_of`), each parsed by
+/// `parse` into its key and value, the values grouped by key in the order they came: the rows of many orders
+/// (or parcels) in one query.
+pub(crate) async fn grouped_where<K: std::hash::Hash + Eq, T>(
+    c: &mut Conn<'_>,
+    column: &str,
+    ids: &[impl ToString],
+    select: impl FnOnce(&str) -> String,
+    parse: impl Fn(&Row) -> Result<(K, T), StoreError>,
+) -> Result<std::collections::HashMap<K, Vec<T>>, StoreError> {
+    let (of, args) = one_of(c.backend(), column, ids, 1);
+    grouped(&c.all(&select(&of), args).await?, parse)
 }
 
 /// `rows`, each parsed by `parse` into its key and value, the values grouped by key in the order they came.

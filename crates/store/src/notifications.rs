@@ -46,10 +46,9 @@ pub async fn mark_published(c: &mut Conn<'_>, ids: &[&str], now: i64) -> Result<
     if ids.is_empty() {
         return Ok(());
     }
-    let mut args: Vec<Arg> = ids.iter().map(|id| Arg::Text(id.to_string())).collect();
-    args.push(Arg::Int(now));
-    let (list, at) = (crate::db::placeholders(ids.len()), ids.len() + 1);
-    c.exec(&format!("UPDATE outbox SET published_at = ${at} WHERE id IN ({list})"), args).await.map(drop)
+    let (of, mut args) = crate::db::one_of(c.backend(), "id", ids, 2);
+    args.insert(0, Arg::Int(now));
+    c.exec(&format!("UPDATE outbox SET published_at = $1 WHERE {of}"), args).await.map(drop)
 }
 
 /// How a delivery reaches its recipient.

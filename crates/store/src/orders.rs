@@ -203,7 +203,7 @@ pub async fn get(c: &mut Conn<'_>, id: OrderId) -> Result<Option<Order>, StoreEr
 
 /// The orders of `ids` that exist, in no set order.
 pub async fn get_many(c: &mut Conn<'_>, ids: &[OrderId]) -> Result<Vec<Order>, StoreError> {
-    let (of, args) = crate::db::one_of(c.backend(), "id", ids.iter().map(|i| i.to_string()).collect(), 1);
+    let (of, args) = crate::db::one_of(c.backend(), "id", ids, 1);
     c.all(&format!("SELECT {ORDER_COLS} FROM orders WHERE {of}"), args).await?.iter().map(order).collect()
 }
 
@@ -260,13 +260,13 @@ pub async fn items(c: &mut Conn<'_>, id: OrderId) -> Result<Vec<Item>, StoreErro
 
 /// The items of each of `ids`, by SKU.
 pub async fn items_of(c: &mut Conn<'_>, ids: &[OrderId]) -> Result<HashMap<OrderId, Vec<Item>>, StoreError> {
-    let (of, args) = crate::db::one_of(c.backend(), "i.order_id", ids.iter().map(|i| i.to_string()).collect(), 1);
-    let sql = format!(
-        "SELECT i.order_id, i.sku, i.title, i.quantity, i.unit_price, o.currency \
-         FROM order_items i JOIN orders o ON o.id = i.order_id WHERE {of} ORDER BY i.order_id, i.sku"
-    );
-    let rows = c.all(&sql, args).await?;
-    crate::db::grouped(&rows, |r| {
+    let select = |of: &str| {
+        format!(
+            "SELECT i.order_id, i.sku, i.title, i.quantity, i.unit_price, o.currency \
+             FROM order_items i JOIN orders o ON o.id = i.order_id WHERE {of} ORDER BY i.order_id, i.sku"
+        )
+    };
+    crate::db::grouped_where(c, "i.order_id", ids, select, |r| {
         let item = Item {
             sku: r.text("sku")?,
             title: r.text("title")?,
@@ -275,6 +275,7 @@ pub async fn items_of(c: &mut Conn<'_>, ids: &[OrderId]) -> Result<HashMap<Order
         };
         Ok((r.parsed("order_id", OrderId::parse)?, item))
     })
+    .await
 }
 
 /// The timeline of each of `ids`, oldest entry first.
@@ -282,10 +283,10 @@ pub async fn timelines_of(
     c: &mut Conn<'_>,
     ids: &[OrderId],
 ) -> Result<HashMap<OrderId, Vec<TimelineEntry>>, StoreError> {
-    let (of, args) = crate::db::one_of(c.backend(), "order_id", ids.iter().map(|i| i.to_string()).collect(), 1);
-    let sql = format!("SELECT order_id, at, status, event, note FROM order_timeline WHERE {of} ORDER BY order_id, seq");
-    let rows = c.all(&sql, args).await?;
-    crate::db::grouped(&rows, |r| {
+    let select = |of: &str| {
+        format!("SELECT order_id, at, status, event, note FROM order_timeline WHERE {of} ORDER BY order_id, seq")
+    };
+    crate::db::grouped_where(c, "order_id", ids, select, |r| {
         let entry = TimelineEntry {
             at: r.int("at")?,
             status: r.parsed("status", |s| OrderStatus::parse(s).ok_or("unknown status"))?,
@@ -298,6 +299,7 @@ pub async fn timelines_of(
         };
         Ok((r.parsed("order_id", OrderId::parse)?, entry))
     })
+    .await
 }
 
 pub async fn add_timeline(c: &mut Conn<'_>, id: OrderId, entry: &TimelineEntry) -> Result<(), StoreError> {

@@ -224,9 +224,9 @@ pub async fn latest_for_order(c: &mut Conn<'_>, order: OrderId) -> Result<Option
 
 /// The latest attempt of each of `orders` that has one.
 pub async fn latest_for_orders(c: &mut Conn<'_>, orders: &[OrderId]) -> Result<HashMap<OrderId, Payment>, StoreError> {
-    let (of, args) = crate::db::one_of(c.backend(), "order_id", orders.iter().map(|o| o.to_string()).collect(), 1);
-    let sql = format!("SELECT {COLS} FROM payments WHERE {of} ORDER BY order_id, created_at DESC, id DESC");
-    let all = crate::db::grouped(&c.all(&sql, args).await?, |r| payment(r).map(|p| (p.order_id, p)))?;
+    let select =
+        |of: &str| format!("SELECT {COLS} FROM payments WHERE {of} ORDER BY order_id, created_at DESC, id DESC");
+    let all = crate::db::grouped_where(c, "order_id", orders, select, |r| payment(r).map(|p| (p.order_id, p))).await?;
     Ok(all.into_iter().filter_map(|(order, mut newest_first)| Some((order, newest_first.drain(..).next()?))).collect())
 }
 
@@ -354,11 +354,10 @@ impl Attempt {
 /// and refunds that followed.
 pub async fn attempts_of(c: &mut Conn<'_>, orders: &[OrderId]) -> Result<HashMap<OrderId, Vec<Attempt>>, StoreError> {
     let backend = c.backend();
-    let ids: Vec<String> = orders.iter().map(|o| o.to_string()).collect();
-    let accounts = orders.iter().map(|o| format!("order:{o}")).collect();
-    let (payments_of, mut args) = crate::db::one_of(backend, "order_id", ids.clone(), 1);
-    let (joined_of, _) = crate::db::one_of(backend, "p.order_id", ids, 1);
-    let (accounts_of, more) = crate::db::one_of(backend, "account", accounts, args.len() + 1);
+    let accounts: Vec<String> = orders.iter().map(|o| format!("order:{o}")).collect();
+    let (payments_of, mut args) = crate::db::one_of(backend, "order_id", orders, 1);
+    let (joined_of, _) = crate::db::one_of(backend, "p.order_id", orders, 1);
+    let (accounts_of, more) = crate::db::one_of(backend, "account", &accounts, args.len() + 1);
     args.extend(more);
     // A gift card's ledger account for an order is `order:` and its id.
     let sql = format!(

@@ -71,9 +71,8 @@ pub async fn for_orders(
     c: &mut Conn<'_>,
     orders: &[OrderId],
 ) -> Result<std::collections::HashMap<OrderId, Vec<Return>>, StoreError> {
-    let (of, args) = crate::db::one_of(c.backend(), "order_id", orders.iter().map(|o| o.to_string()).collect(), 1);
-    let rows = c.all(&format!("SELECT {COLS} FROM returns WHERE {of} ORDER BY id"), args).await?;
-    crate::db::grouped(&rows, |r| ret(r).map(|x| (x.order_id, x)))
+    let select = |of: &str| format!("SELECT {COLS} FROM returns WHERE {of} ORDER BY id");
+    crate::db::grouped_where(c, "order_id", orders, select, |r| ret(r).map(|x| (x.order_id, x))).await
 }
 
 /// Moves the return from `from` to `to`; `false` if it had moved already.

@@ -111,9 +111,8 @@ pub async fn for_orders(
     c: &mut Conn<'_>,
     orders: &[OrderId],
 ) -> Result<std::collections::HashMap<OrderId, Vec<Shipment>>, StoreError> {
-    let (of, args) = crate::db::one_of(c.backend(), "order_id", orders.iter().map(|o| o.to_string()).collect(), 1);
-    let rows = c.all(&format!("SELECT {COLS} FROM shipments WHERE {of} ORDER BY id"), args).await?;
-    crate::db::grouped(&rows, |r| shipment(r).map(|s| (s.order_id, s)))
+    let select = |of: &str| format!("SELECT {COLS} FROM shipments WHERE {of} ORDER BY id");
+    crate::db::grouped_where(c, "order_id", orders, select, |r| shipment(r).map(|s| (s.order_id, s))).await
 }
 
 pub async fn get(c: &mut Conn<'_>, id: ShipmentId) -> Result<Option<Shipment>, StoreError> {

@@ -72,12 +72,11 @@ pub async fn for_shipments(
     c: &mut Conn<'_>,
     shipments: &[ShipmentId],
 ) -> Result<std::collections::HashMap<ShipmentId, Vec<TrackingEvent>>, StoreError> {
-    let ids = shipments.iter().map(|s| s.to_string()).collect();
-    let (of, args) = crate::db::one_of(c.backend(), "shipment_id", ids, 1);
-    let sql = format!(
-        "SELECT carrier, event_id, shipment_id, type, occurred_at, location, detail, estimated_delivery, applied \
-         FROM tracking_events WHERE {of} AND applied = 1 ORDER BY shipment_id, occurred_at, event_id"
-    );
-    let rows = c.all(&sql, args).await?;
-    crate::db::grouped(&rows, |r| event(r).map(|e| (e.shipment_id, e)))
+    let select = |of: &str| {
+        format!(
+            "SELECT carrier, event_id, shipment_id, type, occurred_at, location, detail, estimated_delivery, applied \
+             FROM tracking_events WHERE {of} AND applied = 1 ORDER BY shipment_id, occurred_at, event_id"
+        )
+    };
+    crate::db::grouped_where(c, "shipment_id", shipments, select, |r| event(r).map(|e| (e.shipment_id, e))).await
 }
