@@ -254,14 +254,12 @@ pub async fn record_sent_first_try(c: &mut Conn<'_>, ids: &[&str], now: i64) -> 
     if ids.is_empty() {
         return Ok(());
     }
-    let list = crate::db::placeholders(ids.len());
-    let mut args: Vec<Arg> = ids.iter().map(|id| Arg::Text(id.to_string())).collect();
-    args.push(Arg::Int(now));
-    let at = ids.len() + 1;
+    let (of, mut args) = crate::db::one_of(c.backend(), "id", ids, 2);
+    args.insert(0, Arg::Int(now));
     c.exec(
         &format!(
-            "UPDATE deliveries SET status = 'sent', attempts = 1, sent_at = ${at}, last_error = NULL, \
-             claimed_until = NULL WHERE id IN ({list}) AND attempts = 0"
+            "UPDATE deliveries SET status = 'sent', attempts = 1, sent_at = $1, last_error = NULL, \
+             claimed_until = NULL WHERE {of} AND attempts = 0"
         ),
         args,
     )

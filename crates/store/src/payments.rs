@@ -227,7 +227,7 @@ pub async fn latest_for_orders(c: &mut Conn<'_>, orders: &[OrderId]) -> Result<H
     let select =
         |of: &str| format!("SELECT {COLS} FROM payments WHERE {of} ORDER BY order_id, created_at DESC, id DESC");
     let all = crate::db::grouped_where(c, "order_id", orders, select, |r| payment(r).map(|p| (p.order_id, p))).await?;
-    Ok(all.into_iter().filter_map(|(order, mut newest_first)| Some((order, newest_first.drain(..).next()?))).collect())
+    Ok(all.into_iter().filter_map(|(order, newest_first)| Some((order, newest_first.into_iter().next()?))).collect())
 }
 
 /// The card's bank asks the customer to authenticate first: the payment waits with the processor's
