@@ -34,8 +34,17 @@ async fn chaos(
     kills: Arc<AtomicU32>,
 ) {
     let mut rng = StdRng::seed_from_u64(seed);
-    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut proc: Option<Proc> = Some(spawn(&argv, &url, LATENCY).0);
+    // Starting a process waits, blocking, for it to say it is up, and it is up only once its migrations have
+    // the database's migration lock: off the runtime's threads, so that whoever holds that lock meanwhile (the
+    // test's own store, opened while a process restarts) can finish with it.
+    let start = || {
+        let (args, url) = (args.clone(), url.clone());
+        tokio::task::spawn_blocking(move || {
+            let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+            spawn(&argv, &url, LATENCY).0
+        })
+    };
+    let mut proc: Option<Proc> = Some(start().await.expect("started"));
     while !stop.load(Ordering::Relaxed) {
         tokio::time::sleep(Duration::from_millis(rng.gen_range(300..1500))).await;
         if let Some(mut p) = proc.take() {
@@ -44,7 +53,7 @@ async fn chaos(
             kills.fetch_add(1, Ordering::Relaxed);
         }
         tokio::time::sleep(Duration::from_millis(rng.gen_range(50..400))).await;
-        proc = Some(spawn(&argv, &url, LATENCY).0);
+        proc = Some(start().await.expect("started"));
     }
     // Left running, so that what is still due finishes.
     let p = proc.take();

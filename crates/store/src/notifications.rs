@@ -151,12 +151,46 @@ pub struct NewDelivery<'a> {
     pub target: &'a str,
 }
 
-pub async fn add_deliveries(c: &mut Conn<'_>, deliveries: &[NewDelivery<'_>], now: i64) -> Result<(), StoreError> {
+/// Writes a batch's deliveries, in one statement on PostgreSQL. The first `claim` of them are written already
+/// claimed until `lease_until` and returned, for the caller to send at once: a claim of its own would write
+/// each row once more (on PostgreSQL a new version of the row and of its index entries, for vacuum to clean;
+/// docs/performance.md, "Messages sent from the fan-out"). A delivery a crash's re-run finds written is left
+/// as it is, and not returned.
+pub async fn add_deliveries(
+    c: &mut Conn<'_>,
+    deliveries: &[NewDelivery<'_>],
+    now: i64,
+    claim: usize,
+    lease_until: i64,
+) -> Result<Vec<Delivery>, StoreError> {
+    let mut claimed = Vec::with_capacity(claim.min(deliveries.len()));
     let rows = deliveries
         .iter()
-        .map(|d| {
+        .enumerate()
+        .map(|(i, d)| {
+            let id = buynow_domain::DeliveryId::new().to_string();
+            let claimed_until = if i < claim {
+                claimed.push(Delivery {
+                    id: id.clone(),
+                    event_id: d.event.id.clone(),
+                    order_id: d.event.order_id,
+                    customer_id: d.event.customer_id,
+                    kind: d.event.kind,
+                    channel: d.channel,
+                    target: d.target.to_string(),
+                    status: DeliveryStatus::Pending,
+                    attempts: 0,
+                    next_attempt_at: now,
+                    last_error: None,
+                    created_at: now,
+                    sent_at: None,
+                });
+                Arg::Int(lease_until)
+            } else {
+                Arg::NullInt
+            };
             args![
-                buynow_domain::DeliveryId::new().to_string(),
+                id,
                 &d.event.id,
                 d.event.order_id.to_string(),
                 d.event.customer_id.to_string(),
@@ -166,15 +200,27 @@ pub async fn add_deliveries(c: &mut Conn<'_>, deliveries: &[NewDelivery<'_>], no
                 "pending",
                 0,
                 now,
+                claimed_until,
                 now
             ]
         })
         .collect();
-    c.insert_rows("deliveries", &DELIVERY_INSERT, rows, "ON CONFLICT (event_id, channel, target) DO NOTHING").await?;
-    Ok(())
+    let written = c
+        .insert_rows(
+            "deliveries",
+            &DELIVERY_INSERT,
+            rows,
+            "ON CONFLICT (event_id, channel, target) DO NOTHING RETURNING id",
+        )
+        .await?
+        .iter()
+        .map(|r| r.text(0))
+        .collect::<Result<std::collections::HashSet<String>, _>>()?;
+    claimed.retain(|d| written.contains(&d.id));
+    Ok(claimed)
 }
 
-const DELIVERY_INSERT: [&str; 11] = [
+const DELIVERY_INSERT: [&str; 12] = [
     "id",
     "event_id",
     "order_id",
@@ -185,6 +231,7 @@ const DELIVERY_INSERT: [&str; 11] = [
     "status",
     "attempts",
     "next_attempt_at",
+    "claimed_until",
     "created_at",
 ];
 
@@ -248,8 +295,8 @@ pub async fn record(c: &mut Conn<'_>, d: &Delivery, outcome: Outcome<'_>, now: i
     .map(drop)
 }
 
-/// Records deliveries sent at their first try, claimed with `claim_due` (the one attempt of each needs no log
-/// beyond its row, as in `record`).
+/// Records deliveries sent at their first try, claimed with `claim_due` or `add_deliveries` (the one attempt
+/// of each needs no log beyond its row, as in `record`).
 pub async fn record_sent_first_try(c: &mut Conn<'_>, ids: &[&str], now: i64) -> Result<(), StoreError> {
     if ids.is_empty() {
         return Ok(());

@@ -254,26 +254,28 @@ pub async fn for_customer(c: &mut Conn<'_>, customer: CustomerId, limit: u32) ->
     c.all(&sql, args![customer.to_string(), limit]).await?.iter().map(order).collect()
 }
 
-pub async fn items(c: &mut Conn<'_>, id: OrderId) -> Result<Vec<Item>, StoreError> {
-    Ok(items_of(c, &[id]).await?.remove(&id).unwrap_or_default())
+pub async fn items(c: &mut Conn<'_>, order: &Order) -> Result<Vec<Item>, StoreError> {
+    Ok(items_of(c, std::slice::from_ref(order)).await?.remove(&order.id).unwrap_or_default())
 }
 
-/// The items of each of `ids`, by SKU.
-pub async fn items_of(c: &mut Conn<'_>, ids: &[OrderId]) -> Result<HashMap<OrderId, Vec<Item>>, StoreError> {
+/// The items of each of `orders`, by SKU, priced in the currency of the order in hand: the query reads
+/// `order_items` alone, not each order's row again.
+pub async fn items_of(c: &mut Conn<'_>, orders: &[Order]) -> Result<HashMap<OrderId, Vec<Item>>, StoreError> {
+    let currency: HashMap<OrderId, Currency> = orders.iter().map(|o| (o.id, o.total.currency())).collect();
+    let ids: Vec<OrderId> = orders.iter().map(|o| o.id).collect();
     let select = |of: &str| {
-        format!(
-            "SELECT i.order_id, i.sku, i.title, i.quantity, i.unit_price, o.currency \
-             FROM order_items i JOIN orders o ON o.id = i.order_id WHERE {of} ORDER BY i.order_id, i.sku"
-        )
+        format!("SELECT order_id, sku, title, quantity, unit_price FROM order_items WHERE {of} ORDER BY order_id, sku")
     };
-    crate::db::grouped_where(c, "i.order_id", ids, select, |r| {
+    crate::db::grouped_where(c, "order_id", &ids, select, |r| {
+        let order = r.parsed("order_id", OrderId::parse)?;
+        let currency = *currency.get(&order).ok_or_else(|| StoreError::Corrupt("an item of no order asked".into()))?;
         let item = Item {
             sku: r.text("sku")?,
             title: r.text("title")?,
             quantity: u32::try_from(r.int("quantity")?).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-            unit_price: Money::new(r.int("unit_price")?, r.parsed("currency", Currency::parse)?),
+            unit_price: Money::new(r.int("unit_price")?, currency),
         };
-        Ok((r.parsed("order_id", OrderId::parse)?, item))
+        Ok((order, item))
     })
     .await
 }

@@ -298,7 +298,17 @@ pub async fn to_reconcile(c: &mut Conn<'_>, settled_before: i64, limit: u32) -> 
 }
 
 pub async fn mark_reconciled(c: &mut Conn<'_>, id: PaymentId, at: i64) -> Result<(), StoreError> {
-    c.exec("UPDATE payments SET reconciled_at = $2 WHERE id = $1", args![id.to_string(), at]).await.map(drop)
+    mark_all_reconciled(c, &[id], at).await
+}
+
+/// Marks `ids` compared with the card processor's records, in one statement.
+pub async fn mark_all_reconciled(c: &mut Conn<'_>, ids: &[PaymentId], at: i64) -> Result<(), StoreError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let (of, mut args) = crate::db::one_of(c.backend(), "id", ids, 2);
+    args.insert(0, Arg::Int(at));
+    c.exec(&format!("UPDATE payments SET reconciled_at = $1 WHERE {of}"), args).await.map(drop)
 }
 
 /// One step of an order's payments, as its history shows it.

@@ -8,6 +8,7 @@ use buynow_store::customers::{self, Purchase, SavedAddress, SavedCard};
 use buynow_store::gift_cards::{self, GiftCard, Posted, Redeemed};
 use buynow_store::idempotency::{self, Claim, Digest, KeyClaim};
 use buynow_store::jobs::{self, Job, NewJob};
+use buynow_store::notifications::{self, Channel, NewDelivery};
 use buynow_store::order_jobs::{Decide, Decision, Effects, Finished, OrderJob, OrderMove, PaymentMove};
 use buynow_store::orders::{self, Item, Order, Shipment, TimelineEntry};
 use buynow_store::payments::{self, Payment, PaymentStatus};
@@ -705,6 +706,31 @@ async fn a_claim_takes_the_oldest_due_jobs_of_both_kinds_and_none_that_wait_for_
     assert_eq!(first[0].attempt, 2, "the lapsed one is taken over");
     let rest = jobs::claim_due(&mut tx.conn(), now, now + 1_000, 10).await.unwrap();
     assert_eq!(rest.iter().map(|j| j.id).collect::<Vec<_>>(), [ids[2]], "none of those waiting for later");
+    tx.commit().await.unwrap();
+}
+
+async fn a_fanned_out_delivery_is_written_claimed_and_claimed_again_only_when_its_lease_runs_out(store) {
+    placed_with_its_job(&store, "fan@example.com").await;
+    let now = now_micros();
+    let mut tx = store.write().await.unwrap();
+    let events = notifications::claim_events(&mut tx.conn(), 10).await.unwrap();
+    let event = events.iter().find(|e| e.kind == EventKind::OrderPlaced).expect("the placement's event");
+    let new = [
+        NewDelivery { event, channel: Channel::Email, target: "cus" },
+        NewDelivery { event, channel: Channel::Webhook, target: "sub_1" },
+    ];
+    // The first is written claimed, for the fan-out to send; the other waits for a claim.
+    let claimed = notifications::add_deliveries(&mut tx.conn(), &new, now, 1, now + 1_000).await.unwrap();
+    assert_eq!(claimed.iter().map(|d| d.channel).collect::<Vec<_>>(), [Channel::Email]);
+    let due = notifications::claim_due(&mut tx.conn(), now, now + 1_000, 10).await.unwrap();
+    assert_eq!(due.iter().map(|d| d.channel).collect::<Vec<_>>(), [Channel::Webhook], "not claimed twice");
+    // Fanned out again (as after a crash): nothing written twice, nothing handed out to send.
+    assert!(notifications::add_deliveries(&mut tx.conn(), &new, now, 2, now + 1_000).await.unwrap().is_empty());
+    let written = tx.conn().one("SELECT COUNT(*) FROM deliveries", vec![]).await.unwrap().int(0).unwrap();
+    assert_eq!(written, 2);
+    // Its sender died: once the lease runs out, it is claimed as any other.
+    let again = notifications::claim_due(&mut tx.conn(), now + 2_000, now + 3_000, 10).await.unwrap();
+    assert!(again.iter().any(|d| d.id == claimed[0].id));
     tx.commit().await.unwrap();
 }
 

@@ -174,7 +174,8 @@ async fn count_orders(store: &Store) -> anyhow::Result<i64> {
     Ok(store.read().await?.conn().one("SELECT COUNT(*) FROM orders", vec![]).await?.int(0)?)
 }
 
-/// Job lag p99, message lag p99 (of those finished in `[from, to)`), and the oldest wait at `to`, in seconds.
+/// Job lag p99, message lag p99 (from the event to its sending, of those finished in `[from, to)`), and the
+/// oldest wait at `to`, in seconds.
 async fn lags(store: &Store, from: i64, to: i64) -> anyhow::Result<(f64, f64, f64)> {
     let mut read = store.read().await?;
     let mut c = read.conn();
@@ -192,7 +193,13 @@ async fn lags(store: &Store, from: i64, to: i64) -> anyhow::Result<(f64, f64, f6
     let job_lag = lag_p99(jobs)?;
     let sent = c
         .all(
-            "SELECT sent_at - created_at FROM deliveries WHERE status = 'sent' AND sent_at >= $1 AND sent_at < $2",
+            // From the event, not the delivery: a delivery is written when its event is fanned out, and the
+            // customer waits from the event. About one send in ten, by the last digit of the time it was
+            // recorded: the join to the events of every send of a minute was itself a load on the database
+            // being measured.
+            "SELECT d.sent_at - COALESCE(e.created_at, d.created_at) FROM deliveries d \
+             LEFT JOIN outbox e ON e.id = d.event_id \
+             WHERE d.status = 'sent' AND d.sent_at >= $1 AND d.sent_at < $2 AND d.sent_at % 10 = 0",
             args![from, to],
         )
         .await?;

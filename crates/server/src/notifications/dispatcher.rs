@@ -23,8 +23,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// Events fanned out per transaction, and deliveries claimed per batch.
-const FAN_OUT_BATCH: u32 = 500;
+/// Events fanned out per transaction, and deliveries claimed per batch. A fan-out's e-mails (one per event)
+/// fit in one send batch, so it sends them itself, without claiming them again.
+const FAN_OUT_BATCH: u32 = 100;
 const SEND_BATCH: u32 = 200;
 /// Sends in flight at once, and how many outcomes are recorded together. A larger chunk holds SQLite's one
 /// writer longer between Buy Now's group commits (docs/performance.md, "The floor, bisected").
@@ -51,7 +52,7 @@ pub fn spawn_dispatcher(state: AppState, mut shutdown: watch::Receiver<bool>) ->
             let started = Instant::now();
             let mut taken = Taken::default();
             match fan_out(&state).await {
-                Ok(t) => taken = taken.and(t),
+                Ok((t, fresh)) => taken = taken.and(t).and(send(&state, fresh, behind).await),
                 Err(e) => tracing::warn!(error = %e, "could not fan out the outbox"),
             }
             match send_due(&state, behind).await {
@@ -101,14 +102,15 @@ impl Taken {
 }
 
 /// Fans out up to a batch of events: one e-mail to the customer and one webhook per subscription that wants
-/// the event's type. Returns what it took.
-async fn fan_out(state: &AppState) -> Result<Taken, StoreError> {
+/// the event's type. Returns what it took, and up to a send batch of the new deliveries, claimed for sending
+/// now (the rest wait for `send_due`).
+async fn fan_out(state: &AppState) -> Result<(Taken, Vec<Delivery>), StoreError> {
     let now = state.now_micros();
     let mut tx = state.store.write().await?;
     let events = notifications::claim_events(&mut tx.conn(), FAN_OUT_BATCH).await?;
     if events.is_empty() {
         tx.rollback().await?;
-        return Ok(Taken::default());
+        return Ok((Taken::default(), Vec::new()));
     }
     let subscriptions = notifications::subscriptions(&mut tx.conn()).await?;
     // The e-mail names its customer, whose address is opened only to send it: it is never stored.
@@ -122,28 +124,40 @@ async fn fan_out(state: &AppState) -> Result<Taken, StoreError> {
     }
     // A batch in two statements, not two per event: on PostgreSQL each is a round trip (docs/performance.md,
     // "Messages on PostgreSQL").
-    notifications::add_deliveries(&mut tx.conn(), &deliveries, now).await?;
+    let fresh =
+        notifications::add_deliveries(&mut tx.conn(), &deliveries, now, SEND_BATCH as usize, lease_until(state, now))
+            .await?;
     let published: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
     notifications::mark_published(&mut tx.conn(), &published, now).await?;
     tx.commit().await?;
-    Ok(Taken { count: events.len(), oldest: events.iter().map(|e| e.created_at).min() })
+    Ok((Taken { count: events.len(), oldest: events.iter().map(|e| e.created_at).min() }, fresh))
 }
 
-/// Sends the deliveries that are due, at once, and records their outcomes together. Each order is read once
-/// for all of its messages in the batch. Returns what it took (sent or tried).
+/// Until when a claim made `now` holds: a sender that dies leaves it to run out, and the delivery goes again.
+fn lease_until(state: &AppState, now: i64) -> i64 {
+    now.saturating_add(i64::try_from(state.config.job_lease.as_micros()).unwrap_or(i64::MAX / 2))
+}
+
+/// Claims the deliveries that are due (retries, and those whose sender's claim ran out or that a fan-out left
+/// over), and sends them.
+async fn send_due(state: &AppState, spread: bool) -> Result<Taken, StoreError> {
+    let now = state.now_micros();
+    let mut tx = state.store.write().await?;
+    let due = notifications::claim_due(&mut tx.conn(), now, lease_until(state, now), SEND_BATCH).await?;
+    tx.commit().await?;
+    Ok(send(state, due, spread).await)
+}
+
+/// Sends claimed deliveries, at once, and records their outcomes together. Each order is read once for all of
+/// its messages in the batch. Returns what it took (sent or tried).
 ///
 /// With `spread` (messages are past `CATCH_UP_AFTER_MICROS`), each send is a task of its own, so that rendering
 /// and building messages runs on every core and goes on while a chunk's outcomes wait for the writer. Otherwise
 /// the sends run inside the dispatcher's one task, and its rests bound its share of the machine: spread over
 /// every core during a rush, they took it from Buy Now (docs/performance.md, "The dispatcher at steady load").
-async fn send_due(state: &AppState, spread: bool) -> Result<Taken, StoreError> {
-    let now = state.now_micros();
-    let lease = i64::try_from(state.config.job_lease.as_micros()).unwrap_or(i64::MAX / 2);
-    let mut tx = state.store.write().await?;
-    let due = notifications::claim_due(&mut tx.conn(), now, now + lease, SEND_BATCH).await?;
-    tx.commit().await?;
+async fn send(state: &AppState, due: Vec<Delivery>, spread: bool) -> Taken {
     if due.is_empty() {
-        return Ok(Taken::default());
+        return Taken::default();
     }
     let taken = Taken { count: due.len(), oldest: due.iter().map(|d| d.next_attempt_at).min() };
     let orders = std::sync::Arc::new(note::orders_for(state, &due).await);
@@ -174,7 +188,7 @@ async fn send_due(state: &AppState, spread: bool) -> Result<Taken, StoreError> {
             .collect();
         record(state, chunk).await;
     }
-    Ok(taken)
+    taken
 }
 
 async fn deliver(state: &AppState, d: &Delivery, order: Option<&Result<note::Told, String>>) -> Result<Sent, String> {

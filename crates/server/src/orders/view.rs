@@ -50,7 +50,7 @@ pub async fn render_many(
     orders: Vec<Order>,
 ) -> ApiResult<Vec<ApiResult<OrderView>>> {
     let ids: Vec<OrderId> = orders.iter().map(|o| o.id).collect();
-    let mut items = orders::items_of(c, &ids).await?;
+    let mut items = orders::items_of(c, &orders).await?;
     let mut rows = shipments::for_orders(c, &ids).await?;
     let mut timelines = orders::timelines_of(c, &ids).await?;
     let mut payments = payments::latest_for_orders(c, &ids).await?;

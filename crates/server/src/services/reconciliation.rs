@@ -75,12 +75,10 @@ pub async fn run(state: &AppState) -> Result<Report, ApiError> {
             }
         }
     }
-    // Those that agree are marked together: one transaction for the pass, not one per payment.
+    // Those that agree are marked together: one statement for the pass, not one per payment.
     if !consistent.is_empty() {
         let mut tx = state.store.write().await?;
-        for id in consistent {
-            payments::mark_reconciled(&mut tx.conn(), id, now).await?;
-        }
+        payments::mark_all_reconciled(&mut tx.conn(), &consistent, now).await?;
         tx.commit().await?;
     }
     Ok(report)

@@ -85,7 +85,7 @@ pub async fn request(
     if lines.is_empty() {
         return Err(InvalidValue::new("items", "name at least one item to return").into());
     }
-    let items = orders::items(c, order.id).await?;
+    let items = orders::items(c, order).await?;
     let mut refund = Money::zero(order.total.currency());
     let ordered: u32 = items.iter().map(|i| i.quantity).sum();
     let mut units = 0;

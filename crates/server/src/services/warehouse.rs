@@ -441,7 +441,7 @@ async fn capture_for(c: &mut Conn<'_>, order: &Order, row: &Shipment, now: i64) 
     if existing.iter().any(|cap| cap.shipment_id == row.id) {
         return Ok(None);
     }
-    let ordered: u32 = orders::items(c, order.id).await?.iter().map(|i| i.quantity).sum();
+    let ordered: u32 = orders::items(c, order).await?.iter().map(|i| i.quantity).sum();
     let all_rows = shipments::for_order(c, order.id).await?;
     let captured_units: u32 =
         all_rows.iter().filter(|s| existing.iter().any(|cap| cap.shipment_id == s.id)).map(|s| s.quantity).sum();
