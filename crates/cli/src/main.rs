@@ -186,7 +186,7 @@ struct Common {
     /// cannot probe the shop's own network).
     #[arg(long, env = "BUYNOW_WEBHOOKS_ALLOW_PRIVATE")]
     webhooks_allow_private: bool,
-    /// Days after which published events, sent deliveries and finished jobs are deleted.
+    /// Days after which published events, sent deliveries, finished jobs and ended sessions are deleted.
     #[arg(long, env = "BUYNOW_RETENTION_DAYS", default_value_t = 7)]
     retention_days: u64,
     /// Buy Now requests one session may make per second (bursts of four times as many); 0: no limit.

@@ -66,7 +66,8 @@ pub struct Config {
     pub delivery_backoff: Duration,
     /// After this many failed attempts a delivery is dead-lettered (kept, listed for staff, sent again on request).
     pub delivery_attempts: u32,
-    /// Published events, sent deliveries and finished jobs are deleted when older than this.
+    /// Published events, sent deliveries, finished jobs and ended sessions are deleted when older than this (a
+    /// session counted from its end).
     pub retention: Duration,
     /// An idempotency key is deleted this long after its last use; a retry after that is a new purchase (as
     /// with Stripe's keys).

@@ -1,6 +1,6 @@
 //! The retention sweep: deletes what is kept only for a while (published events, sent deliveries, finished
-//! jobs, idempotency keys past their last use) so the database grows with the orders kept, not with the work
-//! done for them (see `buynow_store::retention`).
+//! jobs, idempotency keys past their last use, ended sessions) so the database grows with the orders kept, not
+//! with the work done for them (see `buynow_store::retention`).
 
 use crate::state::AppState;
 use buynow_store::retention::{self, Cutoffs, Swept};
@@ -59,6 +59,7 @@ async fn sweep_once(state: &AppState) -> Result<Swept, StoreError> {
     let cutoffs = Cutoffs {
         finished_before: now.saturating_sub(micros(state.config.retention)),
         keys_last_used_before: now.saturating_sub(micros(state.config.idempotency_retention)),
+        sessions_ended_before: buynow_store::now_micros().saturating_sub(micros(state.config.retention)),
     };
     let mut tx = state.store.write().await?;
     let swept = retention::sweep(&mut tx.conn(), cutoffs, BATCH).await?;
@@ -69,6 +70,7 @@ async fn sweep_once(state: &AppState) -> Result<Swept, StoreError> {
             events = swept.events,
             jobs = swept.jobs,
             keys = swept.keys,
+            sessions = swept.sessions,
             "deleted rows past their retention"
         );
     }

@@ -21,6 +21,7 @@ const SQLITE: &[(i64, &str)] = &[
     (16, include_str!("../migrations/sqlite/0016_dead_deliveries.sql")),
     (17, include_str!("../migrations/sqlite/0017_bounded_growth.sql")),
     (18, include_str!("../migrations/sqlite/0018_compact_idempotency_keys.sql")),
+    (19, include_str!("../migrations/sqlite/0019_ended_sessions.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_spine.sql")),
@@ -45,6 +46,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (20, include_str!("../migrations/postgres/0020_bounded_growth.sql")),
     (21, include_str!("../migrations/postgres/0021_autovacuum_for_hot_tables.sql")),
     (22, include_str!("../migrations/postgres/0022_compact_idempotency_keys.sql")),
+    (23, include_str!("../migrations/postgres/0023_ended_sessions.sql")),
 ];
 
 /// Applies the migrations not applied yet, up to `until` (every one: `i64::MAX`).

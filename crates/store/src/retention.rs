@@ -13,6 +13,9 @@ pub struct Cutoffs {
     pub finished_before: i64,
     /// Idempotency keys last used before this (after it, a retry of the key is a new purchase).
     pub keys_last_used_before: i64,
+    /// Sessions that ended (expired, or went unused past their idle limit) before this, on the wall clock as
+    /// sessions' times are.
+    pub sessions_ended_before: i64,
 }
 
 /// Deletes up to `limit` rows of each kind past its cutoff. Returns how many rows went; fewer than `limit` of
@@ -57,7 +60,23 @@ pub async fn sweep(c: &mut Conn<'_>, cutoffs: Cutoffs, limit: u32) -> Result<Swe
             args![cutoffs.keys_last_used_before, limit],
         )
         .await?;
-    swept.more = [swept.deliveries, swept.events, swept.jobs, swept.keys].iter().any(|&n| n as i64 >= limit);
+    // A session ends at whichever of its two limits comes first; each is found by its own index.
+    let mut sessions_more = false;
+    for ended_at in ["expires_at", "idle_until"] {
+        let n = c
+            .exec(
+                &format!(
+                    "DELETE FROM sessions WHERE token_hash IN (SELECT token_hash FROM sessions \
+                     WHERE {ended_at} < $1 ORDER BY {ended_at} LIMIT $2)"
+                ),
+                args![cutoffs.sessions_ended_before, limit],
+            )
+            .await?;
+        swept.sessions += n;
+        sessions_more |= n as i64 >= limit;
+    }
+    swept.more =
+        sessions_more || [swept.deliveries, swept.events, swept.jobs, swept.keys].iter().any(|&n| n as i64 >= limit);
     Ok(swept)
 }
 
@@ -68,12 +87,13 @@ pub struct Swept {
     pub events: u64,
     pub jobs: u64,
     pub keys: u64,
+    pub sessions: u64,
     /// A kind filled its batch: more may be due.
     pub more: bool,
 }
 
 impl Swept {
     pub fn rows(&self) -> u64 {
-        self.deliveries + self.events + self.jobs + self.keys
+        self.deliveries + self.events + self.jobs + self.keys + self.sessions
     }
 }

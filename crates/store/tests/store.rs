@@ -623,7 +623,7 @@ async fn the_retention_sweep_deletes_a_bounded_batch_of_what_is_past_it_and_noth
     }
     tx.commit().await.unwrap();
 
-    let cutoffs = Cutoffs { finished_before: cutoff, keys_last_used_before: cutoff };
+    let cutoffs = Cutoffs { finished_before: cutoff, keys_last_used_before: cutoff, sessions_ended_before: cutoff };
     let mut swept = Vec::new();
     loop {
         let mut tx = store.write().await.unwrap();
@@ -640,6 +640,42 @@ async fn the_retention_sweep_deletes_a_bounded_batch_of_what_is_past_it_and_noth
     let mut read = store.read().await.unwrap();
     assert_eq!(jobs::status(&mut read.conn(), waiting).await.unwrap().as_deref(), Some("queued"), "unfinished stays");
     assert_eq!(read.conn().one("SELECT COUNT(*) FROM jobs", vec![]).await.unwrap().int(0).unwrap(), 1);
+}
+
+async fn the_retention_sweep_deletes_sessions_ended_past_it_whichever_limit_ended_them(store) {
+    use buynow_store::retention::{self, Cutoffs};
+    let (ada, _, _) = customer_with_defaults(&store, "sessions@example.com").await;
+    let now = now_micros();
+    let (old, cutoff, later) = (now - 10_000_000, now - 5_000_000, now + 60_000_000);
+    let mut tx = store.write().await.unwrap();
+    for (token, expires, idle) in [
+        ("expired-1", old - 2, old),
+        ("expired-2", old - 1, later),
+        ("expired-3", old, later),
+        ("idle", later, old),
+        ("ended-since-the-cutoff", now - 1, now - 1),
+        ("live", later, later),
+    ] {
+        customers::insert_session(&mut tx.conn(), token, ada, expires, idle).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    let cutoffs = Cutoffs { finished_before: cutoff, keys_last_used_before: cutoff, sessions_ended_before: cutoff };
+    let mut swept = Vec::new();
+    loop {
+        let mut tx = store.write().await.unwrap();
+        let s = retention::sweep(&mut tx.conn(), cutoffs, 2).await.unwrap();
+        tx.commit().await.unwrap();
+        swept.push((s.sessions, s.more));
+        if !s.more {
+            break;
+        }
+    }
+    assert_eq!(swept, [(3, true), (1, false)], "two per limit per transaction");
+    let mut read = store.read().await.unwrap();
+    let left = read.conn().all("SELECT token_hash FROM sessions ORDER BY token_hash", vec![]).await.unwrap();
+    let left: Vec<String> = left.iter().map(|r| r.text(0).unwrap()).collect();
+    assert_eq!(left, ["ended-since-the-cutoff", "live"]);
 }
 
 async fn a_prefilled_order_is_moved_to_delivered_with_everything_its_lifecycle_leaves(store) {
