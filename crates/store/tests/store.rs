@@ -71,6 +71,22 @@ macro_rules! conformance {
 }
 
 /// A customer with one address and one card, both their defaults.
+/// Sweeps with every kind's cutoff at `cutoff`, `limit` rows of a kind per transaction, until nothing more is due.
+async fn sweep_until_done(store: &Store, cutoff: i64, limit: u32) -> Vec<buynow_store::retention::Swept> {
+    use buynow_store::retention::{self, Cutoffs};
+    let cutoffs = Cutoffs { finished_before: cutoff, keys_last_used_before: cutoff, sessions_ended_before: cutoff };
+    let mut swept = Vec::new();
+    loop {
+        let mut tx = store.write().await.unwrap();
+        let s = retention::sweep(&mut tx.conn(), cutoffs, limit).await.unwrap();
+        tx.commit().await.unwrap();
+        swept.push(s);
+        if !s.more {
+            return swept;
+        }
+    }
+}
+
 async fn customer_with_defaults(store: &Store, email: &str) -> (CustomerId, AddressId, PaymentMethodId) {
     let (id, address, card) = (CustomerId::new(), AddressId::new(), PaymentMethodId::new());
     let mut tx = store.write().await.unwrap();
@@ -597,7 +613,6 @@ async fn an_idempotency_key_claims_once_then_replays_or_conflicts(store) {
 }
 
 async fn the_retention_sweep_deletes_a_bounded_batch_of_what_is_past_it_and_nothing_else(store) {
-    use buynow_store::retention::{self, Cutoffs};
     let now = now_micros();
     let (old, cutoff) = (now - 10_000_000, now - 5_000_000);
     let mut tx = store.write().await.unwrap();
@@ -623,17 +638,7 @@ async fn the_retention_sweep_deletes_a_bounded_batch_of_what_is_past_it_and_noth
     }
     tx.commit().await.unwrap();
 
-    let cutoffs = Cutoffs { finished_before: cutoff, keys_last_used_before: cutoff, sessions_ended_before: cutoff };
-    let mut swept = Vec::new();
-    loop {
-        let mut tx = store.write().await.unwrap();
-        let s = retention::sweep(&mut tx.conn(), cutoffs, 2).await.unwrap();
-        tx.commit().await.unwrap();
-        swept.push((s.keys, s.jobs, s.events, s.more));
-        if !s.more {
-            break;
-        }
-    }
+    let swept: Vec<_> = sweep_until_done(&store, cutoff, 2).await.iter().map(|s| (s.keys, s.jobs, s.events, s.more)).collect();
     assert_eq!(swept, [(2, 2, 1, true), (2, 1, 0, true), (1, 0, 0, false)], "two of each kind per transaction");
     assert_eq!(count(&store, "idempotency_keys").await, 1, "the key used since the cutoff stays");
     assert_eq!(count(&store, "outbox").await, 2, "the unpublished and the recent event stay");
@@ -643,7 +648,6 @@ async fn the_retention_sweep_deletes_a_bounded_batch_of_what_is_past_it_and_noth
 }
 
 async fn the_retention_sweep_deletes_sessions_ended_past_it_whichever_limit_ended_them(store) {
-    use buynow_store::retention::{self, Cutoffs};
     let (ada, _, _) = customer_with_defaults(&store, "sessions@example.com").await;
     let now = now_micros();
     let (old, cutoff, later) = (now - 10_000_000, now - 5_000_000, now + 60_000_000);
@@ -660,17 +664,7 @@ async fn the_retention_sweep_deletes_sessions_ended_past_it_whichever_limit_ende
     }
     tx.commit().await.unwrap();
 
-    let cutoffs = Cutoffs { finished_before: cutoff, keys_last_used_before: cutoff, sessions_ended_before: cutoff };
-    let mut swept = Vec::new();
-    loop {
-        let mut tx = store.write().await.unwrap();
-        let s = retention::sweep(&mut tx.conn(), cutoffs, 2).await.unwrap();
-        tx.commit().await.unwrap();
-        swept.push((s.sessions, s.more));
-        if !s.more {
-            break;
-        }
-    }
+    let swept: Vec<_> = sweep_until_done(&store, cutoff, 2).await.iter().map(|s| (s.sessions, s.more)).collect();
     assert_eq!(swept, [(3, true), (1, false)], "two per limit per transaction");
     let mut read = store.read().await.unwrap();
     let left = read.conn().all("SELECT token_hash FROM sessions ORDER BY token_hash", vec![]).await.unwrap();
