@@ -70,7 +70,6 @@ macro_rules! conformance {
     };
 }
 
-/// A customer with one address and one card, both their defaults.
 /// Sweeps with every kind's cutoff at `cutoff`, `limit` rows of a kind per transaction, until nothing more is due.
 async fn sweep_until_done(store: &Store, cutoff: i64, limit: u32) -> Vec<buynow_store::retention::Swept> {
     use buynow_store::retention::{self, Cutoffs};
@@ -87,6 +86,7 @@ async fn sweep_until_done(store: &Store, cutoff: i64, limit: u32) -> Vec<buynow_
     }
 }
 
+/// A customer with one address and one card, both their defaults.
 async fn customer_with_defaults(store: &Store, email: &str) -> (CustomerId, AddressId, PaymentMethodId) {
     let (id, address, card) = (CustomerId::new(), AddressId::new(), PaymentMethodId::new());
     let mut tx = store.write().await.unwrap();
@@ -638,7 +638,8 @@ async fn the_retention_sweep_deletes_a_bounded_batch_of_what_is_past_it_and_noth
     }
     tx.commit().await.unwrap();
 
-    let swept: Vec<_> = sweep_until_done(&store, cutoff, 2).await.iter().map(|s| (s.keys, s.jobs, s.events, s.more)).collect();
+    let swept = sweep_until_done(&store, cutoff, 2).await;
+    let swept: Vec<_> = swept.iter().map(|s| (s.keys, s.jobs, s.events, s.more)).collect();
     assert_eq!(swept, [(2, 2, 1, true), (2, 1, 0, true), (1, 0, 0, false)], "two of each kind per transaction");
     assert_eq!(count(&store, "idempotency_keys").await, 1, "the key used since the cutoff stays");
     assert_eq!(count(&store, "outbox").await, 2, "the unpublished and the recent event stay");
