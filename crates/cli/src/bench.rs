@@ -50,7 +50,9 @@ pub struct Bench {
     /// reported minute by minute (rate, p99, memory, database size, job and message lag).
     #[arg(long)]
     soak: Option<u64>,
-    /// The soak's load, in orders per second.
+    /// The soak's load, in orders per second. Each request leaves when it is due, whether or not the answers
+    /// before it came back, and its time is counted from then; one due while 4,096 are waiting is not sent and
+    /// counts as an error.
     #[arg(long)]
     rate: Option<f64>,
     /// Where the soak's plot is written (SVG).

@@ -116,26 +116,30 @@ fn job(r: &Row) -> Result<Job, StoreError> {
 ///
 /// Every order keeps a job queued for later (its release after the hold window), so at any moment most queued
 /// jobs are not due. Each test repeats `jobs_due`'s own condition word for word, which is how SQLite knows that
-/// index holds every row asked for. On SQLite the two kinds are two walks of that index, each bounded by its own
-/// `LIMIT`: written as one `OR`, SQLite walked every queued job, due or not, on every claim, so a claim took
-/// longer the more orders were inside their hold window. PostgreSQL bounds each side of the `OR` in the index
-/// itself (a bitmap `OR`), and takes the row locks it needs in the one query.
+/// index holds every row asked for. The two kinds are two walks of that index in `run_at` order, each bounded by
+/// its own `LIMIT`: written as one `OR`, SQLite walked every queued job, due or not, on every claim, so a claim
+/// took longer the more orders were inside their hold window. PostgreSQL planned the `OR` as a bitmap scan, which
+/// visits every index entry of a running job, and under load most of those are of jobs finished since the last
+/// vacuum; an ordered index scan marks the entries of rows it finds dead, so the next claim skips them. On
+/// PostgreSQL the rows found are locked in a query of their own, which checks the same conditions again, as
+/// `FOR UPDATE` cannot stand beside `UNION`.
 pub async fn claim_due(c: &mut Conn<'_>, now: i64, lease_until: i64, limit: u32) -> Result<Vec<Job>, StoreError> {
+    const QUEUED: &str = "SELECT id, run_at FROM jobs WHERE status IN ('queued', 'running') \
+                          AND status = 'queued' AND run_at <= $1 ORDER BY run_at LIMIT $3";
+    const LEASE_ENDED: &str = "SELECT id, run_at FROM jobs WHERE status IN ('queued', 'running') \
+                               AND status = 'running' AND locked_until < $1 ORDER BY run_at LIMIT $3";
     let due = match c.backend() {
-        Backend::Postgres => {
-            "SELECT id FROM jobs WHERE status IN ('queued', 'running') \
+        Backend::Postgres => format!(
+            "SELECT id FROM jobs \
+             WHERE id = ANY(ARRAY(SELECT id FROM ({QUEUED}) q) || ARRAY(SELECT id FROM ({LEASE_ENDED}) l)) \
+             AND status IN ('queued', 'running') \
              AND ((status = 'queued' AND run_at <= $1) OR (status = 'running' AND locked_until < $1)) \
              ORDER BY run_at LIMIT $3 FOR UPDATE SKIP LOCKED"
-        }
-        Backend::Sqlite => {
-            "SELECT id FROM ( \
-               SELECT * FROM (SELECT id, run_at FROM jobs WHERE status IN ('queued', 'running') \
-                              AND status = 'queued' AND run_at <= $1 ORDER BY run_at LIMIT $3) \
-               UNION ALL \
-               SELECT * FROM (SELECT id, run_at FROM jobs WHERE status IN ('queued', 'running') \
-                              AND status = 'running' AND locked_until < $1 ORDER BY run_at LIMIT $3) \
-               ORDER BY run_at LIMIT $3)"
-        }
+        ),
+        Backend::Sqlite => format!(
+            "SELECT id FROM (SELECT * FROM ({QUEUED}) UNION ALL SELECT * FROM ({LEASE_ENDED})) \
+             ORDER BY run_at LIMIT $3"
+        ),
     };
     let sql = format!(
         "UPDATE jobs SET status = 'running', locked_until = $2, attempts = attempts + 1 WHERE id IN ({due}) \

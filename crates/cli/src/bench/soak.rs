@@ -11,6 +11,7 @@ use serde_json::json;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
 
 pub struct Soak<'a> {
     pub minutes: u64,
@@ -21,6 +22,10 @@ pub struct Soak<'a> {
     pub clients: &'a [String],
     pub skus: &'a [String],
 }
+
+/// Requests waiting for their answers at once, past which a due request is not sent and counts as an error: a
+/// server this far behind is failing the soak, and an unbounded queue of requests would only hide where.
+const MAX_IN_FLIGHT: usize = 4096;
 
 /// One minute of the soak.
 #[derive(Serialize, Clone, Debug)]
@@ -55,6 +60,7 @@ pub async fn run(args: &Bench, client: &reqwest::Client, target: &Target, soak: 
     let run_id = format!("{:x}", buynow_store::now_micros() % 0xffff_ffff);
     let every = Duration::from_secs_f64(soak.clients.len() as f64 / soak.rate);
     let started = Instant::now();
+    let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     let clients: Vec<_> = soak
         .clients
         .iter()
@@ -65,31 +71,41 @@ pub async fn run(args: &Bench, client: &reqwest::Client, target: &Target, soak: 
             let random_keys = args.random_keys;
             // The clients' requests are spread evenly over each period rather than sent all at once.
             let first = started + every.mul_f64(c as f64 / soak.clients.len() as f64);
+            let in_flight = in_flight.clone();
             tokio::spawn(async move {
                 let mut ticks = tokio::time::interval_at(first.into(), every);
-                // A client held up by a slow answer skips the requests it missed: the rate shows the shortfall.
-                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+                // Requests leave on their schedule whether or not the answers before them came back, as a shop's
+                // customers do not wait for each other: a client that waited for each answer would send fewer
+                // requests exactly when the server is slow, and its p99 would leave out the wait it skipped.
+                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
                 let mut n = 0usize;
                 while !stop.load(Ordering::Relaxed) {
-                    ticks.tick().await;
+                    let due = ticks.tick().await;
                     n += 1;
-                    let sent = Instant::now();
-                    let resp = client
+                    let Ok(permit) = in_flight.clone().try_acquire_owned() else {
+                        window.errors.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    };
+                    let request = client
                         .post(format!("{url}/v1/buy-now"))
                         .bearer_auth(&token)
                         .header(
                             "Idempotency-Key",
                             super::idempotency_key(random_keys, || format!("soak-{run_id}-{c}-{n}")),
                         )
-                        .json(&json!({"sku": skus[n % skus.len()], "quantity": 1}))
-                        .send()
-                        .await;
-                    let us = u32::try_from(sent.elapsed().as_micros()).unwrap_or(u32::MAX);
-                    window.latencies_us.lock().unwrap_or_else(|p| p.into_inner()).push(us);
-                    match resp.map(|r| r.status().as_u16()) {
-                        Ok(201) => window.placed.fetch_add(1, Ordering::Relaxed),
-                        _ => window.errors.fetch_add(1, Ordering::Relaxed),
-                    };
+                        .json(&json!({"sku": skus[n % skus.len()], "quantity": 1}));
+                    let window = window.clone();
+                    tokio::spawn(async move {
+                        let resp = request.send().await;
+                        // From when the request was due, so time spent waiting to be sent counts.
+                        let us = u32::try_from(due.elapsed().as_micros()).unwrap_or(u32::MAX);
+                        window.latencies_us.lock().unwrap_or_else(|p| p.into_inner()).push(us);
+                        match resp.map(|r| r.status().as_u16()) {
+                            Ok(201) => window.placed.fetch_add(1, Ordering::Relaxed),
+                            _ => window.errors.fetch_add(1, Ordering::Relaxed),
+                        };
+                        drop(permit);
+                    });
                 }
             })
         })
