@@ -109,6 +109,18 @@ impl Metrics {
             "Writes per group-commit transaction",
             buynow_store::metrics::GROUP_SIZES.clone(),
         );
+        registry.register(
+            "db_write_held_seconds",
+            "Seconds write transactions were open, by the source line that began them (on SQLite, time holding \
+             the one writer; crates/store/src/batch.rs is the group commit)",
+            buynow_store::metrics::WRITE_HELD.clone(),
+        );
+        registry.register(
+            "db_write_waited_seconds",
+            "Seconds write transactions waited to begin (for the SQLite writer, or a PostgreSQL connection), by \
+             the source line that began them",
+            buynow_store::metrics::WRITE_WAITED.clone(),
+        );
         let jobs = Family::<JobLabels, Gauge>::default();
         registry.register("jobs", "Jobs not finished, by kind and state (due, scheduled, running)", jobs.clone());
         let oldest_due_job = Family::<KindLabels, Gauge<f64, AtomicU64>>::default();

@@ -19,6 +19,7 @@
 //! writers side by side), and PostgreSQL's own group commit shares the WAL flushes of concurrent commits.
 
 use crate::db::ConnInner;
+use crate::metrics::Held;
 use crate::order_jobs::{self, Finished, Standing};
 use crate::pg_group_conn::{End, GroupConn};
 use crate::placement;
@@ -252,7 +253,8 @@ struct Kept<'k> {
 /// A batch's open transaction: one of its own (`Engine::begin`), or on a group writer's kept connection.
 enum BatchTx<'k> {
     Own(WriteTx),
-    Kept(Kept<'k>),
+    /// With its time open, counted as `WriteTx` counts its own.
+    Kept(Kept<'k>, Held),
 }
 
 impl<'k> BatchTx<'k> {
@@ -260,8 +262,9 @@ impl<'k> BatchTx<'k> {
         Ok(match kept {
             None => BatchTx::Own(engine.begin().await?),
             Some(kept) => {
+                let asked = std::time::Instant::now();
                 kept.conn.begin().await?;
-                BatchTx::Kept(kept)
+                BatchTx::Kept(kept, Held::begun(std::panic::Location::caller(), asked))
             }
         })
     }
@@ -269,14 +272,14 @@ impl<'k> BatchTx<'k> {
     fn conn(&mut self) -> Conn<'_> {
         match self {
             BatchTx::Own(tx) => tx.conn(),
-            BatchTx::Kept(kept) => Conn(ConnInner::Pg(kept.conn.conn())),
+            BatchTx::Kept(kept, _) => Conn(ConnInner::Pg(kept.conn.conn())),
         }
     }
 
     async fn commit(self) -> Result<(), StoreError> {
         match self {
             BatchTx::Own(tx) => tx.commit().await,
-            BatchTx::Kept(Kept { conn, more }) => {
+            BatchTx::Kept(Kept { conn, more }, _held) => {
                 conn.end(if more() { End::CommitAndBegin } else { End::Commit }).await
             }
         }
@@ -285,7 +288,7 @@ impl<'k> BatchTx<'k> {
     async fn rollback(self) -> Result<(), StoreError> {
         match self {
             BatchTx::Own(tx) => tx.rollback().await,
-            BatchTx::Kept(kept) => kept.conn.end(End::Rollback).await,
+            BatchTx::Kept(kept, _held) => kept.conn.end(End::Rollback).await,
         }
     }
 }

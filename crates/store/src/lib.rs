@@ -297,7 +297,9 @@ impl Store {
         })
     }
 
-    /// Begins a write transaction. On SQLite writers take turns on the one writer connection.
+    /// Begins a write transaction. On SQLite writers take turns on the one writer connection. The time it
+    /// waited and was held counts in `metrics::WRITE_WAITED` and `WRITE_HELD` under the caller's source line.
+    #[track_caller]
     pub fn write(&self) -> BoxFuture<'_, Result<WriteTx, StoreError>> {
         self.engine.begin()
     }
@@ -426,19 +428,26 @@ fn pg_pool(max: u32) -> PgPoolOptions {
 impl Engine {
     /// Begins a write transaction of its own. PostgreSQL's group writers keep connections of their own instead
     /// (see `pg_group_conn`).
+    #[track_caller]
     fn begin(&self) -> BoxFuture<'_, Result<WriteTx, StoreError>> {
+        let site = std::panic::Location::caller();
+        let asked = std::time::Instant::now();
         Box::pin(async move {
             match self {
                 Engine::Sqlite { writer, .. } => {
                     let mut w = writer.clone().lock_owned().await;
+                    let held = metrics::Held::begun(site, asked);
                     if w.in_tx {
                         db::sqlite_control(&w.conn, "ROLLBACK")?;
                     }
                     db::sqlite_control(&w.conn, "BEGIN IMMEDIATE")?;
                     w.in_tx = true;
-                    Ok(WriteTx(WriteInner::Sqlite(Some(w))))
+                    Ok(WriteTx { inner: WriteInner::Sqlite(Some(w)), _held: held })
                 }
-                Engine::Postgres { pool, .. } => Ok(WriteTx(WriteInner::Pg(Some(pool.begin().await?)))),
+                Engine::Postgres { pool, .. } => {
+                    let tx = pool.begin().await?;
+                    Ok(WriteTx { inner: WriteInner::Pg(Some(tx)), _held: metrics::Held::begun(site, asked) })
+                }
             }
         })
     }
@@ -464,12 +473,16 @@ enum WriteInner {
     Pg(Option<Transaction<'static, Postgres>>),
 }
 
-/// The open write transaction. Dropping it without `commit` rolls it back.
-pub struct WriteTx(WriteInner);
+/// The open write transaction. Dropping it without `commit` rolls it back. Its time open is counted when it
+/// is dropped, after the writer or connection it held was let go.
+pub struct WriteTx {
+    inner: WriteInner,
+    _held: metrics::Held,
+}
 
 impl WriteTx {
     pub fn conn(&mut self) -> Conn<'_> {
-        match &mut self.0 {
+        match &mut self.inner {
             WriteInner::Sqlite(w) => Conn(ConnInner::Sqlite(&mut w.as_mut().expect("held until consumed").conn)),
             WriteInner::Pg(tx) => Conn(ConnInner::Pg(tx.as_mut().expect("held until consumed"))),
         }
@@ -477,7 +490,7 @@ impl WriteTx {
 
     fn end(mut self, commit: bool) -> BoxFuture<'static, Result<(), StoreError>> {
         Box::pin(async move {
-            match &mut self.0 {
+            match &mut self.inner {
                 WriteInner::Sqlite(w) => {
                     let w = w.as_mut().expect("held until consumed");
                     db::sqlite_control(&w.conn, if commit { "COMMIT" } else { "ROLLBACK" })?;
@@ -507,7 +520,7 @@ impl WriteTx {
 
 impl Drop for WriteTx {
     fn drop(&mut self) {
-        let WriteInner::Sqlite(slot) = &mut self.0 else { return };
+        let WriteInner::Sqlite(slot) = &mut self.inner else { return };
         let Some(mut w) = slot.take() else { return };
         // Dropped mid-way (an error, a cancelled request): roll back now, so the write lock is not held on
         // behalf of nobody. Should that fail, the next writer rolls back first.

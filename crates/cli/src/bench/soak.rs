@@ -8,6 +8,7 @@ use buynow_store::{args, Backend, Store};
 use plotters::prelude::*;
 use serde::Serialize;
 use serde_json::json;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -44,6 +45,11 @@ pub struct Minute {
     message_lag_p99_s: f64,
     /// The longest any due job, unpublished event or due message had waited at the minute's end.
     oldest_waiting_s: f64,
+    /// Seconds of open write transactions per second of the minute: on SQLite, how busy its one writer was
+    /// (from the server's `/metrics`; `None` where it could not be read).
+    writes_busy: Option<f64>,
+    /// The source lines whose write transactions were open longest this minute, with their seconds per second.
+    top_writes: Vec<(String, f64)>,
 }
 
 /// The requests of the minute under way.
@@ -112,6 +118,8 @@ pub async fn run(args: &Bench, client: &reqwest::Client, target: &Target, soak: 
         .collect();
 
     let mut kept = count_orders(&target.store).await?;
+    let first_writes = write_seconds(client, target).await;
+    let mut writes = first_writes.clone();
     let mut minutes = Vec::new();
     if !args.json {
         println!(
@@ -121,8 +129,18 @@ pub async fn run(args: &Bench, client: &reqwest::Client, target: &Target, soak: 
             soak.minutes
         );
         println!(
-            "{:>6} {:>9} {:>8} {:>6} {:>8} {:>9} {:>11} {:>9} {:>9} {:>9}",
-            "minute", "orders/s", "p99 ms", "errors", "RSS MB", "DB MB", "orders", "job lag", "msg lag", "waiting"
+            "{:>6} {:>9} {:>8} {:>6} {:>8} {:>9} {:>11} {:>9} {:>9} {:>9} {:>7}",
+            "minute",
+            "orders/s",
+            "p99 ms",
+            "errors",
+            "RSS MB",
+            "DB MB",
+            "orders",
+            "job lag",
+            "msg lag",
+            "waiting",
+            "writes"
         );
     }
     for minute in 1..=soak.minutes {
@@ -133,6 +151,15 @@ pub async fn run(args: &Bench, client: &reqwest::Client, target: &Target, soak: 
         let placed = window.placed.swap(0, Ordering::Relaxed);
         kept += i64::try_from(placed).unwrap_or(0);
         let lags = lags(&target.store, now - 60_000_000, now).await?;
+        let minute_writes = write_seconds(client, target).await;
+        let (writes_busy, top_writes) = match (&writes, &minute_writes) {
+            (Some(before), Some(after)) => {
+                let per_site = per_second(before, after, 60.0);
+                (Some(per_site.iter().map(|(_, s)| s).sum()), per_site.into_iter().take(4).collect())
+            }
+            _ => (None, Vec::new()),
+        };
+        writes = minute_writes;
         let row = Minute {
             minute,
             orders_per_sec: placed as f64 / 60.0,
@@ -144,12 +171,14 @@ pub async fn run(args: &Bench, client: &reqwest::Client, target: &Target, soak: 
             job_lag_p99_s: lags.0,
             message_lag_p99_s: lags.1,
             oldest_waiting_s: lags.2,
+            writes_busy,
+            top_writes,
         };
         if args.json {
             println!("{}", serde_json::to_string(&row)?);
         } else {
             println!(
-                "{:>6} {:>9.0} {:>8.1} {:>6} {:>8} {:>9.0} {:>11} {:>9.2} {:>9.2} {:>9.2}",
+                "{:>6} {:>9.0} {:>8.1} {:>6} {:>8} {:>9.0} {:>11} {:>9.2} {:>9.2} {:>9.2} {:>7}",
                 row.minute,
                 row.orders_per_sec,
                 row.p99_ms,
@@ -159,7 +188,8 @@ pub async fn run(args: &Bench, client: &reqwest::Client, target: &Target, soak: 
                 row.orders_kept,
                 row.job_lag_p99_s,
                 row.message_lag_p99_s,
-                row.oldest_waiting_s
+                row.oldest_waiting_s,
+                row.writes_busy.map_or("-".to_string(), |w| format!("{w:.2}"))
             );
         }
         minutes.push(row);
@@ -178,6 +208,13 @@ pub async fn run(args: &Bench, client: &reqwest::Client, target: &Target, soak: 
     plot(&args.plot, &minutes, soak.rate).with_context(|| format!("writing {}", args.plot.display()))?;
     if !args.json {
         println!("plot: {}", args.plot.display());
+        if let (Some(first), Some(last)) = (&first_writes, &writes) {
+            let seconds = 60.0 * soak.minutes as f64;
+            println!("write transactions open, seconds per second of the soak, by the line that began them:");
+            for (site, busy) in per_second(first, last, seconds).into_iter().take(8) {
+                println!("{busy:>7.3}  {site}");
+            }
+        }
     }
     let errors: u64 = minutes.iter().map(|m| m.errors).sum();
     if errors > 0 {
@@ -235,6 +272,39 @@ async fn lags(store: &Store, from: i64, to: i64) -> anyhow::Result<(f64, f64, f6
     Ok((job_lag, message_lag, oldest.map_or(0.0, |t| (to - t).max(0) as f64 / 1e6)))
 }
 
+/// The seconds write transactions were open so far, by the source line that began them, from the server's
+/// `/metrics`; `None` where it could not be read.
+async fn write_seconds(client: &reqwest::Client, target: &Target) -> Option<HashMap<String, f64>> {
+    let resp = client.get(format!("{}/metrics", target.url)).bearer_auth(&target.admin).send().await.ok()?;
+    let text = resp.error_for_status().ok()?.text().await.ok()?;
+    Some(parse_write_seconds(&text))
+}
+
+fn parse_write_seconds(text: &str) -> HashMap<String, f64> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("buynow_db_write_held_seconds_total{"))
+        .filter_map(|l| {
+            let (labels, value) = l.rsplit_once("} ")?;
+            let label = |name: &str| {
+                let start = labels.find(&format!("{name}=\""))? + name.len() + 2;
+                labels[start..].split('"').next()
+            };
+            Some((format!("{}:{}", label("file")?, label("line")?), value.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// Each site's seconds from `before` to `after`, per second of `over`, busiest first.
+fn per_second(before: &HashMap<String, f64>, after: &HashMap<String, f64>, over: f64) -> Vec<(String, f64)> {
+    let mut sites: Vec<(String, f64)> = after
+        .iter()
+        .map(|(site, s)| (site.clone(), (s - before.get(site).copied().unwrap_or(0.0)) / over))
+        .filter(|(_, s)| *s > 0.0)
+        .collect();
+    sites.sort_by(|a, b| b.1.total_cmp(&a.1));
+    sites
+}
+
 /// This process's resident set, from /proc (Linux).
 fn resident_mb() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -288,4 +358,34 @@ fn plot(path: &std::path::Path, minutes: &[Minute], rate: f64) -> anyhow::Result
     }
     root.present()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_seconds_are_read_by_site_and_differenced_busiest_first() {
+        let before = parse_write_seconds(
+            "# HELP buynow_db_write_held_seconds Seconds\n\
+             buynow_db_write_held_seconds_total{file=\"crates/store/src/batch.rs\",line=\"262\"} 10.0\n\
+             buynow_db_write_held_seconds_total{file=\"crates/server/src/retention.rs\",line=\"62\"} 1.0\n\
+             buynow_db_write_waited_seconds_total{file=\"crates/store/src/batch.rs\",line=\"262\"} 99.0\n",
+        );
+        assert_eq!(before.len(), 2);
+        assert_eq!(before["crates/store/src/batch.rs:262"], 10.0);
+        let after = parse_write_seconds(
+            "buynow_db_write_held_seconds_total{file=\"crates/store/src/batch.rs\",line=\"262\"} 40.0\n\
+             buynow_db_write_held_seconds_total{file=\"crates/server/src/retention.rs\",line=\"62\"} 13.0\n\
+             buynow_db_write_held_seconds_total{file=\"crates/server/src/jobs/mod.rs\",line=\"90\"} 6.0\n",
+        );
+        let busy = per_second(&before, &after, 60.0);
+        let sites: Vec<&str> = busy.iter().map(|(s, _)| s.as_str()).collect();
+        assert_eq!(
+            sites,
+            ["crates/store/src/batch.rs:262", "crates/server/src/retention.rs:62", "crates/server/src/jobs/mod.rs:90"]
+        );
+        assert_eq!(busy[0].1, 0.5);
+        assert_eq!(busy[2].1, 0.1);
+    }
 }
