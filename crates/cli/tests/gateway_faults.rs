@@ -260,29 +260,58 @@ async fn a_faulty_gateway_never_charges_twice_and_every_order_is_decided() {
 
     // The processor's records against ours.
     let processor = Store::open(&sim_db).await.unwrap();
-    let order_of_payment: HashMap<String, String> = {
+    // Each payment's order, and its status and authorization as our books hold them.
+    let ours_of_payment: HashMap<String, (String, String, bool)> = {
         let mut read = store.read().await.unwrap();
-        let rows = read.conn().all("SELECT id, order_id FROM payments", vec![]).await.unwrap();
-        rows.iter().map(|r| (r.text(0).unwrap(), r.text(1).unwrap())).collect()
+        let rows = read
+            .conn()
+            .all("SELECT id, order_id, status, authorization_ref IS NOT NULL FROM payments", vec![])
+            .await
+            .unwrap();
+        rows.iter()
+            .map(|r| (r.text(0).unwrap(), (r.text(1).unwrap(), r.text(2).unwrap(), r.int(3).unwrap() != 0)))
+            .collect()
     };
-    let mut approved_per_order: HashMap<String, usize> = HashMap::new();
-    {
+    let approved: Vec<String> = {
         let mut read = processor.read().await.unwrap();
         let rows = read
             .conn()
             .all("SELECT idempotency_key FROM sandbox_authorizations WHERE outcome = 'approved'", vec![])
             .await
             .unwrap();
-        for r in rows {
-            let key = r.text(0).unwrap();
-            let order =
-                order_of_payment.get(&key).unwrap_or_else(|| panic!("the processor holds {key}, unknown to us"));
-            *approved_per_order.entry(order.clone()).or_default() += 1;
+        rows.iter().map(|r| r.text(0).unwrap()).collect()
+    };
+    // A hold can outrun our books: a request that timed out here may be acted on at the processor after the next
+    // attempt looked its key up and found nothing, and if the processor then keeps failing, the payment is given
+    // up on (the customer is asked to pay again) while the hold stands. Reconciliation releases such holds once
+    // the payment has settled (`services::reconciliation`); any other hold we do not know is a fault.
+    let mut approved_per_order: HashMap<&str, usize> = HashMap::new();
+    let mut given_up = Vec::new();
+    for key in &approved {
+        let (order, status, known) =
+            ours_of_payment.get(key).unwrap_or_else(|| panic!("the processor holds {key}, unknown to us"));
+        if *known {
+            *approved_per_order.entry(order).or_default() += 1;
+        } else {
+            assert!(
+                ["declined", "cancelled"].contains(&status.as_str()),
+                "the processor holds {key}, which we hold as {status} without its authorization"
+            );
+            given_up.push(key.clone());
         }
     }
     assert!(approved_per_order.values().all(|n| *n == 1), "at most one successful authorization per order");
     let authorized = count(&store, "SELECT COUNT(*) FROM payments WHERE authorization_ref IS NOT NULL").await;
-    assert_eq!(approved_per_order.len() as i64, authorized, "every hold the processor made is ours, and known");
+    assert_eq!(approved.len() - given_up.len(), authorized as usize, "every hold we know is one the processor made");
+    for payment in &given_up {
+        let released = format!(
+            "SELECT COUNT(*) FROM sandbox_operations WHERE idempotency_key = 'reconcile-void:{payment}' AND outcome = 'ok'"
+        );
+        wait_until("reconciliation released the hold of a payment given up on", Duration::from_secs(200), async || {
+            count(&processor, &released).await == 1
+        })
+        .await;
+    }
 
     let ours = |sql: &'static str| count(&store, sql);
     let theirs = |sql: &'static str| count(&processor, sql);
@@ -307,9 +336,21 @@ async fn a_faulty_gateway_never_charges_twice_and_every_order_is_decided() {
         ours("SELECT CAST(COALESCE(SUM(refunded), 0) AS BIGINT) FROM payments").await,
     );
     assert_eq!(
-        theirs("SELECT COUNT(*) FROM sandbox_operations WHERE kind = 'void' AND outcome = 'ok'").await,
+        theirs(
+            "SELECT COUNT(*) FROM sandbox_operations WHERE kind = 'void' AND outcome = 'ok' \
+             AND idempotency_key NOT LIKE 'reconcile-void:%'"
+        )
+        .await,
         ours("SELECT COUNT(*) FROM payments WHERE status = 'voided'").await,
         "each cancelled hold voided once"
+    );
+    assert_eq!(
+        theirs(
+            "SELECT COUNT(*) FROM sandbox_operations WHERE kind = 'void' AND idempotency_key LIKE 'reconcile-void:%'"
+        )
+        .await,
+        given_up.len() as i64,
+        "reconciliation voids only the holds of payments given up on"
     );
     assert_eq!(ours("SELECT COUNT(*) FROM payments WHERE captured > amount OR refunded > captured").await, 0);
     assert_eq!(
@@ -320,7 +361,9 @@ async fn a_faulty_gateway_never_charges_twice_and_every_order_is_decided() {
     let declined = ours("SELECT COUNT(*) FROM orders WHERE status = 'payment_action_required'").await;
     eprintln!(
         "gateway faults: {ORDERS} orders placed in {placed_s:.0} s; {SHIPPED} shipped, {RETURNED} refunded, {CANCELLED} \
-         voided, {declined} asked to pay again after the processor kept failing; all settled in {:.0} s",
+         voided, {declined} asked to pay again after the processor kept failing, {} of them with a late hold that \
+         reconciliation released; all settled in {:.0} s",
+        given_up.len(),
         started.elapsed().as_secs_f64()
     );
     drop(sim);

@@ -173,10 +173,8 @@ impl Metrics {
     /// Reads the backlogs and the pools now, then writes every metric out.
     async fn render(&self, state: &AppState) -> ApiResult<String> {
         let now = state.now_micros();
-        let backlog = {
-            let mut read = state.store.read().await?;
-            buynow_store::metrics::backlog(&mut read.conn(), now).await?
-        };
+        // Its counts read a whole backlog, however long it has grown: not on a worker that serves requests.
+        let backlog = state.store.read_apart(move |c| Box::pin(buynow_store::metrics::backlog(c, now))).await?;
         // Every kind in every state, at 0 when there are none: a series that comes and goes charts badly.
         self.jobs.clear();
         self.oldest_due_job.clear();

@@ -11,11 +11,14 @@ use tokio::task::JoinHandle;
 
 /// Rows of each kind deleted per transaction: small enough that Buy Now hardly waits for the writer.
 const BATCH: u32 = 500;
-/// With more due, the sweep rests as long as its last batch took: at most half of the writer's time, and no
-/// backlog can outgrow it while orders arrive slower than it deletes.
-const REST_PER_WORK: u32 = 1;
-/// How often the sweep looks again once nothing is due.
-const EVERY: Duration = Duration::from_secs(60);
+/// With more due, the sweep rests three times as long as its last batch took (waiting for the writer
+/// included): at most a quarter of the writer's time. Half, taken while Buy Now already kept SQLite's one
+/// writer busy, queued orders faster than they were answered (docs/performance.md, "What set off SQLite's
+/// stalls"); a quarter is still more than deleting as fast as rows were written took there.
+const REST_PER_WORK: u32 = 3;
+/// How often the sweep looks again once nothing is due: often, so that what comes due is deleted as it comes,
+/// a few seconds' worth at a time, not a minute's at once.
+const EVERY: Duration = Duration::from_secs(5);
 
 /// Starts the sweep; it stops when `stop` turns true.
 pub fn spawn(state: AppState, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {

@@ -73,6 +73,9 @@ pub enum StoreError {
     /// the same write, sent again, may well go through.
     #[error("the write's batch met a concurrent transaction and did not commit: {0}")]
     BatchConflict(String),
+    /// A thread the store runs work on stopped before the work ended: the runtime is shutting down.
+    #[error("the database work was stopped: {0}")]
+    Stopped(String),
     #[error("not supported on this back end: {0}")]
     Unsupported(&'static str),
     #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://…")]
@@ -123,7 +126,7 @@ impl StoreError {
             return true;
         }
         match self {
-            StoreError::BatchFailed(_) => true,
+            StoreError::BatchFailed(_) | StoreError::Stopped(_) => true,
             StoreError::Db(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed) => true,
             StoreError::Db(e) => pg_readers::connection_lost(e),
             StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => {
@@ -295,6 +298,36 @@ impl Store {
                 Engine::Postgres { readers, .. } => ReadConn::Pg(readers.lend().await?),
             })
         })
+    }
+
+    /// Runs `f` on a pooled read connection where a long read cannot hold up requests. SQLite's statements run
+    /// on the thread that calls them, so a read of many rows (a `/metrics` scrape's counts over a backlog, a
+    /// report) would take one of the few async workers that serve HTTP for as long as it lasts; here it runs on
+    /// a blocking thread instead. PostgreSQL's reads wait on the network without a thread: as `read`.
+    pub async fn read_apart<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: for<'a, 'c> FnOnce(&'a mut Conn<'c>) -> BoxFuture<'a, Result<T, StoreError>> + Send + 'static,
+        T: Send + 'static,
+    {
+        match &self.engine {
+            Engine::Sqlite { read, .. } => {
+                let read = read.clone();
+                let ran = tokio::task::spawn_blocking(move || {
+                    let mut reader = read.acquire()?;
+                    futures::executor::block_on(f(&mut Conn(ConnInner::Sqlite(reader.conn()))))
+                })
+                .await;
+                match ran {
+                    Ok(result) => result,
+                    Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                    Err(e) => Err(StoreError::Stopped(e.to_string())),
+                }
+            }
+            Engine::Postgres { .. } => {
+                let mut read = self.read().await?;
+                f(&mut read.conn()).await
+            }
+        }
     }
 
     /// Begins a write transaction. On SQLite writers take turns on the one writer connection. The time it

@@ -582,6 +582,14 @@ async fn a_key_whose_first_use_is_refused_is_never_answered_as_a_replay(store) {
     assert_eq!(count(&store, "orders").await, 0);
 }
 
+async fn a_read_run_apart_answers_from_what_is_committed_and_passes_its_errors_on(store) {
+    let products =
+        store.read_apart(|c| Box::pin(async move { c.one("SELECT COUNT(*) FROM products", vec![]).await?.int(0) })).await;
+    assert_eq!(products.unwrap(), 1);
+    let refused = store.read_apart(|c| Box::pin(async move { c.one("SELECT nothing FROM nowhere", vec![]).await })).await;
+    assert!(refused.is_err());
+}
+
 async fn a_dropped_transaction_is_rolled_back(store) {
     {
         let mut tx = store.write().await.unwrap();
@@ -1047,4 +1055,36 @@ async fn keys_stored_as_text_still_answer_after_the_upgrade_on_sqlite() {
 #[tokio::test]
 async fn keys_stored_as_text_still_answer_after_the_upgrade_on_postgres() {
     keys_stored_as_text_still_answer_after_the_upgrade(Backend::Postgres).await;
+}
+
+/// A long read run apart leaves the async runtime free: on SQLite its statements run on a thread of their own.
+/// This runtime has one thread, so a read run on it would hold the ticks below until it ended.
+#[tokio::test]
+async fn a_read_run_apart_on_sqlite_does_not_hold_the_async_workers() {
+    let db = TestDb::sqlite();
+    let store = db.open().await;
+    fixture(&store).await;
+    let ticks = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let ticker = {
+        let ticks = ticks.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                ticks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        })
+    };
+    let products = store
+        .read_apart(|c| {
+            Box::pin(async move {
+                // Stands for a read of many rows: it keeps its thread busy for a while.
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                c.one("SELECT COUNT(*) FROM products", vec![]).await?.int(0)
+            })
+        })
+        .await
+        .unwrap();
+    ticker.abort();
+    assert_eq!(products, 1);
+    assert!(ticks.load(std::sync::atomic::Ordering::Relaxed) >= 10, "the runtime waited for the read");
 }
