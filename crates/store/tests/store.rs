@@ -1058,7 +1058,8 @@ async fn keys_stored_as_text_still_answer_after_the_upgrade_on_postgres() {
 }
 
 /// A long read run apart leaves the async runtime free: on SQLite its statements run on a thread of their own.
-/// This runtime has one thread, so a read run on it would hold the ticks below until it ended.
+/// This runtime has one thread, so a read run on it would hold the ticks below until it ended (none would come);
+/// apart, about thirty come, and a few are asked for so that a loaded machine does not fail it.
 #[tokio::test]
 async fn a_read_run_apart_on_sqlite_does_not_hold_the_async_workers() {
     let db = TestDb::sqlite();
@@ -1086,5 +1087,5 @@ async fn a_read_run_apart_on_sqlite_does_not_hold_the_async_workers() {
         .unwrap();
     ticker.abort();
     assert_eq!(products, 1);
-    assert!(ticks.load(std::sync::atomic::Ordering::Relaxed) >= 10, "the runtime waited for the read");
+    assert!(ticks.load(std::sync::atomic::Ordering::Relaxed) >= 3, "the runtime waited for the read");
 }

@@ -39,9 +39,9 @@ pub struct Minute {
     rss_mb: Option<f64>,
     db_mb: f64,
     orders_kept: i64,
-    /// p99 of how long after it was due each job that finished this minute finished.
+    /// p99 of how long after it was due each job that finished this minute finished (about one in ten, sampled).
     job_lag_p99_s: f64,
-    /// p99 of how long after its event each message sent this minute was sent.
+    /// p99 of how long after its event each message sent this minute was sent (about one in ten, sampled).
     message_lag_p99_s: f64,
     /// The longest any due job, unpublished event or due message had waited at the minute's end.
     oldest_waiting_s: f64,
@@ -223,8 +223,9 @@ pub async fn run(args: &Bench, client: &reqwest::Client, target: &Target, soak: 
     Ok(())
 }
 
-/// The soak's own reads run apart from the server's workers (`Store::read_apart`): on SQLite they read a
-/// minute's worth of jobs and sends, and a worker blocked that long would be a stall the soak itself caused.
+/// The soak's own reads run apart from the server's workers (`Store::read_apart`): on SQLite they count every
+/// order and read a minute's worth of jobs and sends, and a worker blocked that long would be a stall the soak
+/// itself caused.
 async fn count_orders(store: &Store) -> anyhow::Result<i64> {
     Ok(store
         .read_apart(|c| Box::pin(async move { c.one("SELECT COUNT(*) FROM orders", vec![]).await?.int(0) }))
